@@ -1,0 +1,52 @@
+package gatehouse
+
+import "time"
+
+// Audit event types. Every security event is recorded in the transaction
+// that makes the change it describes.
+const (
+	EventLoginSucceeded          = "login.succeeded"
+	EventLoginFailed             = "login.failed"
+	EventLoginThrottled          = "login.throttled"
+	EventLoginDisabledAccount    = "login.account_disabled"
+	EventLogout                  = "logout"
+	EventSessionRevoked          = "session.revoked"
+	EventPasswordChanged         = "password.changed"
+	EventPasswordResetRequested  = "password.reset_requested"
+	EventPasswordResetCompleted  = "password.reset_completed"
+	EventPasswordResetByAdmin    = "password.reset_by_admin"
+	EventTemporaryPasswordSet    = "password.temporary_set"
+	EventInvitationSent          = "user.invited"
+	EventInvitationAccepted      = "user.invitation_accepted"
+	EventUserUpdated             = "user.updated"
+	EventUserEmailChanged        = "user.email_changed"
+	EventUserRoleChanged         = "user.role_changed"
+	EventUserDisabled            = "user.disabled"
+	EventUserEnabled             = "user.enabled"
+	EventThrottleCleared         = "user.throttle_cleared"
+	EventCompanyCreated          = "company.created"
+	EventCompanyUpdated          = "company.updated"
+	EventTOTPEnabled             = "totp.enabled"
+	EventTOTPDisabled            = "totp.disabled"
+	EventTOTPRemovedByAdmin      = "totp.removed_by_admin"
+	EventTOTPFailed              = "totp.failed"
+	EventRecoveryCodeUsed        = "totp.recovery_code_used"
+	EventRecoveryCodesRegenerate = "totp.recovery_codes_regenerated"
+)
+
+// AuditEvent is one row of a company's security log: who (ActorID, empty
+// for the operator's command line or an anonymous caller), did what (Type),
+// to whom (TargetID), when, and from where.
+type AuditEvent struct {
+	ID        string
+	CompanyID string // empty for events without a known company (unknown email)
+	At        time.Time
+	Type      string
+	ActorID   string
+	TargetID  string
+	IP        string
+	UserAgent string
+	// Detail is a short machine-readable note, e.g. "method=temporary" or
+	// "via=operator"; never a secret.
+	Detail string
+}

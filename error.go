@@ -1,0 +1,158 @@
+package gatehouse
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Error codes: the stable snake_case strings that API clients switch on (the
+// `code` member of a problem response). API.md names most of them; the rest
+// extend the contract.
+const (
+	EInvalidRequest       = "invalid_request"        // malformed body, wrong types, unknown fields
+	EInvalidEmail         = "invalid_email"          // not a single plain email address
+	ERequestTooLarge      = "request_too_large"      // body over the limit
+	EUnsupportedMediaType = "unsupported_media_type" // JSON endpoints take application/json only
+	EMethodNotAllowed     = "method_not_allowed"
+	ENotFound             = "not_found"
+	EForbidden            = "forbidden"
+	EUnauthenticated      = "unauthenticated"
+	EInternal             = "internal"
+	EUnavailable          = "unavailable" // hashing queue full, database away: retry later
+
+	EInvalidCredentials       = "invalid_credentials"
+	EInvalidCode              = "invalid_code"
+	EInvalidChallenge         = "invalid_challenge"
+	EAccountDisabled          = "account_disabled"
+	ETooManyAttempts          = "too_many_attempts"
+	EPasswordsDoNotMatch      = "passwords_do_not_match"
+	ECurrentPasswordIncorrect = "current_password_incorrect"
+	EPasswordTooWeak          = "password_too_weak"
+	EPasswordTooLong          = "password_too_long"
+	EPasswordReused           = "password_reused" // the temporary password given again as the new one
+	EInvalidToken             = "invalid_token"
+	ETOTPAlreadyEnabled       = "totp_already_enabled"
+	ETOTPNotEnabled           = "totp_not_enabled"
+	EReauthenticationRequired = "reauthentication_required"
+	ETOTPRequiredByCompany    = "totp_required_by_company"
+	EEmailTaken               = "email_taken"
+	ELastAdmin                = "last_admin"
+	ESetupDone                = "setup_done" // the first company exists; setup links are dead
+)
+
+// codeStatus is the one table from code to HTTP status, shared by the JSON
+// API and the pages.
+var codeStatus = map[string]int{
+	EInvalidRequest:       http.StatusBadRequest,
+	EInvalidEmail:         http.StatusBadRequest,
+	ERequestTooLarge:      http.StatusRequestEntityTooLarge,
+	EUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	EMethodNotAllowed:     http.StatusMethodNotAllowed,
+	ENotFound:             http.StatusNotFound,
+	EForbidden:            http.StatusForbidden,
+	EUnauthenticated:      http.StatusUnauthorized,
+	EInternal:             http.StatusInternalServerError,
+	EUnavailable:          http.StatusServiceUnavailable,
+
+	EInvalidCredentials:       http.StatusUnauthorized,
+	EInvalidCode:              http.StatusUnauthorized,
+	EInvalidChallenge:         http.StatusUnauthorized,
+	EAccountDisabled:          http.StatusForbidden,
+	ETooManyAttempts:          http.StatusTooManyRequests,
+	EPasswordsDoNotMatch:      http.StatusBadRequest,
+	ECurrentPasswordIncorrect: http.StatusBadRequest,
+	EPasswordTooWeak:          http.StatusUnprocessableEntity,
+	EPasswordTooLong:          http.StatusUnprocessableEntity,
+	EPasswordReused:           http.StatusUnprocessableEntity,
+	EInvalidToken:             http.StatusBadRequest,
+	ETOTPAlreadyEnabled:       http.StatusConflict,
+	ETOTPNotEnabled:           http.StatusConflict,
+	EReauthenticationRequired: http.StatusForbidden,
+	ETOTPRequiredByCompany:    http.StatusConflict,
+	EEmailTaken:               http.StatusConflict,
+	ELastAdmin:                http.StatusConflict,
+	ESetupDone:                http.StatusConflict,
+}
+
+// Codes returns every error code, for documentation and tests.
+func Codes() []string {
+	codes := make([]string, 0, len(codeStatus))
+	for c := range codeStatus {
+		codes = append(codes, c)
+	}
+	return codes
+}
+
+// HTTPStatus returns the HTTP status of an error code; unknown codes are 500.
+func HTTPStatus(code string) int {
+	if s, ok := codeStatus[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an error meant for the user: a code from the list above and a
+// message safe to show. Any other error is internal: the client sees
+// "Internal error." and the log gets the whole chain.
+type Error struct {
+	Code    string
+	Message string
+
+	// Reasons explain a refused password (EPasswordTooWeak).
+	Reasons []Reason
+	// RetryAfter is set with ETooManyAttempts and EUnavailable.
+	RetryAfter time.Duration
+}
+
+// Reason is one reason a password was refused: a stable code for message
+// catalogues and an English sentence for API clients.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("gatehouse error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal
+// for any other error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the user-facing message of err: that of the first
+// *Error in its chain, or "Internal error." for anything else.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// AsError returns the first *Error in err's chain, or nil.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}

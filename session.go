@@ -1,0 +1,66 @@
+package gatehouse
+
+import "time"
+
+// Session is a signed-in browser or API client. Only the SHA-256 of its
+// token is stored; the token itself goes to the client once.
+type Session struct {
+	ID         string
+	TokenHash  []byte
+	UserID     string
+	CompanyID  string
+	CreatedAt  time.Time // when the login that made it completed
+	LastSeenAt time.Time // refreshed at most once a minute
+	ExpiresAt  time.Time // absolute end, whatever the activity
+	IP         string
+	UserAgent  string
+}
+
+// Login steps, in the order a login passes them. A challenge records the
+// steps already passed; the next status is the first step still required.
+type Step int
+
+const (
+	StepPassword       Step = 1 << iota // always passed when a challenge exists
+	StepTOTP                            // the user has 2FA
+	StepPasswordChange                  // a temporary password must be replaced
+	StepTOTPSetup                       // the company requires 2FA and the user has none
+)
+
+// Challenge is a login in progress: the password was right, and more steps
+// remain. It opens nothing but the next step, expires after ten minutes and
+// dies after five wrong codes. Each passed step replaces it with a new one.
+type Challenge struct {
+	ID        string
+	TokenHash []byte
+	UserID    string
+	Passed    Step // bit set of steps passed
+	Failures  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	IP        string
+	UserAgent string
+	// TOTPPendingSecret is the sealed secret offered during forced setup,
+	// until a code confirms it.
+	TOTPPendingSecret []byte
+}
+
+// TokenPurpose says what a single-use emailed or printed token is for.
+type TokenPurpose string
+
+const (
+	TokenReset      TokenPurpose = "reset"      // forgot password, admin or operator reset link
+	TokenInvitation TokenPurpose = "invitation" // a new user sets the first password
+	TokenSetup      TokenPurpose = "setup"      // the first company and admin of a new installation
+)
+
+// Token is a single-use link token. Only its SHA-256 is stored.
+type Token struct {
+	ID        string
+	TokenHash []byte
+	Purpose   TokenPurpose
+	UserID    string // empty for TokenSetup
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}

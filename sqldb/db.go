@@ -1,0 +1,311 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL database behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// or postgresql:// URL; empty means SQLite in DataDir.
+	URL string
+	// DataDir holds gatehouse.db when URL is empty.
+	DataDir string
+	// MaxConns bounds the connections of a PostgreSQL pool (default 20) and
+	// the read connections of SQLite (default 2 × cores).
+	MaxConns int
+	// ConnectTimeout bounds each new PostgreSQL connection (default 5s).
+	ConnectTimeout time.Duration
+	// Clock gives each transaction its time; the system clock by default.
+	Clock gatehouse.Clock
+}
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
+	clock   gatehouse.Clock
+}
+
+var _ gatehouse.Store = (*DB)(nil)
+
+// Open opens the database and brings its schema up to date.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	db, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// IsPostgresURL reports whether s names a PostgreSQL database.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+func open(cfg Config) (*DB, error) {
+	clock := cfg.Clock
+	if clock == nil {
+		clock = gatehouse.SystemClock{}
+	}
+	if cfg.URL != "" {
+		if !IsPostgresURL(cfg.URL) {
+			return nil, fmt.Errorf("--database-url must start with postgres:// or postgresql://")
+		}
+		return openPostgres(cfg, clock)
+	}
+	return openSQLite(cfg, clock)
+}
+
+func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("sqldb: no data folder")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "gatehouse.db")
+	// synchronous=FULL: a commit is on disk before we answer, so an
+	// acknowledged reset request or queued mail survives a power cut too.
+	params := "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL"
+	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// The writer makes the file and switches it to WAL before readers open.
+	if err := write.Ping(); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", path+params+"&_query_only=1")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 2 * runtime.NumCPU()
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock}, nil
+}
+
+func openPostgres(cfg Config, clock gatehouse.Clock) (*DB, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("--database-url: %w", err)
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		t := cfg.ConnectTimeout
+		if t <= 0 {
+			t = 5 * time.Second
+		}
+		q.Set("connect_timeout", strconv.Itoa(int(t.Seconds())))
+	}
+	u.RawQuery = q.Encode()
+	pool, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return nil, err
+	}
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pool.SetConnMaxLifetime(time.Hour)
+	return &DB{dialect: Postgres, write: pool, read: pool, clock: clock}, nil
+}
+
+// Dialect tells which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Update runs fn in a read-write transaction.
+func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{ctx: ctx, q: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// View runs fn on the read pool, outside a transaction: the hot path of a
+// session check is one query, and a transaction would double its round trips.
+func (db *DB) View(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	tx := &Tx{ctx: ctx, q: db.read, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
+	return fn(tx)
+}
+
+// Migrate applies the migrations this binary knows and the database lacks,
+// each in its own transaction. On PostgreSQL an advisory lock makes nodes
+// starting together migrate once; on SQLite the write lock does.
+func (db *DB) Migrate(ctx context.Context) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if db.dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version BIGINT PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	files, err := migrationFiles(db.dialect)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := db.applyMigration(ctx, conn, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrationLockKey is an arbitrary constant: "gatehous" as an int64.
+const migrationLockKey = 0x6761746568617573
+
+type migration struct {
+	version int64
+	name    string
+}
+
+func migrationFiles(d Dialect) ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations/"+string(d))
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", e.Name())
+		}
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n); err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile("migrations/" + string(db.dialect) + "/" + m.name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("migration %s: %w", m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+		m.version, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("record migration %s: %w", m.name, err)
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion returns the newest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := db.read.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v)
+	return v.Int64, err
+}
+
+// isUniqueViolation tells a unique-constraint failure by the driver's error
+// code, never by its message.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}

@@ -1,0 +1,117 @@
+package sqldb
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// EnqueueMail adds a sealed message to the outbox, due now unless
+// NextAttemptAt says later.
+func (tx *Tx) EnqueueMail(m *gatehouse.OutboxMail) error {
+	next := m.NextAttemptAt
+	if next.IsZero() {
+		next = tx.now
+	}
+	_, err := tx.exec(`INSERT INTO outbox (id, created_at, recipient, body, next_attempt_at) VALUES ($1, $2, $3, $4, $5)`,
+		m.ID, ms(m.CreatedAt), m.Recipient, m.Body, ms(next))
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", err)
+	}
+	return nil
+}
+
+// ClaimMail leases due messages. The lease condition is repeated in the
+// outer WHERE so that PostgreSQL re-checks it on a row another node just
+// claimed; SKIP LOCKED lets nodes take different rows instead of waiting.
+func (tx *Tx) ClaimMail(n int, leaseUntil time.Time) ([]*gatehouse.OutboxMail, error) {
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	now := ms(tx.now)
+	rows, err := tx.query(`UPDATE outbox SET lease_until = $2, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE sent_at = 0 AND failed_at = 0 AND next_attempt_at <= $1 AND lease_until < $1
+			ORDER BY next_attempt_at LIMIT $3`+lock+`)
+		AND sent_at = 0 AND failed_at = 0 AND lease_until < $1
+		RETURNING id, created_at, recipient, body, attempts, next_attempt_at`, now, ms(leaseUntil), n)
+	if err != nil {
+		return nil, fmt.Errorf("claim mail: %w", err)
+	}
+	defer rows.Close()
+	var list []*gatehouse.OutboxMail
+	for rows.Next() {
+		var m gatehouse.OutboxMail
+		var created, next int64
+		if err := rows.Scan(&m.ID, &created, &m.Recipient, &m.Body, &m.Attempts, &next); err != nil {
+			return nil, err
+		}
+		m.CreatedAt, m.NextAttemptAt = fromMS(created), fromMS(next)
+		list = append(list, &m)
+	}
+	return list, rows.Err()
+}
+
+// MailDelivered marks the message sent and erases its body, which held a
+// live token.
+func (tx *Tx) MailDelivered(id string) error {
+	_, err := tx.exec(`UPDATE outbox SET sent_at = $2, body = NULL, lease_until = 0, last_error = '' WHERE id = $1`, id, ms(tx.now))
+	return err
+}
+
+// MailRetry schedules another attempt.
+func (tx *Tx) MailRetry(id string, at time.Time, lastErr string) error {
+	_, err := tx.exec(`UPDATE outbox SET next_attempt_at = $2, lease_until = 0, last_error = $3 WHERE id = $1`, id, ms(at), lastErr)
+	return err
+}
+
+// MailFailed gives up on the message and erases its body.
+func (tx *Tx) MailFailed(id string, lastErr string) error {
+	_, err := tx.exec(`UPDATE outbox SET failed_at = $2, body = NULL, lease_until = 0, last_error = $3 WHERE id = $1`, id, ms(tx.now), lastErr)
+	return err
+}
+
+// MailCounts counts waiting and failed messages.
+func (tx *Tx) MailCounts() (pending, failed int, err error) {
+	err = tx.queryRow(`SELECT
+		coalesce(sum(CASE WHEN sent_at = 0 AND failed_at = 0 THEN 1 ELSE 0 END), 0),
+		coalesce(sum(CASE WHEN failed_at <> 0 THEN 1 ELSE 0 END), 0) FROM outbox`).Scan(&pending, &failed)
+	return pending, failed, err
+}
+
+// EnqueueResetRequest queues a forgot-password request.
+func (tx *Tx) EnqueueResetRequest(r *gatehouse.ResetRequest) error {
+	_, err := tx.exec(`INSERT INTO reset_requests (id, created_at, email, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
+		r.ID, ms(r.CreatedAt), r.Email, r.IP, r.UserAgent)
+	if err != nil {
+		return fmt.Errorf("enqueue reset request: %w", err)
+	}
+	return nil
+}
+
+// TakeResetRequests deletes and returns the oldest requests; a row deleted
+// by one transaction is returned to no other.
+func (tx *Tx) TakeResetRequests(n int) ([]*gatehouse.ResetRequest, error) {
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := tx.query(`DELETE FROM reset_requests WHERE id IN (SELECT id FROM reset_requests ORDER BY id LIMIT $1`+lock+`)
+		RETURNING id, created_at, email, ip, user_agent`, n)
+	if err != nil {
+		return nil, fmt.Errorf("take reset requests: %w", err)
+	}
+	defer rows.Close()
+	var list []*gatehouse.ResetRequest
+	for rows.Next() {
+		var r gatehouse.ResetRequest
+		var created int64
+		if err := rows.Scan(&r.ID, &created, &r.Email, &r.IP, &r.UserAgent); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = fromMS(created)
+		list = append(list, &r)
+	}
+	return list, rows.Err()
+}

@@ -1,0 +1,89 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// querier is what a Tx runs its SQL on: a transaction in Update, the read
+// pool in View.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx implements gatehouse.Tx.
+type Tx struct {
+	ctx      context.Context
+	q        querier
+	db       *DB
+	now      time.Time
+	readOnly bool
+}
+
+var _ gatehouse.Tx = (*Tx)(nil)
+
+// Now is the transaction's time.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) exec(query string, args ...any) (int64, error) {
+	if tx.readOnly {
+		return 0, errors.New("sqldb: write inside View")
+	}
+	res, err := tx.q.ExecContext(tx.ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	return tx.q.QueryContext(tx.ctx, query, args...)
+}
+
+func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+	return tx.q.QueryRowContext(tx.ctx, query, args...)
+}
+
+// ms stores a time as integer milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS reads a time stored by ms.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// notFound turns sql.ErrNoRows into the domain's ENotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.Errorf(gatehouse.ENotFound, "%s not found.", what)
+	}
+	return err
+}
+
+// placeholders returns "$from, $from+1, ..." for n values, for IN lists.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}

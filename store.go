@@ -1,0 +1,177 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps every piece of state, so that any number of stateless nodes
+// can share it. Package sqldb implements it over SQLite and PostgreSQL.
+type Store interface {
+	// Update runs fn in one read-write transaction: everything fn does is
+	// committed together or not at all. Tx.Now is fixed for the whole
+	// transaction. An error from fn rolls back and is returned as is.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn with read-only access. Successive reads are not
+	// guaranteed a single snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the store as seen inside Update or View. Methods that look up one
+// row return an *Error with ENotFound when there is none.
+type Tx interface {
+	// Now is the time of the transaction.
+	Now() time.Time
+
+	CreateCompany(c *Company) error
+	Company(id string) (*Company, error)
+	UpdateCompany(c *Company) error
+	CompanyCount() (int, error)
+	// LockCompany serialises transactions that check a company-wide rule
+	// (the last admin) on every database.
+	LockCompany(id string) error
+
+	// CreateUser returns EEmailTaken when the email is in use.
+	CreateUser(u *User) error
+	User(id string) (*User, error)
+	UserByEmail(email string) (*User, error)
+	ListUsers(f UserFilter) ([]*User, error)
+	// CountActiveAdmins counts admins who can log in: with a password and
+	// not disabled.
+	CountActiveAdmins(companyID string) (int, error)
+	// SetUserPassword stores a new password hash, records the change time
+	// and sets or clears the temporary-password state.
+	SetUserPassword(userID, hash string, mustChange bool, tempExpiresAt time.Time) error
+	// ReplacePasswordHash upgrades a hash to new parameters, only if it is
+	// still oldHash (a concurrent change wins).
+	ReplacePasswordHash(userID, oldHash, newHash string) error
+	// SetUserProfile returns EEmailTaken when the email is in use.
+	SetUserProfile(userID, name, email string, role Role) error
+	SetUserDisabled(userID string, disabledAt time.Time) error
+	SetUserLastLogin(userID string, at time.Time) error
+	// SetUserTOTP stores the sealed secret of a confirmed authenticator and
+	// the step that confirmed it; nil removes 2FA and the pending secret.
+	SetUserTOTP(userID string, sealedSecret []byte, lastStep int64) error
+	// SetUserTOTPPending stores a secret offered for enrollment until a code
+	// confirms it.
+	SetUserTOTPPending(userID string, sealedSecret []byte) error
+	UserTOTPPending(userID string) (sealedSecret []byte, createdAt time.Time, err error)
+	// UseTOTPStep records step as used if it is later than the last used
+	// step, and reports whether it was. Exactly one of two racing calls
+	// with the same step wins.
+	UseTOTPStep(userID string, step int64) (bool, error)
+
+	ReplaceRecoveryCodes(userID string, hashes [][]byte) error
+	// UseRecoveryCode consumes a code; it reports false when no unused code
+	// has this hash.
+	UseRecoveryCode(userID string, hash []byte) (bool, error)
+	CountRecoveryCodes(userID string) (int, error)
+
+	CreateSession(s *Session) error
+	// SessionByTokenHash returns the session and its user.
+	SessionByTokenHash(hash []byte) (*Session, *User, error)
+	TouchSession(id string, at time.Time) error
+	Sessions(userID string) ([]*Session, error)
+	// DeleteSession reports false when the user has no such session.
+	DeleteSession(userID, id string) (bool, error)
+	// DeleteSessions ends every session of the user except exceptID.
+	DeleteSessions(userID, exceptID string) (int, error)
+
+	CreateChallenge(c *Challenge) error
+	ChallengeByTokenHash(hash []byte) (*Challenge, error)
+	// ConsumeChallenge deletes the challenge; it reports false when another
+	// request consumed it first.
+	ConsumeChallenge(id string) (bool, error)
+	// AddChallengeFailure counts a wrong code and returns the new count.
+	AddChallengeFailure(id string) (int, error)
+	SetChallengePendingSecret(id string, sealedSecret []byte) error
+	DeleteChallenges(userID string) error
+
+	CreateToken(t *Token) error
+	// TokenByHash returns an unexpired token without using it.
+	TokenByHash(hash []byte) (*Token, error)
+	// ConsumeToken uses up an unexpired token of the given purposes and
+	// returns it; exactly one of many racing calls gets it, the others get
+	// ENotFound.
+	ConsumeToken(hash []byte, purposes ...TokenPurpose) (*Token, error)
+	// DeleteTokens removes the user's tokens of the given purposes.
+	DeleteTokens(userID string, purposes ...TokenPurpose) error
+
+	Throttle(key string) (Throttle, error)
+	// UpdateThrottle applies fn to the current state of key and saves the
+	// result atomically; fn may run more than once when another node
+	// updates the same key at the same time. fn returns false to save
+	// nothing.
+	UpdateThrottle(key string, fn func(*Throttle) bool) (Throttle, error)
+	ClearThrottle(key string) error
+
+	AddAuditEvent(e *AuditEvent) error
+	AuditEvents(f AuditFilter) ([]*AuditEvent, error)
+
+	// EnqueueMail adds a sealed, composed message to the outbox.
+	EnqueueMail(m *OutboxMail) error
+	// ClaimMail leases up to n due messages until leaseUntil; a message
+	// whose lease ran out (a crashed node) is due again.
+	ClaimMail(n int, leaseUntil time.Time) ([]*OutboxMail, error)
+	// MailDelivered marks a message sent and erases its body.
+	MailDelivered(id string) error
+	MailRetry(id string, at time.Time, lastErr string) error
+	MailFailed(id string, lastErr string) error
+	// MailCounts returns the number of messages waiting and failed.
+	MailCounts() (pending, failed int, err error)
+
+	EnqueueResetRequest(r *ResetRequest) error
+	// TakeResetRequests removes and returns up to n queued requests;
+	// each is returned to exactly one caller.
+	TakeResetRequests(n int) ([]*ResetRequest, error)
+}
+
+// UserFilter selects a page of a company's users, ordered by email.
+type UserFilter struct {
+	CompanyID string
+	Query     string // part of the name or email, case-insensitive
+	After     string // the email of the last user of the previous page
+	Limit     int
+}
+
+// AuditFilter selects a page of a company's audit events, newest first.
+type AuditFilter struct {
+	CompanyID string
+	Type      string // exact event type, or empty
+	UserID    string // events where the user is actor or target, or empty
+	Before    string // the ID of the last event of the previous page
+	Limit     int
+}
+
+// Throttle is the failure count of one key (an account or a client address).
+type Throttle struct {
+	Key          string
+	Failures     int
+	LastAt       time.Time
+	BlockedUntil time.Time
+}
+
+// OutboxMail is a composed message waiting for delivery. Body is sealed: it
+// holds live tokens.
+type OutboxMail struct {
+	ID            string
+	CreatedAt     time.Time
+	Recipient     string
+	Body          []byte
+	Attempts      int
+	NextAttemptAt time.Time
+}
+
+// ResetRequest is a forgot-password request, queued as it arrived so that
+// the request costs the same whether or not the email is known; the worker
+// looks the email up later.
+type ResetRequest struct {
+	ID        string
+	CreatedAt time.Time
+	Email     string
+	IP        string
+	UserAgent string
+}
