@@ -123,6 +123,11 @@ type Tx interface {
 	// MailCounts returns the number of messages waiting and failed.
 	MailCounts() (pending, failed int, err error)
 
+	// DeleteExpired removes what can no longer be used: expired sessions,
+	// challenges and tokens, forgotten throttles, and delivered or failed
+	// mail older than keepMail. It returns how many rows went.
+	DeleteExpired(keepMail time.Duration) (int, error)
+
 	EnqueueResetRequest(r *ResetRequest) error
 	// TakeResetRequests removes and returns up to n queued requests;
 	// each is returned to exactly one caller.

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+// problem is an RFC 9457 problem document with the contract's extra member
+// `code`.
+type problem struct {
+	Type        string   `json:"type"`
+	Title       string   `json:"title"`
+	Status      int      `json:"status"`
+	Code        string   `json:"code"`
+	Reasons     []string `json:"reasons,omitempty"`
+	ReasonCodes []string `json:"reason_codes,omitempty"`
+	RequestID   string   `json:"request_id,omitempty"`
+}
+
+// writeError answers with err as a problem. Errors that are not a
+// *gatehouse.Error are internal: the client learns nothing but the request
+// ID, the log gets the whole chain.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := gatehouse.ErrorCode(err)
+	p := problem{Type: "about:blank", Title: gatehouse.ErrorMessage(err), Status: gatehouse.HTTPStatus(code), Code: code}
+	if e := gatehouse.AsError(err); e != nil {
+		for _, reason := range e.Reasons {
+			p.Reasons = append(p.Reasons, reason.Message)
+			p.ReasonCodes = append(p.ReasonCodes, reason.Code)
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		}
+	}
+	if code == gatehouse.EInternal {
+		p.RequestID = httpx.RequestID(r.Context())
+		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON answers with v as JSON. Every answer of this API is about one
+// person's security state, so none may be cached.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// keepMail is how long delivered and failed mail stays in the outbox (its
+// body is erased at once): long enough to answer "did my mail go out?".
+const keepMail = 7 * 24 * time.Hour
+
+// RunHousekeeping deletes what can no longer be used, every few minutes,
+// until ctx ends. Idle sessions are refused the moment they expire; this
+// only reclaims space.
+func (s *Service) RunHousekeeping(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		var n int
+		err := s.store.Update(ctx, func(tx gatehouse.Tx) (err error) {
+			n, err = tx.DeleteExpired(keepMail)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("housekeeping", "err", err)
+		} else if n > 0 {
+			s.log.Debug("housekeeping", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// MailCounts returns the number of messages waiting and failed for good.
+func (s *Service) MailCounts(ctx context.Context) (pending, failed int, err error) {
+	err = s.store.View(ctx, func(tx gatehouse.Tx) error {
+		pending, failed, err = tx.MailCounts()
+		return err
+	})
+	return pending, failed, err
+}

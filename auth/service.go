@@ -1,0 +1,201 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/metrics"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/seal"
+)
+
+// Lifetimes and limits of DESIGN.md.
+const (
+	ChallengeLifetime    = 10 * time.Minute
+	ChallengeMaxFailures = 5
+	ResetTokenLifetime   = time.Hour
+	InvitationLifetime   = 7 * 24 * time.Hour
+	SetupTokenLifetime   = 24 * time.Hour
+	TempPasswordLifetime = 72 * time.Hour
+	// ReauthWindow is how long after a login sensitive changes need no password.
+	ReauthWindow = 15 * time.Minute
+	// touchInterval bounds the writes that keep sessions alive.
+	touchInterval = time.Minute
+)
+
+// Config is what the service needs to know about its installation.
+type Config struct {
+	// PublicURL is the only base of links in mail, never a request's Host.
+	PublicURL string
+	// Product names the service in mail and authenticator apps.
+	Product string
+	// MailFrom is the From of every message.
+	MailFrom string
+	// SessionLifetime is the absolute lifetime of a session (default 7 days);
+	// SessionIdleTimeout ends a session unused for that long (default 24h).
+	SessionLifetime    time.Duration
+	SessionIdleTimeout time.Duration
+}
+
+// Service implements the use cases.
+type Service struct {
+	store     gatehouse.Store
+	hasher    *password.Hasher
+	sealer    *seal.Sealer
+	templates *mail.Templates
+	cfg       Config
+	log       *slog.Logger
+	metrics   *Metrics
+
+	// mailQueued wakes the mail worker after a commit that queued mail;
+	// resetQueued wakes the reset-request worker.
+	mailQueued  func()
+	resetQueued chan struct{}
+}
+
+// Metrics are the counters the service keeps.
+type Metrics struct {
+	Logins     *metrics.CounterVec // by result
+	MailQueued *metrics.CounterVec // by template
+}
+
+// NewMetrics registers the service's metrics.
+func NewMetrics(r *metrics.Registry) *Metrics {
+	return &Metrics{
+		Logins:     r.NewCounterVec("gatehouse_logins_total", "Login attempts by result (each login step counts).", "result"),
+		MailQueued: r.NewCounterVec("gatehouse_mail_queued_total", "Messages queued for delivery, by template.", "template"),
+	}
+}
+
+// New returns the service. mailQueued may be nil.
+func New(store gatehouse.Store, hasher *password.Hasher, sealer *seal.Sealer, templates *mail.Templates,
+	cfg Config, log *slog.Logger, m *Metrics, mailQueued func()) *Service {
+	if cfg.Product == "" {
+		cfg.Product = "Gatehouse"
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if cfg.SessionIdleTimeout <= 0 {
+		cfg.SessionIdleTimeout = 24 * time.Hour
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if m == nil {
+		m = NewMetrics(metrics.NewRegistry())
+	}
+	if mailQueued == nil {
+		mailQueued = func() {}
+	}
+	return &Service{
+		store: store, hasher: hasher, sealer: sealer, templates: templates, cfg: cfg, log: log,
+		metrics: m, mailQueued: mailQueued, resetQueued: make(chan struct{}, 1),
+	}
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Client describes who is calling: the address used for throttling and the
+// audit log, the browser, and the preferred language for mail.
+type Client struct {
+	IP        string
+	UserAgent string
+	Lang      string
+}
+
+// Identity is an authenticated caller: a live session and its user.
+type Identity struct {
+	Session *gatehouse.Session
+	User    *gatehouse.User
+}
+
+// update runs fn in a store transaction and wakes the mail worker when the
+// transaction queued mail.
+func (s *Service) update(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	var o outcome
+	err := s.store.Update(ctx, func(tx gatehouse.Tx) error {
+		o = outcome{}
+		return fn(tx, &o)
+	})
+	if err == nil && o.mailQueued {
+		s.mailQueued()
+	}
+	if err == nil {
+		err = o.err
+	}
+	return err
+}
+
+// outcome collects what a transaction did that matters after the commit.
+type outcome struct {
+	mailQueued bool
+	// err is returned to the caller after the transaction commits: a
+	// refusal whose audit event and counters must be kept.
+	err error
+}
+
+// audit records a security event in the transaction.
+func (s *Service) audit(tx gatehouse.Tx, e gatehouse.AuditEvent) error {
+	e.ID = gatehouse.NewID(tx.Now())
+	e.At = tx.Now()
+	return tx.AddAuditEvent(&e)
+}
+
+// event builds an audit event about target, by actor (nil for the user
+// themselves acting without a session, or the operator), from client.
+func event(typ string, companyID string, actorID, targetID string, c Client) gatehouse.AuditEvent {
+	return gatehouse.AuditEvent{Type: typ, CompanyID: companyID, ActorID: actorID, TargetID: targetID,
+		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
+}
+
+// queueMail renders a message for u, seals it and adds it to the outbox in
+// the transaction.
+func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to, lang, name string, d mail.Data) error {
+	d.Product = s.cfg.Product
+	if d.At.IsZero() {
+		d.At = tx.Now()
+	}
+	m, err := s.templates.Render(name, lang, d)
+	if err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	m.To = to
+	body, err := mail.Compose(s.cfg.MailFrom, m, tx.Now())
+	if err != nil {
+		return fmt.Errorf("compose %s: %w", name, err)
+	}
+	id := gatehouse.NewID(tx.Now())
+	if err := tx.EnqueueMail(&gatehouse.OutboxMail{
+		ID: id, CreatedAt: tx.Now(), Recipient: to, Body: s.sealer.Seal(body, outboxAAD(id)),
+	}); err != nil {
+		return err
+	}
+	s.metrics.MailQueued.Inc(name)
+	o.mailQueued = true
+	return nil
+}
+
+func outboxAAD(id string) []byte { return []byte("outbox:" + id) }
+
+// link builds a link from the public URL only.
+func (s *Service) link(path string, query url.Values) string {
+	return s.cfg.PublicURL + path + "?" + query.Encode()
+}
+
+// truncate shortens s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

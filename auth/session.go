@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+func errUnauthenticated() error {
+	return gatehouse.Errorf(gatehouse.EUnauthenticated, "Please log in.")
+}
+
+// Authenticate returns the identity behind a session token. It is the
+// path every request of the SaaS takes, so it is one indexed query, plus a
+// write at most once a minute to record activity. Nothing is cached, so a
+// logout or password change ends the session at once on every node.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, error) {
+	if !gatehouse.TokenLooksValid(token) {
+		return nil, errUnauthenticated()
+	}
+	var id Identity
+	var now time.Time
+	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
+		sess, u, err := tx.SessionByTokenHash(gatehouse.HashToken(token))
+		if err != nil {
+			return err
+		}
+		now = tx.Now()
+		id = Identity{Session: sess, User: u}
+		return nil
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, errUnauthenticated()
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess := id.Session
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdleTimeout ||
+		id.User.Status() == gatehouse.StatusDisabled {
+		return nil, errUnauthenticated()
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		err := s.store.Update(ctx, func(tx gatehouse.Tx) error {
+			return tx.TouchSession(sess.ID, tx.Now())
+		})
+		if err != nil {
+			return nil, err
+		}
+		sess.LastSeenAt = now
+	}
+	return &id, nil
+}
+
+// Logout ends the caller's session.
+func (s *Service) Logout(ctx context.Context, id *Identity, c Client) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if _, err := tx.DeleteSession(id.User.ID, id.Session.ID); err != nil {
+			return err
+		}
+		return s.audit(tx, event(gatehouse.EventLogout, id.User.CompanyID, id.User.ID, id.User.ID, c))
+	})
+}
+
+// Sessions lists the caller's sessions.
+func (s *Service) Sessions(ctx context.Context, id *Identity) ([]*gatehouse.Session, error) {
+	var list []*gatehouse.Session
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		list, err = tx.Sessions(id.User.ID)
+		return err
+	})
+	return list, err
+}
+
+// RevokeSession ends one of the caller's sessions (possibly the current one).
+func (s *Service) RevokeSession(ctx context.Context, id *Identity, sessionID string, c Client) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		ok, err := tx.DeleteSession(id.User.ID, sessionID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gatehouse.Errorf(gatehouse.ENotFound, "Session not found.")
+		}
+		e := event(gatehouse.EventSessionRevoked, id.User.CompanyID, id.User.ID, id.User.ID, c)
+		e.Detail = "session=" + sessionID
+		return s.audit(tx, e)
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

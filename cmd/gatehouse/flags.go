@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// options are the flags shared by every command that touches data, plus
+// those of serve.
+type options struct {
+	addr           string
+	data           string
+	databaseURL    string
+	publicURL      string
+	smtpURL        string
+	mailFrom       string
+	secretKeyFile  string
+	trustedProxies string
+	productName    string
+	logLevel       string
+	logFormat      string
+	dbMaxConns     int
+	sessionLife    time.Duration
+	sessionIdle    time.Duration
+}
+
+// dataFlags registers the flags of every command that touches data.
+func (o *options) dataFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.data, "data", "./gatehouse-data", "folder of the SQLite database, the secret key and development mail")
+	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user@host/db); empty means SQLite under --data")
+	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "file with the base64 32-byte key sealing TOTP secrets and queued mail (default <data>/secret.key with SQLite)")
+	fs.StringVar(&o.publicURL, "public-url", "", "the URL people use to reach Gatehouse; the only base of links in mail (default http://<addr>)")
+	fs.StringVar(&o.mailFrom, "mail-from", "Gatehouse <no-reply@localhost>", "From address of every message")
+	fs.StringVar(&o.productName, "product-name", "Gatehouse", "name shown in mail and in authenticator apps")
+	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "largest number of database connections (default 20 for PostgreSQL)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+}
+
+// serveFlags registers the flags only serve has.
+func (o *options) serveFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.smtpURL, "smtp-url", "", "smtp://user:pass@host:port (STARTTLS when offered) or smtps://...; empty writes mail to <data>/mail and the log")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes whose X-Forwarded-For is believed")
+	fs.DurationVar(&o.sessionLife, "session-lifetime", 7*24*time.Hour, "absolute lifetime of a session")
+	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", 24*time.Hour, "a session unused this long ends")
+}
+
+// parse reads the environment (GATEHOUSE_<FLAG>) and then the arguments,
+// so that a flag beats the environment.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = usageError{fmt.Sprintf("%s=%q: %v", name, v, err)}
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}

@@ -1,0 +1,129 @@
+// Package i18n holds the message catalogues of the pages (and the words the
+// API shows people, like password rules), one JSON file per language under
+// locales/ that a translator can edit: a flat map from key to text, with
+// {name} placeholders. English is complete by definition; a test fails when
+// another language lacks a key or has one English lacks.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var locales embed.FS
+
+// Default is the language of last resort.
+const Default = "en"
+
+// Supported lists the languages with a catalogue, Default first.
+var Supported = []string{"en"}
+
+var matcher = language.NewMatcher(tags(Supported))
+
+func tags(langs []string) []language.Tag {
+	var ts []language.Tag
+	for _, l := range langs {
+		ts = append(ts, language.Make(l))
+	}
+	return ts
+}
+
+// Match picks the supported language an Accept-Language header (or a
+// user's setting) prefers most.
+func Match(accept string) string {
+	if accept == "" {
+		return Default
+	}
+	prefs, _, err := language.ParseAcceptLanguage(accept)
+	if err != nil || len(prefs) == 0 {
+		return Default
+	}
+	_, i, conf := matcher.Match(prefs...)
+	if conf == language.No {
+		return Default
+	}
+	return Supported[i]
+}
+
+// IsSupported reports whether lang has a catalogue.
+func IsSupported(lang string) bool {
+	for _, l := range Supported {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog holds every language's messages.
+type Catalog struct {
+	msgs map[string]map[string]string
+}
+
+// Load reads the embedded catalogues; a broken file stops the boot.
+func Load() (*Catalog, error) {
+	c := &Catalog{msgs: map[string]map[string]string{}}
+	files, err := fs.Glob(locales, "locales/*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		b, err := locales.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", f, err)
+		}
+		c.msgs[strings.TrimSuffix(path.Base(f), ".json")] = m
+	}
+	for _, l := range Supported {
+		if c.msgs[l] == nil {
+			return nil, fmt.Errorf("i18n: no catalogue for %s", l)
+		}
+	}
+	return c, nil
+}
+
+// Keys returns the keys of a language's catalogue.
+func (c *Catalog) Keys(lang string) []string {
+	var keys []string
+	for k := range c.msgs[lang] {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Has reports whether lang's catalogue has key.
+func (c *Catalog) Has(lang, key string) bool {
+	_, ok := c.msgs[lang][key]
+	return ok
+}
+
+// T returns the message key in lang (falling back to English, then to the
+// key itself, so that a gap shows instead of breaking a page), with
+// {name} placeholders replaced from args given as name, value pairs.
+func (c *Catalog) T(lang, key string, args ...any) string {
+	msg, ok := c.msgs[lang][key]
+	if !ok {
+		if msg, ok = c.msgs[Default][key]; !ok {
+			msg = key
+		}
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	pairs := make([]string, 0, len(args))
+	for i := 0; i+1 < len(args); i += 2 {
+		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
+}

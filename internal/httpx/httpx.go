@@ -1,0 +1,202 @@
+// Package httpx holds what the JSON API and the web pages share about
+// requests: who the client is (address behind trusted proxies, request ID),
+// where the session token travels (cookie or bearer), and the cookie's
+// attributes.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Proxies are the peers whose X-Forwarded-For is believed.
+type Proxies []netip.Prefix
+
+// ParseProxies reads --trusted-proxies: comma-separated addresses or CIDR
+// prefixes.
+func ParseProxies(s string) (Proxies, error) {
+	var ps Proxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not an address or prefix", f)
+			}
+			ps = append(ps, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not an address or prefix", f)
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+func (ps Proxies) trusts(a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientIP returns the address of the client: the direct peer, or, when
+// the peer is a trusted proxy, the rightmost address in X-Forwarded-For
+// that is not itself a trusted proxy. Addresses to the left of that were
+// written by the client and prove nothing.
+func (ps Proxies) ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if len(ps) == 0 || !ps.trusts(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !ps.trusts(a) {
+			return a.Unmap().String()
+		}
+	}
+	return peer.String()
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyClientIP
+)
+
+// WithRequestInfo stores the request ID and client address in the
+// request's context, and echoes the ID in X-Request-Id for support.
+func WithRequestInfo(ps Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx = context.WithValue(ctx, keyClientIP, ps.ClientIP(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// RequestID returns the ID WithRequestInfo gave the request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// ClientIPFrom returns the client address WithRequestInfo found.
+func ClientIPFrom(r *http.Request) string {
+	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
+		return ip
+	}
+	return Proxies(nil).ClientIP(r)
+}
+
+// Cookies knows the session and challenge cookies' names and attributes.
+// Behind https the names take the __Host- prefix, which browsers only
+// accept with Secure, Path=/ and no Domain: a sibling subdomain cannot
+// plant one.
+type Cookies struct {
+	Secure bool
+}
+
+// SessionCookieName is the contract's cookie name, prefixed behind https.
+const SessionCookieName = "gatehouse_session"
+
+// ChallengeCookieName carries a login in progress between pages.
+const ChallengeCookieName = "gatehouse_challenge"
+
+func (c Cookies) name(base string) string {
+	if c.Secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// SessionName is the session cookie's name on this installation.
+func (c Cookies) SessionName() string { return c.name(SessionCookieName) }
+
+// SetSession sets the session cookie until expires.
+func (c Cookies) SetSession(w http.ResponseWriter, token string, expires time.Time) {
+	c.set(w, SessionCookieName, token, expires)
+}
+
+// ClearSession removes the session cookie.
+func (c Cookies) ClearSession(w http.ResponseWriter) {
+	c.set(w, SessionCookieName, "", time.Unix(1, 0))
+}
+
+// SetChallenge keeps a login in progress for the next page.
+func (c Cookies) SetChallenge(w http.ResponseWriter, token string, expires time.Time) {
+	c.set(w, ChallengeCookieName, token, expires)
+}
+
+// ClearChallenge removes the challenge cookie.
+func (c Cookies) ClearChallenge(w http.ResponseWriter) {
+	c.set(w, ChallengeCookieName, "", time.Unix(1, 0))
+}
+
+// Challenge returns the challenge cookie's value.
+func (c Cookies) Challenge(r *http.Request) string {
+	if ck, err := r.Cookie(c.name(ChallengeCookieName)); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
+func (c Cookies) set(w http.ResponseWriter, base, value string, expires time.Time) {
+	ck := &http.Cookie{
+		Name: c.name(base), Value: value, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+	}
+	if value == "" {
+		ck.MaxAge = -1
+	}
+	http.SetCookie(w, ck)
+}
+
+// SessionToken returns the session token of a request: the bearer token
+// when an Authorization header is present, else the cookie.
+func (c Cookies) SessionToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	if ck, err := r.Cookie(c.SessionName()); err == nil {
+		return ck.Value
+	}
+	return ""
+}

@@ -1,0 +1,194 @@
+// Package server puts the JSON API and the pages behind one handler with
+// what every request gets: a request ID and client address, security
+// headers, cross-origin protection for unsafe methods, recovery from
+// panics, access logs and metrics; and the operator's endpoints /healthz,
+// /readyz and /metrics.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/api"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/metrics"
+	"github.com/gatehouse/gatehouse/web"
+)
+
+// Config is what the handler needs besides the service.
+type Config struct {
+	PublicURL string
+	Proxies   httpx.Proxies
+}
+
+// New returns the handler of the whole site.
+func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metrics.Registry, cfg Config, log *slog.Logger) (http.Handler, error) {
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || pub.Scheme == "" || pub.Host == "" {
+		return nil, fmt.Errorf("--public-url %q: want a URL such as https://login.example.com", cfg.PublicURL)
+	}
+	cookies := httpx.Cookies{Secure: pub.Scheme == "https"}
+
+	mux := http.NewServeMux()
+	api.Routes(mux, svc, cookies, log)
+	if err := web.Routes(mux, svc, cookies, cat, log); err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", handleReady(store))
+	mux.Handle("GET /metrics", handleMetrics(reg))
+
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
+		return nil, err
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusForbidden, gatehouse.EForbidden, "Cross-origin request refused.")
+	}))
+
+	var h http.Handler = mux
+	h = cop.Handler(h)
+	h = securityHeaders(cookies.Secure, h)
+	h = recoverPanics(log, h)
+	h = observe(mux, reg, log, h)
+	h = httpx.WithRequestInfo(cfg.Proxies, h)
+	return h, nil
+}
+
+func handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+}
+
+// handleReady answers 503 while the database does not answer, so that a
+// load balancer sends requests elsewhere.
+func handleReady(store gatehouse.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("database unavailable\n"))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+}
+
+func handleMetrics(reg *metrics.Registry) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		reg.Write(w)
+	})
+}
+
+// contentSecurityPolicy allows only this site's own scripts, styles and
+// images (and data: images, for QR codes); no frames, no plugins.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func securityHeaders(secure bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a 500 and a log line with the request
+// ID, instead of a dropped connection.
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "panic", v)
+				writeProblem(w, http.StatusInternalServerError, gatehouse.EInternal, "Internal error.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, title string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "code": code})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe counts and times requests by route pattern and status, and logs
+// the ones an operator should see: server errors at error level, the rest
+// at debug.
+func observe(mux *http.ServeMux, reg *metrics.Registry, log *slog.Logger, next http.Handler) http.Handler {
+	requests := reg.NewCounterVec("gatehouse_http_requests_total", "HTTP requests by status code.", "code")
+	durations := reg.NewHistogram("gatehouse_http_request_duration_seconds", "HTTP request durations by route.", "route",
+		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		_, route := mux.Handler(r)
+		if route == "" || strings.HasSuffix(route, "/") && route != "GET /{$}" {
+			route = "other"
+		}
+		requests.Inc(strconv.Itoa(sw.status))
+		durations.Observe(route, elapsed.Seconds())
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", elapsed.Milliseconds(), "ip", httpx.ClientIPFrom(r), "request_id", httpx.RequestID(r.Context()))
+	})
+}

@@ -1,0 +1,282 @@
+package web
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
+)
+
+func (d deps) handleHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r)); err == nil {
+			http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}
+
+// handleLanguage remembers a language chosen on the login page.
+func (d deps) handleLanguage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := r.PathValue("lang")
+		if i18n.IsSupported(lang) {
+			http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", Secure: d.cookies.Secure,
+				HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+		}
+		back := safeNext(r.URL.Query().Get("next"))
+		if back == "" {
+			back = "/login"
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	})
+}
+
+func (d deps) handleLoginPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := d.pageFor(w, r, "title.login", nil)
+		p.Next = safeNext(r.URL.Query().Get("next"))
+		d.rd.render(w, r, "login", p)
+	})
+}
+
+func (d deps) handleLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := d.pageFor(w, r, "title.login", nil)
+		if err := form(w, r); err != nil {
+			p.setError(err)
+			d.rd.render(w, r, "login", p)
+			return
+		}
+		p.Next = safeNext(r.PostFormValue("next"))
+		p.Form["email"] = r.PostFormValue("email")
+		res, err := d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), d.client(r))
+		if err != nil {
+			p.setError(err)
+			d.rd.render(w, r, "login", p)
+			return
+		}
+		d.continueLogin(w, r, res, p.Next)
+	})
+}
+
+// continueLogin sends the browser to the page of the next login step, or
+// home when the login is complete. A login always starts a new session
+// token, so a planted cookie is never promoted.
+func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.LoginResult, next string) {
+	var to string
+	switch res.Status {
+	case auth.StatusAuthenticated:
+		d.cookies.ClearChallenge(w)
+		d.cookies.SetSession(w, res.SessionToken, res.Session.ExpiresAt)
+		to = safeNext(next)
+		if to == "" {
+			to = "/settings/profile"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	case auth.StatusTOTPRequired:
+		to = "/login/2fa"
+	case auth.StatusPasswordChangeRequired:
+		to = "/login/change-password"
+	case auth.StatusTOTPSetupRequired:
+		// Offer the secret right away, so the page shows the QR code
+		// without a GET that changes state.
+		if _, err := d.svc.LoginTOTPSetup(r.Context(), res.Challenge); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		to = "/login/setup-2fa"
+	}
+	d.cookies.SetChallenge(w, res.Challenge, time.Now().Add(auth.ChallengeLifetime))
+	if next = safeNext(next); next != "" {
+		to += "?" + url.Values{"next": {next}}.Encode()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// challengePage renders a login-step page, or sends the browser back to
+// /login when there is no login in progress.
+func (d deps) challengePage(w http.ResponseWriter, r *http.Request, name, title string, fill func(p *page) error) {
+	if d.cookies.Challenge(r) == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	p := d.pageFor(w, r, title, nil)
+	p.Next = safeNext(r.URL.Query().Get("next"))
+	if fill != nil {
+		if err := fill(p); err != nil {
+			d.loginExpired(w, r, err)
+			return
+		}
+	}
+	d.rd.render(w, r, name, p)
+}
+
+// loginExpired ends a login whose challenge is gone and says so.
+func (d deps) loginExpired(w http.ResponseWriter, r *http.Request, err error) {
+	d.cookies.ClearChallenge(w)
+	p := d.pageFor(w, r, "title.login", nil)
+	p.setError(err)
+	d.rd.render(w, r, "login", p)
+}
+
+// challengeStep handles the POST of a login-step page.
+func (d deps) challengeStep(w http.ResponseWriter, r *http.Request, name, title string,
+	step func(challenge string) (*auth.LoginResult, error), fill func(p *page) error) {
+	p := d.pageFor(w, r, title, nil)
+	if err := form(w, r); err != nil {
+		p.setError(err)
+		d.rd.render(w, r, name, p)
+		return
+	}
+	p.Next = safeNext(r.PostFormValue("next"))
+	res, err := step(d.cookies.Challenge(r))
+	switch gatehouse.ErrorCode(err) {
+	case "":
+		d.continueLogin(w, r, res, p.Next)
+		return
+	case gatehouse.EInvalidChallenge, gatehouse.EAccountDisabled:
+		d.loginExpired(w, r, err)
+		return
+	}
+	p.setError(err)
+	if fill != nil {
+		if ferr := fill(p); ferr != nil {
+			d.loginExpired(w, r, ferr)
+			return
+		}
+	}
+	d.rd.render(w, r, name, p)
+}
+
+func (d deps) handleTOTPPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengePage(w, r, "login_2fa", "title.login_2fa", func(p *page) error {
+			p.Data = r.URL.Query().Get("recovery") == "1"
+			return nil
+		})
+	})
+}
+
+func (d deps) handleTOTP() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengeStep(w, r, "login_2fa", "title.login_2fa", func(ch string) (*auth.LoginResult, error) {
+			return d.svc.LoginTOTP(r.Context(), ch, r.PostFormValue("code"), r.PostFormValue("recovery_code"), d.client(r))
+		}, func(p *page) error {
+			p.Data = r.PostFormValue("recovery_code") != ""
+			return nil
+		})
+	})
+}
+
+func (d deps) handleForcedChangePage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengePage(w, r, "login_change_password", "title.login_change_password", nil)
+	})
+}
+
+func (d deps) handleForcedChange() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengeStep(w, r, "login_change_password", "title.login_change_password", func(ch string) (*auth.LoginResult, error) {
+			return d.svc.LoginChangePassword(r.Context(), ch, r.PostFormValue("new_password"), r.PostFormValue("confirm_password"), d.client(r))
+		}, nil)
+	})
+}
+
+// setupData is what the forced 2FA setup page shows.
+type setupData struct {
+	Secret string
+	QR     template.URL // a data: URL of the PNG
+}
+
+func (d deps) fillSetup(r *http.Request) func(p *page) error {
+	return func(p *page) error {
+		en, err := d.svc.LoginTOTPSetupPending(r.Context(), d.cookies.Challenge(r))
+		if err != nil {
+			return err
+		}
+		if en != nil {
+			p.Data = setupData{Secret: en.Secret, QR: qrURL(en.QRPNG)}
+		}
+		return nil
+	}
+}
+
+func qrURL(png []byte) template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+}
+
+func (d deps) handleForcedSetupPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengePage(w, r, "login_setup_2fa", "title.login_setup_2fa", d.fillSetup(r))
+	})
+}
+
+// handleForcedSetupStart makes a new secret (the page's "new QR code").
+func (d deps) handleForcedSetupStart() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := form(w, r); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if _, err := d.svc.LoginTOTPSetup(r.Context(), d.cookies.Challenge(r)); err != nil {
+			d.loginExpired(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/login/setup-2fa", http.StatusSeeOther)
+	})
+}
+
+func (d deps) handleForcedSetup() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := d.pageFor(w, r, "title.login_setup_2fa", nil)
+		if err := form(w, r); err != nil {
+			p.setError(err)
+			d.rd.render(w, r, "login_setup_2fa", p)
+			return
+		}
+		res, err := d.svc.LoginTOTPSetupConfirm(r.Context(), d.cookies.Challenge(r), r.PostFormValue("code"), d.client(r))
+		switch gatehouse.ErrorCode(err) {
+		case "":
+			// Sign in now, and show the recovery codes once before moving on.
+			d.cookies.ClearChallenge(w)
+			d.cookies.SetSession(w, res.SessionToken, res.Session.ExpiresAt)
+			p.User = res.User
+			p.Data = res.RecoveryCodes
+			p.Next = safeNext(r.PostFormValue("next"))
+			d.rd.render(w, r, "recovery_codes", p)
+			return
+		case gatehouse.EInvalidChallenge, gatehouse.EAccountDisabled:
+			d.loginExpired(w, r, err)
+			return
+		}
+		p.setError(err)
+		if ferr := d.fillSetup(r)(p); ferr != nil {
+			d.loginExpired(w, r, ferr)
+			return
+		}
+		d.rd.render(w, r, "login_setup_2fa", p)
+	})
+}
+
+func (d deps) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r)); err == nil {
+			if err := d.svc.Logout(r.Context(), id, d.client(r)); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+		}
+		d.cookies.ClearSession(w)
+		d.cookies.ClearChallenge(w)
+		d.setFlash(w, "flash.logged_out")
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// renderer holds one parsed template set per page.
+type renderer struct {
+	pages map[string]*template.Template
+	cat   *i18n.Catalog
+	log   *slog.Logger
+}
+
+// newRenderer parses every page: pages/settings_*.html inside the settings
+// frame, the others inside the card frame; all inside base.html.
+func newRenderer(cat *i18n.Catalog, log *slog.Logger) (*renderer, error) {
+	rd := &renderer{pages: map[string]*template.Template{}, cat: cat, log: log}
+	files, err := fs.Glob(templateFS, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+		"isodate": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"initial": func(s string) string {
+			for _, r := range s {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		frame := "templates/card.html"
+		if strings.HasPrefix(name, "settings_") {
+			frame = "templates/settings.html"
+		}
+		t, err := template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/partials.html", frame, f)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		rd.pages[name] = t
+	}
+	return rd, nil
+}
+
+// page is what every template sees.
+type page struct {
+	Lang      string
+	Languages []string
+	Title     string // a catalogue key
+	Path      string
+	User      *gatehouse.User
+	Nav       string // the sidebar item to highlight
+	Flash     string // a success toast
+	Error     string // an error toast
+	Reasons   []string
+	Status    int
+	Form      map[string]string // values to show again after an error
+	Next      string
+	Data      any
+
+	cat *i18n.Catalog
+}
+
+// T translates a catalogue key for this page's language.
+func (p *page) T(key string, args ...any) string { return p.cat.T(p.Lang, key, args...) }
+
+// IsAdmin tells the templates whether to show the admin pages.
+func (p *page) IsAdmin() bool { return p.User != nil && p.User.Role == gatehouse.RoleAdmin }
+
+// V returns a form value to show again.
+func (p *page) V(name string) string { return p.Form[name] }
+
+// newPage starts a page for r.
+func (rd *renderer) newPage(r *http.Request, title string) *page {
+	lang := i18n.Match(r.Header.Get("Accept-Language"))
+	if c, err := r.Cookie("gatehouse_lang"); err == nil && i18n.IsSupported(c.Value) {
+		lang = c.Value
+	}
+	return &page{Lang: lang, Languages: i18n.Supported, Title: title, Path: r.URL.Path, Form: map[string]string{},
+		Status: http.StatusOK, cat: rd.cat}
+}
+
+// setError shows err on the page: the message of its code in the page's
+// language, the password rules it broke, and its status.
+func (p *page) setError(err error) {
+	code := gatehouse.ErrorCode(err)
+	p.Status = gatehouse.HTTPStatus(code)
+	if p.cat.Has(i18n.Default, "error."+code) {
+		p.Error = p.T("error." + code)
+	} else {
+		p.Error = gatehouse.ErrorMessage(err)
+	}
+	p.Reasons = nil
+	if e := gatehouse.AsError(err); e != nil {
+		for _, r := range e.Reasons {
+			if p.cat.Has(i18n.Default, "reason."+r.Code) {
+				p.Reasons = append(p.Reasons, p.T("reason."+r.Code))
+			} else {
+				p.Reasons = append(p.Reasons, r.Message)
+			}
+		}
+	}
+}
+
+// render writes the page. Pages show personal state, so none is cached.
+func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
+	t, ok := rd.pages[name]
+	if !ok {
+		rd.log.Error("no such page template", "page", name)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base.html", p); err != nil {
+		rd.log.Error("render page", "page", name, "request_id", httpx.RequestID(r.Context()), "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	buf.WriteTo(w)
+}
+
+// Flash messages survive one redirect in a cookie that holds only a known
+// key, never text from the request.
+const flashCookie = "gatehouse_flash"
+
+var flashKeys = map[string]bool{
+	"flash.password_reset":   true,
+	"flash.password_changed": true,
+	"flash.logged_out":       true,
+	"flash.session_revoked":  true,
+	"flash.setup_done":       true,
+}
+
+// takeFlash reads and clears the flash.
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1})
+	if !flashKeys[c.Value] {
+		return ""
+	}
+	return c.Value
+}

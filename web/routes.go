@@ -1,0 +1,75 @@
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// deps are what every page handler may need.
+type deps struct {
+	svc     *auth.Service
+	cookies httpx.Cookies
+	rd      *renderer
+	log     *slog.Logger
+}
+
+// Routes registers every page on mux. It fails when a template does not
+// parse.
+func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Catalog, log *slog.Logger) error {
+	rd, err := newRenderer(cat, log)
+	if err != nil {
+		return err
+	}
+	d := deps{svc: svc, cookies: cookies, rd: rd, log: log}
+
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
+	mux.Handle("GET /{$}", d.handleHome())
+	mux.Handle("GET /lang/{lang}", d.handleLanguage())
+
+	mux.Handle("GET /login", d.handleLoginPage())
+	mux.Handle("POST /login", d.handleLogin())
+	mux.Handle("GET /login/2fa", d.handleTOTPPage())
+	mux.Handle("POST /login/2fa", d.handleTOTP())
+	mux.Handle("GET /login/change-password", d.handleForcedChangePage())
+	mux.Handle("POST /login/change-password", d.handleForcedChange())
+	mux.Handle("GET /login/setup-2fa", d.handleForcedSetupPage())
+	mux.Handle("POST /login/setup-2fa/start", d.handleForcedSetupStart())
+	mux.Handle("POST /login/setup-2fa", d.handleForcedSetup())
+	mux.Handle("POST /logout", d.handleLogout())
+
+	mux.Handle("GET /forgot-password", d.handleForgotPage())
+	mux.Handle("POST /forgot-password", d.handleForgot())
+	mux.Handle("GET /reset-password", d.handleResetPage())
+	mux.Handle("POST /reset-password", d.handleReset())
+
+	mux.Handle("GET /setup", d.handleSetupPage())
+	mux.Handle("POST /setup", d.handleSetup())
+
+	mux.Handle("GET /settings", http.RedirectHandler("/settings/profile", http.StatusSeeOther))
+	mux.Handle("GET /settings/profile", d.signedIn(d.handleProfile))
+	mux.Handle("GET /settings/password", d.signedIn(d.handlePasswordPage))
+	mux.Handle("POST /settings/password", d.signedIn(d.handlePassword))
+	mux.Handle("GET /settings/sessions", d.signedIn(d.handleSessions))
+	mux.Handle("POST /settings/sessions/{id}/revoke", d.signedIn(d.handleRevokeSession))
+	return nil
+}
+
+// staticHandler serves the embedded assets; they change only with the
+// binary, so a short cache is safe.
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+// client describes the caller to the service.
+func (d deps) client(r *http.Request) auth.Client {
+	lang := i18n.Match(r.Header.Get("Accept-Language"))
+	if c, err := r.Cookie("gatehouse_lang"); err == nil && i18n.IsSupported(c.Value) {
+		lang = c.Value
+	}
+	return auth.Client{IP: httpx.ClientIPFrom(r), UserAgent: r.UserAgent(), Lang: lang}
+}
+
+// signedIn wraps a page that needs a session; without one it sends the
+// browser to the login page, which brings it back afterwards.
+func (d deps) signedIn(h func(w http.ResponseWriter, r *http.Request, id *auth.Identity)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r))
+		if gatehouse.ErrorCode(err) == gatehouse.EUnauthenticated {
+			next := ""
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			http.Redirect(w, r, loginURL(next), http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		h(w, r, id)
+	})
+}
+
+func loginURL(next string) string {
+	if next = safeNext(next); next == "" {
+		return "/login"
+	}
+	return "/login?" + url.Values{"next": {next}}.Encode()
+}
+
+// safeNext keeps a redirect target only if it stays on this site: a path
+// starting with one slash, no scheme, no host, no backslash (browsers read
+// /\evil as //evil), no control characters.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") {
+		return ""
+	}
+	// Never back into the login flow itself.
+	if u.Path == "/login" || strings.HasPrefix(u.Path, "/login/") || u.Path == "/logout" {
+		return ""
+	}
+	return next
+}
+
+// fail shows an error page for errors no form can show.
+func (d deps) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := d.rd.newPage(r, "title.error")
+	p.setError(err)
+	if p.Status == http.StatusInternalServerError {
+		d.log.Error("page failed", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
+	}
+	d.rd.render(w, r, "error", p)
+}
+
+// form parses a POSTed form strictly: urlencoded, bounded, no NUL bytes.
+func form(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
+		return gatehouse.Errorf(gatehouse.EUnsupportedMediaType, "Send the form as a browser does.")
+	}
+	if err := r.ParseForm(); err != nil {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The form could not be read.")
+	}
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				return gatehouse.Errorf(gatehouse.EInvalidRequest, "Text fields cannot contain NUL characters.")
+			}
+		}
+	}
+	return nil
+}
+
+func (d deps) setFlash(w http.ResponseWriter, key string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: key, Path: "/", HttpOnly: true,
+		Secure: d.cookies.Secure, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+}
+
+// pageFor starts a page for r with the flash, if any, and the user.
+func (d deps) pageFor(w http.ResponseWriter, r *http.Request, title string, id *auth.Identity) *page {
+	p := d.rd.newPage(r, title)
+	if f := takeFlash(w, r); f != "" {
+		p.Flash = p.T(f)
+	}
+	if id != nil {
+		p.User = id.User
+	}
+	return p
+}

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+func (d deps) handleProfile(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	p := d.pageFor(w, r, "title.profile", id)
+	p.Nav = "profile"
+	d.rd.render(w, r, "settings_profile", p)
+}
+
+func (d deps) handlePasswordPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	p := d.pageFor(w, r, "title.password", id)
+	p.Nav = "password"
+	d.rd.render(w, r, "settings_password", p)
+}
+
+func (d deps) handlePassword(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	p := d.pageFor(w, r, "title.password", id)
+	p.Nav = "password"
+	err := form(w, r)
+	if err == nil {
+		err = d.svc.ChangePassword(r.Context(), id, r.PostFormValue("current_password"),
+			r.PostFormValue("new_password"), r.PostFormValue("confirm_password"), d.client(r))
+	}
+	if err != nil {
+		p.setError(err)
+		d.rd.render(w, r, "settings_password", p)
+		return
+	}
+	d.setFlash(w, "flash.password_changed")
+	http.Redirect(w, r, "/settings/password", http.StatusSeeOther)
+}
+
+// sessionsData is the sessions page: the list and which one is this.
+type sessionsData struct {
+	Sessions  any
+	CurrentID string
+}
+
+func (d deps) handleSessions(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	p := d.pageFor(w, r, "title.sessions", id)
+	p.Nav = "sessions"
+	list, err := d.svc.Sessions(r.Context(), id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	p.Data = sessionsData{Sessions: list, CurrentID: id.Session.ID}
+	d.rd.render(w, r, "settings_sessions", p)
+}
+
+func (d deps) handleRevokeSession(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	if err := form(w, r); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	sid := r.PathValue("id")
+	if err := d.svc.RevokeSession(r.Context(), id, sid, d.client(r)); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if sid == id.Session.ID {
+		d.cookies.ClearSession(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	d.setFlash(w, "flash.session_revoked")
+	http.Redirect(w, r, "/settings/sessions", http.StatusSeeOther)
+}
