@@ -1,0 +1,20 @@
+// Package mail owns everything between "the service decided to send a
+// message" and "an SMTP server took it":
+//
+//   - templates/: the words, one .txt and one .html file per message and
+//     language, embedded and parsed at start-up (LoadTemplates, Render);
+//   - Compose: the RFC 5322 bytes, multipart/alternative, 7-bit clean;
+//   - Sender: NewSender for --smtp-url (smtp:// with STARTTLS when offered,
+//     smtps://), NewFileSender for running without it;
+//   - Worker: delivers the outbox, with retries and backoff.
+//
+// Mail is never sent inside a request. The service renders and composes a
+// message and writes it to the outbox table in the same transaction as the
+// token it carries, then calls Worker.Notify after the commit; the Worker
+// claims it, sends it, and records the outcome through the Queue interface,
+// which the store implements. A crash between sending and recording sends
+// the message again when its lease ends: mail is delivered at least once.
+//
+// Nothing here logs a message body, except FileSender, which API.md asks to
+// print each message to the log when there is no SMTP server.
+package mail

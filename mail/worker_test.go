@@ -1,0 +1,389 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/mail"
+)
+
+// memQueue is the outbox table in memory, with the same rules as the store's:
+// due and unleased messages are claimed, leases expire, Retry counts an attempt.
+type memQueue struct {
+	mu       sync.Mutex
+	items    []*memItem
+	claimErr func() error  // nil, or the error for a Claim
+	claimed  chan struct{} // receives after each Claim, if not nil and not full
+}
+
+type memItem struct {
+	mail.Queued
+	due, leasedUntil time.Time
+	state            string // queued, delivered, failed
+	lastErr          string
+}
+
+func (q *memQueue) add(to string, body []byte) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	id := fmt.Sprintf("m%d", len(q.items)+1)
+	q.items = append(q.items, &memItem{Queued: mail.Queued{ID: id, From: mailFrom, To: to, Body: body}, state: "queued"})
+	return id
+}
+
+func (q *memQueue) Claim(ctx context.Context, n int, lease time.Duration) ([]mail.Queued, error) {
+	if q.claimErr != nil {
+		if err := q.claimErr(); err != nil {
+			return nil, err
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	defer func() {
+		select {
+		case q.claimed <- struct{}{}:
+		default:
+		}
+	}()
+	now := time.Now()
+	var out []mail.Queued
+	for _, it := range q.items {
+		if len(out) == n {
+			break
+		}
+		if it.state == "queued" && !it.due.After(now) && !it.leasedUntil.After(now) {
+			it.leasedUntil = now.Add(lease)
+			out = append(out, it.Queued)
+		}
+	}
+	return out, nil
+}
+
+func (q *memQueue) update(id string, f func(*memItem)) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range q.items {
+		if it.ID == id {
+			f(it)
+			return nil
+		}
+	}
+	return errors.New("no such message")
+}
+
+func (q *memQueue) Delivered(_ context.Context, id string) error {
+	return q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil })
+}
+
+func (q *memQueue) Retry(_ context.Context, id string, at time.Time, lastErr string) error {
+	return q.update(id, func(it *memItem) {
+		it.Attempts++
+		it.due, it.leasedUntil, it.lastErr = at, time.Time{}, lastErr
+	})
+}
+
+func (q *memQueue) Fail(_ context.Context, id string, lastErr string) error {
+	return q.update(id, func(it *memItem) { it.Attempts++; it.state, it.lastErr = "failed", lastErr })
+}
+
+func (q *memQueue) get(id string) memItem {
+	var c memItem
+	q.update(id, func(it *memItem) { c = *it })
+	return c
+}
+
+func (q *memQueue) count(state string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, it := range q.items {
+		if it.state == state {
+			n++
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond for up to ten seconds.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// runWorker runs w until the test ends, and returns a func that stops it
+// and waits for Run to return.
+func runWorker(t testing.TB, w *mail.Worker) (stop func()) {
+	t.Helper()
+	if w.Log == nil {
+		w.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("Run did not return after its context ended")
+		}
+	})
+	t.Cleanup(stop)
+	return stop
+}
+
+type counters struct{ sent, failed, retried atomic.Int32 }
+
+func (c *counters) hook(w *mail.Worker) *mail.Worker {
+	w.OnSent = func() { c.sent.Add(1) }
+	w.OnFailed = func() { c.failed.Add(1) }
+	w.OnRetry = func() { c.retried.Add(1) }
+	return w
+}
+
+func TestWorkerDeliversTheQueue(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	q := &memQueue{}
+	for i := range 20 {
+		to := fmt.Sprintf("user%d@example.com", i)
+		q.add(to, composed(t, to, fmt.Sprintf("message %d", i)))
+	}
+	var c counters
+	runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Batch: 8}))
+
+	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 20 })
+	for i := range 20 {
+		srv.WaitFor(t, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("message %d", i))
+	}
+	if it := q.get("m1"); it.Body != nil {
+		t.Error("the body of a delivered message is still there")
+	}
+	if c.sent.Load() != 20 || c.failed.Load() != 0 || c.retried.Load() != 0 {
+		t.Errorf("hooks: got sent %d failed %d retried %d, want 20 0 0", c.sent.Load(), c.failed.Load(), c.retried.Load())
+	}
+}
+
+func TestWorkerRetriesWithBackoff(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithFailures(2))
+	q := &memQueue{}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "eventually"))
+	var mu sync.Mutex
+	var attempts []int
+	var c counters
+	runWorker(t, c.hook(&mail.Worker{
+		Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
+		Backoff: func(attempt int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, attempt)
+			return 50 * time.Millisecond
+		},
+	}))
+
+	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
+	srv.WaitFor(t, "bob@example.com", "eventually")
+	it := q.get(id)
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(attempts) != "[1 2]" || it.Attempts != 2 || !strings.Contains(it.lastErr, "451") {
+		t.Errorf("got backoff for attempts %v, %d attempts recorded, last error %q; want [1 2], 2 and a 451",
+			attempts, it.Attempts, it.lastErr)
+	}
+	if c.retried.Load() != 2 || c.sent.Load() != 1 {
+		t.Errorf("hooks: got retried %d sent %d, want 2 and 1", c.retried.Load(), c.sent.Load())
+	}
+}
+
+func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithRejectedRecipients("nobody@example.com"))
+	q := &memQueue{}
+	id := q.add("nobody@example.com", composed(t, "nobody@example.com", "rejected"))
+	var c counters
+	runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
+
+	waitUntil(t, "it fails", func() bool { return q.get(id).state == "failed" })
+	if it := q.get(id); !strings.Contains(it.lastErr, "550") || it.Attempts != 1 {
+		t.Errorf("got %d attempts and last error %q, want 1 and a 550", it.Attempts, it.lastErr)
+	}
+	if c.failed.Load() != 1 || c.retried.Load() != 0 {
+		t.Errorf("hooks: got failed %d retried %d, want 1 and 0", c.failed.Load(), c.retried.Load())
+	}
+}
+
+func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithFailures(100))
+	q := &memQueue{}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "never"))
+	runWorker(t, &mail.Worker{
+		Queue: q, Sender: newSender(t, srv.URL(), srv), MaxAttempts: 3, Poll: 10 * time.Millisecond,
+		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+	})
+
+	waitUntil(t, "it fails", func() bool { return q.get(id).state == "failed" })
+	if it := q.get(id); it.Attempts != 3 || !strings.Contains(it.lastErr, "gave up after 3 attempts") {
+		t.Errorf("got %d attempts and last error %q, want 3 and giving up", it.Attempts, it.lastErr)
+	}
+	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n != 3 {
+		t.Errorf("the server saw %d DATA commands, want 3", n)
+	}
+}
+
+func TestWorkerFinishesTheMessageBeingSentOnShutdown(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithSlowData(500*time.Millisecond))
+	q := &memQueue{}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "in flight"))
+	stop := runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
+
+	waitUntil(t, "the message is being sent", func() bool {
+		cmds := srv.Commands()
+		return len(cmds) > 0 && cmds[len(cmds)-1] == "DATA"
+	})
+	stop()
+	if it := q.get(id); it.state != "delivered" {
+		t.Errorf("after shutdown: got state %q (%s), want delivered", it.state, it.lastErr)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("the server got %d messages, want 1", n)
+	}
+}
+
+func TestWorkerShutdownGraceIsBounded(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithSlowData(time.Minute))
+	q := &memQueue{}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "stuck"))
+	stop := runWorker(t, &mail.Worker{
+		Queue: q, Sender: newSender(t, srv.URL(), srv), ShutdownGrace: 100 * time.Millisecond,
+		Backoff: func(int) time.Duration { return time.Hour },
+	})
+	waitUntil(t, "the message is being sent", func() bool {
+		cmds := srv.Commands()
+		return len(cmds) > 0 && cmds[len(cmds)-1] == "DATA"
+	})
+	start := time.Now()
+	stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %v to return, want about the grace", d)
+	}
+	if it := q.get(id); it.state != "queued" || it.Attempts != 1 {
+		t.Errorf("got state %q with %d attempts, want queued for a retry after 1", it.state, it.Attempts)
+	}
+}
+
+func TestWorkerWakesOnNotify(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	q := &memQueue{claimed: make(chan struct{}, 1)}
+	w := &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: time.Hour}
+	w.Notify() // before Run: harmless, and no block
+	w.Notify()
+	runWorker(t, w)
+	<-q.claimed // the first, empty look
+
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "notified"))
+	w.Notify()
+	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
+}
+
+func TestWorkerSurvivesQueueErrors(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	var failures atomic.Int32
+	q := &memQueue{claimErr: func() error {
+		if failures.Add(1) <= 2 {
+			return errors.New("database is locked")
+		}
+		return nil
+	}}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "after errors"))
+	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond})
+	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
+}
+
+func TestWorkerReusesConnections(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS(), testenv.WithRejectedRecipients("nobody@example.com"))
+	q := &memQueue{}
+	for i := range 10 {
+		to := fmt.Sprintf("user%d@example.com", i)
+		if i == 4 {
+			to = "nobody@example.com" // a refusal must not cost the connection
+		}
+		q.add(to, composed(t, to, "batch"))
+	}
+	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 10})
+	waitUntil(t, "all are done", func() bool { return q.count("delivered") == 9 && q.count("failed") == 1 })
+
+	cmds := strings.Join(srv.Commands(), "\n")
+	if n := strings.Count(cmds, "STARTTLS"); n != 1 {
+		t.Errorf("got %d connections for one batch, want 1:\n%s", n, cmds)
+	}
+}
+
+func TestWorkerNeedsAQueueAndASender(t *testing.T) {
+	if err := (&mail.Worker{}).Run(context.Background()); err == nil {
+		t.Error("Run without a Queue and Sender: got no error")
+	}
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		attempt  int
+		min, max time.Duration
+	}{
+		{1, 7500 * time.Millisecond, 10 * time.Second},
+		{2, 15 * time.Second, 20 * time.Second},
+		{5, 120 * time.Second, 160 * time.Second},
+		{10, 45 * time.Minute, time.Hour},
+		{100, 45 * time.Minute, time.Hour},
+	} {
+		for range 100 {
+			if d := mail.DefaultBackoff(tt.attempt); d < tt.min || d > tt.max {
+				t.Fatalf("DefaultBackoff(%d): got %v, want %v to %v", tt.attempt, d, tt.min, tt.max)
+			}
+		}
+	}
+}
+
+// BenchmarkWorkerDelivery measures mail per second from the queue to the
+// test SMTP server over loopback, with the default batch and concurrency.
+func BenchmarkWorkerDelivery(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		opts  []testenv.SMTPOption
+		reuse bool
+	}{
+		{"plain", nil, true},
+		{"starttls", []testenv.SMTPOption{testenv.WithSTARTTLS()}, true},
+		{"starttls-connection-per-mail", []testenv.SMTPOption{testenv.WithSTARTTLS()}, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := testenv.StartSMTP(b, tc.opts...)
+			q := &memQueue{}
+			body := composed(b, "bob@example.com", "benchmark")
+			for range b.N {
+				q.add("bob@example.com", body)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			sender := newSender(b, srv.URL(), srv)
+			if !tc.reuse {
+				sender = struct{ mail.Sender }{sender} // hides the connection reuse
+			}
+			runWorker(b, &mail.Worker{Queue: q, Sender: sender, Log: slog.New(slog.DiscardHandler)})
+			waitUntil(b, "all are delivered", func() bool { return q.count("delivered") == b.N })
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
+		})
+	}
+}
