@@ -75,26 +75,10 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tempExpired := ok && u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && now.After(u.TempPasswordExpiresAt)
-	if !ok || tempExpired {
-		err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-			if err := addressLimit.record(tx, addressKey("login-ip:", c.IP)); err != nil {
-				return err
-			}
-			e := event(gatehouse.EventLoginFailed, "", "", "", c)
-			if u != nil {
-				e.CompanyID, e.TargetID = u.CompanyID, u.ID
-				if tempExpired {
-					e.Detail = "temporary_password_expired"
-				}
-			}
-			return s.audit(tx, e)
-		})
-		if err != nil {
+	if !ok {
+		if err := s.loginFailed(ctx, u, c, ""); err != nil {
 			return nil, err
 		}
-		s.metrics.Logins.Inc("invalid_credentials")
 		return nil, errInvalidCredentials
 	}
 
@@ -112,6 +96,12 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 		}
 		if fresh.PasswordHash != u.PasswordHash {
 			return errInvalidCredentials
+		}
+		// An unused temporary password expires: it was handed over by
+		// someone else and may have been seen.
+		if fresh.MustChangePassword && !fresh.TempPasswordExpiresAt.IsZero() && !tx.Now().Before(fresh.TempPasswordExpiresAt) {
+			o.err = errInvalidCredentials
+			return s.recordLoginFailure(tx, fresh, c, "temporary_password_expired")
 		}
 		if fresh.Status() == gatehouse.StatusDisabled {
 			o.err = errAccountDisabled()
@@ -133,6 +123,27 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 	}
 	s.metrics.Logins.Inc(res.Status)
 	return res, nil
+}
+
+// loginFailed records a wrong password for the audit log and the client
+// address's counter, and counts it.
+func (s *Service) loginFailed(ctx context.Context, u *gatehouse.User, c Client, detail string) error {
+	s.metrics.Logins.Inc("invalid_credentials")
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		return s.recordLoginFailure(tx, u, c, detail)
+	})
+}
+
+func (s *Service) recordLoginFailure(tx gatehouse.Tx, u *gatehouse.User, c Client, detail string) error {
+	if err := addressLimit.record(tx, addressKey("login-ip:", c.IP)); err != nil {
+		return err
+	}
+	e := event(gatehouse.EventLoginFailed, "", "", "", c)
+	e.Detail = detail
+	if u != nil {
+		e.CompanyID, e.TargetID = u.CompanyID, u.ID
+	}
+	return s.audit(tx, e)
 }
 
 func errAccountDisabled() error {

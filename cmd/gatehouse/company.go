@@ -42,12 +42,12 @@ func cmdCompanyCreate(ctx context.Context, env environment, args []string) error
 			return usageError{"--password-stdin: standard input is empty"}
 		}
 	}
-	a, err := openApp(ctx, o, env.stderr, nil)
+	a, err := open(ctx, o, env.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	company, u, link, err := a.svc.CreateCompany(ctx, auth.NewCompany{Name: name, AdminName: adminName, AdminEmail: adminEmail, Password: pw},
+	company, u, link, err := a.Service.CreateCompany(ctx, auth.NewCompany{Name: name, AdminName: adminName, AdminEmail: adminEmail, Password: pw},
 		cliClient)
 	if err != nil {
 		return explain(err)
@@ -67,12 +67,12 @@ func cmdMigrate(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env.getenv); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, o, env.stderr, nil)
+	a, err := open(ctx, o, env.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	v, err := a.db.SchemaVersion(ctx)
+	v, err := a.DB.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,359 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/seal"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+// Clock is a clock tests can move forward. It follows real time, shifted,
+// so that TOTP codes computed from the real time stay valid unless the
+// test advances it.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the shifted time, in milliseconds as the store keeps it.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset).UTC().Truncate(time.Millisecond)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// TestHashParams make argon2id cheap so that suites with many logins run
+// quickly; the parameters themselves are tested in package password.
+var TestHashParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// ServerConfig says how StartServer builds the server; options change it.
+type ServerConfig struct {
+	Options  server.Options
+	Postgres bool // a fresh PostgreSQL database instead of SQLite
+	SMTP     []SMTPOption
+}
+
+// ServerOption changes a ServerConfig.
+type ServerOption func(*ServerConfig)
+
+// WithPostgres runs the server on a fresh PostgreSQL database.
+func WithPostgres() ServerOption { return func(c *ServerConfig) { c.Postgres = true } }
+
+// WithOptions edits the server's options directly.
+func WithOptions(f func(*server.Options)) ServerOption {
+	return func(c *ServerConfig) { f(&c.Options) }
+}
+
+// Server is a running Gatehouse with its own data folder and SMTP server.
+type Server struct {
+	URL   string
+	App   *server.App
+	SMTP  *SMTPServer
+	Clock *Clock
+	Dir   string
+	Log   *bytes.Buffer // everything the server logged
+
+	stop func()
+}
+
+// Service is the server's service, for arranging state quickly.
+func (s *Server) Service() *auth.Service { return s.App.Service }
+
+// Database names the database kinds suites run on: SQLite always, and
+// PostgreSQL too unless GATEHOUSE_TEST_POSTGRES=off.
+func Databases() []string {
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES") == "off" {
+		return []string{"sqlite"}
+	}
+	return []string{"sqlite", "postgres"}
+}
+
+// ForEachDatabase runs f as a subtest on each database kind, with
+// WithPostgres for PostgreSQL.
+func ForEachDatabase(t *testing.T, f func(t *testing.T, db ServerOption)) {
+	for _, kind := range Databases() {
+		t.Run(kind, func(t *testing.T) {
+			opt := func(*ServerConfig) {}
+			if kind == "postgres" {
+				opt = WithPostgres()
+			}
+			f(t, opt)
+		})
+	}
+}
+
+// StartServer starts a server on a free loopback port, in-process, built
+// exactly as `gatehouse serve` builds it. It stops when the test ends.
+func StartServer(t testing.TB, opts ...ServerOption) *Server {
+	t.Helper()
+	var cfg ServerConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	smtp := StartSMTP(t, cfg.SMTP...)
+	dir := t.TempDir()
+	clock := &Clock{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	logBuf := &syncBuffer{}
+	o := cfg.Options
+	o.DataDir = dir
+	if o.PublicURL == "" {
+		o.PublicURL = base
+	}
+	if o.SMTPURL == "" {
+		o.SMTPURL = smtp.URL()
+		o.SMTPTLS = smtp.TLSConfig()
+	}
+	if o.HashParams == (password.Params{}) {
+		o.HashParams = TestHashParams
+	}
+	if o.Clock == nil {
+		o.Clock = clock
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if cfg.Postgres {
+		o.DatabaseURL = Postgres(t)
+		if o.SecretKeyFile == "" {
+			o.SecretKeyFile = WriteKeyFile(t, dir)
+		}
+	}
+	app, err := server.Open(context.Background(), o)
+	if err != nil {
+		t.Fatalf("open server: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	s := &Server{URL: base, App: app, SMTP: smtp, Clock: clock, Dir: dir, Log: &logBuf.Buffer}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			app.Close()
+		})
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logBuf.String())
+		}
+	})
+	return s
+}
+
+// Stop shuts the server down as SIGTERM would.
+func (s *Server) Stop() { s.stop() }
+
+// WriteKeyFile writes a fresh secret key file into dir and returns its path.
+func WriteKeyFile(t testing.TB, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "test.key")
+	if _, _, err := seal.LoadOrCreateKey(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.String()
+}
+
+// Company creates a company with an admin whose password is pw, and
+// returns the admin's ID and company ID.
+func (s *Server) Company(t testing.TB, name, adminEmail, pw string) (companyID, adminID string) {
+	t.Helper()
+	c, u, _, err := s.Service().CreateCompany(context.Background(), auth.NewCompany{
+		Name: name, AdminName: strings.Split(adminEmail, "@")[0], AdminEmail: adminEmail, Password: pw,
+	}, auth.Client{})
+	if err != nil {
+		t.Fatalf("create company: %v", err)
+	}
+	return c.ID, u.ID
+}
+
+// Client talks to the server as a program would (JSON, bearer tokens) or
+// as a browser would (cookies, forms), without following redirects.
+type Client struct {
+	t      testing.TB
+	base   string
+	HTTP   *http.Client
+	Token  string            // sent as a bearer token when set
+	Header map[string]string // added to every request
+}
+
+// Client returns a new client with its own cookie jar.
+func (s *Server) Client(t testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{t: t, base: s.URL, Header: map[string]string{},
+		HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Response is an answer with its body read.
+type Response struct {
+	*http.Response
+	Body []byte
+}
+
+// JSON decodes the body as an object.
+func (r *Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %v\n%s", r.Request.Method, r.Request.URL.Path, err, r.Body)
+	}
+	return m
+}
+
+// Str returns a string member of the JSON body.
+func (r *Response) Str(t testing.TB, key string) string {
+	t.Helper()
+	v, _ := r.JSON(t)[key].(string)
+	return v
+}
+
+// Code returns the problem code of an error answer.
+func (r *Response) Code(t testing.TB) string { return r.Str(t, "code") }
+
+// Do sends a request; body is sent as JSON unless it is a string or
+// []byte, which are sent as they are.
+func (c *Client) Do(method, path string, body any) *Response {
+	c.t.Helper()
+	var rd io.Reader
+	contentType := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, contentType = strings.NewReader(b), "application/json"
+	case []byte:
+		rd, contentType = bytes.NewReader(b), "application/json"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd, contentType = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	return c.send(req)
+}
+
+// PostForm posts a form as a browser of this site would (with Origin).
+func (c *Client) PostForm(path string, form map[string]string) *Response {
+	c.t.Helper()
+	vals := make([]string, 0, len(form))
+	for k, v := range form {
+		vals = append(vals, url.QueryEscape(k)+"="+url.QueryEscape(v))
+	}
+	req, err := http.NewRequest("POST", c.base+path, strings.NewReader(strings.Join(vals, "&")))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	return c.send(req)
+}
+
+// Get fetches a page or resource.
+func (c *Client) Get(path string) *Response {
+	c.t.Helper()
+	return c.Do("GET", path, nil)
+}
+
+func (c *Client) send(req *http.Request) *Response {
+	c.t.Helper()
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+	}
+	return &Response{Response: resp, Body: body}
+}
+
+// Login logs in through the API and returns the session token; it fails
+// the test unless the answer is authenticated.
+func (c *Client) Login(email, pw string) string {
+	c.t.Helper()
+	r := c.Do("POST", "/api/v1/login", map[string]string{"email": email, "password": pw})
+	if r.StatusCode != 200 || r.Str(c.t, "status") != auth.StatusAuthenticated {
+		c.t.Fatalf("login %s: got %d %s, want 200 authenticated", email, r.StatusCode, r.Body)
+	}
+	return r.Str(c.t, "session_token")
+}
+
+// SessionCookie returns the value of the session cookie the client holds.
+func (c *Client) SessionCookie() string {
+	u, _ := http.NewRequest("GET", c.base+"/", nil)
+	for _, ck := range c.HTTP.Jar.Cookies(u.URL) {
+		if ck.Name == httpx.SessionCookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}

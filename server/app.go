@@ -1,0 +1,240 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/metrics"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/seal"
+	"github.com/gatehouse/gatehouse/sqldb"
+)
+
+// Options configure an installation; the command line fills them from
+// flags and the environment, tests directly.
+type Options struct {
+	DataDir        string
+	DatabaseURL    string
+	SecretKeyFile  string
+	PublicURL      string
+	MailFrom       string
+	ProductName    string
+	SMTPURL        string
+	SMTPTLS        *tls.Config // nil: system roots
+	TrustedProxies httpx.Proxies
+	DBMaxConns     int
+	SessionLife    time.Duration
+	SessionIdle    time.Duration
+
+	// HashParams default to password.DefaultParams; HashSlots to the number
+	// of cores; HashQueueWait to 2s.
+	HashParams    password.Params
+	HashSlots     int
+	HashQueueWait time.Duration
+
+	// Clock defaults to the system clock; tests move it.
+	Clock gatehouse.Clock
+	Log   *slog.Logger
+}
+
+// App is an opened installation: the database, the key, the service.
+type App struct {
+	Opts     Options
+	Log      *slog.Logger
+	DB       *sqldb.DB
+	Sealer   *seal.Sealer
+	Hasher   *password.Hasher
+	Registry *metrics.Registry
+	Service  *auth.Service
+
+	worker *mail.Worker
+}
+
+// Open opens the database (migrating it), loads the key and builds the
+// service. Every command that touches data starts here.
+func Open(ctx context.Context, o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PublicURL == "" {
+		o.PublicURL = "http://127.0.0.1:8080"
+	}
+	if o.MailFrom == "" {
+		o.MailFrom = "Gatehouse <no-reply@localhost>"
+	}
+	if o.HashParams == (password.Params{}) {
+		o.HashParams = password.DefaultParams
+	}
+	if o.HashSlots <= 0 {
+		o.HashSlots = runtime.NumCPU()
+	}
+	if o.HashQueueWait <= 0 {
+		o.HashQueueWait = 2 * time.Second
+	}
+	key, err := loadKey(o)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns, Clock: o.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	templates, err := mail.LoadTemplates()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: seal.New(key), Registry: metrics.NewRegistry(), worker: &mail.Worker{}}
+	a.Hasher = password.NewHasher(o.HashParams, o.HashSlots, o.HashQueueWait)
+	a.Service = auth.New(db, a.Hasher, a.Sealer, templates, auth.Config{
+		PublicURL: o.PublicURL, Product: o.ProductName, MailFrom: o.MailFrom,
+		SessionLifetime: o.SessionLife, SessionIdleTimeout: o.SessionIdle,
+	}, o.Log, auth.NewMetrics(a.Registry), a.worker.Notify)
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// ErrKeyRequired is returned without --secret-key-file on PostgreSQL.
+var ErrKeyRequired = errors.New("--secret-key-file (or GATEHOUSE_SECRET_KEY_FILE) is required with --database-url: " +
+	"every node must seal and open TOTP secrets and queued mail with the same key. " +
+	"Make one with: openssl rand -base64 32 > gatehouse.key, and give the same file to every node")
+
+// loadKey reads --secret-key-file. With SQLite it defaults to a key made in
+// the data folder on first start; with PostgreSQL every node must be given
+// the same key, so there is no default.
+func loadKey(o Options) (seal.Key, error) {
+	if o.SecretKeyFile != "" {
+		k, err := seal.LoadKey(o.SecretKeyFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return k, fmt.Errorf("--secret-key-file %s does not exist; make one with: openssl rand -base64 32 > %s", o.SecretKeyFile, o.SecretKeyFile)
+		}
+		return k, err
+	}
+	if o.DatabaseURL != "" {
+		return seal.Key{}, ErrKeyRequired
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return seal.Key{}, fmt.Errorf("create data folder: %w", err)
+	}
+	k, _, err := seal.LoadOrCreateKey(filepath.Join(o.DataDir, "secret.key"))
+	return k, err
+}
+
+// Serve runs the HTTP server on ln and the background workers (mail, reset
+// requests, housekeeping) until ctx ends, then shuts down gracefully:
+// requests in flight finish, then the message being sent.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	log := a.Log
+	sender, err := mail.NewSender(a.Opts.SMTPURL, a.Opts.SMTPTLS)
+	if err != nil {
+		return fmt.Errorf("--smtp-url: %w", err)
+	}
+	if sender == nil {
+		dir := filepath.Join(a.Opts.DataDir, "mail")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create mail folder: %w", err)
+		}
+		sender = mail.NewFileSender(dir, log)
+		log.Info("no --smtp-url: mail is written to the log and to files", "dir", dir)
+	} else {
+		checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := mail.Check(checkCtx, sender); err != nil {
+			log.Error("the SMTP server cannot be used yet; mail stays queued until it can", "err", err)
+		}
+		cancel()
+	}
+	delivered := a.Registry.NewCounterVec("gatehouse_mail_delivered_total", "Mail delivery attempts by outcome.", "outcome")
+	w := a.worker
+	w.Queue, w.Sender, w.Log = a.Service.Outbox(), sender, log
+	w.OnSent = func() { delivered.Inc("sent") }
+	w.OnFailed = func() { delivered.Inc("failed") }
+	w.OnRetry = func() { delivered.Inc("retry") }
+	a.registerGauges()
+
+	cat, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL, Proxies: a.Opts.TrustedProxies}, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(bg) })
+	wg.Go(func() { a.Service.RunResetRequests(bg) })
+	wg.Go(func() { a.Service.RunHousekeeping(bg) })
+	defer func() {
+		stopBG()
+		wg.Wait()
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// registerGauges exposes the hashing queue and the outbox.
+func (a *App) registerGauges() {
+	stat := func(pick func(running, waiting int, busy uint64) float64) func() float64 {
+		return func() float64 { return pick(a.Hasher.Stats()) }
+	}
+	a.Registry.NewGaugeFunc("gatehouse_hash_running", "Password hashes running now.",
+		stat(func(r, _ int, _ uint64) float64 { return float64(r) }))
+	a.Registry.NewGaugeFunc("gatehouse_hash_waiting", "Requests waiting for a hashing slot.",
+		stat(func(_, w int, _ uint64) float64 { return float64(w) }))
+	a.Registry.NewGaugeFunc("gatehouse_hash_rejected_total", "Requests answered 503 because the hashing queue was full.",
+		stat(func(_, _ int, b uint64) float64 { return float64(b) }))
+	mailCount := func(failed bool) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			p, f, _ := a.Service.MailCounts(ctx)
+			if failed {
+				return float64(f)
+			}
+			return float64(p)
+		}
+	}
+	a.Registry.NewGaugeFunc("gatehouse_mail_pending", "Messages waiting in the outbox.", mailCount(false))
+	a.Registry.NewGaugeFunc("gatehouse_mail_failed", "Messages that failed for good.", mailCount(true))
+}
