@@ -1,0 +1,38 @@
+// Package password owns everything Gatehouse does with a password itself:
+//
+//   - hashing with argon2id, encoded as a PHC string
+//     ($argon2id$v=19$m=65536,t=1,p=1$salt$hash), and verifying argon2id and
+//     imported bcrypt hashes, saying when a hash should be replaced;
+//   - bounding how many hashes run at once (Hasher), so that a login flood
+//     can neither exhaust memory nor starve cheap requests;
+//   - the password policy (Check): what a new password must be, and why
+//     one is refused;
+//   - NFKC normalisation (NIST SP 800-63B), applied by Hash, Verify and
+//     Check alike, so callers pass what the person typed.
+//
+// It does not know about users, storage, throttling or HTTP: the auth service
+// decides when to call it, what to store and what to answer.
+//
+// # Policy
+//
+// Check refuses a password for the reasons below. Codes are stable: callers
+// translate them; Message is plain English for API clients.
+//
+//	too_short               fewer than MinLength (12) characters
+//	too_long                more than MaxBytes (1,024) bytes after normalisation
+//	invalid_characters      control characters (NUL, tab, line breaks, ...) or invalid UTF-8
+//	contains_personal_info  contains the email's local part, or the user's or company's name
+//	common                  a common password, or built on one ("Password1234")
+//	guessable               easy to guess: a word, name or date with digits or symbols added
+//	                        ("summer2024!!"), or too little else to guess
+//	keyboard_pattern        a walk on the keyboard ("zxcvbnmasdfg")
+//	repeated                repeated characters or words ("aaaaaaaaaaaa", "abcabcabcabc")
+//	sequence                a run such as "abcdefghijkl" or "123456789"
+//
+// There are no composition rules (no "one digit, one symbol"): NIST SP
+// 800-63B and OWASP advise against them. Strength is estimated by zxcvbn
+// (github.com/trustelem/zxcvbn, a port of Dropbox's zxcvbn 4.4.2 with its
+// 30,000 common passwords and its English words, names and surnames); see
+// docs/PASSWORDS.md for why, for the score required, and for why only the
+// first 32 bytes are estimated.
+package password

@@ -1,0 +1,510 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// testParams are cheap, so that tests run in microseconds; DefaultParams
+// are exercised by TestHashDefaultParams and the benchmarks.
+var testParams = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$`)
+
+// countDerive makes h count the argon2id keys it derives.
+func countDerive(h *Hasher) *atomic.Int64 {
+	var n atomic.Int64
+	h.derive = func(password, salt []byte, p Params) []byte {
+		n.Add(1)
+		return deriveArgon2id(password, salt, p)
+	}
+	return &n
+}
+
+func TestHashVerify(t *testing.T) {
+	h := NewHasher(testParams, 2, time.Second)
+	ctx := t.Context()
+	encoded, err := h.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatalf("Hash: got error %v, want nil", err)
+	}
+	if !phcPattern.MatchString(encoded) || !strings.HasPrefix(encoded, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("Hash: got %q, want $argon2id$v=19$m=64,t=1,p=1$salt$hash", encoded)
+	}
+	again, _ := h.Hash(ctx, "correct horse battery staple")
+	if again == encoded {
+		t.Errorf("Hash twice: got the same string %q, want different salts", encoded)
+	}
+	for _, tt := range []struct {
+		password   string
+		ok, rehash bool
+	}{
+		{"correct horse battery staple", true, false},
+		{"correct horse battery stapler", false, false},
+		{"", false, false},
+	} {
+		ok, rehash, err := h.Verify(ctx, encoded, tt.password)
+		if ok != tt.ok || rehash != tt.rehash || err != nil {
+			t.Errorf("Verify(%q): got %v, %v, %v, want %v, %v, nil", tt.password, ok, rehash, err, tt.ok, tt.rehash)
+		}
+	}
+}
+
+func TestHashDefaultParams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes with 64 MiB")
+	}
+	h := NewHasher(DefaultParams, 0, time.Second)
+	encoded, err := h.Hash(t.Context(), "correct horse battery staple")
+	if err != nil {
+		t.Fatalf("Hash: got error %v, want nil", err)
+	}
+	if want := "$argon2id$v=19$m=65536,t=1,p=1$"; !strings.HasPrefix(encoded, want) || !phcPattern.MatchString(encoded) {
+		t.Errorf("Hash: got %q, want prefix %q", encoded, want)
+	}
+	if ok, rehash, err := h.Verify(t.Context(), encoded, "correct horse battery staple"); !ok || rehash || err != nil {
+		t.Errorf("Verify: got %v, %v, %v, want true, false, nil", ok, rehash, err)
+	}
+}
+
+// The argon2id test vector of the reference implementation (test.c).
+const referenceHash = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+
+func TestVerifyArgon2idOtherParams(t *testing.T) {
+	ctx := t.Context()
+	other := NewHasher(Params{Memory: 128, Time: 2, Threads: 2, SaltLen: 8, KeyLen: 16}, 2, time.Second)
+	otherHash, err := other.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatalf("Hash: got error %v, want nil", err)
+	}
+	h := NewHasher(testParams, 2, time.Second)
+	for _, tt := range []struct {
+		name, encoded, password string
+		ok, rehash              bool
+	}{
+		{"other parameters", otherHash, "correct horse battery staple", true, true},
+		{"other parameters, wrong password", otherHash, "correct horse battery", false, false},
+		{"reference vector", referenceHash, "password", true, true},
+		{"reference vector, wrong password", referenceHash, "Password", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, rehash, err := h.Verify(ctx, tt.encoded, tt.password)
+			if ok != tt.ok || rehash != tt.rehash || err != nil {
+				t.Errorf("got %v, %v, %v, want %v, %v, nil", ok, rehash, err, tt.ok, tt.rehash)
+			}
+		})
+	}
+}
+
+func TestVerifyRehashWhenAnyParameterDiffers(t *testing.T) {
+	ctx := t.Context()
+	h := NewHasher(testParams, 2, time.Second)
+	for _, p := range []Params{
+		{Memory: 72, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 32, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 64},
+	} {
+		encoded, _ := NewHasher(p, 1, time.Second).Hash(ctx, "correct horse battery staple")
+		if ok, rehash, err := h.Verify(ctx, encoded, "correct horse battery staple"); !ok || !rehash || err != nil {
+			t.Errorf("Verify %+v: got %v, %v, %v, want true, true, nil", p, ok, rehash, err)
+		}
+	}
+}
+
+func TestVerifyBcrypt(t *testing.T) {
+	ctx := t.Context()
+	h := NewHasher(testParams, 2, time.Second)
+	hashed, err := bcrypt.GenerateFromPassword([]byte("correct horse battery staple"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := string(hashed)                           // x/crypto writes $2a$; $2b$ and $2y$ are the same algorithm
+	long := strings.Repeat("long passphrase ", 5) // 80 bytes: bcrypt reads 72
+	longHashed, _ := bcrypt.GenerateFromPassword([]byte(long[:72]), bcrypt.MinCost)
+	ligature, _ := bcrypt.GenerateFromPassword([]byte("ﬁsh and chips forever"), bcrypt.MinCost)
+	for _, tt := range []struct {
+		name, encoded, password string
+		ok, rehash              bool
+	}{
+		{"$2a$", a, "correct horse battery staple", true, true},
+		{"$2b$", "$2b$" + a[4:], "correct horse battery staple", true, true},
+		{"$2y$", "$2y$" + a[4:], "correct horse battery staple", true, true},
+		{"wrong password", a, "correct horse battery", false, false},
+		{"past 72 bytes, as bcrypt always did", string(longHashed), long, true, true},
+		{"made before normalisation", string(ligature), "ﬁsh and chips forever", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, rehash, err := h.Verify(ctx, tt.encoded, tt.password)
+			if ok != tt.ok || rehash != tt.rehash || err != nil {
+				t.Errorf("got %v, %v, %v, want %v, %v, nil", ok, rehash, err, tt.ok, tt.rehash)
+			}
+		})
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	valid := "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+	bcryptValid := "$2a$04$" + strings.Repeat("a", 53)
+	for _, tt := range []struct{ name, encoded string }{
+		{"empty", ""},
+		{"plain text", "correct horse battery staple"},
+		{"argon2i", strings.Replace(valid, "argon2id", "argon2i", 1)},
+		{"scrypt", "$scrypt$ln=16,r=8,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"},
+		{"version 16", strings.Replace(valid, "v=19", "v=16", 1)},
+		{"no version", strings.Replace(valid, "v=19$", "", 1)},
+		{"memory 4294967295 KiB", strings.Replace(valid, "m=64", "m=4294967295", 1)},
+		{"memory past uint32", strings.Replace(valid, "m=64", "m=4294967296", 1)},
+		{"memory 257 MiB", strings.Replace(valid, "m=64", "m=263168", 1)},
+		{"memory below 8 KiB per thread", strings.Replace(valid, "m=64,t=1,p=1", "m=8,t=1,p=2", 1)},
+		{"time 0", strings.Replace(valid, "t=1", "t=0", 1)},
+		{"time 4294967295", strings.Replace(valid, "t=1", "t=4294967295", 1)},
+		{"threads 0", strings.Replace(valid, "p=1", "p=0", 1)},
+		{"threads 255", strings.Replace(valid, "p=1", "p=255", 1)},
+		{"threads past uint8", strings.Replace(valid, "p=1", "p=257", 1)},
+		{"leading zero", strings.Replace(valid, "m=64", "m=064", 1)},
+		{"plus sign", strings.Replace(valid, "m=64", "m=+64", 1)},
+		{"negative", strings.Replace(valid, "t=1", "t=-1", 1)},
+		{"parameters out of order", strings.Replace(valid, "m=64,t=1", "t=1,m=64", 1)},
+		{"extra parameter", strings.Replace(valid, "p=1", "p=1,keyid=1", 1)},
+		{"missing hash", "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ"},
+		{"extra field", valid + "$AAAA"},
+		{"padded base64", strings.Replace(valid, "$c29tZXNhbHQ$", "$c29tZXNhbHQ=$", 1)},
+		{"line break in base64", strings.Replace(valid, "CTFh", "CT\r\nFh", 1)},
+		{"URL base64", strings.Replace(valid, "CTFh", "-_Fh", 1)},
+		{"salt of 4 bytes", strings.Replace(valid, "$c29tZXNhbHQ$", "$c29tZQ$", 1)},
+		{"key of 8 bytes", strings.Replace(valid, "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", "CTFhFdXPJO0", 1)},
+		{"very long", valid + strings.Repeat("A", 10000)},
+		{"bcrypt truncated", "$2a$10$abc"},
+		{"bcrypt cost 31", strings.Replace(bcryptValid, "$04$", "$31$", 1)},
+		{"bcrypt cost 15", strings.Replace(bcryptValid, "$04$", "$15$", 1)},
+		{"bcrypt unknown minor", strings.Replace(bcryptValid, "$2a$", "$2x$", 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHasher(testParams, 1, time.Second)
+			derived := countDerive(h)
+			ok, rehash, err := h.Verify(t.Context(), tt.encoded, "password")
+			if ok || rehash || !errors.Is(err, ErrInvalidHash) {
+				t.Errorf("got %v, %v, %v, want false, false, ErrInvalidHash", ok, rehash, err)
+			}
+			if n := derived.Load(); n != 0 {
+				t.Errorf("keys derived: got %d, want 0", n)
+			}
+		})
+	}
+}
+
+func TestNormalization(t *testing.T) {
+	ctx := t.Context()
+	h := NewHasher(testParams, 2, time.Second)
+	for _, tt := range []struct{ hashed, typed string }{
+		{"ﬁsh and chips forever", "fish and chips forever"},  // ligature U+FB01
+		{"fish and chips forever", "ﬁsh and chips forever"},  // either way round
+		{"ｃｏｒｒｅｃｔ ｈｏｒｓｅ", "correct horse"},                   // full-width
+		{"café au lait please", "cafe\u0301 au lait please"}, // precomposed and combining accent
+		{"𝐛𝐨𝐥𝐝 𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝", "bold password"},                   // mathematical bold
+		{"Ⅻ o'clock at night", "XII o'clock at night"},       // Roman numeral
+		{"ｶﾞｰﾃﾞﾝﾊﾟｰﾃｨｰ", "ガーデンパーティー"},                        // half-width katakana
+	} {
+		encoded, err := h.Hash(ctx, tt.hashed)
+		if err != nil {
+			t.Fatalf("Hash(%q): got error %v, want nil", tt.hashed, err)
+		}
+		if ok, _, err := h.Verify(ctx, encoded, tt.typed); !ok || err != nil {
+			t.Errorf("Verify(Hash(%q), %q): got %v, %v, want true, nil", tt.hashed, tt.typed, ok, err)
+		}
+	}
+	if got, want := Normalize("ﬁｘ𝐀"), "fixA"; got != want {
+		t.Errorf("Normalize: got %q, want %q", got, want)
+	}
+}
+
+func TestTooLong(t *testing.T) {
+	ctx := t.Context()
+	h := NewHasher(testParams, 1, time.Second)
+	derived := countDerive(h)
+	encoded, _ := h.Hash(ctx, "correct horse battery staple")
+	for _, tt := range []struct {
+		name     string
+		password string
+		want     error
+	}{
+		{"MaxBytes", strings.Repeat("a", MaxBytes), nil},
+		{"MaxBytes+1", strings.Repeat("a", MaxBytes+1), ErrTooLong},
+		{"MaxBytes after normalising 4-byte letters", strings.Repeat("𝐀", MaxBytes), nil},
+		{"MaxBytes+1 after normalising", strings.Repeat("𝐀", MaxBytes+1), ErrTooLong},
+		{"grows past MaxBytes when normalised", strings.Repeat("½", 300), ErrTooLong}, // 600 bytes, 1,500 as "1⁄2"
+		{"a megabyte", strings.Repeat("a", 1<<20), ErrTooLong},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			derived.Store(0)
+			_, err := h.Hash(ctx, tt.password)
+			_, _, verr := h.Verify(ctx, encoded, tt.password)
+			derr := h.VerifyDummy(ctx, tt.password)
+			if !errors.Is(err, tt.want) || !errors.Is(verr, tt.want) || !errors.Is(derr, tt.want) {
+				t.Errorf("Hash, Verify, VerifyDummy: got %v, %v, %v, want %v", err, verr, derr, tt.want)
+			}
+			wantDerived := int64(3)
+			if tt.want != nil {
+				wantDerived = 0 // refused before hashing
+			}
+			if n := derived.Load(); n != wantDerived {
+				t.Errorf("keys derived: got %d, want %d", n, wantDerived)
+			}
+		})
+	}
+}
+
+func TestVerifyDummy(t *testing.T) {
+	h := NewHasher(testParams, 1, time.Second)
+	var got []Params
+	h.derive = func(password, salt []byte, p Params) []byte {
+		got = append(got, p)
+		return deriveArgon2id(password, salt, p)
+	}
+	for _, password := range []string{"", "correct horse battery staple"} {
+		if err := h.VerifyDummy(t.Context(), password); err != nil {
+			t.Errorf("VerifyDummy(%q): got %v, want nil", password, err)
+		}
+	}
+	if len(got) != 2 || got[0] != testParams || got[1] != testParams {
+		t.Errorf("keys derived with: got %+v, want the Hasher's %+v twice", got, testParams)
+	}
+}
+
+func TestNewHasher(t *testing.T) {
+	if got, want := cap(NewHasher(testParams, 0, 0).slots), runtime.NumCPU(); got != want {
+		t.Errorf("slots by default: got %d, want runtime.NumCPU() = %d", got, want)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("NewHasher with Time 0: got no panic, want one")
+		}
+	}()
+	NewHasher(Params{Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 0)
+}
+
+func TestParamsValidate(t *testing.T) {
+	for _, tt := range []struct {
+		p  Params
+		ok bool
+	}{
+		{DefaultParams, true},
+		{testParams, true},
+		{Params{Memory: 256 * 1024, Time: 10, Threads: 16, SaltLen: 64, KeyLen: 64}, true},
+		{Params{Memory: 256*1024 + 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 15, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 64, Time: 11, Threads: 1, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 64, Time: 1, Threads: 0, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 1024, Time: 1, Threads: 17, SaltLen: 16, KeyLen: 32}, false},
+		{Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 7, KeyLen: 32}, false},
+		{Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 15}, false},
+		{Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 65}, false},
+	} {
+		if err := tt.p.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%+v.Validate(): got %v, want ok %v", tt.p, err, tt.ok)
+		}
+	}
+}
+
+// TestConcurrencyBounded runs 50 real hashes at once through 2 slots.
+func TestConcurrencyBounded(t *testing.T) {
+	const callers, slots = 50, 2
+	goroutines := runtime.NumGoroutine()
+	h := NewHasher(Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots, time.Minute)
+	var running, most atomic.Int64
+	h.derive = func(password, salt []byte, p Params) []byte {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond) // long enough for the others to pile up
+		return deriveArgon2id(password, salt, p)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := range callers {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				_, err = h.Hash(t.Context(), "correct horse battery staple")
+			} else {
+				err = h.VerifyDummy(t.Context(), "correct horse battery staple")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Hash or VerifyDummy: got %v, want nil", err)
+		}
+	}
+	if got := most.Load(); got != slots {
+		t.Errorf("most hashes at once: got %d, want %d", got, slots)
+	}
+	if running, waiting, busy := h.Stats(); running != 0 || waiting != 0 || busy != 0 {
+		t.Errorf("Stats after: got %d, %d, %d, want 0, 0, 0", running, waiting, busy)
+	}
+	// No goroutine outlives its call.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines; {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: got %d, want %d", runtime.NumGoroutine(), goroutines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// holdingHasher returns a Hasher whose hashes block until release is closed.
+func holdingHasher(slots int, queueWait time.Duration) (h *Hasher, release chan struct{}) {
+	h = NewHasher(testParams, slots, queueWait)
+	release = make(chan struct{})
+	h.derive = func(password, salt []byte, p Params) []byte {
+		<-release
+		return deriveArgon2id(password, salt, p)
+	}
+	return h, release
+}
+
+func TestBusyAfterQueueWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const callers, slots, queueWait = 50, 2, 500 * time.Millisecond
+		h, release := holdingHasher(slots, queueWait)
+		type result struct {
+			err     error
+			elapsed time.Duration
+		}
+		results := make(chan result, callers)
+		start := time.Now()
+		for range callers {
+			go func() {
+				_, err := h.Hash(t.Context(), "correct horse battery staple")
+				results <- result{err, time.Since(start)}
+			}()
+		}
+		synctest.Wait()
+		if running, waiting, busy := h.Stats(); running != slots || waiting != callers-slots || busy != 0 {
+			t.Errorf("Stats while full: got %d, %d, %d, want %d, %d, 0", running, waiting, busy, slots, callers-slots)
+		}
+		time.Sleep(queueWait)
+		synctest.Wait()
+		for range callers - slots {
+			r := <-results
+			if !errors.Is(r.err, ErrBusy) || r.elapsed != queueWait {
+				t.Errorf("waiting caller: got %v after %v, want ErrBusy after %v", r.err, r.elapsed, queueWait)
+			}
+		}
+		if running, waiting, busy := h.Stats(); running != slots || waiting != 0 || busy != callers-slots {
+			t.Errorf("Stats after the wait: got %d, %d, %d, want %d, 0, %d", running, waiting, busy, slots, callers-slots)
+		}
+		close(release)
+		for range slots {
+			if r := <-results; r.err != nil {
+				t.Errorf("running caller: got %v, want nil", r.err)
+			}
+		}
+		if running, _, _ := h.Stats(); running != 0 {
+			t.Errorf("running at the end: got %d, want 0", running)
+		}
+	}) // synctest.Test fails if any goroutine is left blocked
+}
+
+func TestWaiterGetsSlotWhenOneFrees(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, release := holdingHasher(1, time.Second)
+		done := make(chan error, 2)
+		go func() { _, err := h.Hash(t.Context(), "first"); done <- err }()
+		synctest.Wait()
+		go func() { _, err := h.Hash(t.Context(), "second"); done <- err }()
+		time.Sleep(999 * time.Millisecond)
+		close(release)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Hash: got %v, want nil", err)
+			}
+		}
+	})
+}
+
+func TestContextEndsWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, release := holdingHasher(1, time.Hour)
+		go h.Hash(t.Context(), "holds the only slot")
+		synctest.Wait()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { _, _, err := h.Verify(ctx, referenceHash, "password"); done <- err }()
+		synctest.Wait()
+		if _, waiting, _ := h.Stats(); waiting != 1 {
+			t.Errorf("waiting: got %d, want 1", waiting)
+		}
+		cancel()
+		err := <-done
+		if !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+			t.Errorf("Verify after cancel: got %v, want ErrBusy and context.Canceled", err)
+		}
+		if running, waiting, busy := h.Stats(); running != 1 || waiting != 0 || busy != 1 {
+			t.Errorf("Stats: got %d, %d, %d, want 1, 0, 1", running, waiting, busy)
+		}
+		close(release)
+	})
+}
+
+func BenchmarkHash(b *testing.B) {
+	h := NewHasher(DefaultParams, 1, time.Minute)
+	for b.Loop() {
+		if _, err := h.Hash(b.Context(), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParams measures OWASP's argon2id configurations and the
+// neighbours of DefaultParams, one hash at a time: docs/PASSWORDS.md.
+func BenchmarkParams(b *testing.B) {
+	for _, p := range []struct {
+		name string
+		p    Params
+	}{
+		{"m=19MiB,t=2,p=1", Params{Memory: 19 * 1024, Time: 2, Threads: 1}},
+		{"m=46MiB,t=1,p=1", Params{Memory: 46 * 1024, Time: 1, Threads: 1}},
+		{"m=64MiB,t=1,p=1", Params{Memory: 64 * 1024, Time: 1, Threads: 1}},
+		{"m=64MiB,t=2,p=1", Params{Memory: 64 * 1024, Time: 2, Threads: 1}},
+		{"m=64MiB,t=1,p=2", Params{Memory: 64 * 1024, Time: 1, Threads: 2}},
+		{"m=64MiB,t=3,p=4", Params{Memory: 64 * 1024, Time: 3, Threads: 4}},
+	} {
+		p.p.SaltLen, p.p.KeyLen = 16, 32
+		b.Run(p.name, func(b *testing.B) {
+			salt := randomBytes(16)
+			for b.Loop() {
+				deriveArgon2id([]byte("correct horse battery staple"), salt, p.p)
+			}
+		})
+	}
+}
+
+// BenchmarkHashParallel saturates the machine: with one slot per core,
+// ns/op is the reciprocal of logins per second for the whole machine.
+func BenchmarkHashParallel(b *testing.B) {
+	h := NewHasher(DefaultParams, 0, time.Minute)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := h.VerifyDummy(b.Context(), "correct horse battery staple"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,260 @@
+package password
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn"
+	"github.com/trustelem/zxcvbn/match"
+)
+
+// Reason says why a password is refused. Code is stable snake_case
+// (translated by the caller's message catalogue); Message is plain English
+// for API clients.
+type Reason struct {
+	Code    string
+	Message string
+}
+
+// The reasons Check gives (documented in doc.go), in the order it gives them.
+var (
+	reasonTooShort          = Reason{"too_short", "Use at least 12 characters."}
+	reasonTooLong           = Reason{"too_long", "Use at most 1,024 bytes (about 1,000 letters)."}
+	reasonInvalidCharacters = Reason{"invalid_characters", "Remove control characters such as tabs and line breaks."}
+	reasonPersonalInfo      = Reason{"contains_personal_info", "Do not use your name, email address or company name."}
+	reasonCommon            = Reason{"common", "Avoid common passwords: this one, or its main part, is on lists attackers try first."}
+	reasonGuessable         = Reason{"guessable", "Avoid single words, names and dates, even with numbers or symbols added. A few unrelated words make a strong password."}
+	reasonKeyboardPattern   = Reason{"keyboard_pattern", "Avoid keyboard patterns such as qwerty or 1qaz2wsx."}
+	reasonRepeated          = Reason{"repeated", "Avoid repeated characters or words, such as aaaa or abcabc."}
+	reasonSequence          = Reason{"sequence", "Avoid sequences such as abcd or 1234."}
+)
+
+const (
+	// estimateBytes is how much of a password the strength estimator reads.
+	// zxcvbn's running time grows with the cube of the length in bytes, and
+	// with the number of l33t substitutions to try: under 1 ms for a typical
+	// password, ~25 ms for a hostile 32-byte one, seconds for 256 bytes.
+	// Estimating a prefix is safe: to guess a password one must guess its
+	// prefix, so a strong prefix makes a strong password. The price is that
+	// a long password whose first 32 bytes (32 ASCII characters, fewer in
+	// other scripts) are weak is refused, with the reasons of its prefix.
+	estimateBytes = 32
+
+	// minScore is the zxcvbn score required: 3 is 10^8 guesses or more,
+	// "safely unguessable: moderate protection from an offline attack on a
+	// slow hash"; 2 and below fall to online guessing. See estimate for
+	// when 3 is not enough.
+	minScore = 3
+
+	// Shortest user inputs that count as personal information: a shorter
+	// one would refuse too many passwords by chance.
+	minLocalPartRunes = 3
+	minNameRunes      = 4
+
+	// minPatternRunes: see reasonFor.
+	minPatternRunes = 4
+)
+
+// Check applies the policy to a password as typed and returns nil when it
+// is acceptable, else the reasons for refusing it, at most one per code.
+// userInputs are the user's email, name and company name: a password
+// containing the email's local part (3 characters or more), the name or a
+// word of it (4 or more), is refused. Check is fast for any input: the
+// strength estimator reads only the first 32 bytes (see estimateBytes).
+func Check(password string, userInputs ...string) []Reason {
+	if len(password) > maxRawBytes {
+		return []Reason{reasonTooLong}
+	}
+	p := Normalize(password)
+	var reasons []Reason
+	if !validCharacters(p) {
+		reasons = append(reasons, reasonInvalidCharacters)
+	}
+	if utf8.RuneCountInString(p) < MinLength {
+		reasons = append(reasons, reasonTooShort)
+	}
+	if len(p) > MaxBytes {
+		reasons = append(reasons, reasonTooLong)
+	}
+	if reasons != nil {
+		return reasons
+	}
+	personal := personalTokens(userInputs)
+	if containsAny(strings.ToLower(p), personal) {
+		reasons = append(reasons, reasonPersonalInfo)
+	}
+	unit := repeatingUnit(p)
+	if utf8.RuneCountInString(unit) < MinLength {
+		return append(reasons, reasonRepeated)
+	}
+	reasons = append(reasons, estimate(prefix(unit, estimateBytes), personal)...)
+	return dedupe(reasons)
+}
+
+// validCharacters refuses invalid UTF-8 and control characters (Cc: NUL,
+// tab, line breaks, DEL, C1): they cannot be typed reliably, and some
+// systems truncate at NUL. Spaces and every printable character are allowed.
+func validCharacters(p string) bool {
+	if !utf8.ValidString(p) {
+		return false
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// personalTokens returns the lower-case strings a password must not
+// contain: an email's local part and its words ("john.smith" → "john",
+// "smith"), a name or company name without spaces and its words.
+func personalTokens(userInputs []string) []string {
+	var tokens []string
+	add := func(s string, minRunes int) {
+		if utf8.RuneCountInString(s) >= minRunes && !slices.Contains(tokens, s) {
+			tokens = append(tokens, s)
+		}
+	}
+	for _, input := range userInputs {
+		input = strings.ToLower(Normalize(input))
+		if local, _, isEmail := strings.Cut(input, "@"); isEmail {
+			add(local, minLocalPartRunes)
+			input = local
+		} else {
+			add(strings.Join(strings.Fields(input), ""), minNameRunes)
+		}
+		for _, word := range strings.FieldsFunc(input, notLetterOrDigit) {
+			add(word, minNameRunes)
+		}
+	}
+	return tokens
+}
+
+func notLetterOrDigit(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+
+func containsAny(s string, substrings []string) bool {
+	for _, sub := range substrings {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatingUnit returns the shortest u such that p is u repeated at least
+// twice, the last time possibly cut short ("abcabcab" → "abc"), or p itself.
+// A repeated password is about as strong as its unit.
+func repeatingUnit(p string) string {
+	runes := []rune(p)
+	if len(runes) < 2 {
+		return p
+	}
+	// border[i] is the length of the longest proper prefix of runes[:i+1]
+	// that is also its suffix (Knuth–Morris–Pratt).
+	border := make([]int, len(runes))
+	for i := 1; i < len(runes); i++ {
+		k := border[i-1]
+		for k > 0 && runes[i] != runes[k] {
+			k = border[k-1]
+		}
+		if runes[i] == runes[k] {
+			k++
+		}
+		border[i] = k
+	}
+	period := len(runes) - border[len(runes)-1]
+	if 2*period > len(runes) {
+		return p
+	}
+	return string(runes[:period])
+}
+
+// prefix returns the longest prefix of s of at most n bytes that ends on
+// a character boundary.
+func prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// estimate runs zxcvbn and turns its findings into reasons. It refuses a
+// score below minScore, and a score of minScore when every letter is part
+// of something zxcvbn recognised (words, names, common passwords, keyboard
+// patterns) with only digits, symbols and spaces added: "summer2024!!",
+// "correct horse", "!QAZ2wsx#EDC". Those are what guessing tools combine
+// first, so they need score 4; letters zxcvbn cannot explain earn score 3.
+func estimate(p string, personal []string) []Reason {
+	result := zxcvbn.PasswordStrength(p, personal)
+	if result.Score > minScore || (result.Score == minScore && hasUnmatchedLetters(result.Sequence)) {
+		return nil
+	}
+	var reasons []Reason
+	for _, m := range result.Sequence {
+		if reason, ok := reasonFor(m); ok {
+			reasons = append(reasons, reason)
+		}
+	}
+	if reasons == nil {
+		reasons = append(reasons, reasonGuessable)
+	}
+	return reasons
+}
+
+// hasUnmatchedLetters reports whether a letter lies outside every pattern
+// zxcvbn found ("bruteforce" is its name for the rest).
+func hasUnmatchedLetters(sequence []*match.Match) bool {
+	for _, m := range sequence {
+		if m.Pattern == "bruteforce" && strings.IndexFunc(m.Token, unicode.IsLetter) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonFor names what a match found; short matches ("ab", "024") are not
+// worth a reason on their own.
+func reasonFor(m *match.Match) (Reason, bool) {
+	if utf8.RuneCountInString(m.Token) < minPatternRunes {
+		return Reason{}, false
+	}
+	switch m.Pattern {
+	case "dictionary":
+		switch m.DictionaryName {
+		case "passwords":
+			return reasonCommon, true
+		case "user_inputs":
+			return reasonPersonalInfo, true
+		}
+		return reasonGuessable, true
+	case "date", "regex": // the regex is a recent year
+		return reasonGuessable, true
+	case "spatial":
+		return reasonKeyboardPattern, true
+	case "repeat":
+		return reasonRepeated, true
+	case "sequence":
+		return reasonSequence, true
+	}
+	return Reason{}, false // bruteforce: nothing to say
+}
+
+// dedupe keeps the first reason of each code, in the order of the Reason
+// variables above, so that callers see a stable list.
+func dedupe(reasons []Reason) []Reason {
+	order := []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
+		reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence}
+	var out []Reason
+	for _, r := range order {
+		if slices.Contains(reasons, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
