@@ -79,7 +79,7 @@ func Check(password string, userInputs ...string) []Reason {
 		reasons = append(reasons, reasonTooLong)
 	}
 	if reasons != nil {
-		return reasons
+		return dedupe(reasons)
 	}
 	personal := personalTokens(userInputs)
 	if containsAny(strings.ToLower(p), personal) {

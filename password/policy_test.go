@@ -48,7 +48,7 @@ func TestCheck(t *testing.T) {
 		{"correct horse\x00battery", []string{"invalid_characters"}},
 		{"correct horse\u0085battery", []string{"invalid_characters"}},
 		{"correct horse\xffbattery", []string{"invalid_characters"}},
-		{"a\x00", []string{"invalid_characters", "too_short"}},
+		{"a\x00", []string{"too_short", "invalid_characters"}},
 		// Personal information.
 		{"john.smith.2024", []string{"contains_personal_info", "keyboard_pattern"}},
 		{"Jsmith!2024xy", []string{"contains_personal_info"}},
