@@ -24,12 +24,10 @@ func (tx *Tx) AuditEvents(f gatehouse.AuditFilter) ([]*gatehouse.AuditEvent, err
 	if limit <= 0 {
 		limit = 50
 	}
-	before := f.Before
-	if before == "" {
-		before = "~" // sorts after every ID
-	}
-	args := []any{f.CompanyID, before, limit}
-	where := `company_id = $1 AND id < $2`
+	// No sentinel such as "~" for the first page: under a linguistic
+	// collation (ICU, en_US) punctuation sorts before letters and digits.
+	args := []any{f.CompanyID, f.Before, limit}
+	where := `company_id = $1 AND ($2 = '' OR id < $2)`
 	if f.Type != "" {
 		args = append(args, f.Type)
 		where += fmt.Sprintf(` AND type = $%d`, len(args))

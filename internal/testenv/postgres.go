@@ -16,7 +16,7 @@ import (
 // PostgresAdminURL is the server the tests create databases on; set
 // GATEHOUSE_TEST_POSTGRES to use another.
 func PostgresAdminURL() string {
-	if u := os.Getenv("GATEHOUSE_TEST_POSTGRES"); u != "" {
+	if u := os.Getenv("GATEHOUSE_TEST_POSTGRES"); u != "" && u != "off" {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -26,6 +26,23 @@ func PostgresAdminURL() string {
 // afterwards. It returns the database's URL.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	return createPostgres(t, "")
+}
+
+// PostgresICU is Postgres with the database's default collation set to an
+// ICU locale such as "en-US", as many production databases are: strings
+// then sort as people expect ("~" before "a"), not byte by byte, and SQL
+// that assumes byte order shows its bug.
+func PostgresICU(t testing.TB, locale string) string {
+	t.Helper()
+	return createPostgres(t, " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '"+locale+"' LOCALE 'C.UTF-8'")
+}
+
+func createPostgres(t testing.TB, options string) string {
+	t.Helper()
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES") == "off" {
+		Need(t, "PostgreSQL tests are off (GATEHOUSE_TEST_POSTGRES=off)")
+	}
 	admin, err := sql.Open("pgx", PostgresAdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +56,7 @@ func Postgres(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "gatehouse_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+options); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
