@@ -4,14 +4,21 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
+// Router is what Routes registers endpoints on: an *http.ServeMux, or the
+// recorder behind Endpoints.
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Routes registers every endpoint of the JSON API on mux.
-func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, log *slog.Logger) {
+func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logger) {
 	d := deps{svc: svc, cookies: cookies, log: log}
 
 	mux.Handle("POST /api/v1/login", d.handleLogin())
@@ -30,14 +37,62 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, log *s
 	mux.Handle("POST /api/v1/password-reset/confirm", d.handlePasswordResetConfirm())
 
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
-	mux.Handle("/api/", d.handleNotFound())
+	mux.Handle("/api/", d.handleNotFound(mux))
 }
 
-// handleNotFound answers unknown API paths with a problem, not a page.
-func (d deps) handleNotFound() http.Handler {
+// catchAll is the pattern of handleNotFound.
+const catchAll = "/api/"
+
+// Endpoints returns the pattern of every endpoint Routes registers, such as
+// "POST /api/v1/login", in the order registered: the list the OpenAPI
+// document must match.
+func Endpoints() []string {
+	var rec recorder
+	Routes(&rec, nil, httpx.Cookies{}, slog.New(slog.DiscardHandler))
+	return rec.patterns
+}
+
+type recorder struct{ patterns []string }
+
+func (rec *recorder) Handle(pattern string, _ http.Handler) {
+	if pattern != catchAll {
+		rec.patterns = append(rec.patterns, pattern)
+	}
+}
+
+// handleNotFound answers unknown API paths with a problem, not a page: 405
+// with Allow when the path exists for other methods, else 404.
+func (d deps) handleNotFound(mux Router) http.Handler {
+	lookup, _ := mux.(interface {
+		Handler(r *http.Request) (http.Handler, string)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allowed := allowedMethods(lookup, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, r, d.log, gatehouse.Errorf(gatehouse.EMethodNotAllowed, "This endpoint does not take %s.", r.Method))
+			return
+		}
 		writeError(w, r, d.log, gatehouse.Errorf(gatehouse.ENotFound, "No such endpoint."))
 	})
+}
+
+// allowedMethods lists the methods for which mux routes r's path to an
+// endpoint.
+func allowedMethods(mux interface {
+	Handler(r *http.Request) (http.Handler, string)
+}, r *http.Request) []string {
+	if mux == nil {
+		return nil
+	}
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != catchAll && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 //go:embed openapi.json

@@ -101,17 +101,23 @@ func (c *CounterVec) write(w io.Writer) {
 
 // GaugeFunc reports a value computed when scraped.
 type GaugeFunc struct {
-	name, help string
-	fn         func() float64
+	name, help, kind string
+	fn               func() float64
 }
 
 // NewGaugeFunc registers a gauge whose value fn computes at scrape time.
 func (r *Registry) NewGaugeFunc(name, help string, fn func() float64) {
-	r.add(&GaugeFunc{name: name, help: help, fn: fn})
+	r.add(&GaugeFunc{name: name, help: help, kind: "gauge", fn: fn})
+}
+
+// NewCounterFunc registers a counter kept elsewhere (fn must never
+// decrease), read at scrape time.
+func (r *Registry) NewCounterFunc(name, help string, fn func() float64) {
+	r.add(&GaugeFunc{name: name, help: help, kind: "counter", fn: fn})
 }
 
 func (g *GaugeFunc) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", g.name, g.help, g.name, g.name, formatFloat(g.fn()))
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", g.name, g.help, g.name, g.kind, g.name, formatFloat(g.fn()))
 }
 
 // Histogram counts observations into fixed buckets, per label value.

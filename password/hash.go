@@ -66,6 +66,7 @@ type Hasher struct {
 	queueWait time.Duration
 	waiting   atomic.Int64
 	busyTotal atomic.Uint64
+	hashed    atomic.Uint64 // hashes computed, including verifications
 	dummy     string // an argon2id hash no password matches, for VerifyDummy
 
 	// derive computes an argon2id key; tests replace it to observe and
@@ -153,6 +154,11 @@ func (h *Hasher) Stats() (running, waiting int, busyTotal uint64) {
 	return len(h.slots), int(h.waiting.Load()), h.busyTotal.Load()
 }
 
+// Hashed reports how many hashes (Hash, Verify, VerifyDummy) took a slot
+// since the Hasher was made: for Prometheus, and for tests that check a
+// request was refused before any hashing.
+func (h *Hasher) Hashed() uint64 { return h.hashed.Load() }
+
 // Normalize returns the NFKC form of password (NIST SP 800-63B), so that
 // the same characters typed on different keyboards or systems match.
 func Normalize(password string) string {
@@ -176,6 +182,7 @@ func normalizeBounded(password string) (string, error) {
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		h.hashed.Add(1)
 		return nil
 	default:
 	}
@@ -185,6 +192,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
+		h.hashed.Add(1)
 		return nil
 	case <-timer.C:
 		h.busyTotal.Add(1)

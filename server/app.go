@@ -222,8 +222,10 @@ func (a *App) registerGauges() {
 		stat(func(r, _ int, _ uint64) float64 { return float64(r) }))
 	a.Registry.NewGaugeFunc("gatehouse_hash_waiting", "Requests waiting for a hashing slot.",
 		stat(func(_, w int, _ uint64) float64 { return float64(w) }))
-	a.Registry.NewGaugeFunc("gatehouse_hash_rejected_total", "Requests answered 503 because the hashing queue was full.",
+	a.Registry.NewCounterFunc("gatehouse_hash_rejected_total", "Requests answered 503 because the hashing queue was full.",
 		stat(func(_, _ int, b uint64) float64 { return float64(b) }))
+	a.Registry.NewCounterFunc("gatehouse_hash_total", "Password hashes computed (hashing and verifying) since start.",
+		func() float64 { return float64(a.Hasher.Hashed()) })
 	mailCount := func(failed bool) func() float64 {
 		return func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,0 +1,195 @@
+package api_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+func requestReset(c *testenv.Client, email string) *testenv.Response {
+	return c.Do("POST", "/api/v1/password-reset", map[string]string{"email": email})
+}
+
+func confirmReset(c *testenv.Client, token, pw string) *testenv.Response {
+	return c.Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token, "new_password": pw, "confirm_password": pw})
+}
+
+// resetToken asks for a reset mail for email and returns the link's token.
+func resetToken(t *testing.T, s *testenv.Server, email string) string {
+	t.Helper()
+	before := len(s.SMTP.Messages())
+	if r := requestReset(s.Client(t), email); r.StatusCode != 202 {
+		t.Fatalf("reset request: got %d %s, want 202", r.StatusCode, r.Body)
+	}
+	s.WaitQuiet(t)
+	var resets []testenv.ReceivedMail
+	for _, m := range s.SMTP.Messages()[before:] {
+		if strings.Contains(m.Subject, "Reset") {
+			resets = append(resets, m)
+		}
+	}
+	if len(resets) != 1 {
+		t.Fatalf("reset request: got %d new reset mails, want 1", len(resets))
+	}
+	return testenv.LinkToken(t, resets[0].Text)
+}
+
+func TestForgotPasswordJourney(t *testing.T) {
+	const public = "https://login.example.com"
+	s := startAcme(t, testenv.WithOptions(func(o *server.Options) { o.PublicURL = public }))
+	c := s.Client(t)
+	session := s.Client(t)
+	session.Token = session.Login("ada@example.com", goodPW)
+
+	// The same answer for a known and an unknown address. The Host and
+	// X-Forwarded-Host headers are lies: links come from --public-url.
+	forged := map[string]string{"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
+	known := raw(t, s, "POST", "/api/v1/password-reset", "application/json", []byte(`{"email":"ada@example.com"}`), forged)
+	unknown := raw(t, s, "POST", "/api/v1/password-reset", "application/json", []byte(`{"email":"ghost@example.com"}`), forged)
+	if known.StatusCode != 202 || unknown.StatusCode != 202 || string(known.Body) != string(unknown.Body) {
+		t.Fatalf("reset requests: got %d %s and %d %s, want the same 202", known.StatusCode, known.Body, unknown.StatusCode, unknown.Body)
+	}
+	m := s.SMTP.WaitFor(t, "ada@example.com", "Reset")
+	link := testenv.Link(t, m.Text)
+	if !strings.HasPrefix(link, public+"/reset-password?token=") {
+		t.Fatalf("link: got %s, want it under %s", link, public)
+	}
+	if strings.Contains(m.HTML, "evil.example") || !strings.Contains(m.HTML, public+"/reset-password?token=") {
+		t.Errorf("HTML part: want the link under %s and no forged host:\n%s", public, m.HTML)
+	}
+	s.WaitQuiet(t)
+	if n := len(s.SMTP.Messages()); n != 1 {
+		t.Errorf("messages: got %d, want 1 (none for the unknown address)", n)
+	}
+	token := testenv.LinkToken(t, m.Text)
+
+	// Opening the link uses nothing, however often.
+	for range 2 {
+		if r := c.Get("/reset-password?token=" + token); r.StatusCode != 200 || !strings.Contains(string(r.Body), `name="new_password"`) {
+			t.Fatalf("open link: got %d, want 200 with the form", r.StatusCode)
+		}
+	}
+	wantProblem(t, "mismatch", c.Do("POST", "/api/v1/password-reset/confirm", map[string]string{
+		"token": token, "new_password": otherPW, "confirm_password": goodPW}), 400, "passwords_do_not_match")
+	wantProblem(t, "weak", confirmReset(c, token, "password1234"), 422, "password_too_weak")
+	wantProblem(t, "garbage token", confirmReset(c, "not-a-token", otherPW), 400, "invalid_token")
+
+	if r := confirmReset(c, token, otherPW); r.StatusCode != 204 {
+		t.Fatalf("confirm: got %d %s, want 204", r.StatusCode, r.Body)
+	}
+	wantProblem(t, "the link again", confirmReset(c, token, "another fine password here"), 400, "invalid_token")
+	if r := c.Get("/reset-password?token=" + token); r.StatusCode != 400 {
+		t.Errorf("open a used link: got %d, want 400", r.StatusCode)
+	}
+	wantProblem(t, "the session from before", session.Get("/api/v1/me"), 401, "unauthenticated")
+	wantProblem(t, "the old password", login(c, "ada@example.com", goodPW), 401, "invalid_credentials")
+	c.Login("ada@example.com", otherPW)
+	s.SMTP.WaitFor(t, "ada@example.com", "password was changed")
+}
+
+func TestResetLinkIsUsedOnceUnderConcurrency(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := startAcme(t, db)
+		token := resetToken(t, s, "ada@example.com")
+		const n = 20
+		codes := make([]int, n)
+		problems := make([]string, n)
+		var start, wg sync.WaitGroup
+		start.Add(1)
+		for i := range n {
+			wg.Go(func() {
+				c := s.Client(t)
+				start.Wait()
+				pw := otherPW + " " + strings.Repeat("x", i+1)
+				r := confirmReset(c, token, pw)
+				codes[i] = r.StatusCode
+				if r.StatusCode != 204 {
+					problems[i] = r.Code(t)
+				}
+			})
+		}
+		start.Done()
+		wg.Wait()
+		won := -1
+		for i, code := range codes {
+			switch {
+			case code == 204 && won < 0:
+				won = i
+			case code == 204:
+				t.Errorf("confirm %d also won", i)
+			case code != 400 || problems[i] != "invalid_token":
+				t.Errorf("confirm %d: got %d %s, want 204 or 400 invalid_token", i, code, problems[i])
+			}
+		}
+		if won < 0 {
+			t.Fatalf("no confirm won: %v", codes)
+		}
+		s.Client(t).Login("ada@example.com", otherPW+" "+strings.Repeat("x", won+1))
+	})
+}
+
+func TestResetLinkExpiresAfterAnHour(t *testing.T) {
+	s := startAcme(t)
+	token := resetToken(t, s, "ada@example.com")
+	s.Clock.Advance(59 * time.Minute)
+	if r := s.Client(t).Get("/reset-password?token=" + token); r.StatusCode != 200 {
+		t.Fatalf("after 59 minutes: got %d, want 200", r.StatusCode)
+	}
+	s.Clock.Advance(time.Minute)
+	wantProblem(t, "after an hour", confirmReset(s.Client(t), token, otherPW), 400, "invalid_token")
+	s.Client(t).Login("ada@example.com", goodPW)
+}
+
+func TestResetLinkDiesWhenThePasswordChanges(t *testing.T) {
+	s := startAcme(t)
+	token := resetToken(t, s, "ada@example.com")
+	c := s.Client(t)
+	c.Token = c.Login("ada@example.com", goodPW)
+	if r := changePassword(c, goodPW, otherPW, otherPW); r.StatusCode != 204 {
+		t.Fatalf("change: got %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, "link from before the change", confirmReset(s.Client(t), token, "another fine password here"), 400, "invalid_token")
+
+	// And a newer link dies when an older one is used.
+	first, second := resetToken(t, s, "ada@example.com"), resetToken(t, s, "ada@example.com")
+	if r := confirmReset(s.Client(t), second, goodPW); r.StatusCode != 204 {
+		t.Fatalf("confirm: got %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, "the other link", confirmReset(s.Client(t), first, "another fine password here"), 400, "invalid_token")
+}
+
+func TestResetMailIsCappedPerAddressAndHour(t *testing.T) {
+	s := startAcme(t)
+	c := s.Client(t)
+	for i := range 4 {
+		if r := requestReset(c, "ada@example.com"); r.StatusCode != 202 {
+			t.Fatalf("request %d: got %d %s, want 202", i+1, r.StatusCode, r.Body)
+		}
+		s.WaitQuiet(t)
+	}
+	if n := len(s.SMTP.Messages()); n != 3 {
+		t.Fatalf("reset mails within an hour: got %d, want 3", n)
+	}
+	s.Clock.Advance(time.Hour + time.Second)
+	requestReset(c, "ada@example.com")
+	s.WaitQuiet(t)
+	if n := len(s.SMTP.Messages()); n != 4 {
+		t.Errorf("reset mails an hour later: got %d, want 4", n)
+	}
+}
+
+func TestResetRequestRefusesBadEmails(t *testing.T) {
+	s := startAcme(t)
+	before := s.Snapshot(t)
+	for _, email := range []string{"a@b.c, d@e.f", "ada@example.com; bob@example.com", "Ada <ada@example.com>", "", "no-at-sign",
+		"ada@example.com\r\nBcc: evil@example.com", "ädä@example.com", strings.Repeat("a", 250) + "@example.com"} {
+		wantProblem(t, "email "+email, requestReset(s.Client(t), email), 400, "invalid_email")
+	}
+	if after := s.Snapshot(t); after != before {
+		t.Errorf("refused requests changed data:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

@@ -1,0 +1,130 @@
+package api_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+// wantThrottled fails unless r is 429 too_many_attempts with a Retry-After
+// of at most max seconds, and returns the Retry-After.
+func wantThrottled(t *testing.T, what string, r *testenv.Response, max int) int {
+	t.Helper()
+	wantProblem(t, what, r, 429, "too_many_attempts")
+	after, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || after < 1 || after > max {
+		t.Fatalf("%s: Retry-After %q, want 1 to %d seconds", what, r.Header.Get("Retry-After"), max)
+	}
+	return after
+}
+
+func TestWrongPasswordAndUnknownEmailLookTheSame(t *testing.T) {
+	s := startAcme(t)
+	c := s.Client(t)
+	known := login(c, "ada@example.com", "wrong wrong wrong")
+	unknown := login(c, "ghost@example.com", "wrong wrong wrong")
+	wantProblem(t, "wrong password", known, 401, "invalid_credentials")
+	wantProblem(t, "unknown email", unknown, 401, "invalid_credentials")
+	if string(known.Body) != string(unknown.Body) {
+		t.Errorf("bodies differ:\nwrong password: %s\nunknown email:  %s", known.Body, unknown.Body)
+	}
+	malformed := login(c, "not an email", "wrong wrong wrong")
+	wantProblem(t, "malformed email", malformed, 401, "invalid_credentials")
+}
+
+func TestAccountThrottleIsTemporaryAndAlikeForUnknownEmails(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := startAcme(t, db)
+		c := s.Client(t)
+		var bodies []string
+		for _, email := range []string{"ada@example.com", "ghost@example.com"} {
+			for i := range 5 {
+				wantProblem(t, fmt.Sprintf("%s, wrong password %d", email, i+1), login(c, email, "wrong wrong wrong"), 401, "invalid_credentials")
+			}
+			r := login(c, email, "wrong wrong wrong")
+			wantThrottled(t, email+" after 5 wrong passwords", r, 30)
+			bodies = append(bodies, string(r.Body))
+		}
+		if bodies[0] != bodies[1] {
+			t.Errorf("throttled answers differ:\nknown:   %s\nunknown: %s", bodies[0], bodies[1])
+		}
+		// Even the right password waits: a guess cannot tell.
+		wantThrottled(t, "right password while blocked", login(c, "ada@example.com", goodPW), 30)
+		// Another account from the same address is not blocked.
+		s.Company(t, "Other", "bob@example.com", goodPW)
+		c.Login("bob@example.com", goodPW)
+
+		s.Clock.Advance(31 * time.Second)
+		c.Login("ada@example.com", goodPW)
+		// A completed login forgets the failures.
+		for i := range 5 {
+			wantProblem(t, fmt.Sprintf("wrong password %d after a login", i+1), login(c, "ada@example.com", "wrong wrong wrong"), 401, "invalid_credentials")
+		}
+	})
+}
+
+func TestAddressThrottle(t *testing.T) {
+	s := startAcme(t)
+	c := s.Client(t)
+	// A hundred failures from one address, spread over many accounts so
+	// that no account is blocked.
+	for i := range 100 {
+		email := fmt.Sprintf("guess%d@example.com", i/4)
+		wantProblem(t, fmt.Sprintf("failure %d", i+1), login(c, email, "wrong wrong wrong"), 401, "invalid_credentials")
+	}
+	wantThrottled(t, "the address after 100 failures", login(c, "ada@example.com", goodPW), 60)
+
+	// A client behind a proxy that is not trusted cannot pick its address.
+	c.Header["X-Forwarded-For"] = "198.51.100.7"
+	wantThrottled(t, "with a forged X-Forwarded-For", login(c, "ada@example.com", goodPW), 60)
+
+	s.Clock.Advance(61 * time.Second)
+	c.Login("ada@example.com", goodPW)
+}
+
+func TestTrustedProxyAddressesAreThrottledApart(t *testing.T) {
+	s := startAcme(t, testenv.WithOptions(func(o *server.Options) {
+		o.TrustedProxies = mustProxies(t, "127.0.0.1")
+	}))
+	c := s.Client(t)
+	c.Header["X-Forwarded-For"] = "198.51.100.7"
+	for i := range 100 {
+		login(c, fmt.Sprintf("guess%d@example.com", i/4), "wrong wrong wrong")
+	}
+	wantThrottled(t, "the address after 100 failures", login(c, "ada@example.com", goodPW), 60)
+	c.Header["X-Forwarded-For"] = "198.51.100.8"
+	c.Login("ada@example.com", goodPW)
+}
+
+func TestPasswordResetLiftsTheAccountThrottle(t *testing.T) {
+	s := startAcme(t)
+	c := s.Client(t)
+	for range 6 {
+		login(c, "ada@example.com", "wrong wrong wrong")
+	}
+	wantThrottled(t, "blocked", login(c, "ada@example.com", goodPW), 30)
+
+	if r := c.Do("POST", "/api/v1/password-reset", map[string]string{"email": "ada@example.com"}); r.StatusCode != 202 {
+		t.Fatalf("reset request: got %d %s, want 202", r.StatusCode, r.Body)
+	}
+	token := testenv.LinkToken(t, s.SMTP.WaitFor(t, "ada@example.com", "Reset").Text)
+	r := c.Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token, "new_password": otherPW, "confirm_password": otherPW})
+	if r.StatusCode != 204 {
+		t.Fatalf("confirm: got %d %s, want 204", r.StatusCode, r.Body)
+	}
+	c.Login("ada@example.com", otherPW)
+}
+
+func mustProxies(t *testing.T, s string) httpx.Proxies {
+	t.Helper()
+	ps, err := httpx.ParseProxies(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
