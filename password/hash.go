@@ -67,7 +67,7 @@ type Hasher struct {
 	waiting   atomic.Int64
 	busyTotal atomic.Uint64
 	hashed    atomic.Uint64 // hashes computed, including verifications
-	dummy     string // an argon2id hash no password matches, for VerifyDummy
+	dummy     string        // an argon2id hash no password matches, for VerifyDummy
 
 	// derive computes an argon2id key; tests replace it to observe and
 	// hold hashes in flight.
