@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -78,14 +80,27 @@ func (d deps) fail(w http.ResponseWriter, r *http.Request, err error) {
 	d.rd.render(w, r, "error", p)
 }
 
-// form parses a POSTed form strictly: urlencoded, bounded, no NUL bytes.
+// maxFormBytes bounds every form a page takes, files included.
+const maxFormBytes = 64 << 10
+
+// form parses a POSTed form strictly: urlencoded or multipart, bounded, no
+// NUL bytes. Multipart forms are parsed here too, so that their values
+// pass the same checks before any handler reads them.
 func form(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
 		return gatehouse.Errorf(gatehouse.EUnsupportedMediaType, "Send the form as a browser does.")
 	}
-	if err := r.ParseForm(); err != nil {
+	if mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxFormBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+		return gatehouse.Errorf(gatehouse.ERequestTooLarge, "The form is larger than %d KiB.", maxFormBytes>>10)
+	}
+	if err != nil {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The form could not be read.")
 	}
 	for _, vs := range r.PostForm {
