@@ -68,6 +68,11 @@ func WithOptions(f func(*server.Options)) ServerOption {
 	return func(c *ServerConfig) { f(&c.Options) }
 }
 
+// WithSMTP configures the server's SMTP server.
+func WithSMTP(opts ...SMTPOption) ServerOption {
+	return func(c *ServerConfig) { c.SMTP = append(c.SMTP, opts...) }
+}
+
 // Server is a running Gatehouse with its own data folder and SMTP server.
 type Server struct {
 	URL   string
