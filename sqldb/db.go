@@ -99,6 +99,9 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
+	if err := registerSQLiteLower(); err != nil {
+		return nil, fmt.Errorf("register %s: %w", sqliteLower, err)
+	}
 	path := filepath.Join(cfg.DataDir, "gatehouse.db")
 	// synchronous=FULL: a commit is on disk before we answer, so an
 	// acknowledged reset request or queued mail survives a power cut too.

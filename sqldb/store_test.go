@@ -387,6 +387,7 @@ func TestListUsersPagesAndSearches(t *testing.T) {
 			{"bob@example.com", "Bob Backslash \\ Smith"},
 			{"carol@example.com", "CAROL Upper"},
 			{"dave@example.com", "Dave"},
+			{"omer@example.com", "Ömer Çelik"},
 		}
 		for _, u := range users {
 			s.user(t, acme.ID, u.email, u.name)
@@ -449,6 +450,8 @@ func TestListUsersPagesAndSearches(t *testing.T) {
 			{"carol upper", []string{"carol@example.com"}}, // case-insensitive
 			{"ALICE", []string{"a.b@example.com"}},         // only this company
 			{"  dave  ", []string{"dave@example.com"}},
+			{"ömer ç", []string{"omer@example.com"}}, // beyond ASCII too
+			{"ÖMER", []string{"omer@example.com"}},
 			{"nobody", nil},
 		} {
 			got := list(gatehouse.UserFilter{CompanyID: acme.ID, Query: c.query})

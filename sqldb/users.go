@@ -80,7 +80,7 @@ func (tx *Tx) ListUsers(f gatehouse.UserFilter) ([]*gatehouse.User, error) {
 	where := `u.company_id = $1 AND u.email > $2`
 	if q := strings.TrimSpace(f.Query); q != "" {
 		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
-		where += ` AND (u.email LIKE $4 ESCAPE '\' OR lower(u.name) LIKE $4 ESCAPE '\')`
+		where += ` AND (u.email LIKE $4 ESCAPE '\' OR ` + tx.lower() + `(u.name) LIKE $4 ESCAPE '\')`
 	}
 	rows, err := tx.query(`SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY u.email LIMIT $3`, args...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/sqldb"
 )
 
 func cmdCompanyCreate(ctx context.Context, env environment, args []string) error {
@@ -67,12 +68,13 @@ func cmdMigrate(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env.getenv); err != nil {
 		return err
 	}
-	a, err := open(ctx, o, env.stderr)
+	// Only the database: migrating needs neither the secret key nor mail.
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.databaseURL, DataDir: o.data})
 	if err != nil {
-		return err
+		return fmt.Errorf("open database: %w", err)
 	}
-	defer a.Close()
-	v, err := a.DB.SchemaVersion(ctx)
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
