@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"html"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -177,4 +179,28 @@ func TestForgotAndResetPasswordPages(t *testing.T) {
 	wantPage(t, "the used link posted", post("another fine password", "another fine password"), 400, "This link can't be used")
 	wantRedirect(t, "the session from before", session.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
 	loginForm(t, s.Client(t), "ada@example.com", otherPW)
+}
+
+// TestLanguageSwitchKeepsTheLink follows a language link on a reset page: the
+// page must come back in the new language with its form, not as a dead
+// link.
+func TestLanguageSwitchKeepsTheLink(t *testing.T) {
+	s := startAcme(t)
+	c := s.Client(t)
+	c.PostForm("/forgot-password", map[string]string{"email": "ada@example.com"})
+	link := testenv.Link(t, s.SMTP.WaitFor(t, "ada@example.com", "Reset").Text)
+	page := c.Get(strings.TrimPrefix(link, s.URL))
+	wantPage(t, "reset page", page, 200, "Reset your password")
+	m := regexp.MustCompile(`href="(/lang/en\?next=[^"]*)"`).FindStringSubmatch(string(page.Body))
+	if m == nil {
+		t.Fatalf("no language link on the reset page:\n%s", page.Body)
+	}
+	r := c.Get(html.UnescapeString(m[1]))
+	if r.StatusCode != 303 {
+		t.Fatalf("switch language: got %d, want 303", r.StatusCode)
+	}
+	back := c.Get(r.Header.Get("Location"))
+	if back.StatusCode != 200 || !strings.Contains(string(back.Body), `name="new_password"`) || !strings.Contains(string(back.Body), `lang="en"`) {
+		t.Errorf("the reset page after switching language: got %d, want the form\n%s", back.StatusCode, back.Body)
+	}
 }

@@ -70,7 +70,7 @@ type page struct {
 	Lang      string
 	Languages []string
 	Title     string // a catalogue key
-	Path      string
+	Path      string // the page's URL, for the language links
 	User      *gatehouse.User
 	Nav       string // the sidebar item to highlight
 	Flash     string // a success toast
@@ -99,7 +99,13 @@ func (rd *renderer) newPage(r *http.Request, title string) *page {
 	if c, err := r.Cookie("gatehouse_lang"); err == nil && i18n.IsSupported(c.Value) {
 		lang = c.Value
 	}
-	return &page{Lang: lang, Languages: i18n.Supported, Title: title, Path: r.URL.Path, Form: map[string]string{},
+	// The language links come back to the page as requested, query
+	// included, so that the token of a reset or setup link survives.
+	path := r.URL.Path
+	if r.Method == http.MethodGet {
+		path = r.URL.RequestURI()
+	}
+	return &page{Lang: lang, Languages: i18n.Supported, Title: title, Path: path, Form: map[string]string{},
 		Status: http.StatusOK, cat: rd.cat}
 }
 

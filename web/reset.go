@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -86,6 +87,7 @@ func (d deps) handleReset() http.Handler {
 			return
 		}
 		p.Data = resetData{Token: token, Invitation: link.Purpose == "invitation", Email: link.User.Email}
+		p.Path = "/reset-password?" + url.Values{"token": {token}}.Encode()
 		d.rd.render(w, r, "reset_password", p)
 	})
 }
@@ -129,6 +131,7 @@ func (d deps) handleSetup() http.Handler {
 				d.rd.render(w, r, "reset_invalid", p)
 				return
 			}
+			p.Path = "/setup?" + url.Values{"token": {token}}.Encode()
 			d.rd.render(w, r, "setup", p)
 			return
 		}
