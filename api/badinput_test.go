@@ -60,6 +60,8 @@ func badBodies(e jsonEndpoint) []badBody {
 		{"two objects", "application/json", []byte(`{} {}`), 400, "invalid_request"},
 		{"unknown member", "application/json", []byte(`{"is_admin": true}`), 400, "invalid_request"},
 		{"duplicate member", "application/json", []byte(fmt.Sprintf(`{%q: "a", %q: "b"}`, member, member)), 400, "invalid_request"},
+		{"member in upper case", "application/json", []byte(fmt.Sprintf(`{%q: "a"}`, strings.ToUpper(member))), 400, "invalid_request"},
+		{"duplicate member in another case", "application/json", []byte(fmt.Sprintf(`{%q: "a", %q: "b"}`, member, strings.ToUpper(member[:1])+member[1:])), 400, "invalid_request"},
 		{"deep nesting", "application/json", []byte(`{"x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, "invalid_request"},
 		{"invalid UTF-8", "application/json", append(append([]byte(`{"x": "`), 0xff, 0xfe), []byte(`"}`)...), 400, "invalid_request"},
 		{"raw NUL", "application/json", []byte("{\"x\": \"a\x00b\"}"), 400, "invalid_request"},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -46,7 +47,11 @@ func decode(r *http.Request, v any) error {
 	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "Text fields cannot contain NUL characters.")
 	}
-	if err := checkObject(body); err != nil {
+	keys, err := checkObject(body)
+	if err != nil {
+		return err
+	}
+	if err := checkMembers(keys, v); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -61,50 +66,85 @@ func decode(r *http.Request, v any) error {
 }
 
 // checkObject makes sure the body is one JSON object without duplicate
-// members at any depth: two "email" members would let a proxy and
-// Gatehouse read different addresses.
-func checkObject(body []byte) error {
+// members at any depth, and returns its members' names: two "email"
+// members would let a proxy and Gatehouse read different addresses.
+func checkObject(body []byte) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body must be a JSON object.")
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body must be a JSON object.")
 	}
-	if err := walkObject(dec, 1); err != nil {
-		return err
+	keys, err := walkObject(dec, 1)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body must hold one JSON object.")
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body must hold one JSON object.")
 	}
-	return nil
+	return keys, nil
 }
 
 const maxDepth = 32
 
-func walkObject(dec *json.Decoder, depth int) error {
+// walkObject reads the members of an object after its opening brace and
+// returns their names. Duplicates are refused whatever their case, since
+// encoding/json matches names without regard to case.
+func walkObject(dec *json.Decoder, depth int) ([]string, error) {
 	if depth > maxDepth {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is nested too deeply.")
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is nested too deeply.")
 	}
+	var keys []string
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
+			return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
 		}
 		key, _ := tok.(string)
-		if seen[key] {
-			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q appears more than once.", key)
+		folded := strings.ToLower(key)
+		if seen[folded] {
+			return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q appears more than once.", key)
 		}
-		seen[key] = true
+		seen[folded] = true
+		keys = append(keys, key)
 		if err := walkValue(dec, depth); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is not valid JSON.")
+	}
+	return keys, nil
+}
+
+// checkMembers refuses a member that is not spelled exactly as a field of
+// the struct v points to: encoding/json would take "EMAIL" or "emaiſ" for
+// "email", and a body must mean the same to every reader.
+func checkMembers(keys []string, v any) error {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	known := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		known[name] = name != "-" && f.IsExported()
+	}
+	for _, k := range keys {
+		if !known[k] {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q is not known.", k)
+		}
 	}
 	return nil
 }
@@ -116,7 +156,8 @@ func walkValue(dec *json.Decoder, depth int) error {
 	}
 	switch tok {
 	case json.Delim('{'):
-		return walkObject(dec, depth+1)
+		_, err := walkObject(dec, depth+1)
+		return err
 	case json.Delim('['):
 		if depth+1 > maxDepth {
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The request body is nested too deeply.")
