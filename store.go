@@ -99,6 +99,10 @@ type Tx interface {
 	ConsumeToken(hash []byte, purposes ...TokenPurpose) (*Token, error)
 	// DeleteTokens removes the user's tokens of the given purposes.
 	DeleteTokens(userID string, purposes ...TokenPurpose) error
+	// ConsumeSetupToken uses up every setup token at once and reports
+	// whether hash was an unexpired one of them: of setups racing with
+	// different links, exactly one wins.
+	ConsumeSetupToken(hash []byte) (bool, error)
 
 	Throttle(key string) (Throttle, error)
 	// UpdateThrottle applies fn to the current state of key and saves the

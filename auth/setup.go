@@ -92,8 +92,14 @@ func (s *Service) Setup(ctx context.Context, token string, nc NewCompany, c Clie
 	}
 	var res *LoginResult
 	_, _, err := s.createCompany(ctx, nc, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) error {
-		if _, err := tx.ConsumeToken(gatehouse.HashToken(token), gatehouse.TokenSetup); err != nil {
-			return errInvalidToken()
+		// Every setup link dies here: of setups racing with two links
+		// (two starts printed one each), one wins.
+		ok, err := tx.ConsumeSetupToken(gatehouse.HashToken(token))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gatehouse.Errorf(gatehouse.ESetupDone, "Gatehouse is already set up. Log in instead.")
 		}
 		// The first company is the last one a setup link makes.
 		if n, err := tx.CompanyCount(); err != nil || n > 1 {
@@ -102,7 +108,6 @@ func (s *Service) Setup(ctx context.Context, token string, nc NewCompany, c Clie
 			}
 			return err
 		}
-		var err error
 		res, err = s.advance(tx, o, u, gatehouse.StepPassword, c)
 		return err
 	})

@@ -696,6 +696,61 @@ func TestTokens(t *testing.T) {
 	})
 }
 
+func TestConsumeSetupToken(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		setup := func(life time.Duration) []byte {
+			_, hash := gatehouse.NewToken()
+			s.update(t, func(tx gatehouse.Tx) error {
+				return tx.CreateToken(&gatehouse.Token{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, Purpose: gatehouse.TokenSetup,
+					CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(life)})
+			})
+			return hash
+		}
+		expired := setup(time.Millisecond)
+		s.clock.Advance(time.Second)
+		err := s.Update(context.Background(), func(tx gatehouse.Tx) error {
+			if ok, err := tx.ConsumeSetupToken(expired); err != nil || ok {
+				return fmt.Errorf("expired setup token: got %v, %v; want false", ok, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Two links, many racing setups: one wins, and both links die.
+		links := [][]byte{setup(time.Hour), setup(time.Hour)}
+		errs := s.concurrently(10, func(i int, tx gatehouse.Tx) error {
+			ok, err := tx.ConsumeSetupToken(links[i%2])
+			if err == nil && !ok {
+				return gatehouse.Errorf(gatehouse.ESetupDone, "lost")
+			}
+			return err
+		})
+		won := 0
+		for _, err := range errs {
+			switch gatehouse.ErrorCode(err) {
+			case "":
+				won++
+			case gatehouse.ESetupDone:
+			default:
+				t.Errorf("racing setup: got %v", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("racing setups: got %d winners, want 1", won)
+		}
+		s.view(t, func(tx gatehouse.Tx) error {
+			for _, h := range links {
+				if _, err := tx.TokenByHash(h); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+					return fmt.Errorf("setup link after a setup: got %v, want not found", err)
+				}
+			}
+			return nil
+		})
+	})
+}
+
 func TestThrottleCountsEveryConcurrentIncrement(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *store) {
 		const n = 200

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 
@@ -76,4 +77,28 @@ func (tx *Tx) DeleteTokens(userID string, purposes ...gatehouse.TokenPurpose) er
 	}
 	_, err := tx.exec(`DELETE FROM tokens WHERE user_id = $1 AND purpose IN (`+placeholders(2, len(purposes))+`)`, args...)
 	return err
+}
+
+// ConsumeSetupToken deletes every setup token in one statement. Racing
+// transactions delete the same rows, so the one that commits first takes
+// them all and the others find none; each link is otherwise a separate
+// row, and consuming one would not stop a setup with another.
+func (tx *Tx) ConsumeSetupToken(hash []byte) (bool, error) {
+	rows, err := tx.query(`DELETE FROM tokens WHERE purpose = $1 RETURNING token_hash, expires_at`, string(gatehouse.TokenSetup))
+	if err != nil {
+		return false, fmt.Errorf("consume setup tokens: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var h []byte
+		var expires int64
+		if err := rows.Scan(&h, &expires); err != nil {
+			return false, err
+		}
+		if bytes.Equal(h, hash) && expires > ms(tx.now) {
+			found = true
+		}
+	}
+	return found, rows.Err()
 }

@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -203,4 +205,48 @@ func TestLanguageSwitchKeepsTheLink(t *testing.T) {
 	if back.StatusCode != 200 || !strings.Contains(string(back.Body), `name="new_password"`) || !strings.Contains(string(back.Body), `lang="en"`) {
 		t.Errorf("the reset page after switching language: got %d, want the form\n%s", back.StatusCode, back.Body)
 	}
+}
+
+// TestConcurrentSetupsMakeOneCompany races setup forms on two setup links
+// (two starts printed one each): exactly one company comes out of it.
+func TestConcurrentSetupsMakeOneCompany(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := testenv.StartServer(t, db)
+		var tokens []string
+		for range 2 {
+			link, err := s.Service().SetupLink(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, testenv.LinkToken(t, link))
+		}
+		const n = 10
+		codes := make([]int, n)
+		var start, wg sync.WaitGroup
+		start.Add(1)
+		for i := range n {
+			wg.Go(func() {
+				c := s.Client(t)
+				start.Wait()
+				r := c.PostForm("/setup", map[string]string{"token": tokens[i%2], "company_name": fmt.Sprintf("Company %d", i),
+					"name": "Admin", "email": fmt.Sprintf("admin%d@example.com", i), "new_password": goodPW, "confirm_password": goodPW})
+				codes[i] = r.StatusCode
+			})
+		}
+		start.Done()
+		wg.Wait()
+		won := 0
+		for _, code := range codes {
+			if code == 303 {
+				won++
+			} else if code >= 500 {
+				t.Errorf("a racing setup: got %d, want a refusal", code)
+			}
+		}
+		var companies int
+		s.SQL(t).QueryRow("SELECT count(*) FROM companies").Scan(&companies)
+		if won != 1 || companies != 1 {
+			t.Errorf("racing setups: got %d successes and %d companies, want 1 and 1 (%v)", won, companies, codes)
+		}
+	})
 }
