@@ -73,6 +73,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 
 	ok, rehash, err := s.verifyUserPassword(ctx, u, pw)
 	if err != nil {
+		s.giveBackAttempt(ctx, acct)
 		return nil, err
 	}
 	if !ok {
@@ -123,6 +124,19 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 	}
 	s.metrics.Logins.Inc(res.Status)
 	return res, nil
+}
+
+// giveBackAttempt releases an attempt reserved on key whose password was
+// never checked (the hashing queue was full): a person turned away while
+// the service was busy typed nothing wrong, and must not be locked out
+// for it. It runs even when the request's context has ended.
+func (s *Service) giveBackAttempt(ctx context.Context, key string) {
+	err := s.update(context.WithoutCancel(ctx), func(tx gatehouse.Tx, o *outcome) error {
+		return accountLimit.release(tx, key)
+	})
+	if err != nil {
+		s.log.Error("give back a throttled attempt", "err", err)
+	}
 }
 
 // loginFailed records a wrong password for the audit log and the client

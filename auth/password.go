@@ -110,11 +110,15 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, new
 	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
+		s.giveBackAttempt(ctx, acct)
 		return hashError(err)
 	}
 	if !ok {
 		return gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
 	}
+	// The current password is right: whatever happens next, the attempt
+	// was not a failure.
+	s.giveBackAttempt(ctx, acct)
 	if current == newPW || password.Normalize(current) == password.Normalize(newPW) {
 		return gatehouse.Errorf(gatehouse.EPasswordReused, "Choose a password different from your current one.")
 	}
