@@ -65,6 +65,11 @@ func TestForgotPasswordJourney(t *testing.T) {
 	if n := len(s.SMTP.Messages()); n != 1 {
 		t.Errorf("messages: got %d, want 1 (none for the unknown address)", n)
 	}
+	var kept int
+	s.SQL(t).QueryRow("SELECT count(*) FROM outbox WHERE body IS NOT NULL").Scan(&kept)
+	if kept != 0 {
+		t.Errorf("delivered messages with their body kept: got %d, want 0 (the body holds the token)", kept)
+	}
 	token := testenv.LinkToken(t, m.Text)
 
 	// Opening the link uses nothing, however often.

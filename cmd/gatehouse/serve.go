@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -26,6 +28,13 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 	publicURL := o.publicURL
 	if publicURL == "" {
 		publicURL = defaultPublicURL(o.addr)
+	}
+	if err := checkPublicURL(publicURL); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	// Refuse a wrong --smtp-url now, before anything is printed or stored.
+	if _, err := mail.NewSender(o.smtpURL, nil); err != nil {
+		return nil, usageError{err.Error()}
 	}
 	a, err := server.Open(ctx, server.Options{
 		DataDir: o.data, DatabaseURL: o.databaseURL, SecretKeyFile: o.secretKeyFile, PublicURL: publicURL,
@@ -67,6 +76,17 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	err = a.Serve(ctx, ln)
 	a.Log.Info("stopped")
 	return err
+}
+
+// checkPublicURL refuses a --public-url that cannot be the base of links
+// in mail: one without http(s), a host, or with a query.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: want the URL people open, such as https://login.example.com", s)
+	}
+	return nil
 }
 
 // defaultPublicURL derives http://host:port from --addr, naming the local

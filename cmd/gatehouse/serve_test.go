@@ -143,6 +143,14 @@ func waitForFailedAttempt(t *testing.T, dir string, db database) {
 			t.Fatal(err)
 		}
 		if n > 0 {
+			// The queued message holds a live token: at rest it is sealed.
+			var body []byte
+			if err := conn.QueryRow("SELECT body FROM outbox WHERE sent_at = 0").Scan(&body); err != nil {
+				t.Fatal(err)
+			}
+			if len(body) == 0 || strings.Contains(string(body), "reset-password") || strings.Contains(string(body), "ada@example.com") {
+				t.Errorf("the queued message is stored in the clear:\n%s", body)
+			}
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
