@@ -21,7 +21,8 @@ type limit struct {
 
 var (
 	// accountLimit counts wrong passwords and codes per account, across
-	// challenges, cookies and client addresses.
+	// challenges, cookies and client addresses. Its keys change only
+	// through reserve, release and ClearThrottle (see release).
 	accountLimit = limit{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute, Forget: time.Hour}
 	// addressLimit is generous: a whole office may share one address.
 	addressLimit = limit{Free: 100, Base: time.Minute, Max: 15 * time.Minute, Forget: 10 * time.Minute}
@@ -79,16 +80,19 @@ func (l limit) reserve(tx gatehouse.Tx, key string) error {
 
 // release takes back one reserved attempt that turned out right. It does
 // not forget earlier failures: re-entering a known password must not buy
-// more guesses at the second factor.
+// more guesses at the second factor (the next failure blocks again, for
+// longer). It does lift the block: a reservation is granted only while
+// the key is not blocked, and a block stops every later reservation, so
+// a block present now was set by this attempt's own reservation. Keeping
+// it would lock out a person who waited out a block and then got
+// everything right, at the next step of the login.
 func (l limit) release(tx gatehouse.Tx, key string) error {
 	_, err := tx.UpdateThrottle(key, func(t *gatehouse.Throttle) bool {
 		if t.Failures == 0 {
 			return false
 		}
 		t.Failures--
-		if t.Failures < l.Free {
-			t.BlockedUntil = time.Time{}
-		}
+		t.BlockedUntil = time.Time{}
 		return true
 	})
 	return err
