@@ -133,14 +133,7 @@ func checkMembers(keys []string, v any) error {
 		return nil
 	}
 	known := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" {
-			name = f.Name
-		}
-		known[name] = name != "-" && f.IsExported()
-	}
+	jsonNames(t, known)
 	for _, k := range keys {
 		if !known[k] {
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q is not known.", k)
@@ -172,6 +165,33 @@ func walkValue(dec *json.Decoder, depth int) error {
 		}
 	}
 	return nil
+}
+
+// jsonNames adds the member names encoding/json reads into struct type t,
+// those of embedded structs included.
+func jsonNames(t reflect.Type, names map[string]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && tag == "" && ft.Kind() == reflect.Struct {
+			jsonNames(ft, names)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		names[tag] = true
+	}
 }
 
 // decodeError explains what was wrong with the body in words a developer
