@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // jsonEndpoint is a JSON endpoint with a valid body to break.
@@ -182,5 +180,4 @@ func TestTokensOfTheWrongShape(t *testing.T) {
 		wantProblem(t, "token "+token, confirmReset(s.Client(t), token, otherPW), 400, "invalid_token")
 		wantProblem(t, "challenge "+token, s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": token, "code": "123456"}), 401, "invalid_challenge")
 	}
-	_ = testenv.GoodPassword
 }

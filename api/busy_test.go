@@ -111,7 +111,7 @@ func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 			t.Fatalf("password change with the right password after %d busy answers: got 429, want 422 or 503", busy)
 		}
 	}
-	if busy < 6 {
-		t.Logf("only %d busy answers", busy)
+	if busy == 0 {
+		t.Errorf("no request was turned away busy: the test proved nothing")
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // formPages are the pages that take a POSTed form, with a valid-looking form.
@@ -103,5 +101,4 @@ func TestFormsRefuseBadInput(t *testing.T) {
 		t.Errorf("bad forms changed data:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	wantPage(t, "still signed in", browser.Get("/settings/profile"), 200, "ada@example.com")
-	_ = testenv.GoodPassword
 }
