@@ -15,6 +15,7 @@ import (
 // recorder behind Endpoints.
 type Router interface {
 	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
 }
 
 // Routes registers every endpoint of the JSON API on mux.
@@ -58,6 +59,10 @@ func (rec *recorder) Handle(pattern string, _ http.Handler) {
 	if pattern != catchAll {
 		rec.patterns = append(rec.patterns, pattern)
 	}
+}
+
+func (rec *recorder) HandleFunc(pattern string, _ func(http.ResponseWriter, *http.Request)) {
+	rec.Handle(pattern, nil)
 }
 
 // handleNotFound answers unknown API paths with a problem, not a page: 405
