@@ -18,7 +18,10 @@ type Router interface {
 	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
 }
 
-// Routes registers every endpoint of the JSON API on mux.
+// Routes registers every endpoint of the JSON API on mux. Endpoints calls
+// it with a nil svc to list the routes, so building a handler must not
+// call svc (only running it may). Document each new endpoint in
+// openapi.json: TestOpenAPIMatchesRoutes checks.
 func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logger) {
 	d := deps{svc: svc, cookies: cookies, log: log}
 
