@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -136,4 +140,25 @@ func TestSessionsExpire(t *testing.T) {
 		}
 	}
 	t.Fatalf("an active session outlived its seven days")
+}
+
+// TestLoginUpgradesImportedHashes: a bcrypt hash (an imported user) works,
+// and the first login replaces it with argon2id.
+func TestLoginUpgradesImportedHashes(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := testenv.StartServer(t, db)
+		_, adaID := s.Company(t, "Acme", "ada@example.com", goodPW)
+		imported, err := bcrypt.GenerateFromPassword([]byte(otherPW), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arrange(t, s, func(tx gatehouse.Tx) error { return tx.SetUserPassword(adaID, string(imported), false, time.Time{}) })
+		s.Client(t).Login("ada@example.com", otherPW)
+		var hash string
+		s.SQL(t).QueryRow("SELECT password_hash FROM users WHERE id = $1", adaID).Scan(&hash)
+		if !strings.HasPrefix(hash, "$argon2id$") {
+			t.Errorf("hash after the login: got %.10s…, want argon2id", hash)
+		}
+		s.Client(t).Login("ada@example.com", otherPW)
+	})
 }

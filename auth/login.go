@@ -83,6 +83,15 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 		return nil, errInvalidCredentials
 	}
 
+	// A hash with old parameters (or an imported bcrypt one) is replaced
+	// now, hashed before the transaction: hashing never holds the writer.
+	upgraded := ""
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			upgraded = h
+		}
+	}
+
 	var res *LoginResult
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// The password was right; earlier failures still count until the
@@ -108,11 +117,9 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 			o.err = errAccountDisabled()
 			return s.audit(tx, event(gatehouse.EventLoginDisabledAccount, fresh.CompanyID, "", fresh.ID, c))
 		}
-		if rehash {
-			if h, err := s.hasher.Hash(ctx, pw); err == nil {
-				if err := tx.ReplacePasswordHash(fresh.ID, fresh.PasswordHash, h); err != nil {
-					return err
-				}
+		if upgraded != "" {
+			if err := tx.ReplacePasswordHash(fresh.ID, fresh.PasswordHash, upgraded); err != nil {
+				return err
 			}
 		}
 		res, err = s.advance(tx, o, fresh, gatehouse.StepPassword, c)
