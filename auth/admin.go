@@ -823,8 +823,12 @@ func (s *Service) AuditEvents(ctx context.Context, id *Identity, q AuditQuery) (
 	if err != nil {
 		return nil, err
 	}
+	return s.auditPage(ctx, id, q, limit)
+}
+
+func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, limit int) (*AuditPage, error) {
 	page := &AuditPage{Users: map[string]*gatehouse.User{}}
-	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
 		}
@@ -903,9 +907,9 @@ func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQu
 	if err != nil {
 		return err
 	}
-	q.Before, q.Limit = "", exportBatch
+	q.Before = ""
 	for {
-		page, err := s.AuditEvents(ctx, id, q)
+		page, err := s.auditPage(ctx, id, q, exportBatch)
 		if err != nil {
 			return err
 		}
