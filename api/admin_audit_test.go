@@ -50,7 +50,9 @@ func TestAuditCompleteness(t *testing.T) {
 			return r
 		}, 201, "user.invited", &invited, "role=member"},
 		{"rename", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "user.updated", &tn.target, "field=name"},
-		{"change email", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"email": "carl.c@acme.example"}) }, 200, "user.email_changed", &tn.target, ""},
+		{"change email", func() *testenv.Response {
+			return tn.asAdmin.Do("PATCH", u, map[string]any{"email": "carl.c@acme.example"})
+		}, 200, "user.email_changed", &tn.target, ""},
 		{"promote", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "admin"}) }, 200, "user.role_changed", &tn.target, "role=admin"},
 		{"demote", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "member"}) }, 200, "user.role_changed", &tn.target, "role=member"},
 		{"disable", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"disabled": true}) }, 200, "user.disabled", &tn.target, ""},
@@ -62,8 +64,12 @@ func TestAuditCompleteness(t *testing.T) {
 			return tn.asAdmin.Do("POST", u+"/password-reset", map[string]string{"method": "temporary"})
 		}, 200, "password.temporary_set", &tn.target, "method=temporary"},
 		{"unlock", func() *testenv.Response { return tn.asAdmin.Do("POST", u+"/unlock", nil) }, 204, "user.throttle_cleared", &tn.target, ""},
-		{"rename company", func() *testenv.Response { return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"name": "Acme Ltd"}) }, 200, "company.updated", nil, "name"},
-		{"require 2FA", func() *testenv.Response { return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true}) }, 200, "company.updated", nil, "require_totp=true"},
+		{"rename company", func() *testenv.Response {
+			return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"name": "Acme Ltd"})
+		}, 200, "company.updated", nil, "name"},
+		{"require 2FA", func() *testenv.Response {
+			return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true})
+		}, 200, "company.updated", nil, "require_totp=true"},
 		{"export", func() *testenv.Response { return tn.asAdmin.Get("/api/v1/company/audit-events/export") }, 200, "audit.exported", nil, ""},
 		{"no change", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "", nil, ""},
 		{"refused: last admin", func() *testenv.Response {

@@ -28,4 +28,3 @@ func (c *Client) SetUpTOTPAtLogin(email, pw string, now time.Time) (secret []byt
 	}
 	return secret, r.Str(c.t, "session_token")
 }
-
