@@ -52,7 +52,7 @@ func (d deps) handleCompanyPage(w http.ResponseWriter, r *http.Request, id *auth
 func (d deps) handleCompanyUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
 	name := r.PostFormValue("name")
 	require := r.PostFormValue("require_totp") == "on" || r.PostFormValue("require_totp") == "true"
-	c, err := d.svc.UpdateCompany(r.Context(), id, auth.CompanyUpdate{Name: &name, RequireTOTP: &require}, d.client(r))
+	_, err := d.svc.UpdateCompany(r.Context(), id, auth.CompanyUpdate{Name: &name, RequireTOTP: &require}, d.client(r))
 	if err != nil {
 		p := d.pageFor(w, r, "title.company", id)
 		p.Nav = "company"
@@ -64,7 +64,6 @@ func (d deps) handleCompanyUpdate(w http.ResponseWriter, r *http.Request, id *au
 		d.rd.render(w, r, "settings_company", p)
 		return
 	}
-	_ = c
 	d.setFlash(w, "flash.company_updated")
 	http.Redirect(w, r, "/settings/company", http.StatusSeeOther)
 }
@@ -224,7 +223,7 @@ func (d deps) handleUserRemoveTOTP() http.Handler {
 
 // --- Reset password: choose, confirm, done ---
 
-// resetData is the reset page in one of its three steps.
+// resetChoice is the reset page in one of its three steps.
 type resetChoice struct {
 	User   *gatehouse.User
 	Step   string // "choose", "confirm" or "done"
