@@ -32,7 +32,19 @@ const (
 	EventTOTPFailed              = "totp.failed"
 	EventRecoveryCodeUsed        = "totp.recovery_code_used"
 	EventRecoveryCodesRegenerate = "totp.recovery_codes_regenerated"
+	EventAuditExported           = "audit.exported"
 )
+
+// EventTypes lists the event types above, for filters and documentation.
+var EventTypes = []string{
+	EventLoginSucceeded, EventLoginFailed, EventLoginThrottled, EventLoginDisabledAccount, EventLogout,
+	EventSessionRevoked, EventPasswordChanged, EventPasswordResetRequested, EventPasswordResetCompleted,
+	EventPasswordResetByAdmin, EventTemporaryPasswordSet, EventInvitationSent, EventInvitationAccepted,
+	EventUserUpdated, EventUserEmailChanged, EventUserRoleChanged, EventUserDisabled, EventUserEnabled,
+	EventThrottleCleared, EventCompanyCreated, EventCompanyUpdated, EventTOTPEnabled, EventTOTPDisabled,
+	EventTOTPRemovedByAdmin, EventTOTPFailed, EventRecoveryCodeUsed, EventRecoveryCodesRegenerate,
+	EventAuditExported,
+}
 
 // AuditEvent is one row of a company's security log: who (ActorID, empty
 // for the operator's command line or an anonymous caller), did what (Type),

@@ -36,6 +36,9 @@ type Tx interface {
 
 	// CreateUser returns EEmailTaken when the email is in use.
 	CreateUser(u *User) error
+	// CreateUsers inserts many users in few statements (seeding, imports);
+	// EEmailTaken when any email is in use.
+	CreateUsers(users []*User) error
 	User(id string) (*User, error)
 	UserByEmail(email string) (*User, error)
 	ListUsers(f UserFilter) ([]*User, error)
@@ -142,6 +145,7 @@ type Tx interface {
 type UserFilter struct {
 	CompanyID string
 	Query     string // part of the name or email, case-insensitive
+	Role      Role   // only users with this role, or every role when empty
 	After     string // the email of the last user of the previous page
 	Limit     int
 }

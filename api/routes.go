@@ -40,6 +40,18 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("POST /api/v1/password-reset", d.handlePasswordReset())
 	mux.Handle("POST /api/v1/password-reset/confirm", d.handlePasswordResetConfirm())
 
+	mux.Handle("GET /api/v1/company", d.handleCompany())
+	mux.Handle("PATCH /api/v1/company", d.handleUpdateCompany())
+	mux.Handle("GET /api/v1/company/users", d.handleListUsers())
+	mux.Handle("POST /api/v1/company/users", d.handleInviteUser())
+	mux.Handle("GET /api/v1/company/users/{id}", d.handleGetUser())
+	mux.Handle("PATCH /api/v1/company/users/{id}", d.handleUpdateUser())
+	mux.Handle("POST /api/v1/company/users/{id}/password-reset", d.handleAdminPasswordReset())
+	mux.Handle("POST /api/v1/company/users/{id}/unlock", d.handleUnlockUser())
+	mux.Handle("DELETE /api/v1/company/users/{id}/totp", d.handleRemoveUserTOTP())
+	mux.Handle("GET /api/v1/company/audit-events", d.handleAuditEvents())
+	mux.Handle("GET /api/v1/company/audit-events/export", d.handleExportAudit())
+
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 	mux.Handle("/api/", d.handleNotFound(mux))
 }

@@ -247,6 +247,15 @@ type migration struct {
 	name    string
 }
 
+// LatestVersion is the newest migration this binary knows for d.
+func LatestVersion(d Dialect) (int64, error) {
+	ms, err := migrationFiles(d)
+	if err != nil || len(ms) == 0 {
+		return 0, err
+	}
+	return ms[len(ms)-1].version, nil
+}
+
 func migrationFiles(d Dialect) ([]migration, error) {
 	entries, err := fs.ReadDir(migrations, "migrations/"+string(d))
 	if err != nil {

@@ -27,8 +27,8 @@ func startAcme(t *testing.T, opts ...testenv.ServerOption) *testenv.Server {
 func text(r *testenv.Response) string { return html.UnescapeString(string(r.Body)) }
 
 // wantPage fails unless r is an HTML page with this status holding every
-// one of words.
-func wantPage(t *testing.T, what string, r *testenv.Response, status int, words ...string) {
+// one of words, and returns the page's text.
+func wantPage(t *testing.T, what string, r *testenv.Response, status int, words ...string) string {
 	t.Helper()
 	if r.StatusCode != status || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("%s: got %d %s, want %d HTML\n%s", what, r.StatusCode, r.Header.Get("Content-Type"), status, r.Body)
@@ -38,6 +38,7 @@ func wantPage(t *testing.T, what string, r *testenv.Response, status int, words 
 			t.Fatalf("%s: the page does not say %q:\n%s", what, w, r.Body)
 		}
 	}
+	return text(r)
 }
 
 // wantRedirect fails unless r is a 303 to location.

@@ -161,6 +161,14 @@ var flashKeys = map[string]bool{
 	"flash.logged_out":       true,
 	"flash.session_revoked":  true,
 	"flash.setup_done":       true,
+	"flash.company_updated":  true,
+	"flash.user_invited":     true,
+	"flash.user_updated":     true,
+	"flash.user_disabled":    true,
+	"flash.user_enabled":     true,
+	"flash.user_unlocked":    true,
+	"flash.reset_link_sent":  true,
+	"flash.totp_removed":     true,
 }
 
 // takeFlash reads and clears the flash.

@@ -61,6 +61,21 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i
 	mux.Handle("POST /settings/password", d.signedIn(d.handlePassword))
 	mux.Handle("GET /settings/sessions", d.signedIn(d.handleSessions))
 	mux.Handle("POST /settings/sessions/{id}/revoke", d.signedIn(d.handleRevokeSession))
+
+	mux.Handle("GET /settings/company", d.adminPage(d.handleCompanyPage))
+	mux.Handle("POST /settings/company", d.adminForm(d.handleCompanyUpdate))
+	mux.Handle("GET /settings/users", d.adminPage(d.handleUsersPage))
+	mux.Handle("GET /settings/users/new", d.adminPage(d.handleInvitePage))
+	mux.Handle("POST /settings/users", d.adminForm(d.handleInvite))
+	mux.Handle("GET /settings/users/{id}", d.adminPage(d.handleUserPage))
+	mux.Handle("POST /settings/users/{id}", d.handleUserUpdate())
+	mux.Handle("POST /settings/users/{id}/disable", d.handleUserDisabled(true))
+	mux.Handle("POST /settings/users/{id}/enable", d.handleUserDisabled(false))
+	mux.Handle("POST /settings/users/{id}/unlock", d.handleUserUnlock())
+	mux.Handle("POST /settings/users/{id}/remove-2fa", d.handleUserRemoveTOTP())
+	mux.Handle("GET /settings/users/{id}/reset-password", d.adminPage(d.handleResetUserPage))
+	mux.Handle("POST /settings/users/{id}/reset-password", d.adminForm(d.handleResetUser))
+	mux.Handle("GET /settings/audit", d.adminPage(d.handleAuditPage))
 	return nil
 }
 

@@ -46,6 +46,8 @@ Usage:
                     [--public-url URL] [--smtp-url smtp://user:pass@host:port] [--mail-from ADDRESS]
                     [--secret-key-file PATH] [--trusted-proxies CIDR,...]
   gatehouse company create --name NAME --admin-email EMAIL [--admin-name NAME] [--password-stdin]
+  gatehouse user reset-password --email EMAIL [--temporary]
+  gatehouse user disable-2fa --email EMAIL
   gatehouse migrate
   gatehouse version
 
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return cmdCompanyCreate(ctx, env, args[2:])
 		}
 		return usageError{`"company" needs a subcommand: create`}
+	case "user":
+		return cmdUser(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
 	case "version", "--version", "-v":
