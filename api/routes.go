@@ -25,6 +25,11 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, log *s
 	mux.Handle("POST /api/v1/me/password", d.handleChangePassword())
 	mux.Handle("GET /api/v1/me/sessions", d.handleSessions())
 	mux.Handle("DELETE /api/v1/me/sessions/{id}", d.handleRevokeSession())
+	mux.Handle("POST /api/v1/me/totp", d.handleBeginTOTP())
+	mux.Handle("POST /api/v1/me/totp/confirm", d.handleConfirmTOTP())
+	mux.Handle("DELETE /api/v1/me/totp", d.handleDisableTOTP())
+	mux.Handle("POST /api/v1/me/recovery-codes", d.handleRegenerateRecoveryCodes())
+	mux.Handle("DELETE /api/v1/company/users/{id}/totp", d.handleRemoveUserTOTP())
 
 	mux.Handle("POST /api/v1/password-reset", d.handlePasswordReset())
 	mux.Handle("POST /api/v1/password-reset/confirm", d.handlePasswordResetConfirm())

@@ -80,15 +80,21 @@ func (l limit) reserve(tx gatehouse.Tx, key string) error {
 // release takes back one reserved attempt that turned out right. It does
 // not forget earlier failures: re-entering a known password must not buy
 // more guesses at the second factor.
+//
+// It also lifts the block in place. The key was not blocked when the
+// reservation was made (or it would have been refused); if the reservation
+// set a block, no other attempt could be reserved while it stands, so the
+// block is this attempt's own, and a right answer must not leave one behind:
+// otherwise a person who waited out a lockout and then logged in with the
+// right password would be locked out again at the code step. Failures stay
+// counted, so the next wrong answer blocks again, for longer.
 func (l limit) release(tx gatehouse.Tx, key string) error {
 	_, err := tx.UpdateThrottle(key, func(t *gatehouse.Throttle) bool {
 		if t.Failures == 0 {
 			return false
 		}
 		t.Failures--
-		if t.Failures < l.Free {
-			t.BlockedUntil = time.Time{}
-		}
+		t.BlockedUntil = time.Time{}
 		return true
 	})
 	return err
