@@ -119,6 +119,9 @@ func checkEnrollment(t *testing.T, r *testenv.Response) enrollment {
 	e.B32 = r.Str(t, "secret")
 	e.Secret = decodeSecret(t, e.B32)
 	e.URI = r.Str(t, "otpauth_uri")
+	if !strings.Contains(string(r.Body), e.URI) {
+		t.Errorf("%s: the body does not hold the otpauth URI as it reads: %s", r.Request.URL.Path, r.Body)
+	}
 	qr, err := base64.StdEncoding.DecodeString(r.Str(t, "qr_png"))
 	if err != nil {
 		t.Fatalf("qr_png is not base64: %v", err)

@@ -203,6 +203,43 @@ func TestTOTPChallengeDiesAfterFiveWrongCodes(t *testing.T) {
 	wantProblem(t, "the right code after five wrong ones", loginTOTP(c, ch, map[string]string{"code": code(s, secret)}), 401, "invalid_challenge")
 }
 
+// Five wrong codes at most per challenge also when they arrive at once
+// (on PostgreSQL the transactions really run in parallel).
+func TestTOTPParallelGuessesOnOneChallenge(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := testenv.StartServer(t, db)
+		s.Company(t, "Acme", "ada@example.com", pw)
+		secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
+		ch := loginChallenge(t, s.Client(t), "ada@example.com", auth.StatusTOTPRequired)
+		const guesses = 12
+		results := make([]*testenv.Response, guesses)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range guesses {
+			wg.Go(func() {
+				c := s.Client(t)
+				<-start
+				results[i] = loginTOTP(c, ch, map[string]string{"code": wrongCode(s, secret)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		checked := 0
+		for _, r := range results {
+			switch code := r.Code(t); {
+			case r.StatusCode == 401 && code == "invalid_code":
+				checked++
+			case r.StatusCode == 401 && code == "invalid_challenge", r.StatusCode == 429 && code == "too_many_attempts":
+			default:
+				t.Errorf("a guess got %d %s", r.StatusCode, r.Body)
+			}
+		}
+		if checked > auth.ChallengeMaxFailures {
+			t.Fatalf("%d of %d parallel guesses were checked, want at most %d", checked, guesses, auth.ChallengeMaxFailures)
+		}
+	})
+}
+
 // A challenge also dies after ten minutes.
 func TestTOTPChallengeExpires(t *testing.T) {
 	s := testenv.StartServer(t)
@@ -403,7 +440,7 @@ func TestRemoveUserTOTP(t *testing.T) {
 		_ = companyB
 
 		mia := signedIn(t, s, "mia@acme.example")
-		enableTOTP(t, s, mia)
+		miaSecret, _ := enableTOTP(t, s, mia)
 		s.Clock.Advance(totp.Period)
 		ada := signedIn(t, s, "ada@acme.example")
 		member := signedIn(t, s, "max@acme.example")
@@ -419,9 +456,15 @@ func TestRemoveUserTOTP(t *testing.T) {
 			t.Fatalf("refused removals ended Mia's session: %d %s", r.StatusCode, r.Body)
 		}
 
-		// A login in progress dies with the removal too.
+		// A login in progress dies with the removal too, and wrong codes
+		// typed before it do not keep Mia out after it.
 		pending := s.Client(t)
 		ch := loginChallenge(t, pending, "mia@acme.example", auth.StatusTOTPRequired)
+		guessed := loginChallenge(t, pending, "mia@acme.example", auth.StatusTOTPRequired)
+		for range 5 {
+			loginTOTP(pending, guessed, map[string]string{"code": wrongCode(s, miaSecret)})
+		}
+		wantProblem(t, "login after five wrong codes", pending.Do("POST", "/api/v1/login", map[string]string{"email": "mia@acme.example", "password": pw}), 429, "too_many_attempts")
 
 		if r := ada.Do("DELETE", path, nil); r.StatusCode != 204 {
 			t.Fatalf("admin removal: got %d %s, want 204", r.StatusCode, r.Body)
@@ -447,7 +490,7 @@ func TestRemoveUserTOTP(t *testing.T) {
 		// admins hear of it.
 		mia = s.Client(t)
 		mia.Token = setUpForced(t, s, "mia@acme.example")
-		u, err := s.Service().RemoveUserTOTPByEmail(context.Background(), "Mia@Acme.example", auth.Client{})
+		u, err := s.Service().OperatorRemoveTOTP(context.Background(), "Mia@Acme.example", auth.Client{})
 		if err != nil || u.ID != miaID {
 			t.Fatalf("operator removal: got %v, %v; want Mia", u, err)
 		}
@@ -459,7 +502,7 @@ func TestRemoveUserTOTP(t *testing.T) {
 				t.Errorf("operator alert to %s does not say what happened:\n%s", admin, m.Text)
 			}
 		}
-		if _, err := s.Service().RemoveUserTOTPByEmail(context.Background(), "nobody@acme.example", auth.Client{}); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		if _, err := s.Service().OperatorRemoveTOTP(context.Background(), "nobody@acme.example", auth.Client{}); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
 			t.Errorf("operator removal for an unknown email: got %v, want not_found", err)
 		}
 	})

@@ -11,7 +11,8 @@ import (
 // the secret, any pending secret and every recovery code. The user's
 // sessions and logins in progress end, so whoever has the account now must
 // log in again; if the company requires 2FA, that login sets it up anew.
-// The user is told by mail, and the audit log records who did it.
+// The account's login throttle is lifted. The user is told by mail, and
+// the audit log records who did it.
 //
 // actor is the admin doing it, or nil for the server operator (`gatehouse
 // user disable-2fa`), whose removal is also mailed to the company's other
@@ -31,13 +32,18 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 		if !u.TOTPEnabled() {
 			return errTOTPNotEnabled()
 		}
-		if err := removeTOTP(tx, u); err != nil {
+		if err := clearTOTP(tx, u); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteSessions(u.ID, ""); err != nil {
 			return err
 		}
 		if err := tx.DeleteChallenges(u.ID); err != nil {
+			return err
+		}
+		// Wrong codes typed at a lost or broken phone's behest must not
+		// keep the user out of the login that follows.
+		if err := tx.ClearThrottle(accountKey(u.Email)); err != nil {
 			return err
 		}
 		e := event(gatehouse.EventTOTPRemovedByAdmin, u.CompanyID, "", u.ID, c)
@@ -116,10 +122,10 @@ func (s *Service) mailAdminsOperatorRemovedTOTP(tx gatehouse.Tx, o *outcome, u *
 	}
 }
 
-// RemoveUserTOTPByEmail is RemoveUserTOTP for the operator's command line
-// (`gatehouse user disable-2fa --email`): it finds the user by email and
-// returns them. An unknown email gives ENotFound.
-func (s *Service) RemoveUserTOTPByEmail(ctx context.Context, email string, c Client) (*gatehouse.User, error) {
+// OperatorRemoveTOTP is RemoveUserTOTP for the server operator's command
+// line (`gatehouse user disable-2fa --email`): it finds the user by email
+// and returns them. An unknown email gives ENotFound.
+func (s *Service) OperatorRemoveTOTP(ctx context.Context, email string, c Client) (*gatehouse.User, error) {
 	email, err := ParseEmail(email)
 	if err != nil {
 		return nil, err

@@ -246,7 +246,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 		if err := checkCompanyAllowsNoTOTP(tx, u.CompanyID); err != nil {
 			return err
 		}
-		if err := removeTOTP(tx, u); err != nil {
+		if err := clearTOTP(tx, u); err != nil {
 			return err
 		}
 		if err := s.audit(tx, event(gatehouse.EventTOTPDisabled, u.CompanyID, u.ID, u.ID, c)); err != nil {
@@ -267,9 +267,9 @@ func checkCompanyAllowsNoTOTP(tx gatehouse.Tx, companyID string) error {
 	return nil
 }
 
-// removeTOTP turns a user's 2FA off: the secret, any pending secret and
+// clearTOTP turns a user's 2FA off: the secret, any pending secret and
 // every recovery code.
-func removeTOTP(tx gatehouse.Tx, u *gatehouse.User) error {
+func clearTOTP(tx gatehouse.Tx, u *gatehouse.User) error {
 	if err := tx.SetUserTOTP(u.ID, nil, 0); err != nil {
 		return err
 	}
