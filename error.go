@@ -37,6 +37,7 @@ const (
 	ETOTPNotEnabled           = "totp_not_enabled"
 	EReauthenticationRequired = "reauthentication_required"
 	ETOTPRequiredByCompany    = "totp_required_by_company"
+	ETOTPEnrollmentRequired   = "totp_enrollment_required" // a code was sent with no QR code offered, or after the offer expired
 	EEmailTaken               = "email_taken"
 	ELastAdmin                = "last_admin"
 	ESetupDone                = "setup_done" // the first company exists; setup links are dead
@@ -71,6 +72,7 @@ var codeStatus = map[string]int{
 	ETOTPNotEnabled:           http.StatusConflict,
 	EReauthenticationRequired: http.StatusForbidden,
 	ETOTPRequiredByCompany:    http.StatusConflict,
+	ETOTPEnrollmentRequired:   http.StatusConflict,
 	EEmailTaken:               http.StatusConflict,
 	ELastAdmin:                http.StatusConflict,
 	ESetupDone:                http.StatusConflict,

@@ -53,5 +53,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// No browser renders these answers, so '&' and '<' stay as they are:
+	// an otpauth URI then reads the same in the body as in the QR code.
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }

@@ -36,6 +36,10 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("POST /api/v1/me/password", d.handleChangePassword())
 	mux.Handle("GET /api/v1/me/sessions", d.handleSessions())
 	mux.Handle("DELETE /api/v1/me/sessions/{id}", d.handleRevokeSession())
+	mux.Handle("POST /api/v1/me/totp", d.handleBeginTOTP())
+	mux.Handle("POST /api/v1/me/totp/confirm", d.handleConfirmTOTP())
+	mux.Handle("DELETE /api/v1/me/totp", d.handleDisableTOTP())
+	mux.Handle("POST /api/v1/me/recovery-codes", d.handleRegenerateRecoveryCodes())
 
 	mux.Handle("POST /api/v1/password-reset", d.handlePasswordReset())
 	mux.Handle("POST /api/v1/password-reset/confirm", d.handlePasswordResetConfirm())

@@ -31,9 +31,9 @@ func step(t *testing.T, c *testenv.Client, path string, body map[string]string, 
 	return r.JSON(t)
 }
 
-// code returns the TOTP code of a base32 secret at the server's time,
+// appCode returns the TOTP code of a base32 secret at the server's time,
 // stepped forward by steps periods.
-func code(t *testing.T, s *testenv.Server, secret string, steps int) string {
+func appCode(t *testing.T, s *testenv.Server, secret string, steps int) string {
 	t.Helper()
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
@@ -79,7 +79,7 @@ func TestLoginStateMachine(t *testing.T) {
 		ch = r["challenge"].(string)
 
 		wantProblem(t, "confirm before setup", c.Do("POST", "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": "123456"}),
-			401, "invalid_challenge")
+			409, "totp_enrollment_required")
 		en := c.Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": ch}).JSON(t)
 		secret, _ := en["secret"].(string)
 		if secret == "" || en["otpauth_uri"] == nil || en["qr_png"] == nil {
@@ -87,7 +87,7 @@ func TestLoginStateMachine(t *testing.T) {
 		}
 		wantProblem(t, "a wrong code", c.Do("POST", "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": "000000"}),
 			401, "invalid_code")
-		r = step(t, c, "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": code(t, s, secret, 0)}, "authenticated")
+		r = step(t, c, "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": appCode(t, s, secret, 0)}, "authenticated")
 		recovery, _ := r["recovery_codes"].([]any)
 		if len(recovery) != 10 || r["session_token"] == nil {
 			t.Fatalf("setup confirmed: got %v, want a session and 10 recovery codes", r)
@@ -99,10 +99,10 @@ func TestLoginStateMachine(t *testing.T) {
 		// The next login asks for a code; the one just used is refused.
 		r = step(t, c, "/api/v1/login", map[string]string{"email": "ada@example.com", "password": otherPW}, "totp_required")
 		ch = r["challenge"].(string)
-		wantProblem(t, "a used code", c.Do("POST", "/api/v1/login/totp", map[string]string{"challenge": ch, "code": code(t, s, secret, 0)}),
+		wantProblem(t, "a used code", c.Do("POST", "/api/v1/login/totp", map[string]string{"challenge": ch, "code": appCode(t, s, secret, 0)}),
 			401, "invalid_code")
 		s.Clock.Advance(30 * time.Second)
-		step(t, c, "/api/v1/login/totp", map[string]string{"challenge": ch, "code": code(t, s, secret, 0)}, "authenticated")
+		step(t, c, "/api/v1/login/totp", map[string]string{"challenge": ch, "code": appCode(t, s, secret, 0)}, "authenticated")
 
 		// A recovery code works once.
 		for i, want := range []int{200, 401} {
@@ -130,7 +130,7 @@ func TestChallengeDiesAfterFiveWrongCodes(t *testing.T) {
 			401, "invalid_code")
 	}
 	wantProblem(t, "the right code after five wrong ones", c.Do("POST", "/api/v1/login/totp-setup/confirm", map[string]string{
-		"challenge": ch, "code": code(t, s, en["secret"].(string), 0)}), 401, "invalid_challenge")
+		"challenge": ch, "code": appCode(t, s, en["secret"].(string), 0)}), 401, "invalid_challenge")
 
 	// And challenges expire after ten minutes.
 	s.Clock.Advance(31 * time.Second) // past the block of the five wrong codes
@@ -149,7 +149,7 @@ func enrollTOTP(t *testing.T, s *testenv.Server, companyID string) string {
 	c := s.Client(t)
 	ch := step(t, c, "/api/v1/login", map[string]string{"email": "ada@example.com", "password": goodPW}, "totp_setup_required")["challenge"].(string)
 	secret := c.Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": ch}).JSON(t)["secret"].(string)
-	step(t, c, "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": code(t, s, secret, 0)}, "authenticated")
+	step(t, c, "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": ch, "code": appCode(t, s, secret, 0)}, "authenticated")
 	return secret
 }
 
@@ -168,5 +168,5 @@ func TestThrottleEndsForTwoFactorUsersToo(t *testing.T) {
 	wantThrottled(t, "blocked", login(c, "ada@example.com", goodPW), 30)
 	s.Clock.Advance(31 * time.Second)
 	ch := step(t, c, "/api/v1/login", map[string]string{"email": "ada@example.com", "password": goodPW}, "totp_required")["challenge"].(string)
-	step(t, c, "/api/v1/login/totp", map[string]string{"challenge": ch, "code": code(t, s, secret, 0)}, "authenticated")
+	step(t, c, "/api/v1/login/totp", map[string]string{"challenge": ch, "code": appCode(t, s, secret, 0)}, "authenticated")
 }

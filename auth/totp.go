@@ -100,11 +100,8 @@ func recoveryHash(userID, code string) []byte {
 func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode string, c Client) (*LoginResult, error) {
 	var res *LoginResult
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		p, err := s.loadChallenge(tx, challenge, gatehouse.StepTOTP)
+		p, err := s.reserveCodeAttempt(tx, challenge, gatehouse.StepTOTP, c)
 		if err != nil {
-			return err
-		}
-		if err := accountLimit.reserve(tx, accountKey(p.user.Email)); err != nil {
 			return err
 		}
 		ok := false
@@ -166,6 +163,31 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 	return res, nil
 }
 
+// reserveCodeAttempt finds the challenge of a code step and counts the
+// attempt against the account before the code is checked (see
+// limit.reserve). The reservation also serialises the account's attempts on
+// every database, so the challenge is read again after it: parallel guesses
+// then see each other's failures, and a challenge takes five wrong codes at
+// most however they are sent.
+func (s *Service) reserveCodeAttempt(tx gatehouse.Tx, challenge string, step gatehouse.Step, c Client) (*pendingLogin, error) {
+	p, err := s.loadChallenge(tx, challenge, step)
+	if err != nil {
+		return nil, err
+	}
+	if err := addressLimit.check(tx, addressKey("login-ip:", c.IP)); err != nil {
+		return nil, err
+	}
+	if err := accountLimit.reserve(tx, accountKey(p.user.Email)); err != nil {
+		return nil, err
+	}
+	return s.loadChallenge(tx, challenge, step)
+}
+
+func errEnrollmentRequired() error {
+	return gatehouse.Errorf(gatehouse.ETOTPEnrollmentRequired,
+		"Start the setup first: scan a new QR code with your authenticator app, then enter its code.")
+}
+
 // LoginTOTPSetup offers a new secret to a user whom the company requires to
 // set up 2FA before the login completes. Each call makes a new secret.
 func (s *Service) LoginTOTPSetup(ctx context.Context, challenge string) (*Enrollment, error) {
@@ -191,15 +213,12 @@ func (s *Service) LoginTOTPSetup(ctx context.Context, challenge string) (*Enroll
 func (s *Service) LoginTOTPSetupConfirm(ctx context.Context, challenge, code string, c Client) (*LoginResult, error) {
 	var res *LoginResult
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		p, err := s.loadChallenge(tx, challenge, gatehouse.StepTOTPSetup)
+		p, err := s.reserveCodeAttempt(tx, challenge, gatehouse.StepTOTPSetup, c)
 		if err != nil {
 			return err
 		}
 		if p.ch.TOTPPendingSecret == nil {
-			return gatehouse.Errorf(gatehouse.EInvalidChallenge, "Start the setup first: scan the QR code, then enter a code.")
-		}
-		if err := accountLimit.reserve(tx, accountKey(p.user.Email)); err != nil {
-			return err
+			return errEnrollmentRequired()
 		}
 		secret, err := s.sealer.Open(p.ch.TOTPPendingSecret, challengeTOTPAAD(p.ch.ID))
 		if err != nil {

@@ -15,10 +15,13 @@ import (
 // the parameter. An empty issuer is left out of both.
 //
 // Issuer and account are percent-encoded byte by byte except for RFC 3986
-// unreserved characters, in the label and in the parameters alike. That is
-// stricter than url.PathEscape and url.QueryEscape, and it is needed: ':'
-// must not be literal in the label (it separates issuer from account), and a
-// space must be "%20", not "+", which some apps display literally.
+// unreserved characters and '@', in the label and in the parameters alike.
+// That is stricter than url.PathEscape and url.QueryEscape, and it is needed:
+// ':' must not be literal in the label (it separates issuer from account),
+// and a space must be "%20", not "+", which some apps display literally.
+// '@' stays literal (it is a path and query character in RFC 3986) so that
+// the label reads "Gatehouse:ada@example.com", as in Google's key URI
+// examples and in what help centres show.
 func URI(issuer, account string, secret []byte) string {
 	var b strings.Builder
 	b.WriteString("otpauth://totp/")
@@ -41,13 +44,13 @@ func URI(issuer, account string, secret []byte) string {
 }
 
 // escape percent-encodes every byte of s except RFC 3986 unreserved
-// characters, which mean the same in a path and in a query.
+// characters and '@', which mean the same in a path and in a query.
 func escape(s string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if unreserved(c) {
+		if unreserved(c) || c == '@' {
 			b.WriteByte(c)
 			continue
 		}

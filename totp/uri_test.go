@@ -10,7 +10,7 @@ import (
 func TestURI(t *testing.T) {
 	secret := []byte("12345678901234567890")
 	got := URI("Gatehouse", "ada@example.com", secret)
-	want := "otpauth://totp/Gatehouse:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30"
+	want := "otpauth://totp/Gatehouse:ada@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

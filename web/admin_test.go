@@ -11,9 +11,9 @@ import (
 
 const pw = "plum tractor velvet oyster"
 
-// browser logs in through the login form, as a person would, and returns
+// signedIn logs in through the login form, as a person would, and returns
 // the client holding the session cookie.
-func browser(t *testing.T, s *testenv.Server, email, password string) *testenv.Client {
+func signedIn(t *testing.T, s *testenv.Server, email, password string) *testenv.Client {
 	t.Helper()
 	c := s.Client(t)
 	r := c.PostForm("/login", map[string]string{"email": email, "password": password})
@@ -35,7 +35,7 @@ func TestAdminPagesJourney(t *testing.T) {
 	acme, adaID := s.Company(t, "Acme", "ada@acme.example", pw)
 	carlID := s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
 	s.AddUser(t, acme, "bob@acme.example", pw, gatehouse.RoleMember)
-	ada := browser(t, s, "ada@acme.example", pw)
+	ada := signedIn(t, s, "ada@acme.example", pw)
 
 	wantPage(t, "users", ada.Get("/settings/users"), 200, "carl@acme.example", "bob@acme.example", "Reset password", "Invite user", "Last login")
 	body := wantPage(t, "search", ada.Get("/settings/users?query=carl"), 200, "carl@acme.example")
@@ -48,7 +48,7 @@ func TestAdminPagesJourney(t *testing.T) {
 	wantPage(t, "reset choice", ada.Get(reset), 200, "Email a reset link", "Set a temporary password")
 	wantPage(t, "confirmation", ada.PostForm(reset, map[string]string{"step": "review", "method": "temporary"}), 200,
 		"Please confirm", "Set temporary password", "signed out everywhere")
-	browser(t, s, "carl@acme.example", pw) // nothing happened before the confirmation
+	signedIn(t, s, "carl@acme.example", pw) // nothing happened before the confirmation
 	done := wantPage(t, "done", ada.PostForm(reset, map[string]string{"step": "confirm", "method": "temporary"}), 200,
 		"Temporary password set", "Copy", "only time it is shown")
 	m := tempPassword.FindStringSubmatch(done)
@@ -119,15 +119,15 @@ func TestAdminPagesRefuseMembersAndStrangers(t *testing.T) {
 	acme, _ := s.Company(t, "Acme", "ada@acme.example", pw)
 	carlID := s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
 	s.Company(t, "Globex", "eve@globex.example", pw)
-	carl := browser(t, s, "carl@acme.example", pw)
+	carl := signedIn(t, s, "carl@acme.example", pw)
 	for _, path := range []string{"/settings/users", "/settings/company", "/settings/audit", "/settings/users/" + carlID} {
 		wantPage(t, "member on "+path, carl.Get(path), 403, "You do not have access")
 	}
 	if body := wantPage(t, "member's settings", carl.Get("/settings/profile"), 200); strings.Contains(body, `href="/settings/users"`) {
 		t.Error("a member's sidebar links to the admin pages")
 	}
-	eve := browser(t, s, "eve@globex.example", pw)
+	eve := signedIn(t, s, "eve@globex.example", pw)
 	wantPage(t, "stranger", eve.Get("/settings/users/"+carlID), 404, "does not exist")
 	wantPage(t, "stranger posts", eve.PostForm("/settings/users/"+carlID+"/disable", nil), 404)
-	browser(t, s, "carl@acme.example", pw)
+	signedIn(t, s, "carl@acme.example", pw)
 }

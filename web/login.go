@@ -249,7 +249,7 @@ func (d deps) handleForcedSetup() http.Handler {
 			d.cookies.ClearChallenge(w)
 			d.cookies.SetSession(w, res.SessionToken, res.Session.ExpiresAt)
 			p.User = res.User
-			p.Data = res.RecoveryCodes
+			p.Data = recoveryData{Heading: "recovery.heading", Codes: res.RecoveryCodes}
 			p.Next = safeNext(r.PostFormValue("next"))
 			d.rd.render(w, r, "recovery_codes", p)
 			return

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ func newRenderer(cat *i18n.Catalog, log *slog.Logger) (*renderer, error) {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"isodate": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// textFile makes lines a download that needs no script and no
+		// second request (recovery codes are never stored in the clear).
+		"textFile": func(lines []string) template.URL {
+			return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(strings.Join(lines, "\r\n")+"\r\n"))
+		},
 		"initial": func(s string) string {
 			for _, r := range s {
 				return strings.ToUpper(string(r))
@@ -169,6 +175,8 @@ var flashKeys = map[string]bool{
 	"flash.user_unlocked":    true,
 	"flash.reset_link_sent":  true,
 	"flash.totp_removed":     true,
+	"flash.totp_disabled":    true,
+	"flash.totp_cancelled":   true,
 }
 
 // takeFlash reads and clears the flash.

@@ -57,6 +57,11 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i
 
 	mux.Handle("GET /settings", http.RedirectHandler("/settings/profile", http.StatusSeeOther))
 	mux.Handle("GET /settings/profile", d.signedIn(d.handleProfile))
+	mux.Handle("POST /settings/totp", d.signedIn(d.handleBeginTOTP))
+	mux.Handle("POST /settings/totp/confirm", d.signedIn(d.handleConfirmTOTP))
+	mux.Handle("POST /settings/totp/cancel", d.signedIn(d.handleCancelTOTP))
+	mux.Handle("POST /settings/totp/disable", d.signedIn(d.handleDisableTOTP))
+	mux.Handle("POST /settings/recovery-codes", d.signedIn(d.handleRegenerateRecoveryCodes))
 	mux.Handle("GET /settings/password", d.signedIn(d.handlePasswordPage))
 	mux.Handle("POST /settings/password", d.signedIn(d.handlePassword))
 	mux.Handle("GET /settings/sessions", d.signedIn(d.handleSessions))

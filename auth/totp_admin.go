@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
+)
+
+// RemoveUserTOTP removes a user's 2FA for someone who lost their phone:
+// the secret, any pending secret and every recovery code. The user's
+// sessions and logins in progress end, so whoever has the account now must
+// log in again; if the company requires 2FA, that login sets it up anew.
+// The account's login throttle is lifted. The user is told by mail, and
+// the audit log records who did it.
+//
+// actor is the admin doing it, or nil for the server operator (`gatehouse
+// user disable-2fa`), whose removal is also mailed to the company's other
+// admins. An actor must be an admin (EForbidden) of the user's company
+// (ENotFound otherwise, as for a user who does not exist), and turns off
+// their own 2FA on their profile page instead, with their password. A user
+// without 2FA gives ETOTPNotEnabled.
+func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID string, c Client) error {
+	if actor != nil && actor.User.Role != gatehouse.RoleAdmin {
+		return gatehouse.Errorf(gatehouse.EForbidden, "Only administrators can do this.")
+	}
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		u, err := totpRemovalTarget(tx, actor, userID)
+		if err != nil {
+			return err
+		}
+		if !u.TOTPEnabled() {
+			return errTOTPNotEnabled()
+		}
+		if err := clearTOTP(tx, u); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteSessions(u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.DeleteChallenges(u.ID); err != nil {
+			return err
+		}
+		// Wrong codes typed at a lost or broken phone's behest must not
+		// keep the user out of the login that follows.
+		if err := tx.ClearThrottle(accountKey(u.Email)); err != nil {
+			return err
+		}
+		e := event(gatehouse.EventTOTPRemovedByAdmin, u.CompanyID, "", u.ID, c)
+		d := s.mailData(u, c)
+		if actor != nil {
+			e.ActorID, d.Actor = actor.User.ID, actor.User.Name
+		} else {
+			e.Detail = "via=operator"
+		}
+		if err := s.audit(tx, e); err != nil {
+			return err
+		}
+		if err := s.queueMail(tx, o, u.Email, c.Lang, "totp_removed_by_admin", d); err != nil {
+			return err
+		}
+		if actor == nil {
+			return s.tellOtherAdmins(tx, o, u, mail.ActionTOTPRemoved, c)
+		}
+		return nil
+	})
+}
+
+// totpRemovalTarget finds the user an actor may remove 2FA from. Users of
+// other companies are answered as unknown: an admin learns nothing about
+// who exists elsewhere.
+func totpRemovalTarget(tx gatehouse.Tx, actor *Identity, userID string) (*gatehouse.User, error) {
+	notFound := gatehouse.Errorf(gatehouse.ENotFound, "User not found.")
+	u, err := tx.User(userID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if actor == nil {
+		return u, nil
+	}
+	if u.CompanyID != actor.User.CompanyID {
+		return nil, notFound
+	}
+	if u.ID == actor.User.ID {
+		return nil, gatehouse.Errorf(gatehouse.EForbidden,
+			"To turn off your own two-factor authentication, use your profile page.")
+	}
+	return u, nil
+}
+
+// OperatorRemoveTOTP is RemoveUserTOTP for the server operator's command
+// line (`gatehouse user disable-2fa --email`): it finds the user by email
+// and returns them. An unknown email gives ENotFound.
+func (s *Service) OperatorRemoveTOTP(ctx context.Context, email string, c Client) (*gatehouse.User, error) {
+	email, err := ParseEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var u *gatehouse.User
+	err = s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		u, err = tx.UserByEmail(email)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "No user has the email %s.", email)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RemoveUserTOTP(ctx, nil, u.ID, c); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
