@@ -38,9 +38,13 @@ type Options struct {
 	SMTPURL        string
 	SMTPTLS        *tls.Config // nil: system roots
 	TrustedProxies httpx.Proxies
-	DBMaxConns     int
-	SessionLife    time.Duration
-	SessionIdle    time.Duration
+	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
+	// the PostgreSQL pool; zero means sqldb's defaults.
+	DBMaxConns         int
+	DBConnectTimeout   time.Duration
+	DBStatementTimeout time.Duration
+	SessionLife        time.Duration
+	SessionIdle        time.Duration
 
 	// HashParams default to password.DefaultParams; HashSlots to the number
 	// of cores; HashQueueWait to 2s.
@@ -91,7 +95,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns, Clock: o.Clock})
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns,
+		ConnectTimeout: o.DBConnectTimeout, StatementTimeout: o.DBStatementTimeout, Clock: o.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
