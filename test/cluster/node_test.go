@@ -208,7 +208,7 @@ type cluster struct {
 
 // clusterConfig says how to start a cluster.
 type clusterConfig struct {
-	nodes int
+	nodes int    // how many nodes newCluster prepares
 	dbURL string // empty: a fresh database on the shared test server
 	smtp  []testenv.SMTPOption
 	flags []string // extra flags of every node
@@ -231,9 +231,6 @@ func startCluster(t testing.TB, cfg clusterConfig) *cluster {
 // starting the nodes.
 func newCluster(t testing.TB, cfg clusterConfig) *cluster {
 	t.Helper()
-	if cfg.nodes == 0 {
-		cfg.nodes = 3
-	}
 	if cfg.dbURL == "" {
 		cfg.dbURL = testenv.Postgres(t)
 	}
