@@ -292,6 +292,13 @@ func migrationFiles(d Dialect) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name()})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Two branches that each added the next number would otherwise apply
+	// one file and silently skip the other.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same number; renumber one", ms[i-1].name, ms[i].name)
+		}
+	}
 	return ms, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -96,4 +97,20 @@ func TestServeWithoutKeyRefusesPostgres(t *testing.T) {
 			t.Errorf("serve created %s; with PostgreSQL the key must come from the operator", missing)
 		}
 	})
+}
+
+// A node given another key than the installation's refuses to start and
+// says why, instead of failing the TOTP logins and the queued mail of
+// everyone it serves.
+func TestServeWithAnotherKeyRefuses(t *testing.T) {
+	c := startCluster(t, clusterConfig{nodes: 1})
+	other := testenv.WriteKeyFile(t, t.TempDir())
+	_, err := runCommand("", nil, "serve", "--database-url", c.DBURL, "--secret-key-file", other, "--addr", freeAddr(t), "--data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "every node must be given the same key file") {
+		t.Errorf("serve with another key: got %v, want a refusal saying every node needs the same key", err)
+	}
+	// The right key still starts.
+	n := c.newNode("second")
+	n.Start()
+	n.WaitReady(60 * time.Second)
 }
