@@ -24,9 +24,21 @@ func migrationCount(t *testing.T) int {
 // Nodes started at the same moment on an empty database all come up: one
 // migrates while the others wait on the advisory lock, then find nothing
 // left to do. Without the lock the others would fail on tables that
-// already exist.
+// already exist. The third node is configured by the environment alone.
 func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
-	c := startCluster(t, clusterConfig{nodes: 3})
+	c := newCluster(t, clusterConfig{nodes: 2})
+	byEnv := newNode(t, "node3")
+	byEnv.env = []string{"GATEHOUSE_DATABASE_URL=" + c.DBURL, "GATEHOUSE_SECRET_KEY_FILE=" + c.KeyFile, "GATEHOUSE_SMTP_URL=" + c.SMTP.URL()}
+	c.Nodes = append(c.Nodes, byEnv)
+	for _, n := range c.Nodes {
+		n.Start()
+	}
+	for _, n := range c.Nodes {
+		n.WaitReady(60 * time.Second)
+	}
+	if !strings.Contains(byEnv.Log(), "database=postgres") {
+		t.Errorf("node3, given GATEHOUSE_DATABASE_URL, does not say it serves from PostgreSQL:\n%s", tail(byEnv.Log(), 10))
+	}
 	want := migrationCount(t)
 	if got := c.Int(`SELECT count(*) FROM schema_migrations`); got != want {
 		t.Errorf("schema_migrations holds %d rows, want %d (each migration once)", got, want)
