@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,8 +109,8 @@ func TestBehindHAProxy(t *testing.T) {
 	}
 }
 
-// requestsServed reads each node's count of answered requests from
-// /metrics.
+// requestsServed reads from each node's /metrics how many session checks
+// (GET /api/v1/me) it answered; the balancer's health checks do not count.
 func requestsServed(t *testing.T, nodes []*node) []int {
 	t.Helper()
 	var out []int
@@ -120,11 +122,9 @@ func requestsServed(t *testing.T, nodes []*node) []int {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		total := 0
-		for _, line := range bytes.Split(b, []byte("\n")) {
-			var code string
-			var v float64
-			if _, err := fmt.Sscanf(string(line), "gatehouse_http_requests_total{code=%q} %g", &code, &v); err == nil {
-				total += int(v)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, `gatehouse_http_request_duration_seconds_count{route="GET /api/v1/me"} `); ok {
+				total, _ = strconv.Atoi(v)
 			}
 		}
 		out = append(out, total)

@@ -139,7 +139,8 @@ func TestMailOfKilledNodeDeliveredByOthers(t *testing.T) {
 	requestResets(t, &cluster{t: t, Nodes: []*node{first}}, users)
 
 	// node1 alone runs: wait until it has claimed every message and the
-	// SMTP server has accepted at least one, then start the others.
+	// SMTP server has accepted at least one, then start the others and
+	// kill node1 in the middle of its batch.
 	deadline := time.Now().Add(60 * time.Second)
 	for c.Int(`SELECT count(*) FROM outbox WHERE lease_until > 0 OR sent_at <> 0`) < len(users) || len(c.SMTP.Messages()) == 0 {
 		if time.Now().After(deadline) {
@@ -150,11 +151,11 @@ func TestMailOfKilledNodeDeliveredByOthers(t *testing.T) {
 	for _, n := range others {
 		n.Start()
 	}
+	first.Kill()
+	atKill := len(c.SMTP.Messages())
 	for _, n := range others {
 		n.WaitReady(60 * time.Second)
 	}
-	first.Kill()
-	atKill := len(c.SMTP.Messages())
 	left := c.Int(`SELECT count(*) FROM outbox WHERE sent_at = 0`)
 	if left == 0 {
 		t.Fatalf("node1 delivered everything before it was killed; the test proves nothing")
