@@ -77,7 +77,12 @@ func (n *node) Start() {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	cmd := exec.Command(binary, n.args...)
+	bin, err := gatehouseBinary()
+	if err != nil {
+		logf.Close()
+		n.t.Fatal(err)
+	}
+	cmd := exec.Command(bin, n.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(cleanEnv(), n.env...)
 	if err := cmd.Start(); err != nil {
@@ -314,9 +319,13 @@ func (c *cluster) Command(stdin string, args ...string) (string, error) {
 // runCommand runs the gatehouse binary and returns its standard output, or
 // an error with its standard error.
 func runCommand(stdin string, env []string, args ...string) (string, error) {
+	bin, err := gatehouseBinary()
+	if err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
