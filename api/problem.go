@@ -37,9 +37,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
 		}
 	}
-	if code == gatehouse.EInternal {
+	switch code {
+	case gatehouse.EInternal:
 		p.RequestID = httpx.RequestID(r.Context())
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "err", err)
+	case gatehouse.EUnavailable:
+		// The database is away or the hashing queue is full: the chain says
+		// which, the client only learns to retry.
+		log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -38,9 +38,13 @@ type Options struct {
 	SMTPURL        string
 	SMTPTLS        *tls.Config // nil: system roots
 	TrustedProxies httpx.Proxies
-	DBMaxConns     int
-	SessionLife    time.Duration
-	SessionIdle    time.Duration
+	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
+	// the PostgreSQL pool; zero means sqldb's defaults.
+	DBMaxConns         int
+	DBConnectTimeout   time.Duration
+	DBStatementTimeout time.Duration
+	SessionLife        time.Duration
+	SessionIdle        time.Duration
 
 	// HashParams default to password.DefaultParams; HashSlots to the number
 	// of cores; HashQueueWait to 2s.
@@ -91,16 +95,22 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns, Clock: o.Clock})
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns,
+		ConnectTimeout: o.DBConnectTimeout, StatementTimeout: o.DBStatementTimeout, Clock: o.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sealer := seal.New(key)
+	if err := checkKey(ctx, db, sealer); err != nil {
+		db.Close()
+		return nil, err
 	}
 	templates, err := mail.LoadTemplates()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: seal.New(key), Registry: metrics.NewRegistry(), worker: &mail.Worker{}}
+	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: sealer, Registry: metrics.NewRegistry(), worker: &mail.Worker{}}
 	a.Hasher = password.NewHasher(o.HashParams, o.HashSlots, o.HashQueueWait)
 	a.Service = auth.New(db, a.Hasher, a.Sealer, templates, auth.Config{
 		PublicURL: o.PublicURL, Product: o.ProductName, MailFrom: o.MailFrom,
@@ -116,6 +126,31 @@ func (a *App) Close() error { return a.DB.Close() }
 var ErrKeyRequired = errors.New("--secret-key-file (or GATEHOUSE_SECRET_KEY_FILE) is required with --database-url: " +
 	"every node must seal and open TOTP secrets and queued mail with the same key. " +
 	"Make one with: openssl rand -base64 32 > gatehouse.key, and give the same file to every node")
+
+// ErrWrongKey is returned when --secret-key-file is not the key the
+// database's secrets are sealed with.
+var ErrWrongKey = errors.New("--secret-key-file holds a different key from the one this database's secrets are sealed with: " +
+	"every node must be given the same key file; copy the one the other nodes use")
+
+// keyCheckAAD names the key check's sealed value.
+var keyCheckAAD = []byte("key-check")
+
+// checkKey refuses to go on with a key that cannot open the installation's
+// key check. A node with another key would fail every TOTP login it served
+// and, worse, give up for good on every queued message it claimed.
+func checkKey(ctx context.Context, db *sqldb.DB, sealer *seal.Sealer) error {
+	stored, err := db.KeyCheck(ctx, sealer.Seal([]byte("gatehouse"), keyCheckAAD))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if _, err := sealer.Open(stored, keyCheckAAD); err != nil {
+		if errors.Is(err, seal.ErrWrongKey) {
+			return ErrWrongKey
+		}
+		return fmt.Errorf("key check: %w", err)
+	}
+	return nil
+}
 
 // loadKey reads --secret-key-file. With SQLite it defaults to a key made in
 // the data folder on first start; with PostgreSQL every node must be given

@@ -46,6 +46,11 @@ type Config struct {
 	MaxConns int
 	// ConnectTimeout bounds each new PostgreSQL connection (default 5s).
 	ConnectTimeout time.Duration
+	// StatementTimeout bounds each PostgreSQL statement, and any transaction
+	// left idle, on the server (default 10s). Gatehouse's statements take
+	// milliseconds; one that runs this long is stuck behind a lock or an
+	// overloaded server, and the client is better told to retry.
+	StatementTimeout time.Duration
 	// Clock gives each transaction its time; the system clock by default.
 	Clock gatehouse.Clock
 }
@@ -140,28 +145,46 @@ func openPostgres(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--database-url: %w", err)
 	}
+	// Settings already in the URL win over the flags.
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
-		t := cfg.ConnectTimeout
-		if t <= 0 {
-			t = 5 * time.Second
+		t := orDefault(cfg.ConnectTimeout, DefaultConnectTimeout)
+		q.Set("connect_timeout", strconv.Itoa(max(1, int(t.Round(time.Second).Seconds()))))
+	}
+	// pgx sends parameters it does not know itself as run-time settings
+	// in the start-up message, so every pooled connection has them.
+	st := orDefault(cfg.StatementTimeout, DefaultStatementTimeout)
+	for _, p := range []string{"statement_timeout", "idle_in_transaction_session_timeout"} {
+		if q.Get(p) == "" {
+			q.Set(p, strconv.FormatInt(st.Milliseconds(), 10))
 		}
-		q.Set("connect_timeout", strconv.Itoa(int(t.Seconds())))
 	}
 	u.RawQuery = q.Encode()
 	pool, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return nil, err
 	}
-	n := cfg.MaxConns
-	if n <= 0 {
-		n = 20
-	}
+	n := orDefault(cfg.MaxConns, DefaultMaxConns)
 	pool.SetMaxOpenConns(n)
 	pool.SetMaxIdleConns(n)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 	pool.SetConnMaxLifetime(time.Hour)
 	return &DB{dialect: Postgres, write: pool, read: pool, clock: clock}, nil
+}
+
+// Defaults of the PostgreSQL pool (Config's zero values).
+const (
+	DefaultMaxConns         = 20
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultStatementTimeout = 10 * time.Second
+)
+
+// orDefault returns v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Dialect tells which database this is.
@@ -179,22 +202,23 @@ func (db *DB) Close() error {
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return unavailable(db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
-// Update runs fn in a read-write transaction.
+// Update runs fn in a read-write transaction. When the database cannot be
+// reached the error is EUnavailable (see unavailable).
 func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return unavailable(fmt.Errorf("begin: %w", err))
 	}
 	tx := &Tx{ctx: ctx, q: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
-		return err
+		return unavailable(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return unavailable(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
@@ -203,7 +227,7 @@ func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
 // session check is one query, and a transaction would double its round trips.
 func (db *DB) View(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	tx := &Tx{ctx: ctx, q: db.read, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
-	return fn(tx)
+	return unavailable(fn(tx))
 }
 
 // Migrate applies the migrations this binary knows and the database lacks,
@@ -212,10 +236,16 @@ func (db *DB) View(ctx context.Context, fn func(gatehouse.Tx) error) error {
 func (db *DB) Migrate(ctx context.Context) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return unavailable(fmt.Errorf("connect: %w", err))
 	}
 	defer conn.Close()
 	if db.dialect == Postgres {
+		// Waiting for another node's migration, or building an index on a
+		// large table, may take longer than a request's statement timeout.
+		if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0"); err != nil {
+			return unavailable(fmt.Errorf("connect: %w", err))
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "RESET statement_timeout")
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
 			return fmt.Errorf("take migration lock: %w", err)
 		}
@@ -271,6 +301,13 @@ func migrationFiles(d Dialect) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name()})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Two branches that each added the next number would otherwise apply
+	// one file and silently skip the other.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same number; renumber one", ms[i-1].name, ms[i].name)
+		}
+	}
 	return ms, nil
 }
 

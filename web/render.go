@@ -7,9 +7,11 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,9 +85,11 @@ type page struct {
 	Error     string // an error toast
 	Reasons   []string
 	Status    int
-	Form      map[string]string // values to show again after an error
-	Next      string
-	Data      any
+	// RetryAfter becomes the Retry-After header of a 429 or 503 page.
+	RetryAfter time.Duration
+	Form       map[string]string // values to show again after an error
+	Next       string
+	Data       any
 
 	cat *i18n.Catalog
 }
@@ -126,7 +130,9 @@ func (p *page) setError(err error) {
 		p.Error = gatehouse.ErrorMessage(err)
 	}
 	p.Reasons = nil
+	p.RetryAfter = 0
 	if e := gatehouse.AsError(err); e != nil {
+		p.RetryAfter = e.RetryAfter
 		for _, r := range e.Reasons {
 			if p.cat.Has(i18n.Default, "reason."+r.Code) {
 				p.Reasons = append(p.Reasons, p.T("reason."+r.Code))
@@ -153,6 +159,9 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.RetryAfter.Seconds()))))
+	}
 	w.WriteHeader(p.Status)
 	buf.WriteTo(w)
 }

@@ -74,8 +74,11 @@ func safeNext(next string) string {
 func (d deps) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := d.rd.newPage(r, "title.error")
 	p.setError(err)
-	if p.Status == http.StatusInternalServerError {
+	switch p.Status {
+	case http.StatusInternalServerError:
 		d.log.Error("page failed", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
+	case http.StatusServiceUnavailable:
+		d.log.Warn("page unavailable", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 	}
 	d.rd.render(w, r, "error", p)
 }

@@ -69,7 +69,7 @@ func cmdMigrate(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	// Only the database: migrating needs neither the secret key nor mail.
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.databaseURL, DataDir: o.data})
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.databaseURL, DataDir: o.data, ConnectTimeout: o.dbConnTimeout})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

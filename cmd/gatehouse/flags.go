@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/sqldb"
 )
 
 // options are the flags shared by every command that touches data, plus
@@ -24,6 +26,8 @@ type options struct {
 	logLevel       string
 	logFormat      string
 	dbMaxConns     int
+	dbConnTimeout  time.Duration
+	dbStmtTimeout  time.Duration
 	sessionLife    time.Duration
 	sessionIdle    time.Duration
 }
@@ -37,6 +41,8 @@ func (o *options) dataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.mailFrom, "mail-from", "Gatehouse <no-reply@localhost>", "From address of every message")
 	fs.StringVar(&o.productName, "product-name", "Gatehouse", "name shown in mail and in authenticator apps")
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "largest number of database connections (default 20 for PostgreSQL)")
+	fs.DurationVar(&o.dbConnTimeout, "db-connect-timeout", sqldb.DefaultConnectTimeout, "PostgreSQL: how long to wait for a new connection")
+	fs.DurationVar(&o.dbStmtTimeout, "db-statement-timeout", sqldb.DefaultStatementTimeout, "PostgreSQL: longest a statement may run, or a transaction stay idle, before the request answers 503")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 }

@@ -39,7 +39,7 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 	a, err := server.Open(ctx, server.Options{
 		DataDir: o.data, DatabaseURL: o.databaseURL, SecretKeyFile: o.secretKeyFile, PublicURL: publicURL,
 		MailFrom: o.mailFrom, ProductName: o.productName, SMTPURL: o.smtpURL, TrustedProxies: proxies,
-		DBMaxConns: o.dbMaxConns, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle, Log: log,
+		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle, Log: log,
 	})
 	if err == server.ErrKeyRequired {
 		return nil, usageError{err.Error()}

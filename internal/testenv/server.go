@@ -232,10 +232,14 @@ type Client struct {
 	Header map[string]string // added to every request
 }
 
-// Client returns a new client with its own cookie jar.
-func (s *Server) Client(t testing.TB) *Client {
+// Client returns a new client of the server with its own cookie jar.
+func (s *Server) Client(t testing.TB) *Client { return NewClient(t, s.URL) }
+
+// NewClient returns a client of the server at base (http://host:port),
+// such as a `gatehouse serve` process, with its own cookie jar.
+func NewClient(t testing.TB, base string) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, base: s.URL, Header: map[string]string{},
+	return &Client{t: t, base: base, Header: map[string]string{},
 		HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }

@@ -3,8 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -61,13 +59,4 @@ func SeedUsers(t testing.TB, s *Server, companyID, prefix string, n int) {
 		}
 	}
 	t.Logf("seeded %d users in %v", n, time.Since(start).Round(time.Millisecond))
-}
-
-// NewClient returns a client of the server at base (a subprocess, say),
-// with its own cookie jar, as Server.Client does.
-func NewClient(t testing.TB, base string) *Client {
-	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, base: base, Header: map[string]string{},
-		HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
