@@ -26,37 +26,63 @@ func resetToken(t testing.TB, m testenv.ReceivedMail) string {
 }
 
 // A TOTP step used on one node is refused on every other: the used step is
-// recorded in the database, not in a node's memory.
+// recorded in the database, not in a node's memory. Two users enroll, each
+// across nodes: one by self-service, one through the login's forced setup
+// after their admin required 2FA for the company.
 func TestTOTPCodeUsedOnceAcrossNodes(t *testing.T) {
 	c := startCluster(t, clusterConfig{nodes: 2})
 	a, b := c.Nodes[0], c.Nodes[1]
-	email := c.CreateUser("totp@example.com")
-	// Self-enrollment is not on main yet; the company's 2FA requirement
-	// enrolls the user through the forced setup of the login, which the
-	// test walks across both nodes.
-	c.Exec(`UPDATE companies SET require_totp = TRUE`)
+	self, forced := "self@example.com", "forced@example.com"
+	c.CreateUsers(self, forced)
 
-	r := a.Client(t).Do("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
-	if r.StatusCode != http.StatusOK || r.Str(t, "status") != "totp_setup_required" {
-		t.Fatalf("login on node1: got %d %s, want 200 totp_setup_required", r.StatusCode, r.Body)
-	}
-	challenge := r.Str(t, "challenge")
-	r = b.Client(t).Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": challenge})
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("totp-setup on node2: got %d %s, want 200", r.StatusCode, r.Body)
-	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(r.Str(t, "secret")))
-	if err != nil {
-		t.Fatalf("secret %q: %v", r.Str(t, "secret"), err)
-	}
-	step := totp.Step(time.Now())
-	r = a.Client(t).Do("POST", "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": challenge, "code": totp.Code(secret, step)})
-	if r.StatusCode != http.StatusOK || r.Str(t, "status") != "authenticated" {
-		t.Fatalf("confirm on node1: got %d %s, want 200 authenticated", r.StatusCode, r.Body)
-	}
+	t.Run("self-service enrollment", func(t *testing.T) {
+		cl := a.Client(t)
+		cl.Token = cl.Login(self, password)
+		r := cl.Do("POST", "/api/v1/me/totp", map[string]string{})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/v1/me/totp on node1: got %d %s, want 200", r.StatusCode, r.Body)
+		}
+		secret := decodeSecret(t, r.Str(t, "secret"))
+		step := totp.Step(time.Now())
+		other := b.Client(t)
+		other.Token = cl.Token
+		r = other.Do("POST", "/api/v1/me/totp/confirm", map[string]string{"code": totp.Code(secret, step)})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("confirm on node2: got %d %s, want 200", r.StatusCode, r.Body)
+		}
+		codeUsedOnce(t, c, self, totp.Code(secret, step+1))
+	})
 
-	// The step after the one that confirmed is still within the ±1 window.
-	code := totp.Code(secret, step+1)
+	t.Run("forced setup", func(t *testing.T) {
+		admin := b.Client(t)
+		admin.Token = admin.Login(forced, password)
+		if r := admin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true}); r.StatusCode != http.StatusOK {
+			t.Fatalf("PATCH /api/v1/company on node2: got %d %s, want 200", r.StatusCode, r.Body)
+		}
+		r := a.Client(t).Do("POST", "/api/v1/login", map[string]string{"email": forced, "password": password})
+		if r.StatusCode != http.StatusOK || r.Str(t, "status") != "totp_setup_required" {
+			t.Fatalf("login on node1: got %d %s, want 200 totp_setup_required", r.StatusCode, r.Body)
+		}
+		challenge := r.Str(t, "challenge")
+		r = b.Client(t).Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": challenge})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("totp-setup on node2: got %d %s, want 200", r.StatusCode, r.Body)
+		}
+		secret := decodeSecret(t, r.Str(t, "secret"))
+		step := totp.Step(time.Now())
+		r = a.Client(t).Do("POST", "/api/v1/login/totp-setup/confirm", map[string]string{"challenge": challenge, "code": totp.Code(secret, step)})
+		if r.StatusCode != http.StatusOK || r.Str(t, "status") != "authenticated" {
+			t.Fatalf("confirm on node1: got %d %s, want 200 authenticated", r.StatusCode, r.Body)
+		}
+		codeUsedOnce(t, c, forced, totp.Code(secret, step+1))
+	})
+}
+
+// codeUsedOnce logs in on both nodes up to the code, then gives code (a
+// step after the one that confirmed enrollment, still inside the ±1
+// window) to node1, which accepts it, and to node2, which must refuse it.
+func codeUsedOnce(t *testing.T, c *cluster, email, code string) {
+	t.Helper()
 	challenges := map[*node]string{}
 	for _, n := range c.Nodes {
 		r := n.Client(t).Do("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
@@ -65,7 +91,8 @@ func TestTOTPCodeUsedOnceAcrossNodes(t *testing.T) {
 		}
 		challenges[n] = r.Str(t, "challenge")
 	}
-	r = a.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[a], "code": code})
+	a, b := c.Nodes[0], c.Nodes[1]
+	r := a.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[a], "code": code})
 	if r.StatusCode != http.StatusOK || r.Str(t, "status") != "authenticated" {
 		t.Fatalf("code on node1: got %d %s, want 200 authenticated", r.StatusCode, r.Body)
 	}
@@ -73,6 +100,15 @@ func TestTOTPCodeUsedOnceAcrossNodes(t *testing.T) {
 	if r.StatusCode != http.StatusUnauthorized || r.Code(t) != "invalid_code" {
 		t.Errorf("the same code on node2: got %d %s, want 401 invalid_code", r.StatusCode, r.Body)
 	}
+}
+
+func decodeSecret(t *testing.T, s string) []byte {
+	t.Helper()
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(s))
+	if err != nil || len(secret) == 0 {
+		t.Fatalf("secret %q: %v", s, err)
+	}
+	return secret
 }
 
 // Wrong passwords sent to different nodes count together: five failures

@@ -3,7 +3,6 @@ package cluster
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -76,15 +75,32 @@ func TestSessionsAcrossNodes(t *testing.T) {
 	})
 
 	t.Run("disable", func(t *testing.T) {
-		s := login(t, b, users[3])
+		// The admin (users[3]) invites a member on node1; the member sets a
+		// password from the invitation on node2 and logs in on node3.
+		admin := login(t, a, users[3])
+		const member = "member@example.com"
+		r := admin[0].Do("POST", "/api/v1/company/users", map[string]string{"email": member, "name": "Member", "role": "member"})
+		if r.StatusCode != http.StatusCreated {
+			t.Fatalf("invite on node1: got %d %s, want 201", r.StatusCode, r.Body)
+		}
+		memberID := r.Str(t, "id")
+		token := resetToken(t, c.SMTP.WaitFor(t, member, "invited you"))
+		r = b.Client(t).Do("POST", "/api/v1/password-reset/confirm", map[string]string{
+			"token": token, "new_password": password, "confirm_password": password})
+		if r.StatusCode != http.StatusNoContent {
+			t.Fatalf("accept the invitation on node2: got %d %s, want 204", r.StatusCode, r.Body)
+		}
+		s := login(t, n3, member)
 		wantMe(t, s, http.StatusOK, "before disabling")
-		// The admin API to disable users is not on main yet; an admin's
-		// PATCH writes the same column.
-		c.Exec(`UPDATE users SET disabled_at = $1 WHERE email = $2`, time.Now().UnixMilli(), users[3])
-		wantMe(t, s, http.StatusUnauthorized, "after disabling")
-		r := n3.Client(t).Do("POST", "/api/v1/login", map[string]string{"email": users[3], "password": password})
+
+		r = admin[1].Do("PATCH", "/api/v1/company/users/"+memberID, map[string]any{"disabled": true})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("disable on node2: got %d %s, want 200", r.StatusCode, r.Body)
+		}
+		wantMe(t, s, http.StatusUnauthorized, "after the admin disabled the account on node2")
+		r = a.Client(t).Do("POST", "/api/v1/login", map[string]string{"email": member, "password": password})
 		if r.StatusCode != http.StatusForbidden || r.Code(t) != "account_disabled" {
-			t.Errorf("login of a disabled account on node3: got %d %s, want 403 account_disabled", r.StatusCode, r.Body)
+			t.Errorf("login of a disabled account on node1: got %d %s, want 403 account_disabled", r.StatusCode, r.Body)
 		}
 	})
 }
