@@ -53,6 +53,9 @@ type Tx interface {
 	ReplacePasswordHash(userID, oldHash, newHash string) error
 	// SetUserProfile returns EEmailTaken when the email is in use.
 	SetUserProfile(userID, name, email string, role Role) error
+	// SetUserLanguage saves the language of pages and mail; "" follows
+	// the browser.
+	SetUserLanguage(userID, lang string) error
 	SetUserDisabled(userID string, disabledAt time.Time) error
 	SetUserLastLogin(userID string, at time.Time) error
 	// SetUserTOTP stores the sealed secret of a confirmed authenticator and
@@ -187,4 +190,5 @@ type ResetRequest struct {
 	Email     string
 	IP        string
 	UserAgent string
+	Lang      string // the language of the page it came from
 }

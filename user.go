@@ -56,6 +56,10 @@ type User struct {
 	TOTPEnabledAt time.Time
 	TOTPLastStep  int64
 
+	// Language is the language the user chose for pages and mail (a code
+	// such as "tr"); empty follows the browser's Accept-Language.
+	Language string
+
 	DisabledAt  time.Time
 	LastLoginAt time.Time
 	CreatedAt   time.Time

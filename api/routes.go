@@ -43,6 +43,7 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 
 	mux.Handle("POST /api/v1/password-reset", d.handlePasswordReset())
 	mux.Handle("POST /api/v1/password-reset/confirm", d.handlePasswordResetConfirm())
+	mux.Handle("POST /api/v1/password-check", d.handlePasswordCheck())
 
 	mux.Handle("GET /api/v1/company", d.handleCompany())
 	mux.Handle("PATCH /api/v1/company", d.handleUpdateCompany())

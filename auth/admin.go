@@ -395,7 +395,7 @@ func (s *Service) sendInvitation(tx gatehouse.Tx, o *outcome, u, actor *gatehous
 		return err
 	}
 	d.Link, d.ExpiresIn = link, InvitationLifetime
-	return s.queueMail(tx, o, u.Email, c.Lang, "invitation", d)
+	return s.queueMail(tx, o, u, c, "invitation", d)
 }
 
 // UserUpdate changes a user; nil fields stay as they are.
@@ -544,7 +544,7 @@ func (s *Service) emailChanged(tx gatehouse.Tx, o *outcome, actor, old, u *gateh
 		return err
 	}
 	d.Email, d.OldEmail, d.NewEmail = old.Email, old.Email, u.Email
-	return s.queueMail(tx, o, old.Email, c.Lang, "email_changed", d)
+	return s.queueMail(tx, o, old, c, "email_changed", d)
 }
 
 // applyDisabled disables or enables target. Disabling ends everything the
@@ -578,7 +578,7 @@ func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor, target *gate
 	if err != nil {
 		return err
 	}
-	return s.queueMail(tx, o, target.Email, c.Lang, "account_disabled", d)
+	return s.queueMail(tx, o, target, c, "account_disabled", d)
 }
 
 // endAccess ends every session, login in progress and emailed link of u.
@@ -660,7 +660,7 @@ func (s *Service) ResetPasswordByEmail(ctx context.Context, id *Identity, userID
 			return err
 		}
 		d.Action = mail.ActionResetLink
-		return s.queueMail(tx, o, target.Email, c.Lang, "password_reset_by_admin", d)
+		return s.queueMail(tx, o, target, c, "password_reset_by_admin", d)
 	})
 }
 
@@ -744,7 +744,7 @@ func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.
 		return err
 	}
 	d.Action = mail.ActionTemporaryPassword
-	return s.queueMail(tx, o, u.Email, c.Lang, "password_reset_by_admin", d)
+	return s.queueMail(tx, o, u, c, "password_reset_by_admin", d)
 }
 
 // UnlockUser lifts the login throttle of a user who locked themselves out

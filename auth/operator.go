@@ -75,7 +75,7 @@ func (s *Service) OperatorResetLink(ctx context.Context, email string, c Client)
 			return err
 		}
 		d.Action = mail.ActionResetLink
-		if err := s.queueMail(tx, o, u.Email, c.Lang, "password_reset_by_admin", d); err != nil {
+		if err := s.queueMail(tx, o, u, c, "password_reset_by_admin", d); err != nil {
 			return err
 		}
 		return s.tellOtherAdmins(tx, o, u, mail.ActionResetLink, c)
@@ -140,7 +140,7 @@ func (s *Service) tellOtherAdmins(tx gatehouse.Tx, o *outcome, u *gatehouse.User
 			}
 			d := mail.Data{Name: a.Name, Email: a.Email, Company: company.Name, TargetName: u.Name, TargetEmail: u.Email,
 				Action: action, At: tx.Now()}
-			if err := s.queueMail(tx, o, a.Email, c.Lang, "break_glass_used", d); err != nil {
+			if err := s.queueMail(tx, o, a, c, "break_glass_used", d); err != nil {
 				return err
 			}
 		}

@@ -85,7 +85,7 @@ func (s *Service) setPassword(tx gatehouse.Tx, o *outcome, u *gatehouse.User, ha
 	if err := s.audit(tx, event(typ, u.CompanyID, u.ID, u.ID, c)); err != nil {
 		return err
 	}
-	return s.queueMail(tx, o, u.Email, c.Lang, "password_changed", s.mailData(u, c))
+	return s.queueMail(tx, o, u, c, "password_changed", s.mailData(u, c))
 }
 
 // ChangePassword changes the caller's password. The caller's other
@@ -157,6 +157,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		}
 		return tx.EnqueueResetRequest(&gatehouse.ResetRequest{
 			ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(), Email: email, IP: c.IP, UserAgent: truncate(c.UserAgent, 256),
+			Lang: c.Lang,
 		})
 	})
 	if err == nil {
@@ -234,7 +235,7 @@ func (s *Service) processResetRequest(tx gatehouse.Tx, o *outcome, r *gatehouse.
 		}
 		return err
 	}
-	c := Client{IP: r.IP, UserAgent: r.UserAgent}
+	c := Client{IP: r.IP, UserAgent: r.UserAgent, Lang: r.Lang}
 	e := event(gatehouse.EventPasswordResetRequested, u.CompanyID, "", u.ID, c)
 	if err := s.audit(tx, e); err != nil {
 		return err
@@ -251,7 +252,7 @@ func (s *Service) sendResetLink(tx gatehouse.Tx, o *outcome, u *gatehouse.User, 
 	d := s.mailData(u, c)
 	d.Link = link
 	d.ExpiresIn = ResetTokenLifetime
-	return s.queueMail(tx, o, u.Email, c.Lang, "password_reset", d)
+	return s.queueMail(tx, o, u, c, "password_reset", d)
 }
 
 // newLinkToken makes a single-use token for u and returns its link.

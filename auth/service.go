@@ -155,9 +155,10 @@ func event(typ string, companyID string, actorID, targetID string, c Client) gat
 		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
 }
 
-// queueMail renders a message for u, seals it and adds it to the outbox in
-// the transaction.
-func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to, lang, name string, d mail.Data) error {
+// queueMail renders a message to the user to in their language (see
+// mailLang), seals it and adds it to the outbox in the transaction.
+func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to *gatehouse.User, c Client, name string, d mail.Data) error {
+	lang := mailLang(to, c)
 	d.Product = s.cfg.Product
 	if d.At.IsZero() {
 		d.At = tx.Now()
@@ -166,20 +167,30 @@ func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to, lang, name string, 
 	if err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
-	m.To = to
+	m.To = to.Email
 	body, err := mail.Compose(s.cfg.MailFrom, m, tx.Now())
 	if err != nil {
 		return fmt.Errorf("compose %s: %w", name, err)
 	}
 	id := gatehouse.NewID(tx.Now())
 	if err := tx.EnqueueMail(&gatehouse.OutboxMail{
-		ID: id, CreatedAt: tx.Now(), Recipient: to, Body: s.sealer.Seal(body, outboxAAD(id)),
+		ID: id, CreatedAt: tx.Now(), Recipient: to.Email, Body: s.sealer.Seal(body, outboxAAD(id)),
 	}); err != nil {
 		return err
 	}
 	s.metrics.MailQueued.Inc(name)
 	o.mailQueued = true
 	return nil
+}
+
+// mailLang is the language of mail to u: the one u chose, else the one of
+// the request that caused it (the browser of u, or of the admin acting on
+// u, who usually shares it).
+func mailLang(u *gatehouse.User, c Client) string {
+	if u.Language != "" {
+		return u.Language
+	}
+	return c.Lang
 }
 
 func outboxAAD(id string) []byte { return []byte("outbox:" + id) }

@@ -252,7 +252,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 		if err := s.audit(tx, event(gatehouse.EventTOTPDisabled, u.CompanyID, u.ID, u.ID, c)); err != nil {
 			return err
 		}
-		return s.queueMail(tx, o, u.Email, c.Lang, "totp_disabled", s.mailData(u, c))
+		return s.queueMail(tx, o, u, c, "totp_disabled", s.mailData(u, c))
 	})
 }
 
@@ -307,7 +307,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, id *Identity, pw 
 		if err := s.audit(tx, event(gatehouse.EventRecoveryCodesRegenerate, u.CompanyID, u.ID, u.ID, c)); err != nil {
 			return err
 		}
-		return s.queueMail(tx, o, u.Email, c.Lang, "recovery_codes_regenerated", s.mailData(u, c))
+		return s.queueMail(tx, o, u, c, "recovery_codes_regenerated", s.mailData(u, c))
 	})
 	if err != nil {
 		return nil, err

@@ -245,13 +245,25 @@ func reasonFor(m *match.Match) (Reason, bool) {
 	return Reason{}, false // bruteforce: nothing to say
 }
 
+// reasonOrder is every reason, in the order Check gives them.
+var reasonOrder = []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
+	reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence}
+
+// ReasonCodes returns the code of every reason Check may give, in the
+// order it gives them, for callers that translate them.
+func ReasonCodes() []string {
+	codes := make([]string, len(reasonOrder))
+	for i, r := range reasonOrder {
+		codes[i] = r.Code
+	}
+	return codes
+}
+
 // dedupe keeps the first reason of each code, in the order of the Reason
 // variables above, so that callers see a stable list.
 func dedupe(reasons []Reason) []Reason {
-	order := []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
-		reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence}
 	var out []Reason
-	for _, r := range order {
+	for _, r := range reasonOrder {
 		if slices.Contains(reasons, r) {
 			out = append(out, r)
 		}

@@ -82,8 +82,8 @@ func (tx *Tx) MailCounts() (pending, failed int, err error) {
 
 // EnqueueResetRequest queues a forgot-password request.
 func (tx *Tx) EnqueueResetRequest(r *gatehouse.ResetRequest) error {
-	_, err := tx.exec(`INSERT INTO reset_requests (id, created_at, email, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
-		r.ID, ms(r.CreatedAt), r.Email, r.IP, r.UserAgent)
+	_, err := tx.exec(`INSERT INTO reset_requests (id, created_at, email, ip, user_agent, lang) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.ID, ms(r.CreatedAt), r.Email, r.IP, r.UserAgent, r.Lang)
 	if err != nil {
 		return fmt.Errorf("enqueue reset request: %w", err)
 	}
@@ -98,7 +98,7 @@ func (tx *Tx) TakeResetRequests(n int) ([]*gatehouse.ResetRequest, error) {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	rows, err := tx.query(`DELETE FROM reset_requests WHERE id IN (SELECT id FROM reset_requests ORDER BY id LIMIT $1`+lock+`)
-		RETURNING id, created_at, email, ip, user_agent`, n)
+		RETURNING id, created_at, email, ip, user_agent, lang`, n)
 	if err != nil {
 		return nil, fmt.Errorf("take reset requests: %w", err)
 	}
@@ -107,7 +107,7 @@ func (tx *Tx) TakeResetRequests(n int) ([]*gatehouse.ResetRequest, error) {
 	for rows.Next() {
 		var r gatehouse.ResetRequest
 		var created int64
-		if err := rows.Scan(&r.ID, &created, &r.Email, &r.IP, &r.UserAgent); err != nil {
+		if err := rows.Scan(&r.ID, &created, &r.Email, &r.IP, &r.UserAgent, &r.Lang); err != nil {
 			return nil, err
 		}
 		r.CreatedAt = fromMS(created)

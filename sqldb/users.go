@@ -13,7 +13,7 @@ import (
 
 const userColumns = `u.id, u.company_id, u.email, u.name, u.role, u.password_hash, u.password_changed_at,
 	u.must_change_password, u.temp_password_expires_at, u.totp_secret, u.totp_enabled_at, u.totp_last_step,
-	u.disabled_at, u.last_login_at, u.created_at`
+	u.disabled_at, u.last_login_at, u.created_at, u.language`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -24,7 +24,7 @@ func scanUser(s scanner, extra ...any) (*gatehouse.User, error) {
 	var pwChanged, tempExp, totpEnabled, disabled, lastLogin, created int64
 	dest := append([]any{&u.ID, &u.CompanyID, &u.Email, &u.Name, &role, &u.PasswordHash, &pwChanged,
 		&u.MustChangePassword, &tempExp, &u.TOTPSecret, &totpEnabled, &u.TOTPLastStep,
-		&disabled, &lastLogin, &created}, extra...)
+		&disabled, &lastLogin, &created, &u.Language}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -41,10 +41,8 @@ func scanUser(s scanner, extra ...any) (*gatehouse.User, error) {
 // CreateUser inserts u; EEmailTaken when the email is in use.
 func (tx *Tx) CreateUser(u *gatehouse.User) error {
 	_, err := tx.exec(`INSERT INTO users (id, company_id, email, name, role, password_hash, password_changed_at,
-		must_change_password, temp_password_expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.CompanyID, u.Email, u.Name, string(u.Role), u.PasswordHash, ms(u.PasswordChangedAt),
-		u.MustChangePassword, ms(u.TempPasswordExpiresAt), ms(u.CreatedAt))
+		must_change_password, temp_password_expires_at, created_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, userArgs(u)...)
 	if isUniqueViolation(err) {
 		return gatehouse.Errorf(gatehouse.EEmailTaken, "A user with this email already exists.")
 	}
@@ -151,6 +149,11 @@ func (tx *Tx) SetUserProfile(userID, name, email string, role gatehouse.Role) er
 	return err
 }
 
+// SetUserLanguage saves the language the user chose ("" follows the browser).
+func (tx *Tx) SetUserLanguage(userID, lang string) error {
+	return tx.updateUser("set language", `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
+}
+
 // SetUserDisabled disables the user at the given time, or enables them when it is zero.
 func (tx *Tx) SetUserDisabled(userID string, disabledAt time.Time) error {
 	return tx.updateUser("set disabled", `UPDATE users SET disabled_at = $2 WHERE id = $1`, userID, ms(disabledAt))
@@ -235,11 +238,11 @@ func (tx *Tx) CountRecoveryCodes(userID string) (int, error) {
 const bulkUserBatch = 1000
 
 const insertUser = `INSERT INTO users (id, company_id, email, name, role, password_hash, password_changed_at,
-		must_change_password, temp_password_expires_at, created_at) VALUES `
+		must_change_password, temp_password_expires_at, created_at, language) VALUES `
 
 func userArgs(u *gatehouse.User) []any {
 	return []any{u.ID, u.CompanyID, u.Email, u.Name, string(u.Role), u.PasswordHash, ms(u.PasswordChangedAt),
-		u.MustChangePassword, ms(u.TempPasswordExpiresAt), ms(u.CreatedAt)}
+		u.MustChangePassword, ms(u.TempPasswordExpiresAt), ms(u.CreatedAt), u.Language}
 }
 
 // CreateUsers inserts many users quickly: 100,000 take seconds. SQLite
@@ -272,7 +275,7 @@ func (tx *Tx) createUsersPrepared(users []*gatehouse.User) error {
 	if !ok {
 		return errors.New("sqldb: cannot prepare statements here")
 	}
-	stmt, err := p.PrepareContext(tx.ctx, insertUser+"("+placeholders(1, 10)+")")
+	stmt, err := p.PrepareContext(tx.ctx, insertUser+"("+placeholders(1, 11)+")")
 	if err != nil {
 		return err
 	}
@@ -286,7 +289,7 @@ func (tx *Tx) createUsersPrepared(users []*gatehouse.User) error {
 }
 
 func (tx *Tx) createUsersBatched(users []*gatehouse.User) error {
-	const cols = 10
+	const cols = 11
 	for start := 0; start < len(users); start += bulkUserBatch {
 		batch := users[start:min(start+bulkUserBatch, len(users))]
 		var b strings.Builder
