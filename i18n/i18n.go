@@ -2,7 +2,8 @@
 // API shows people, like password rules), one JSON file per language under
 // locales/ that a translator can edit: a flat map from key to text, with
 // {name} placeholders. English is complete by definition; a test fails when
-// another language lacks a key or has one English lacks.
+// another language lacks a key, has one English lacks, or names other
+// placeholders (web's tests check that every key the pages use exists).
 package i18n
 
 import (
@@ -22,8 +23,10 @@ var locales embed.FS
 // Default is the language of last resort.
 const Default = "en"
 
-// Supported lists the languages with a catalogue, Default first.
-var Supported = []string{"en"}
+// Supported lists the languages with a catalogue, Default first. Adding
+// one takes a catalogue here and a folder of mail templates
+// (mail/templates/<lang>/); the tests say what is missing.
+var Supported = []string{"en", "id", "tr"}
 
 var matcher = language.NewMatcher(tags(Supported))
 

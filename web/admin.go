@@ -171,11 +171,34 @@ func (d deps) handleUserPage(w http.ResponseWriter, r *http.Request, id *auth.Id
 	d.userPage(w, r, id, nil)
 }
 
+// confirmation names the catalogue keys of the question asked before a
+// destructive action; Heading takes the user's {name}.
+type confirmation struct{ Heading, Text, Button string }
+
+var (
+	confirmDisable   = &confirmation{"user.disable_confirm", "user.disable_confirm_text", "user.disable"}
+	confirmRemove2FA = &confirmation{"user.remove_2fa_confirm", "user.remove_2fa_confirm_text", "user.remove_2fa"}
+)
+
+// confirmData is the confirmation page of a destructive action.
+type confirmData struct {
+	User                  *gatehouse.User
+	Action                string // where the confirmed form posts
+	Heading, Text, Button string
+}
+
 // userAction runs an admin action from a form on the user's page and
-// comes back to it with a toast.
-func (d deps) userAction(flash string, act func(r *http.Request, id *auth.Identity, userID string) error) http.Handler {
+// comes back to it with a toast. An action with a confirmation runs only
+// when the form says confirmed=1: app.js adds it when the admin confirms
+// in its dialog; without JavaScript the first POST shows the question on
+// a page of its own, whose form adds it.
+func (d deps) userAction(flash string, confirm *confirmation, act func(r *http.Request, id *auth.Identity, userID string) error) http.Handler {
 	return d.adminForm(func(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
 		userID := r.PathValue("id")
+		if confirm != nil && r.PostFormValue("confirmed") != "1" {
+			d.confirmPage(w, r, id, confirm)
+			return
+		}
 		if err := act(r, id, userID); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 				d.fail(w, r, err)
@@ -189,8 +212,22 @@ func (d deps) userAction(flash string, act func(r *http.Request, id *auth.Identi
 	})
 }
 
+// confirmPage asks whether to go on with the action posted to r's path.
+func (d deps) confirmPage(w http.ResponseWriter, r *http.Request, id *auth.Identity, c *confirmation) {
+	u, err := d.svc.CompanyUser(r.Context(), id, r.PathValue("id"))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	p := d.pageFor(w, r, "title.confirm", id)
+	p.Nav = "users"
+	p.Data = confirmData{User: u.User, Action: r.URL.Path,
+		Heading: p.T(c.Heading, "name", u.Name), Text: p.T(c.Text), Button: p.T(c.Button)}
+	d.rd.render(w, r, "settings_user_confirm", p)
+}
+
 func (d deps) handleUserUpdate() http.Handler {
-	return d.userAction("flash.user_updated", func(r *http.Request, id *auth.Identity, userID string) error {
+	return d.userAction("flash.user_updated", nil, func(r *http.Request, id *auth.Identity, userID string) error {
 		name, email := r.PostFormValue("name"), r.PostFormValue("email")
 		role := gatehouse.Role(r.PostFormValue("role"))
 		_, err := d.svc.UpdateUser(r.Context(), id, userID, auth.UserUpdate{Name: &name, Email: &email, Role: &role}, d.client(r))
@@ -198,25 +235,26 @@ func (d deps) handleUserUpdate() http.Handler {
 	})
 }
 
+// handleUserDisabled disables (after a confirmation) or enables a user.
 func (d deps) handleUserDisabled(disable bool) http.Handler {
-	flash := "flash.user_enabled"
+	flash, confirm := "flash.user_enabled", (*confirmation)(nil)
 	if disable {
-		flash = "flash.user_disabled"
+		flash, confirm = "flash.user_disabled", confirmDisable
 	}
-	return d.userAction(flash, func(r *http.Request, id *auth.Identity, userID string) error {
+	return d.userAction(flash, confirm, func(r *http.Request, id *auth.Identity, userID string) error {
 		_, err := d.svc.UpdateUser(r.Context(), id, userID, auth.UserUpdate{Disabled: &disable}, d.client(r))
 		return err
 	})
 }
 
 func (d deps) handleUserUnlock() http.Handler {
-	return d.userAction("flash.user_unlocked", func(r *http.Request, id *auth.Identity, userID string) error {
+	return d.userAction("flash.user_unlocked", nil, func(r *http.Request, id *auth.Identity, userID string) error {
 		return d.svc.UnlockUser(r.Context(), id, userID, d.client(r))
 	})
 }
 
 func (d deps) handleUserRemoveTOTP() http.Handler {
-	return d.userAction("flash.totp_removed", func(r *http.Request, id *auth.Identity, userID string) error {
+	return d.userAction("flash.totp_removed", confirmRemove2FA, func(r *http.Request, id *auth.Identity, userID string) error {
 		return d.svc.RemoveUserTOTP(r.Context(), id, userID, d.client(r))
 	})
 }

@@ -90,7 +90,11 @@ func TestAdminPagesJourney(t *testing.T) {
 	wantPage(t, "edited", ada.Get("/settings/users/"+carlID), 200, "Carl Clark", "User saved")
 	wantPage(t, "last admin", ada.PostForm("/settings/users/"+adaID, map[string]string{"name": "ada", "email": "ada@acme.example", "role": "member"}), 409,
 		"at least one active administrator")
-	wantRedirect(t, "disable", ada.PostForm("/settings/users/"+carlID+"/disable", nil), "/settings/users/"+carlID)
+	// Disabling asks first: without JavaScript on a page of its own.
+	wantPage(t, "disable asks", ada.PostForm("/settings/users/"+carlID+"/disable", nil), 200,
+		"Disable Carl Clark?", "cannot log in until", `name="confirmed" value="1"`)
+	wantPage(t, "still active", ada.Get("/settings/users/"+carlID), 200, "Active", "Disable user")
+	wantRedirect(t, "disable", ada.PostForm("/settings/users/"+carlID+"/disable", map[string]string{"confirmed": "1"}), "/settings/users/"+carlID)
 	wantPage(t, "disabled", ada.Get("/settings/users/"+carlID), 200, "Disabled", "Enable user")
 	if r := s.Client(t).PostForm("/login", map[string]string{"email": "carl@acme.example", "password": "river lantern quartz meadow"}); r.StatusCode != 403 {
 		t.Fatalf("disabled login: got %d, want 403", r.StatusCode)
@@ -128,6 +132,7 @@ func TestAdminPagesRefuseMembersAndStrangers(t *testing.T) {
 	}
 	eve := signedIn(t, s, "eve@globex.example", pw)
 	wantPage(t, "stranger", eve.Get("/settings/users/"+carlID), 404, "does not exist")
-	wantPage(t, "stranger posts", eve.PostForm("/settings/users/"+carlID+"/disable", nil), 404)
+	wantPage(t, "stranger posts", eve.PostForm("/settings/users/"+carlID+"/disable", map[string]string{"confirmed": "1"}), 404)
+	wantPage(t, "stranger asks", eve.PostForm("/settings/users/"+carlID+"/disable", nil), 404)
 	signedIn(t, s, "carl@acme.example", pw)
 }

@@ -27,8 +27,7 @@ func (d deps) handleLanguage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lang := r.PathValue("lang")
 		if i18n.IsSupported(lang) {
-			http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", Secure: d.cookies.Secure,
-				HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+			d.setLangCookie(w, lang)
 		}
 		back := safeNext(r.URL.Query().Get("next"))
 		if back == "" {
@@ -36,6 +35,16 @@ func (d deps) handleLanguage() http.Handler {
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
 	})
+}
+
+// setLangCookie remembers lang for the pages before login; "" forgets it.
+func (d deps) setLangCookie(w http.ResponseWriter, lang string) {
+	c := &http.Cookie{Name: langCookie, Value: lang, Path: "/", Secure: d.cookies.Secure,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600}
+	if lang == "" {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
 }
 
 func (d deps) handleLoginPage() http.Handler {

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 //go:embed templates
@@ -51,6 +52,10 @@ func newRenderer(cat *i18n.Catalog, log *slog.Logger) (*renderer, error) {
 		"textFile": func(lines []string) template.URL {
 			return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(strings.Join(lines, "\r\n")+"\r\n"))
 		},
+		// list makes a slice in a template: {{textFile (list .Password)}}.
+		"list":        func(s ...string) []string { return s },
+		"agent":       parseAgent,
+		"reasonCodes": password.ReasonCodes,
 		"initial": func(s string) string {
 			for _, r := range s {
 				return strings.ToUpper(string(r))
@@ -75,14 +80,18 @@ func newRenderer(cat *i18n.Catalog, log *slog.Logger) (*renderer, error) {
 
 // page is what every template sees.
 type page struct {
-	Lang      string
-	Languages []string
+	Lang      string   // the language of the page
+	Languages []string // every language offered
+	// BrowserLang is the language the browser asks for (its cookie or
+	// Accept-Language), which a user without a setting gets.
+	BrowserLang string
 	Title     string // a catalogue key
 	Path      string // the page's URL, for the language links
 	User      *gatehouse.User
 	Nav       string // the sidebar item to highlight
 	Flash     string // a success toast
 	Error     string // an error toast
+	ErrorCode string // the code of Error, to mark the field it is about
 	Reasons   []string
 	Status    int
 	// RetryAfter becomes the Retry-After header of a 429 or 503 page.
@@ -103,19 +112,31 @@ func (p *page) IsAdmin() bool { return p.User != nil && p.User.Role == gatehouse
 // V returns a form value to show again.
 func (p *page) V(name string) string { return p.Form[name] }
 
-// newPage starts a page for r.
-func (rd *renderer) newPage(r *http.Request, title string) *page {
-	lang := i18n.Match(r.Header.Get("Accept-Language"))
-	if c, err := r.Cookie("gatehouse_lang"); err == nil && i18n.IsSupported(c.Value) {
-		lang = c.Value
+// browserLang is the language a browser asks for: the one chosen with the
+// login page's switcher (the gatehouse_lang cookie), else the best match
+// of its Accept-Language.
+func browserLang(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil && i18n.IsSupported(c.Value) {
+		return c.Value
 	}
+	return i18n.Match(r.Header.Get("Accept-Language"))
+}
+
+// langCookie remembers the language chosen on the login page or in the
+// profile, for the pages shown before login.
+const langCookie = "gatehouse_lang"
+
+// newPage starts a page for r, in the browser's language (pageFor uses
+// the user's setting instead, when there is one).
+func (rd *renderer) newPage(r *http.Request, title string) *page {
+	lang := browserLang(r)
 	// The language links come back to the page as requested, query
 	// included, so that the token of a reset or setup link survives.
 	path := r.URL.Path
 	if r.Method == http.MethodGet {
 		path = r.URL.RequestURI()
 	}
-	return &page{Lang: lang, Languages: i18n.Supported, Title: title, Path: path, Form: map[string]string{},
+	return &page{Lang: lang, BrowserLang: lang, Languages: i18n.Supported, Title: title, Path: path, Form: map[string]string{},
 		Status: http.StatusOK, cat: rd.cat}
 }
 
@@ -123,6 +144,7 @@ func (rd *renderer) newPage(r *http.Request, title string) *page {
 // language, the password rules it broke, and its status.
 func (p *page) setError(err error) {
 	code := gatehouse.ErrorCode(err)
+	p.ErrorCode = code
 	p.Status = gatehouse.HTTPStatus(code)
 	if p.cat.Has(i18n.Default, "error."+code) {
 		p.Error = p.T("error." + code)
@@ -186,6 +208,7 @@ var flashKeys = map[string]bool{
 	"flash.totp_removed":     true,
 	"flash.totp_disabled":    true,
 	"flash.totp_cancelled":   true,
+	"flash.language_saved":   true,
 }
 
 // takeFlash reads and clears the flash.

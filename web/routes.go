@@ -57,6 +57,7 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i
 
 	mux.Handle("GET /settings", http.RedirectHandler("/settings/profile", http.StatusSeeOther))
 	mux.Handle("GET /settings/profile", d.signedIn(d.handleProfile))
+	mux.Handle("POST /settings/language", d.signedIn(d.handleLanguageSetting))
 	mux.Handle("POST /settings/totp", d.signedIn(d.handleBeginTOTP))
 	mux.Handle("POST /settings/totp/confirm", d.signedIn(d.handleConfirmTOTP))
 	mux.Handle("POST /settings/totp/cancel", d.signedIn(d.handleCancelTOTP))

@@ -14,12 +14,10 @@ import (
 )
 
 // client describes the caller to the service.
+// Its language is the browser's; mail to a user who chose a language
+// uses theirs (auth decides).
 func (d deps) client(r *http.Request) auth.Client {
-	lang := i18n.Match(r.Header.Get("Accept-Language"))
-	if c, err := r.Cookie("gatehouse_lang"); err == nil && i18n.IsSupported(c.Value) {
-		lang = c.Value
-	}
-	return auth.Client{IP: httpx.ClientIPFrom(r), UserAgent: r.UserAgent(), Lang: lang}
+	return auth.Client{IP: httpx.ClientIPFrom(r), UserAgent: r.UserAgent(), Lang: browserLang(r)}
 }
 
 // signedIn wraps a page that needs a session; without one it sends the
@@ -121,14 +119,18 @@ func (d deps) setFlash(w http.ResponseWriter, key string) {
 		Secure: d.cookies.Secure, SameSite: http.SameSiteLaxMode, MaxAge: 60})
 }
 
-// pageFor starts a page for r with the flash, if any, and the user.
+// pageFor starts a page for r with the flash, if any, and the user, in
+// the user's language when they chose one.
 func (d deps) pageFor(w http.ResponseWriter, r *http.Request, title string, id *auth.Identity) *page {
 	p := d.rd.newPage(r, title)
-	if f := takeFlash(w, r); f != "" {
-		p.Flash = p.T(f)
-	}
 	if id != nil {
 		p.User = id.User
+		if i18n.IsSupported(id.User.Language) {
+			p.Lang = id.User.Language
+		}
+	}
+	if f := takeFlash(w, r); f != "" {
+		p.Flash = p.T(f)
 	}
 	return p
 }

@@ -69,3 +69,23 @@ func (d deps) handleRevokeSession(w http.ResponseWriter, r *http.Request, id *au
 	d.setFlash(w, "flash.session_revoked")
 	http.Redirect(w, r, "/settings/sessions", http.StatusSeeOther)
 }
+
+// handleLanguageSetting saves the language of the user's pages and mail.
+// The browser remembers it too, so that the login page speaks it after
+// logging out; "follow the browser" forgets it.
+func (d deps) handleLanguageSetting(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	err := form(w, r)
+	lang := r.PostFormValue("language")
+	if err == nil {
+		err = d.svc.SetLanguage(r.Context(), id, lang)
+	}
+	if err != nil {
+		p := d.pageFor(w, r, "title.profile", id)
+		p.setError(err)
+		d.renderProfile(w, r, id, p)
+		return
+	}
+	d.setLangCookie(w, lang)
+	d.setFlash(w, "flash.language_saved")
+	http.Redirect(w, r, "/settings/profile#language", http.StatusSeeOther)
+}

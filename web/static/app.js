@@ -1,109 +1,274 @@
-// Gatehouse pages: live feedback only. Every rule is checked again by the
-// server; without this script every page still works.
+// Gatehouse pages: live feedback only. Every page works without this
+// script, and the server checks everything again.
 (function () {
   "use strict";
 
-  // "Passwords do not match": shown while the confirmation differs; the
-  // form's submit button stays disabled until both fields are filled and
-  // equal.
-  document.querySelectorAll("[data-password-form]").forEach(function (form) {
-    var pw = form.querySelector("[data-new-password]");
-    var confirm = form.querySelector("[data-confirm-password]");
-    var message = form.querySelector("#mismatch");
-    var buttons = form.querySelectorAll("[data-needs-match]");
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // --- New password forms -------------------------------------------
+  // "Passwords do not match" shows while the confirmation differs, and the
+  // form's [data-needs-match] buttons stay disabled until both fields are
+  // filled and equal. The strength meter asks the server's policy (POST
+  // /api/v1/password-check) once typing pauses, and shows its reasons in
+  // the page's language.
+  $$("[data-password-form]").forEach(function (form) {
+    var pw = $("[data-new-password]", form);
+    var confirm = $("[data-confirm-password]", form);
     if (!pw || !confirm) return;
-    var meter = form.querySelector("[data-meter]");
+    var mismatch = $("#mismatch", form);
+    var buttons = $$("[data-needs-match]", form);
+    var meter = strengthMeter(form, pw);
+
     function update() {
       var differ = pw.value !== confirm.value;
       var show = differ && confirm.value !== "";
-      if (message) message.hidden = !show;
+      if (mismatch) mismatch.textContent = show ? mismatch.getAttribute("data-mismatch") : "";
       confirm.setAttribute("aria-invalid", show ? "true" : "false");
       var ok = !differ && pw.value !== "";
       buttons.forEach(function (b) { b.disabled = !ok; });
-      if (meter) strength(meter, pw.value);
     }
-    pw.addEventListener("input", update);
+    pw.addEventListener("input", function () { update(); meter.update(); });
     confirm.addEventListener("input", update);
+    $$("[data-password-context]", form).forEach(function (f) { f.addEventListener("change", meter.update); });
     update();
+    meter.update();
   });
 
-  // A rough strength meter: length and variety. The server's policy (a
-  // dictionary and pattern check) has the last word and says why.
-  function strength(meter, value) {
-    meter.hidden = value === "";
-    var score = 0;
-    if (value.length >= 12) score++;
-    if (value.length >= 16) score++;
-    if (/[a-z]/.test(value) && /[A-Z]/.test(value)) score++;
-    if (/[0-9]/.test(value) || /[^A-Za-z0-9]/.test(value)) score++;
-    if (new Set(value).size < value.length / 2) score--;
-    var levels = [["weak", "15%", "#b42318"], ["weak", "30%", "#b42318"], ["fair", "55%", "#b54708"], ["good", "80%", "#067647"], ["good", "100%", "#067647"]];
-    var l = levels[Math.max(0, Math.min(score, 4))];
-    var bar = meter.querySelector(".meter-bar");
-    bar.style.setProperty("--strength", l[1]);
-    bar.style.setProperty("--meter-color", l[2]);
-    var label = meter.querySelector(".meter-label");
-    if (label) label.textContent = meter.getAttribute("data-label-" + l[0]) || "";
+  function strengthMeter(form, pw) {
+    var box = $("[data-meter]", form);
+    if (!box) return { update: function () {} };
+    var label = $("[data-meter-label]", box);
+    var list = $("[data-meter-reasons]", box);
+    var texts = {};
+    $$("[data-reasons] li", form).forEach(function (li) { texts[li.getAttribute("data-code")] = li.textContent; });
+    var timer = 0, asked = 0, serverOK = true;
+
+    function clear() {
+      box.removeAttribute("data-level");
+      label.textContent = "";
+      list.textContent = "";
+    }
+
+    function show(level, reasons) {
+      box.setAttribute("data-level", level);
+      var text = label.getAttribute("data-" + level) || "";
+      if (label.textContent !== text) label.textContent = text;
+      list.textContent = "";
+      (reasons || []).forEach(function (code) {
+        var li = document.createElement("li");
+        li.textContent = texts[code] || code;
+        list.appendChild(li);
+      });
+    }
+
+    function inputs() {
+      return $$("[data-password-context]", form).map(function (f) { return f.value.trim(); })
+        .filter(function (v) { return v !== "" && v.length <= 254; }).slice(0, 4);
+    }
+
+    function ask(value) {
+      var mine = ++asked;
+      fetch("/api/v1/password-check", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ password: value, user_inputs: inputs() })
+      }).then(function (res) {
+        if (!res.ok) throw new Error(String(res.status));
+        return res.json();
+      }).then(function (verdict) {
+        if (mine !== asked || pw.value !== value) return; // typed on meanwhile
+        if (verdict.acceptable) show(Array.from(value).length >= 16 ? "strong" : "good");
+        else show("weak", verdict.reason_codes);
+      }).catch(function () {
+        // Busy or throttled: say only what the length says; the server
+        // will say the rest when the form is sent.
+        serverOK = false;
+        if (mine === asked) clear();
+      });
+    }
+
+    return {
+      update: function () {
+        clearTimeout(timer);
+        var value = pw.value;
+        if (value === "") { asked++; clear(); return; }
+        if (Array.from(value).length < 12) { asked++; show("short", ["too_short"]); return; }
+        if (!serverOK) { clear(); return; }
+        timer = setTimeout(function () { ask(value); }, 300);
+      }
+    };
   }
 
-  // Code fields accept a pasted code with spaces or a hyphen.
-  document.querySelectorAll("[data-otp]").forEach(function (input) {
+  // --- 6-digit code fields ------------------------------------------
+  // A code pasted or filled in with spaces or a hyphen ("123 456") is
+  // tidied to its digits.
+  $$("[data-otp]").forEach(function (input) {
+    function tidy(text) {
+      var digits = text.replace(/[\s\u00a0-]/g, "");
+      return /^[0-9]{6}$/.test(digits) ? digits : null;
+    }
     input.addEventListener("paste", function (e) {
-      var text = (e.clipboardData || window.clipboardData).getData("text");
-      var digits = text.replace(/[\s-]/g, "");
-      if (/^[0-9]{6}$/.test(digits)) {
+      var digits = tidy((e.clipboardData || window.clipboardData).getData("text"));
+      if (digits) {
         e.preventDefault();
         input.value = digits;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
       }
+    });
+    input.addEventListener("input", function () {
+      var digits = tidy(input.value);
+      if (digits && digits !== input.value) input.value = digits;
     });
   });
 
-  // Copy and download buttons for recovery codes and temporary passwords.
+  // --- Copy buttons --------------------------------------------------
+  // Copying needs the clipboard, so the buttons show only where there is
+  // one; downloads are plain links.
   function textOf(selector) {
-    var el = document.querySelector(selector);
+    var el = $(selector);
     if (!el) return "";
-    var items = el.querySelectorAll("li");
-    if (items.length) return Array.prototype.map.call(items, function (li) { return li.textContent.trim(); }).join("\n") + "\n";
+    var items = $$("li", el);
+    if (items.length) return items.map(function (li) { return li.textContent.trim(); }).join("\n") + "\n";
     return el.textContent.trim();
   }
-  document.querySelectorAll("[data-copy]").forEach(function (b) {
-    b.hidden = !navigator.clipboard;
+  $$("[data-copy]").forEach(function (b) {
+    if (!navigator.clipboard) return;
+    b.hidden = false;
+    var label = $("span", b) || b;
+    var original = label.textContent;
     b.addEventListener("click", function () {
-      var text = textOf(b.getAttribute("data-copy"));
-      if (navigator.clipboard) {
-        navigator.clipboard.writeText(text).then(function () {
-          var old = b.textContent;
-          b.textContent = b.getAttribute("data-copied") || "✓";
-          setTimeout(function () { b.textContent = old; }, 1500);
-        });
+      navigator.clipboard.writeText(textOf(b.getAttribute("data-copy"))).then(function () {
+        label.textContent = b.getAttribute("data-copied") || original;
+        b.classList.add("copied");
+        setTimeout(function () { label.textContent = original; b.classList.remove("copied"); }, 2000);
+      });
+    });
+  });
+
+  // --- Confirmation dialog -------------------------------------------
+  // Forms with data-confirm ask first in a modal <dialog>; the focus starts
+  // on Cancel and Escape cancels. Confirming sends the form with
+  // confirmed=1. Without the script the server asks on a page instead.
+  var dialog = $("#confirm-dialog");
+  function ask(opts, done) {
+    if (!dialog || typeof dialog.showModal !== "function") return false;
+    $("#confirm-dialog-title").textContent = opts.title;
+    $("#confirm-dialog-text").textContent = opts.text || "";
+    var ok = $("#confirm-dialog-ok");
+    ok.textContent = opts.button;
+    ok.className = "button " + (opts.danger ? "danger-solid" : "primary");
+    dialog.returnValue = "";
+    dialog.showModal();
+    $("#confirm-dialog-cancel").focus();
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "confirm") done();
+    });
+    return true;
+  }
+  if (dialog) {
+    // A click on the backdrop cancels, as Escape does.
+    dialog.addEventListener("click", function (e) { if (e.target === dialog) dialog.close(""); });
+  }
+  function hidden(form, name, value) {
+    var input = $('input[name="' + name + '"]', form);
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      form.appendChild(input);
+    }
+    input.value = value;
+  }
+
+  $$("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      var asked = ask({
+        title: form.getAttribute("data-confirm"),
+        text: form.getAttribute("data-confirm-text"),
+        button: form.getAttribute("data-confirm-button") || "OK",
+        danger: true
+      }, function () {
+        hidden(form, "confirmed", "1");
+        form.submit();
+      });
+      if (asked) e.preventDefault();
+    });
+  });
+
+  // Resetting a user's password: the dialog says what the chosen method
+  // will do, and confirming skips the server's confirmation step.
+  $$("form[data-reset-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      var method = ($('input[name="method"]:checked', form) || {}).value;
+      if (method !== "email" && method !== "temporary") return;
+      var typed = ($('input[name="temporary_password"]', form) || {}).value || "";
+      var kind = method === "email" ? "email" : (typed ? "typed" : "generated");
+      var asked = ask({
+        title: form.getAttribute("data-confirm"),
+        text: form.getAttribute("data-text-" + kind),
+        button: form.getAttribute("data-button-" + method),
+        danger: false
+      }, function () {
+        $("[data-step]", form).value = "confirm";
+        form.submit();
+      });
+      if (asked) e.preventDefault();
+    });
+  });
+
+  // --- The user menu ------------------------------------------------
+  // A <details> disclosure: Enter or Space opens it; Escape, a click
+  // elsewhere or moving the focus out closes it.
+  $$("[data-user-menu]").forEach(function (menu) {
+    var summary = $("summary", menu);
+    function sync() { summary.setAttribute("aria-expanded", menu.open ? "true" : "false"); }
+    menu.addEventListener("toggle", sync);
+    sync();
+    menu.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && menu.open) {
+        menu.open = false;
+        summary.focus();
       }
     });
-  });
-  document.querySelectorAll("[data-download]").forEach(function (b) {
-    b.addEventListener("click", function () {
-      var blob = new Blob([textOf(b.getAttribute("data-download"))], { type: "text/plain" });
-      var a = document.createElement("a");
-      a.href = URL.createObjectURL(blob);
-      a.download = b.getAttribute("data-filename") || "gatehouse.txt";
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      URL.revokeObjectURL(a.href);
+    document.addEventListener("click", function (e) {
+      if (menu.open && !menu.contains(e.target)) menu.open = false;
+    });
+    menu.addEventListener("focusout", function (e) {
+      if (menu.open && e.relatedTarget && !menu.contains(e.relatedTarget)) menu.open = false;
     });
   });
 
-  // Confirmation before destructive admin actions.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (e) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
-    });
-  });
+  // On a phone the sidebar is a row that scrolls: show the current page's tab.
+  var current = $('.sidebar a[aria-current="page"]');
+  if (current && current.scrollIntoView && window.matchMedia("(max-width: 800px)").matches) {
+    current.scrollIntoView({ block: "nearest", inline: "center" });
+  }
 
-  // Toasts: dismiss buttons; success toasts leave by themselves.
-  document.querySelectorAll("[data-dismiss]").forEach(function (b) {
-    b.addEventListener("click", function () { b.closest(".toast").remove(); });
+  // --- Toasts ---------------------------------------------------------
+  // Live regions announce changes, not what a page loads with, so the
+  // server's messages are put back in a moment after loading. Success
+  // messages leave after a while (not while pointed at or focused);
+  // errors stay until dismissed.
+  $$(".toast-region").forEach(function (region) {
+    var toasts = $$(".toast", region);
+    if (!toasts.length) return;
+    toasts.forEach(function (t) { t.remove(); });
+    setTimeout(function () { toasts.forEach(function (t) { region.appendChild(t); }); }, 100);
   });
-  document.querySelectorAll(".toast[data-autohide]").forEach(function (t) {
-    setTimeout(function () { t.remove(); }, 8000);
+  $$(".toast").forEach(function (t) {
+    var close = $("[data-dismiss]", t);
+    if (close) close.addEventListener("click", function () { t.remove(); });
+    if (!t.hasAttribute("data-autohide")) return;
+    var timer = 0;
+    function start() { clearTimeout(timer); timer = setTimeout(function () { t.remove(); }, 8000); }
+    function stop() { clearTimeout(timer); }
+    t.addEventListener("mouseenter", stop);
+    t.addEventListener("mouseleave", start);
+    t.addEventListener("focusin", stop);
+    t.addEventListener("focusout", start);
+    start();
   });
 })();
