@@ -85,15 +85,15 @@ type page struct {
 	// BrowserLang is the language the browser asks for (its cookie or
 	// Accept-Language), which a user without a setting gets.
 	BrowserLang string
-	Title     string // a catalogue key
-	Path      string // the page's URL, for the language links
-	User      *gatehouse.User
-	Nav       string // the sidebar item to highlight
-	Flash     string // a success toast
-	Error     string // an error toast
-	ErrorCode string // the code of Error, to mark the field it is about
-	Reasons   []string
-	Status    int
+	Title       string // a catalogue key
+	Path        string // the page's URL, for the language links
+	User        *gatehouse.User
+	Nav         string // the sidebar item to highlight
+	Flash       string // a success toast
+	Error       string // an error toast
+	ErrorCode   string // the code of Error, to mark the field it is about
+	Reasons     []string
+	Status      int
 	// RetryAfter becomes the Retry-After header of a 429 or 503 page.
 	RetryAfter time.Duration
 	Form       map[string]string // values to show again after an error

@@ -22,11 +22,13 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -132,12 +134,16 @@ func AcceptLanguage(lang string) PageOption {
 	return func(c *pageConfig) { c.lang = lang }
 }
 
+// pages numbers the pages of a run, to tell their failure pictures apart.
+var pages atomic.Int64
+
 // Page is one browser tab, in a browser context of its own, on the server
 // at Base. Its methods fail the test on any error.
 type Page struct {
 	T    testing.TB
 	Base string
 	ctx  context.Context
+	n    int64
 
 	mu       sync.Mutex
 	problems []string // script errors and Content-Security-Policy violations
@@ -157,10 +163,11 @@ func NewPage(t testing.TB, base string, opts ...PageOption) *Page {
 	}
 	root := browserContext(t)
 	ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
-	p := &Page{T: t, Base: base, ctx: ctx, Downloads: t.TempDir()}
+	p := &Page{T: t, Base: base, ctx: ctx, Downloads: t.TempDir(), n: pages.Add(1)}
 	console := chromedp.Console(ctx)
 	go p.collectProblems(console)
 	t.Cleanup(func() {
+		p.CheckNoProblems()
 		if t.Failed() {
 			p.saveFailure()
 		}
@@ -280,15 +287,29 @@ func (p *Page) URL() string {
 // Path returns the path and query of the page's address.
 func (p *Page) Path() string { return strings.TrimPrefix(p.URL(), p.Base) }
 
-// Fill replaces the value of the field matched by the CSS selector by
-// typing it, so that the page sees each keystroke as a person's.
+// Fill replaces the value of the field matched by the CSS selector. The
+// last character is typed as a key press, so that the page sees an input
+// event as from a person; the rest is set at once, which is much faster
+// than typing each key and makes no difference to the page.
 func (p *Page) Fill(selector, value string) {
 	p.T.Helper()
+	r := []rune(value)
+	head, last := "", ""
+	if len(r) > 0 {
+		head, last = string(r[:len(r)-1]), string(r[len(r)-1:])
+	}
 	p.do("fill "+selector,
 		chromedp.WaitVisible(chromedp.CSS(selector)),
-		chromedp.Clear(chromedp.CSS(selector)),
-		chromedp.SendKeys(chromedp.CSS(selector), value),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q);
+			e.focus(); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, selector, head)),
+		chromedp.SendKeys(chromedp.CSS(selector), last),
 	)
+}
+
+// Type types text into the field key by key, as a person does.
+func (p *Page) Type(selector, text string) {
+	p.T.Helper()
+	p.do("type into "+selector, chromedp.SendKeys(chromedp.CSS(selector), text))
 }
 
 // Paste puts text in the field as a paste from the clipboard does: one
@@ -297,11 +318,18 @@ func (p *Page) Paste(selector, text string) {
 	p.T.Helper()
 	p.do("paste into "+selector,
 		chromedp.WaitVisible(chromedp.CSS(selector)),
-		chromedp.Clear(chromedp.CSS(selector)),
+		clear(selector),
 		chromedp.Focus(chromedp.CSS(selector)),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`navigator.clipboard.writeText(%q)`, text), chromedp.EvalAwaitPromise),
 		chromedp.KeyEvent("v", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 	)
+}
+
+// clear empties a field as a person deleting its text would: the page
+// hears an input event.
+func clear(selector string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q);
+		e.value = ""; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, selector))
 }
 
 // Click clicks the element matched by the CSS selector.
@@ -310,25 +338,27 @@ func (p *Page) Click(selector string) {
 	p.do("click "+selector, chromedp.Click(chromedp.CSS(selector), chromedp.NodeVisible))
 }
 
-// Submit clicks a submit button and waits for the page it leads to.
+// Submit clicks a submit button (or a link) and waits for the page it
+// leads to.
 func (p *Page) Submit(selector string) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(selector), chromedp.NodeVisible)); err != nil {
-		p.T.Fatalf("submit with %s: %v (at %s)", selector, err, p.URL())
-	}
+	p.navigate("submit with "+selector, chromedp.Click(chromedp.CSS(selector), chromedp.NodeVisible))
 }
 
 // ClickLink follows the link whose text is text.
 func (p *Page) ClickLink(text string) {
 	p.T.Helper()
-	sel := fmt.Sprintf(`//a[normalize-space(.)=%q]`, text)
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible)); err != nil {
-		p.T.Fatalf("follow the link %q: %v (at %s)", text, err, p.URL())
-	}
+	p.navigate(fmt.Sprintf("follow the link %q", text), chromedp.Click(fmt.Sprintf(`//a[normalize-space(.)=%q]`, text), chromedp.NodeVisible))
+}
+
+// navigate runs an action that leads to another page and waits until that
+// page has loaded. It marks the current document first and waits for a
+// document without the mark, which holds however the navigation starts
+// (a click, a key, a script submitting a form).
+func (p *Page) navigate(what string, action chromedp.Action[chromedp.Void]) {
+	p.T.Helper()
+	p.do(what, chromedp.Evaluate[chromedp.Void](`window.__gatehouseOldPage = true`), action)
+	p.WaitFor("the page after: "+what, `!window.__gatehouseOldPage && document.readyState === "complete"`)
 }
 
 // Press sends keys to the focused element: text, or keys of package kb
@@ -347,11 +377,7 @@ func (p *Page) PressShift(keys string) {
 // PressAndWait sends keys that submit a form and waits for the next page.
 func (p *Page) PressAndWait(keys string) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.KeyEvent(keys)); err != nil {
-		p.T.Fatalf("press keys and wait: %v (at %s)", err, p.URL())
-	}
+	p.navigate("press keys", chromedp.KeyEvent(keys))
 }
 
 // Focused describes the focused element: its id, else its name, else its
@@ -360,6 +386,13 @@ func (p *Page) Focused() string {
 	p.T.Helper()
 	return Eval[string](p, `(() => { const e = document.activeElement; if (!e) return "";
 		return e.id || e.getAttribute("name") || e.textContent.trim().replace(/\s+/g, " "); })()`)
+}
+
+// Do runs JavaScript in the page, for what a person does that the helpers
+// lack (choosing an option of a select, say).
+func (p *Page) Do(js string) {
+	p.T.Helper()
+	p.do("run "+js, chromedp.Evaluate[chromedp.Void](js))
 }
 
 // Eval evaluates a JavaScript expression in the page and returns its value.
@@ -419,29 +452,36 @@ func (p *Page) Attr(selector, name string) string {
 	return Eval[string](p, fmt.Sprintf(`document.querySelector(%q).getAttribute(%q) || ""`, selector, name))
 }
 
+// WaitFor waits until the JavaScript expression is true. It keeps asking
+// through navigations (a page being replaced cannot answer for a moment).
+func (p *Page) WaitFor(what, expr string) {
+	p.T.Helper()
+	deadline := time.Now().Add(BrowserTimeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.T.Fatalf("wait for %s: not after %v (last error: %v) at %s; the page says:\n%s", what, BrowserTimeout, last, p.URL(), p.Text("body"))
+}
+
 // WaitText waits until the page's visible text contains text.
 func (p *Page) WaitText(text string) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.body && document.body.innerText.includes(%q)`, text),
-		chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		body := p.Text("body")
-		p.T.Fatalf("wait for the text %q: %v (at %s); the page says:\n%s", text, err, p.URL(), body)
-	}
+	p.WaitFor(fmt.Sprintf("the text %q", text), fmt.Sprintf(`!!document.body && document.body.innerText.includes(%q)`, text))
 }
 
-// WaitPath waits until the page's address has this path (query ignored).
+// WaitPath waits until the page's address has this path (query ignored)
+// and the page has loaded.
 func (p *Page) WaitPath(path string) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.pathname === %q && document.readyState === "complete"`, path),
-		chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		p.T.Fatalf("wait for %s: %v (at %s)", path, err, p.URL())
-	}
+	p.WaitFor("the page "+path, fmt.Sprintf(`location.pathname === %q && document.readyState === "complete"`, path))
 }
 
 // Toasts returns the text of the messages shown at the top right.
@@ -450,18 +490,10 @@ func (p *Page) Toasts() []string {
 	return Eval[[]string](p, `Array.from(document.querySelectorAll(".toast")).map(t => t.querySelector(".toast-body").innerText.trim())`)
 }
 
-// WaitToast waits for a toast that contains text and returns its text.
-func (p *Page) WaitToast(text string) string {
+// WaitToast waits for a toast that contains text.
+func (p *Page) WaitToast(text string) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
-	defer cancel()
-	got, err := chromedp.Run(ctx, chromedp.Poll[string](fmt.Sprintf(`(() => {
-		for (const t of document.querySelectorAll(".toast")) if (t.innerText.includes(%q)) return t.innerText.trim();
-		return false; })()`, text), chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		p.T.Fatalf("wait for a toast saying %q: %v (at %s); toasts: %q", text, err, p.URL(), p.Toasts())
-	}
-	return got
+	p.WaitFor(fmt.Sprintf("a toast saying %q", text), fmt.Sprintf(`Array.from(document.querySelectorAll(".toast")).some(t => t.innerText.includes(%q))`, text))
 }
 
 // ElementPNG returns a picture of the element matched by the CSS selector,
@@ -471,28 +503,41 @@ func (p *Page) ElementPNG(selector string) []byte {
 	return run(p, "screenshot "+selector, chromedp.Screenshot(chromedp.CSS(selector), chromedp.NodeVisible))
 }
 
-// PNG returns a picture of the whole page.
+// PNG returns a picture of the whole page: the screen's width, the page's
+// height (only the screen while a modal dialog covers it), from the top.
 func (p *Page) PNG() []byte {
 	p.T.Helper()
-	return run(p, "screenshot", chromedp.FullScreenshot(100))
+	p.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	p.WaitFor("animations to end", `document.getAnimations().every(a => a.playState !== "running")`)
+	size := Eval[map[string]float64](p, `({w: window.innerWidth, h: document.querySelector("dialog[open]") ? window.innerHeight :
+		Math.max(window.innerHeight, document.documentElement.scrollHeight)})`)
+	return run(p, "screenshot", capture(size["w"], size["h"]))
+}
+
+// capture takes a picture of the top w × h CSS pixels of the page.
+func capture(w, h float64) chromedp.Action[[]byte] {
+	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		yes := true
+		r, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: &yes, FromSurface: &yes,
+			Clip: &page.Viewport{Width: w, Height: h, Scale: 1}})
+		return r.Data, err
+	}
 }
 
 // ScreenshotsEnv names the variable that makes Screenshot write files.
 const ScreenshotsEnv = "GATEHOUSE_SCREENSHOTS"
 
-// Screenshot takes a picture of the whole page. With GATEHOUSE_SCREENSHOTS=1
-// it is written to docs/screenshots/<name>.png, for the README; otherwise it
-// is only checked to be a picture, so that normal runs leave the committed
-// files alone.
+// Screenshot takes a picture of the whole page when GATEHOUSE_SCREENSHOTS=1
+// and writes it to docs/screenshots/<name>.png, for the README. Other runs
+// skip it (a picture takes about half a second), so they leave the
+// committed files alone; a failing test saves its own picture anyway.
 func (p *Page) Screenshot(name string) {
 	p.T.Helper()
-	png := p.PNG()
-	if len(png) < 1000 || string(png[1:4]) != "PNG" {
-		p.T.Fatalf("screenshot %s: got %d bytes, want a PNG", name, len(png))
-	}
 	if os.Getenv(ScreenshotsEnv) != "1" {
 		return
 	}
+	png := p.PNG()
 	path := filepath.Join(RepoRoot(p.T), "docs", "screenshots", name+".png")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		p.T.Fatal(err)
@@ -509,7 +554,13 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func (p *Page) saveFailure() {
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	size, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`({w: window.innerWidth, h: Math.max(window.innerHeight, document.documentElement.scrollHeight)})`))
+	if err != nil {
+		p.T.Logf("no failure screenshot: %v", err)
+		return
+	}
+	png, err := chromedp.Run(ctx, capture(size["w"], size["h"]))
 	if err != nil {
 		p.T.Logf("no failure screenshot: %v", err)
 		return
@@ -519,7 +570,7 @@ func (p *Page) saveFailure() {
 		p.T.Logf("no failure screenshot: %v", err)
 		return
 	}
-	path := filepath.Join(dir, unsafeName.ReplaceAllString(p.T.Name(), "_")+".png")
+	path := filepath.Join(dir, fmt.Sprintf("%s-tab%d.png", unsafeName.ReplaceAllString(p.T.Name(), "_"), p.n))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		p.T.Logf("no failure screenshot: %v", err)
 		return

@@ -151,7 +151,10 @@
   // Forms with data-confirm ask first in a modal <dialog>; the focus starts
   // on Cancel and Escape cancels. Confirming sends the form with
   // confirmed=1. Without the script the server asks on a page instead.
+  // The buttons act at once (the dialog's close event comes later, and
+  // could belong to the previous question).
   var dialog = $("#confirm-dialog");
+  var onConfirm = null;
   function ask(opts, done) {
     if (!dialog || typeof dialog.showModal !== "function") return false;
     $("#confirm-dialog-title").textContent = opts.title;
@@ -159,18 +162,26 @@
     var ok = $("#confirm-dialog-ok");
     ok.textContent = opts.button;
     ok.className = "button " + (opts.danger ? "danger-solid" : "primary");
-    dialog.returnValue = "";
+    onConfirm = done;
     dialog.showModal();
     $("#confirm-dialog-cancel").focus();
-    dialog.addEventListener("close", function onClose() {
-      dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "confirm") done();
-    });
     return true;
   }
   if (dialog) {
-    // A click on the backdrop cancels, as Escape does.
-    dialog.addEventListener("click", function (e) { if (e.target === dialog) dialog.close(""); });
+    $("#confirm-dialog-ok").addEventListener("click", function () {
+      var done = onConfirm;
+      onConfirm = null;
+      dialog.close();
+      if (done) done();
+    });
+    $("#confirm-dialog-cancel").addEventListener("click", function () { onConfirm = null; dialog.close(); });
+    // Escape closes it by itself; a click on the backdrop does too.
+    dialog.addEventListener("cancel", function () { onConfirm = null; });
+    dialog.addEventListener("click", function (e) {
+      var r = dialog.getBoundingClientRect();
+      var outside = e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom;
+      if (e.target === dialog && outside) { onConfirm = null; dialog.close(); }
+    });
   }
   function hidden(form, name, value) {
     var input = $('input[name="' + name + '"]', form);

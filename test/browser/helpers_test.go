@@ -1,0 +1,172 @@
+package browser_test
+
+import (
+	"context"
+	"encoding/base32"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/totp"
+)
+
+const (
+	goodPW  = testenv.GoodPassword
+	otherPW = testenv.OtherPassword
+	thirdPW = "river lantern quartz meadow"
+)
+
+// acme is a server with the company Acme, its admin Ada Lovelace and a
+// member, Carl Jensen.
+type acme struct {
+	*testenv.Server
+	CompanyID, AdaID, CarlID string
+}
+
+const (
+	adaEmail  = "ada@acme.example"
+	carlEmail = "carl@acme.example"
+)
+
+func startAcme(t *testing.T) *acme {
+	t.Helper()
+	s := testenv.StartServer(t)
+	c, u, _, err := s.Service().CreateCompany(context.Background(), auth.NewCompany{
+		Name: "Acme", AdminName: "Ada Lovelace", AdminEmail: adaEmail, Password: goodPW,
+	}, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &acme{Server: s, CompanyID: c.ID, AdaID: u.ID}
+	a.CarlID = a.addUser(t, "Carl Jensen", carlEmail, goodPW, gatehouse.RoleMember)
+	return a
+}
+
+// addUser adds an active user with a proper name.
+func (a *acme) addUser(t *testing.T, name, email, pw string, role gatehouse.Role) string {
+	t.Helper()
+	id := a.AddUser(t, a.CompanyID, email, pw, role)
+	err := a.App.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
+		return tx.SetUserProfile(id, name, email, role)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// login logs in through the login page and waits for the page after it.
+func login(p *testenv.Page, email, pw, wantPath string) {
+	p.T.Helper()
+	p.Open("/login")
+	p.Fill("#email", email)
+	p.Fill("#password", pw)
+	p.Submit("form[action='/login'] button[type=submit]")
+	p.WaitPath(wantPath)
+}
+
+// logout uses the user menu.
+func logout(p *testenv.Page) {
+	p.T.Helper()
+	p.Click(".user-menu summary")
+	p.WaitVisible(".user-menu .menu")
+	p.Submit(".user-menu form[action='/logout'] button")
+	p.WaitPath("/login")
+}
+
+// mailLink waits for a mail to `to` whose subject holds subject and returns
+// its link's path and query, to open on the test's server.
+func mailLink(t *testing.T, s *testenv.Server, to, subject string) (path string, m testenv.ReceivedMail) {
+	t.Helper()
+	m = s.SMTP.WaitFor(t, to, subject)
+	u, err := url.Parse(testenv.Link(t, m.Text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.RequestURI(), m
+}
+
+// code returns the TOTP code of secret at the server's time.
+func code(s *testenv.Server, secret []byte) string {
+	return totp.Code(secret, totp.Step(s.Clock.Now()))
+}
+
+// nextCode moves the server's clock to the next 30-second step, since a
+// step's code works once, and returns that step's code.
+func nextCode(s *testenv.Server, secret []byte) string {
+	s.Clock.Advance(30 * time.Second)
+	return code(s, secret)
+}
+
+// readQR decodes the QR code shown by the element matched by selector,
+// from a picture of it, as a phone's camera would, and returns the secret
+// of its otpauth:// URI.
+func readQR(t *testing.T, p *testenv.Page, selector string) []byte {
+	t.Helper()
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		testenv.Need(t, "zbarimg is not installed (apt-get install zbar-tools)")
+	}
+	file := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(file, p.ElementPNG(selector), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(zbar, "--quiet", "--raw", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v (is the QR code readable?)", err)
+	}
+	uri, err := url.Parse(strings.TrimSpace(string(out)))
+	if err != nil || uri.Scheme != "otpauth" || uri.Host != "totp" {
+		t.Fatalf("QR code: got %q, want an otpauth://totp/ URI", out)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(uri.Query().Get("secret"))
+	if err != nil || len(secret) == 0 {
+		t.Fatalf("QR code: no secret in %q", out)
+	}
+	return secret
+}
+
+// enableTOTP turns 2FA on for a user through the API, for tests about
+// what comes after, and returns the secret and recovery codes.
+func enableTOTP(t *testing.T, s *testenv.Server, email, pw string) (secret []byte, recovery []string) {
+	t.Helper()
+	c := s.Client(t)
+	c.Token = c.Login(email, pw)
+	r := c.Do("POST", "/api/v1/me/totp", map[string]string{"password": pw})
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(r.Str(t, "secret"))
+	if err != nil {
+		t.Fatalf("begin 2FA: got %d %s", r.StatusCode, r.Body)
+	}
+	r = c.Do("POST", "/api/v1/me/totp/confirm", map[string]string{"code": code(s, secret)})
+	for _, rc := range r.JSON(t)["recovery_codes"].([]any) {
+		recovery = append(recovery, rc.(string))
+	}
+	if len(recovery) != 10 {
+		t.Fatalf("confirm 2FA: got %d %s, want 10 recovery codes", r.StatusCode, r.Body)
+	}
+	return secret, recovery
+}
+
+// wantToast waits for a success or error message at the top right.
+func wantToast(p *testenv.Page, text string) {
+	p.T.Helper()
+	p.WaitToast(text)
+}
+
+// wantNoOverflow fails when the page is wider than the screen, which on a
+// phone means sideways scrolling.
+func wantNoOverflow(t *testing.T, p *testenv.Page, what string) {
+	t.Helper()
+	if w := testenv.Eval[float64](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("%s: the page is %v px wider than the screen", what, w)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
