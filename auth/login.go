@@ -236,7 +236,7 @@ func (s *Service) advance(tx gatehouse.Tx, o *outcome, u *gatehouse.User, passed
 	token, hash := gatehouse.NewToken()
 	ch := &gatehouse.Challenge{
 		ID: gatehouse.NewID(tx.Now()), TokenHash: hash, UserID: u.ID, Passed: passed,
-		CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(ChallengeLifetime), IP: c.IP, UserAgent: truncate(c.UserAgent, 256),
+		CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(ChallengeLifetime), IP: c.IP, UserAgent: userAgent(c.UserAgent),
 	}
 	if err := tx.CreateChallenge(ch); err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (s *Service) startSession(tx gatehouse.Tx, u *gatehouse.User, c Client) (*L
 	sess := &gatehouse.Session{
 		ID: gatehouse.NewID(tx.Now()), TokenHash: hash, UserID: u.ID, CompanyID: u.CompanyID,
 		CreatedAt: tx.Now(), LastSeenAt: tx.Now(), ExpiresAt: tx.Now().Add(s.cfg.SessionLifetime),
-		IP: c.IP, UserAgent: truncate(c.UserAgent, 256),
+		IP: c.IP, UserAgent: userAgent(c.UserAgent),
 	}
 	if err := tx.CreateSession(sess); err != nil {
 		return nil, err

@@ -156,7 +156,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 			return err
 		}
 		return tx.EnqueueResetRequest(&gatehouse.ResetRequest{
-			ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(), Email: email, IP: c.IP, UserAgent: truncate(c.UserAgent, 256),
+			ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(), Email: email, IP: c.IP, UserAgent: userAgent(c.UserAgent),
 			Lang: c.Lang,
 		})
 	})

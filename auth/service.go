@@ -152,7 +152,7 @@ func (s *Service) audit(tx gatehouse.Tx, e gatehouse.AuditEvent) error {
 // themselves acting without a session, or the operator), from client.
 func event(typ string, companyID string, actorID, targetID string, c Client) gatehouse.AuditEvent {
 	return gatehouse.AuditEvent{Type: typ, CompanyID: companyID, ActorID: actorID, TargetID: targetID,
-		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
+		IP: c.IP, UserAgent: userAgent(c.UserAgent)}
 }
 
 // queueMail renders a message to the user to in their language (see
@@ -198,6 +198,14 @@ func outboxAAD(id string) []byte { return []byte("outbox:" + id) }
 // link builds a link from the public URL only.
 func (s *Service) link(path string, query url.Values) string {
 	return s.cfg.PublicURL + path + "?" + query.Encode()
+}
+
+// userAgent is a client's User-Agent as it is stored and mailed: valid
+// UTF-8 without NUL, at most 256 bytes. HTTP lets a client send any byte
+// in a header, and PostgreSQL refuses text that is not UTF-8: stored as
+// sent, a crafted header would fail every login of that client with a 500.
+func userAgent(s string) string {
+	return truncate(strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD"), 256)
 }
 
 // truncate shortens s to at most n bytes on a rune boundary.

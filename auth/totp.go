@@ -280,7 +280,7 @@ func (s *Service) enableTOTP(tx gatehouse.Tx, o *outcome, u *gatehouse.User, sec
 
 // mailData fills what every message about u says.
 func (s *Service) mailData(u *gatehouse.User, c Client) mail.Data {
-	return mail.Data{Name: u.Name, Email: u.Email, IP: c.IP, UserAgent: c.UserAgent}
+	return mail.Data{Name: u.Name, Email: u.Email, IP: c.IP, UserAgent: userAgent(c.UserAgent)}
 }
 
 // EncodePNG is the base64 form of a QR code for JSON.

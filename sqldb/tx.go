@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -37,6 +38,9 @@ func (tx *Tx) exec(query string, args ...any) (int64, error) {
 	if tx.readOnly {
 		return 0, errors.New("sqldb: write inside View")
 	}
+	if err := checkText(args); err != nil {
+		return 0, err
+	}
 	res, err := tx.q.ExecContext(tx.ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -45,12 +49,38 @@ func (tx *Tx) exec(query string, args ...any) (int64, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	return tx.q.QueryContext(tx.ctx, query, args...)
 }
 
-func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+func (tx *Tx) queryRow(query string, args ...any) scanner {
+	if err := checkText(args); err != nil {
+		return errRow{err}
+	}
 	return tx.q.QueryRowContext(tx.ctx, query, args...)
 }
+
+// checkText refuses text that a database cannot hold: a NUL character or
+// bytes that are not UTF-8. PostgreSQL rejects both with an error (a 500
+// for the client), while SQLite stores and compares them as given, so the
+// same request would mean different things on the two. Refusing them here,
+// on the way into every statement, answers 400 on both whatever path the
+// text took: a URL path segment, a query parameter, a decoded cursor.
+func checkText(args []any) error {
+	for _, a := range args {
+		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "Text cannot contain NUL characters or bytes that are not UTF-8.")
+		}
+	}
+	return nil
+}
+
+// errRow is a row whose query was refused before it ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // ms stores a time as integer milliseconds; the zero time is 0.
 func ms(t time.Time) int64 {

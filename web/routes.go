@@ -22,9 +22,16 @@ type deps struct {
 	log     *slog.Logger
 }
 
+// Router is what Routes registers pages on: an *http.ServeMux, or the
+// recorder behind Endpoints.
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Routes registers every page on mux. It fails when a template does not
-// parse.
-func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Catalog, log *slog.Logger) error {
+// parse. Endpoints calls it with a nil svc to list the routes, so building
+// a handler must not call svc (only running it may).
+func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Catalog, log *slog.Logger) error {
 	rd, err := newRenderer(cat, log)
 	if err != nil {
 		return err
@@ -84,6 +91,21 @@ func Routes(mux *http.ServeMux, svc *auth.Service, cookies httpx.Cookies, cat *i
 	mux.Handle("GET /settings/audit", d.adminPage(d.handleAuditPage))
 	return nil
 }
+
+// Endpoints returns the pattern of every page Routes registers, such as
+// "POST /login", in the order registered: the list that security tests walk,
+// so that a page added later is attacked too without anyone remembering to.
+func Endpoints() []string {
+	var rec recorder
+	if err := Routes(&rec, nil, httpx.Cookies{}, nil, slog.New(slog.DiscardHandler)); err != nil {
+		panic(err) // the templates are embedded: a test of Routes fails first
+	}
+	return rec.patterns
+}
+
+type recorder struct{ patterns []string }
+
+func (rec *recorder) Handle(pattern string, _ http.Handler) { rec.patterns = append(rec.patterns, pattern) }
 
 // staticHandler serves the embedded assets; they change only with the
 // binary, so a short cache is safe.

@@ -1,0 +1,293 @@
+package security_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// Threat: input that breaks the server (a 500, a crash, a hang), costs it
+// a hash it should not compute, or slips past validation into the data.
+// Every answer to hostile input is a 4xx, and nothing changes.
+
+// hostileIDs are path parameters no ID has: NUL, bytes that are not
+// UTF-8, traversal, an enormous one.
+var hostileIDs = []string{"\x00", "a\x00b", "\xff", "\xc3", "..", "../../etc/passwd", "%00", strings.Repeat("x", 3000), "' OR '1'='1"}
+
+// hostileValues go into every query parameter a page or endpoint reads.
+var hostileValues = []string{"\x00", "\xff", "a\xc3", "%", "'; DROP TABLE users; --", strings.Repeat("z", 3000), "-1", "99999999999999999999"}
+
+// queryParams are the parameters routes read from the query string.
+var queryParams = []string{"query", "cursor", "limit", "type", "user_id", "token", "next", "recovery"}
+
+// never500 fails the test when r is a server error.
+func never500(t *testing.T, what string, r *testenv.Response) {
+	t.Helper()
+	if r.StatusCode >= 500 {
+		t.Errorf("%s: got %d %s, want a 4xx", what, r.StatusCode, clip(r.Body))
+	}
+}
+
+// rawQuery encodes v as a query value byte for byte, invalid UTF-8 and all.
+func rawQuery(name, v string) string { return name + "=" + url.QueryEscape(v) }
+
+func TestHostilePathsAndQueriesAreRefusedCleanly(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		w := newWorld(t, db)
+		ada := w.api(t, "ada@acme.example")
+		adaWeb := w.browser(t, "ada@acme.example")
+		before := w.s.Snapshot(t)
+		for _, id := range hostileIDs {
+			v := ids{User: id, Session: id}
+			for _, r := range apiRoutes() {
+				if strings.Contains(r.Pattern, "{id}") {
+					never500(t, fmt.Sprintf("%s with id %q", r, id), ada.Do(r.Method, r.path(v), userRouteBodies[r.String()]))
+				}
+			}
+			for _, r := range pageRoutes() {
+				if !strings.Contains(r.Pattern, "{id}") {
+					continue
+				}
+				if r.Method == "GET" {
+					never500(t, fmt.Sprintf("%s with id %q", r, id), adaWeb.Get(r.path(v)))
+				} else {
+					never500(t, fmt.Sprintf("%s with id %q", r, id), adaWeb.PostForm(r.path(v), userFormBodies[r.String()]))
+				}
+			}
+		}
+		for _, val := range hostileValues {
+			for _, name := range queryParams {
+				q := "?" + rawQuery(name, val)
+				for _, r := range apiRoutes() {
+					if r.Method == "GET" && !strings.HasSuffix(r.Pattern, "/export") {
+						never500(t, fmt.Sprintf("%s%s", r, q), ada.Get(r.path(ids{User: w.mia})+q))
+					}
+				}
+				for _, r := range pageRoutes() {
+					if r.Method == "GET" {
+						never500(t, fmt.Sprintf("%s%s", r, q), adaWeb.Get(r.path(ids{User: w.mia})+q))
+					}
+				}
+			}
+		}
+		if after := w.s.Snapshot(t); after != before {
+			t.Errorf("hostile paths and queries changed data:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+}
+
+// Headers the client chooses end up in sessions, challenges, the audit log
+// and mail: they must neither break a login nor be stored unreadable.
+func TestHostileHeadersDoNotBreakLogins(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		w := newWorld(t, db)
+		for _, h := range []map[string]string{
+			{"User-Agent": "Mozilla\xff\xfe"},
+			{"User-Agent": "\xc3"},
+			{"User-Agent": strings.Repeat("A", 8000)},
+			{"Accept-Language": "\xff;q=1, *;q=nope, en-US-x-" + strings.Repeat("a", 500)},
+			{"X-Forwarded-For": "not-an-address, \xff, ::ffff:999.1.1.1"},
+			{"Cookie": "gatehouse_session=\xff; gatehouse_lang=\xff; gatehouse_flash=\xff"},
+			{"Authorization": "Bearer \xff\xfe"},
+		} {
+			body := []byte(`{"email":"mia@acme.example","password":"` + pw + `"}`)
+			r := send(t, w.s, "POST", "/api/v1/login", "application/json", body, h)
+			if r.StatusCode != 200 {
+				t.Errorf("login with %q: got %d %s, want 200", h, r.StatusCode, clip(r.Body))
+			}
+			never500(t, fmt.Sprintf("reset request with %q", h), send(t, w.s, "POST", "/api/v1/password-reset", "application/json",
+				[]byte(`{"email":"mia@acme.example"}`), h))
+			never500(t, fmt.Sprintf("login page with %q", h), send(t, w.s, "GET", "/login", "", nil, h))
+			form := "email=mia%40acme.example&password=" + url.QueryEscape(pw)
+			never500(t, fmt.Sprintf("login form with %q", h), send(t, w.s, "POST", "/login", "application/x-www-form-urlencoded", []byte(form), h))
+		}
+		// What was stored is readable: the sessions list shows it.
+		mia := w.api(t, "mia@acme.example")
+		r := mia.Get("/api/v1/me/sessions")
+		wantStatus(t, "sessions after hostile headers", r, 200)
+	})
+}
+
+// Every string member of every JSON body, given the wrong type, a NUL, or
+// in a body of the wrong kind: 4xx, and nothing changes.
+func TestHostileJSONBodiesAreRefusedCleanly(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		w := newWorld(t, db)
+		ada := w.api(t, "ada@acme.example")
+		members := bodyMembers(t, w.s)
+		before := w.s.Snapshot(t)
+		hashed := w.s.App.Hasher.Hashed()
+		for _, r := range apiRoutes() {
+			if !changesState(r.Method) {
+				continue
+			}
+			path := r.path(ids{User: w.mia, Session: "x"})
+			header := map[string]string{"Authorization": "Bearer " + ada.Token}
+			type body struct {
+				name, contentType, body string
+			}
+			bodies := []body{
+				{"text/plain JSON", "text/plain", `{}`},
+				{"form", "application/x-www-form-urlencoded", `email=a%40b.c`},
+				{"no content type", "", `{}`},
+				{"JSON array", "application/json", `[{}]`},
+				{"unknown member", "application/json", `{"is_admin": true}`},
+				{"trailing data", "application/json", `{} []`},
+			}
+			for _, m := range stringMembers(members[r.String()]) {
+				bodies = append(bodies,
+					body{m + " as a list", "application/json", fmt.Sprintf(`{%q: ["mia@acme.example", "eve@evil.example"]}`, m)},
+					body{m + " as a number", "application/json", fmt.Sprintf(`{%q: 123456}`, m)},
+					body{m + " as an object", "application/json", fmt.Sprintf(`{%q: {"$ne": ""}}`, m)},
+					body{m + " as null and a string", "application/json", fmt.Sprintf(`{%q: null, %q: "x"}`, m, strings.ToUpper(m))},
+					body{m + " twice", "application/json", fmt.Sprintf(`{%q: "a", %q: "b"}`, m, m)},
+					body{m + " with NUL", "application/json", fmt.Sprintf(`{%q: "a\u0000b"}`, m)},
+					body{m + " with invalid UTF-8", "application/json", fmt.Sprintf("{%q: \"a\xffb\"}", m)},
+				)
+			}
+			for _, b := range bodies {
+				resp := send(t, w.s, r.Method, path, b.contentType, []byte(b.body), header)
+				if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+					t.Errorf("%s with %s: got %d %s, want a 4xx", r, b.name, resp.StatusCode, clip(resp.Body))
+				}
+			}
+		}
+		if n := w.s.App.Hasher.Hashed() - hashed; n != 0 {
+			t.Errorf("malformed bodies cost %d hashes, want 0", n)
+		}
+		if after := w.s.Snapshot(t); after != before {
+			t.Errorf("malformed bodies changed data:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+}
+
+// passwordMembers are the body members and form fields that carry a
+// password.
+func isPasswordField(name string) bool { return strings.Contains(name, "password") }
+
+// A 1 MB password never reaches the hasher: the body is too large, and a
+// password just under the body limit is too long. Both answers come before
+// any hash, on every route that takes a password.
+func TestHugePasswordsAreRefusedBeforeHashing(t *testing.T) {
+	w := newWorld(t)
+	ada := w.api(t, "ada@acme.example")
+	adaWeb := w.browser(t, "ada@acme.example")
+	members := bodyMembers(t, w.s)
+	before := w.s.Snapshot(t)
+	hashed := w.s.App.Hasher.Hashed()
+	megabyte := strings.Repeat("correct horse ", 1<<20/14)
+	nearLimit := strings.Repeat("correct horse ", 60<<10/14)
+	tried := 0
+	for _, r := range apiRoutes() {
+		var fields []string
+		for _, m := range stringMembers(members[r.String()]) {
+			if isPasswordField(m) {
+				fields = append(fields, m)
+			}
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		for _, size := range []struct {
+			pw     string
+			status int
+			code   string
+		}{{megabyte, 413, "request_too_large"}, {nearLimit, 422, "password_too_long"}} {
+			body := map[string]string{}
+			for _, m := range stringMembers(members[r.String()]) {
+				body[m] = "x"
+			}
+			body["email"], body["method"] = "mia@acme.example", "temporary"
+			for _, f := range fields {
+				body[f] = size.pw
+			}
+			resp := ada.Do(r.Method, r.path(ids{User: w.mia}), body)
+			if resp.StatusCode != size.status && !(size.status == 422 && resp.StatusCode < 500 && resp.StatusCode >= 400) {
+				t.Errorf("%s with a %d-byte password: got %d %s, want %d", r, len(size.pw), resp.StatusCode, clip(resp.Body), size.status)
+			}
+			tried++
+		}
+	}
+	for _, r := range pageRoutes() {
+		if r.Method != "POST" || r.String() == "POST /logout" { // logout reads no form
+			continue
+		}
+		form := map[string]string{"email": "mia@acme.example", "current_password": megabyte, "new_password": megabyte,
+			"confirm_password": megabyte, "password": megabyte, "temporary_password": megabyte, "token": strings.Repeat("a", 43)}
+		resp := adaWeb.PostForm(r.path(ids{User: w.mia, Session: "x"}), form)
+		if resp.StatusCode != 413 && resp.StatusCode != 303 {
+			t.Errorf("%s with a 1 MB password: got %d, want 413 (or 303 to the login page)", r, resp.StatusCode)
+		}
+		tried++
+	}
+	if tried < 10 {
+		t.Fatalf("only %d routes take a password; the route list looks wrong", tried)
+	}
+	if n := w.s.App.Hasher.Hashed() - hashed; n != 0 {
+		t.Errorf("overlong passwords cost %d hashes, want 0", n)
+	}
+	if after := w.s.Snapshot(t); after != before {
+		t.Errorf("overlong passwords changed data:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// A 50 MB body is refused after the first 64 KiB: the server answers while
+// the client is still sending, on every route that takes a body.
+func TestFiftyMegabyteBodiesAreNotRead(t *testing.T) {
+	w := newWorld(t)
+	ada := w.api(t, "ada@acme.example")
+	adaWeb := w.browser(t, "ada@acme.example")
+	addr := strings.TrimPrefix(w.s.URL, "http://")
+	cookie := sessionCookieHeader(adaWeb.SessionCookie())
+	for _, r := range append(apiRoutes(), pageRoutes()...) {
+		if !changesState(r.Method) || r.String() == "POST /logout" || r.String() == "POST /api/v1/logout" {
+			continue // logging out reads no body, and would end Ada's sessions for the routes after it
+		}
+		contentType := "application/x-www-form-urlencoded"
+		if strings.HasPrefix(r.Pattern, "/api/") {
+			contentType = "application/json"
+		}
+		status := fiftyMegabytes(t, addr, r.Method, r.path(ids{User: w.mia, Session: "x"}), contentType,
+			map[string]string{"Authorization": "Bearer " + ada.Token, "Cookie": cookie, "Origin": w.s.URL})
+		if strings.HasPrefix(r.Pattern, "/api/") && status != 413 && status != 401 {
+			t.Errorf("%s with 50 MB: got %d, want 413", r, status)
+		}
+		if status < 400 && status != 303 || status >= 500 {
+			t.Errorf("%s with 50 MB: got %d, want a 4xx", r, status)
+		}
+	}
+}
+
+// fiftyMegabytes announces a 50 MB body, sends 200 KB of it and returns
+// the status of the answer, which must come without the rest.
+func fiftyMegabytes(t *testing.T, addr, method, path, contentType string, header map[string]string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n", method, path, addr, contentType, 50<<20)
+	for k, v := range header {
+		fmt.Fprintf(&req, "%s: %s\r\n", k, v)
+	}
+	req.WriteString("\r\n")
+	conn.Write(req.Bytes())
+	go conn.Write(bytes.Repeat([]byte("a"), 200<<10)) // may block once the server stops reading
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%s %s: no answer before the 50 MB were sent: %v", method, path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
