@@ -105,7 +105,9 @@ func Endpoints() []string {
 
 type recorder struct{ patterns []string }
 
-func (rec *recorder) Handle(pattern string, _ http.Handler) { rec.patterns = append(rec.patterns, pattern) }
+func (rec *recorder) Handle(pattern string, _ http.Handler) {
+	rec.patterns = append(rec.patterns, pattern)
+}
 
 // staticHandler serves the embedded assets; they change only with the
 // binary, so a short cache is safe.
