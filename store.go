@@ -85,6 +85,9 @@ type Tx interface {
 	DeleteSession(userID, id string) (bool, error)
 	// DeleteSessions ends every session of the user except exceptID.
 	DeleteSessions(userID, exceptID string) (int, error)
+	// SetSessionToken replaces a session's token: the session stays, and
+	// whoever holds the old token is signed out.
+	SetSessionToken(id string, tokenHash []byte) error
 
 	CreateChallenge(c *Challenge) error
 	ChallengeByTokenHash(hash []byte) (*Challenge, error)

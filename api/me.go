@@ -21,8 +21,13 @@ type changePasswordRequest struct {
 
 func (d deps) handleChangePassword() http.Handler {
 	return authed(d, func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req changePasswordRequest) error {
-		if err := d.svc.ChangePassword(r.Context(), id, req.CurrentPassword, req.NewPassword, req.ConfirmPassword, client(r)); err != nil {
+		token, err := d.svc.ChangePassword(r.Context(), id, req.CurrentPassword, req.NewPassword, req.ConfirmPassword,
+			d.cookies.SessionInCookie(r), client(r))
+		if err != nil {
 			return err
+		}
+		if token != "" {
+			d.cookies.SetSession(w, token, id.Session.ExpiresAt)
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil

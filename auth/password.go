@@ -89,44 +89,52 @@ func (s *Service) setPassword(tx gatehouse.Tx, o *outcome, u *gatehouse.User, ha
 }
 
 // ChangePassword changes the caller's password. The caller's other
-// sessions end; this one stays.
-func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, newPW, confirm string, c Client) error {
+// sessions end; this one stays. With rotate, it stays under a new token,
+// which ChangePassword returns: people change their password when they
+// fear someone else has got in, and a copy of this session's token (taken
+// from the browser, say) must stop working too. Front ends rotate sessions
+// that travel in a cookie, which they can replace without the client
+// noticing; an API client's bearer token cannot be handed a successor in
+// the contract's empty 204, so it keeps its token (and can end the session
+// and log in again).
+func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, newPW, confirm string, rotate bool, c Client) (string, error) {
 	if err := checkConfirm(newPW, confirm); err != nil {
-		return err
+		return "", err
 	}
 	if len(current) > password.MaxBytes {
-		return gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
+		return "", gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
 	}
 	u := id.User
 	if err := s.checkPolicy(ctx, u, newPW); err != nil {
-		return err
+		return "", err
 	}
 	// A stolen session must not be a way to guess the password.
 	acct := accountKey(u.Email)
 	if err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		return accountLimit.reserve(tx, acct)
 	}); err != nil {
-		return err
+		return "", err
 	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
 		s.giveBackAttempt(ctx, acct)
-		return hashError(err)
+		return "", hashError(err)
 	}
 	if !ok {
-		return gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
+		return "", gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
 	}
 	// The current password is right: whatever happens next, the attempt
 	// was not a failure.
 	s.giveBackAttempt(ctx, acct)
 	if current == newPW || password.Normalize(current) == password.Normalize(newPW) {
-		return gatehouse.Errorf(gatehouse.EPasswordReused, "Choose a password different from your current one.")
+		return "", gatehouse.Errorf(gatehouse.EPasswordReused, "Choose a password different from your current one.")
 	}
 	hash, err := s.hasher.Hash(ctx, newPW)
 	if err != nil {
-		return hashError(err)
+		return "", hashError(err)
 	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	var token string
+	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		if err := tx.ClearThrottle(acct); err != nil {
 			return err
 		}
@@ -139,8 +147,20 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, new
 		if fresh.PasswordHash != u.PasswordHash {
 			return gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
 		}
-		return s.setPassword(tx, o, fresh, hash, c, gatehouse.EventPasswordChanged, id.Session.ID)
+		if err := s.setPassword(tx, o, fresh, hash, c, gatehouse.EventPasswordChanged, id.Session.ID); err != nil {
+			return err
+		}
+		if !rotate {
+			return nil
+		}
+		var tokenHash []byte
+		token, tokenHash = gatehouse.NewToken()
+		return tx.SetSessionToken(id.Session.ID, tokenHash)
 	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 // RequestPasswordReset queues a forgot-password request. It answers the

@@ -76,6 +76,18 @@ func (tx *Tx) DeleteSession(userID, id string) (bool, error) {
 	return n == 1, nil
 }
 
+// SetSessionToken gives a session a new token hash.
+func (tx *Tx) SetSessionToken(id string, tokenHash []byte) error {
+	n, err := tx.exec(`UPDATE sessions SET token_hash = $2 WHERE id = $1`, id, tokenHash)
+	if err != nil {
+		return fmt.Errorf("set session token: %w", err)
+	}
+	if n == 0 {
+		return gatehouse.Errorf(gatehouse.ENotFound, "Session not found.")
+	}
+	return nil
+}
+
 // DeleteSessions ends all the user's sessions but exceptID.
 func (tx *Tx) DeleteSessions(userID, exceptID string) (int, error) {
 	n, err := tx.exec(`DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, exceptID)

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 func (d deps) handleHome() http.Handler {
@@ -39,12 +40,11 @@ func (d deps) handleLanguage() http.Handler {
 
 // setLangCookie remembers lang for the pages before login; "" forgets it.
 func (d deps) setLangCookie(w http.ResponseWriter, lang string) {
-	c := &http.Cookie{Name: langCookie, Value: lang, Path: "/", Secure: d.cookies.Secure,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600}
 	if lang == "" {
-		c.MaxAge = -1
+		d.cookies.Clear(w, httpx.LangCookieName)
+		return
 	}
-	http.SetCookie(w, c)
+	d.cookies.Set(w, httpx.LangCookieName, lang, time.Now().Add(365*24*time.Hour))
 }
 
 func (d deps) handleLoginPage() http.Handler {

@@ -26,9 +26,10 @@ var templateFS embed.FS
 
 // renderer holds one parsed template set per page.
 type renderer struct {
-	pages map[string]*template.Template
-	cat   *i18n.Catalog
-	log   *slog.Logger
+	pages   map[string]*template.Template
+	cat     *i18n.Catalog
+	log     *slog.Logger
+	cookies httpx.Cookies
 }
 
 // newRenderer parses every page: pages/settings_*.html inside the settings
@@ -113,23 +114,19 @@ func (p *page) IsAdmin() bool { return p.User != nil && p.User.Role == gatehouse
 func (p *page) V(name string) string { return p.Form[name] }
 
 // browserLang is the language a browser asks for: the one chosen with the
-// login page's switcher (the gatehouse_lang cookie), else the best match
-// of its Accept-Language.
-func browserLang(r *http.Request) string {
-	if c, err := r.Cookie(langCookie); err == nil && i18n.IsSupported(c.Value) {
-		return c.Value
+// login page's switcher (the language cookie), else the best match of its
+// Accept-Language.
+func (rd *renderer) browserLang(r *http.Request) string {
+	if c := rd.cookies.Get(r, httpx.LangCookieName); i18n.IsSupported(c) {
+		return c
 	}
 	return i18n.Match(r.Header.Get("Accept-Language"))
 }
 
-// langCookie remembers the language chosen on the login page or in the
-// profile, for the pages shown before login.
-const langCookie = "gatehouse_lang"
-
 // newPage starts a page for r, in the browser's language (pageFor uses
 // the user's setting instead, when there is one).
 func (rd *renderer) newPage(r *http.Request, title string) *page {
-	lang := browserLang(r)
+	lang := rd.browserLang(r)
 	// The language links come back to the page as requested, query
 	// included, so that the token of a reset or setup link survives.
 	path := r.URL.Path
@@ -188,10 +185,8 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, 
 	buf.WriteTo(w)
 }
 
-// Flash messages survive one redirect in a cookie that holds only a known
-// key, never text from the request.
-const flashCookie = "gatehouse_flash"
-
+// Flash messages survive one redirect in a cookie (httpx.FlashCookieName)
+// that holds only a known key, never text from the request.
 var flashKeys = map[string]bool{
 	"flash.password_reset":   true,
 	"flash.password_changed": true,
@@ -212,14 +207,14 @@ var flashKeys = map[string]bool{
 }
 
 // takeFlash reads and clears the flash.
-func takeFlash(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie(flashCookie)
-	if err != nil {
+func (d deps) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	key := d.cookies.Get(r, httpx.FlashCookieName)
+	if key == "" {
 		return ""
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1})
-	if !flashKeys[c.Value] {
+	d.cookies.Clear(w, httpx.FlashCookieName)
+	if !flashKeys[key] {
 		return ""
 	}
-	return c.Value
+	return key
 }

@@ -36,6 +36,7 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	if err != nil {
 		return err
 	}
+	rd.cookies = cookies
 	d := deps{svc: svc, cookies: cookies, rd: rd, log: log}
 
 	static, _ := fs.Sub(staticFS, "static")

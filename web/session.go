@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -17,7 +18,7 @@ import (
 // Its language is the browser's; mail to a user who chose a language
 // uses theirs (auth decides).
 func (d deps) client(r *http.Request) auth.Client {
-	return auth.Client{IP: httpx.ClientIPFrom(r), UserAgent: r.UserAgent(), Lang: browserLang(r)}
+	return auth.Client{IP: httpx.ClientIPFrom(r), UserAgent: r.UserAgent(), Lang: d.rd.browserLang(r)}
 }
 
 // signedIn wraps a page that needs a session; without one it sends the
@@ -115,8 +116,7 @@ func form(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d deps) setFlash(w http.ResponseWriter, key string) {
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: key, Path: "/", HttpOnly: true,
-		Secure: d.cookies.Secure, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+	d.cookies.Set(w, httpx.FlashCookieName, key, time.Now().Add(time.Minute))
 }
 
 // pageFor starts a page for r with the flash, if any, and the user, in
@@ -129,7 +129,7 @@ func (d deps) pageFor(w http.ResponseWriter, r *http.Request, title string, id *
 			p.Lang = id.User.Language
 		}
 	}
-	if f := takeFlash(w, r); f != "" {
+	if f := d.takeFlash(w, r); f != "" {
 		p.Flash = p.T(f)
 	}
 	return p

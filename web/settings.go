@@ -20,14 +20,18 @@ func (d deps) handlePassword(w http.ResponseWriter, r *http.Request, id *auth.Id
 	p := d.pageFor(w, r, "title.password", id)
 	p.Nav = "password"
 	err := form(w, r)
+	token := ""
 	if err == nil {
-		err = d.svc.ChangePassword(r.Context(), id, r.PostFormValue("current_password"),
-			r.PostFormValue("new_password"), r.PostFormValue("confirm_password"), d.client(r))
+		token, err = d.svc.ChangePassword(r.Context(), id, r.PostFormValue("current_password"),
+			r.PostFormValue("new_password"), r.PostFormValue("confirm_password"), d.cookies.SessionInCookie(r), d.client(r))
 	}
 	if err != nil {
 		p.setError(err)
 		d.rd.render(w, r, "settings_password", p)
 		return
+	}
+	if token != "" {
+		d.cookies.SetSession(w, token, id.Session.ExpiresAt)
 	}
 	d.setFlash(w, "flash.password_changed")
 	http.Redirect(w, r, "/settings/password", http.StatusSeeOther)

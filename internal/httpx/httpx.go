@@ -136,6 +136,15 @@ const SessionCookieName = "gatehouse_session"
 // ChallengeCookieName carries a login in progress between pages.
 const ChallengeCookieName = "gatehouse_challenge"
 
+// The pages' other cookies: the language chosen, and a success message
+// that survives one redirect. They go through Set, Get and Clear like the
+// session's, so that behind https they too carry __Host- and Secure: a
+// sibling subdomain cannot plant them either.
+const (
+	LangCookieName  = "gatehouse_lang"
+	FlashCookieName = "gatehouse_flash"
+)
+
 func (c Cookies) name(base string) string {
 	if c.Secure {
 		return "__Host-" + base
@@ -167,12 +176,25 @@ func (c Cookies) ClearChallenge(w http.ResponseWriter) {
 }
 
 // Challenge returns the challenge cookie's value.
-func (c Cookies) Challenge(r *http.Request) string {
-	if ck, err := r.Cookie(c.name(ChallengeCookieName)); err == nil {
+func (c Cookies) Challenge(r *http.Request) string { return c.Get(r, ChallengeCookieName) }
+
+// Set sets the cookie base (prefixed behind https) until expires, with the
+// attributes every cookie of Gatehouse has: HttpOnly, SameSite=Lax,
+// Path=/, and Secure behind https.
+func (c Cookies) Set(w http.ResponseWriter, base, value string, expires time.Time) {
+	c.set(w, base, value, expires)
+}
+
+// Get returns the value of the cookie base, or "".
+func (c Cookies) Get(r *http.Request, base string) string {
+	if ck, err := r.Cookie(c.name(base)); err == nil {
 		return ck.Value
 	}
 	return ""
 }
+
+// Clear removes the cookie base.
+func (c Cookies) Clear(w http.ResponseWriter, base string) { c.set(w, base, "", time.Unix(1, 0)) }
 
 func (c Cookies) set(w http.ResponseWriter, base, value string, expires time.Time) {
 	ck := &http.Cookie{
@@ -183,6 +205,16 @@ func (c Cookies) set(w http.ResponseWriter, base, value string, expires time.Tim
 		ck.MaxAge = -1
 	}
 	http.SetCookie(w, ck)
+}
+
+// SessionInCookie reports whether the request's session token came in the
+// cookie (no Authorization header), so that an answer can replace it.
+func (c Cookies) SessionInCookie(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return false
+	}
+	ck, err := r.Cookie(c.SessionName())
+	return err == nil && ck.Value != ""
 }
 
 // SessionToken returns the session token of a request: the bearer token

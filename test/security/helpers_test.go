@@ -380,3 +380,24 @@ func requireTOTP(t *testing.T, s *testenv.Server, companyID string, on bool) {
 		t.Fatal(err)
 	}
 }
+
+// mustURL parses a URL of the test server.
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// cookieValue returns the value of the client's cookie name for base.
+func cookieValue(c *testenv.Client, base, name string) string {
+	u, _ := url.Parse(base + "/")
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
