@@ -40,7 +40,8 @@ const (
 	ETOTPEnrollmentRequired   = "totp_enrollment_required" // a code was sent with no QR code offered, or after the offer expired
 	EEmailTaken               = "email_taken"
 	ELastAdmin                = "last_admin"
-	ESetupDone                = "setup_done" // the first company exists; setup links are dead
+	ESetupDone                = "setup_done"        // the first company exists; setup links are dead
+	EOwnTOTPRequired          = "own_totp_required" // an admin without 2FA tried to require it for everyone
 )
 
 // codeStatus is the one table from code to HTTP status, shared by the JSON
@@ -76,6 +77,7 @@ var codeStatus = map[string]int{
 	EEmailTaken:               http.StatusConflict,
 	ELastAdmin:                http.StatusConflict,
 	ESetupDone:                http.StatusConflict,
+	EOwnTOTPRequired:          http.StatusConflict,
 }
 
 // Codes returns every error code, for documentation and tests.

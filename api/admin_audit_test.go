@@ -76,6 +76,8 @@ func TestAuditCompleteness(t *testing.T) {
 			return tn.asAdmin.Do("PATCH", "/api/v1/company/users/"+tn.admin, map[string]any{"role": "member"})
 		}, 409, "", nil, ""},
 	}
+	// Requiring 2FA takes 2FA of one's own.
+	enableTOTP(t, tn.s, tn.asAdmin)
 	for _, st := range steps {
 		n := auditCount(t, tn.s, tn.acme)
 		r := st.do()

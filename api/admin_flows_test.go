@@ -250,6 +250,9 @@ func TestCompanySettings(t *testing.T) {
 	}
 	wantStatus(t, "empty name", tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"name": ""}), 400, "invalid_request")
 	wantStatus(t, "wrong type", tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": "yes"}), 400, "invalid_request")
+	// Only an admin with 2FA of their own may require it.
+	wantStatus(t, "require 2FA without 2FA", tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true}), 409, "own_totp_required")
+	enableTOTP(t, tn.s, tn.asAdmin)
 	r = tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true})
 	wantStatus(t, "require 2FA", r, 200, "")
 	if r.JSON(t)["require_totp"] != true {

@@ -87,7 +87,7 @@ type challengeRequest struct {
 
 func (d deps) handleLoginTOTPSetup() http.Handler {
 	return handle(d, func(w http.ResponseWriter, r *http.Request, req challengeRequest) error {
-		en, err := d.svc.LoginTOTPSetup(r.Context(), req.Challenge)
+		en, err := d.svc.LoginTOTPSetup(r.Context(), req.Challenge, client(r))
 		if err != nil {
 			return err
 		}

@@ -113,7 +113,9 @@ func TestTOTPSecretsSealedAtRest(t *testing.T) {
 		t.Fatalf("confirm: got %d %s", r.StatusCode, r.Body)
 	}
 	recovery := recoveryCodes(t, r)
-	pending := beginTOTP(t, signedIn(t, s, "bob@example.com"), nil)
+	bob := signedIn(t, s, "bob@example.com")
+	pending := beginTOTP(t, bob, nil)
+	bobSession := bob.Get("/api/v1/me/sessions").JSON(t)["sessions"].([]any)[0].(map[string]any)["id"].(string)
 
 	db, err := sql.Open("sqlite", filepath.Join(s.Dir, "gatehouse.db")+"?_pragma=query_only(1)")
 	if err != nil {
@@ -139,7 +141,8 @@ func TestTOTPSecretsSealedAtRest(t *testing.T) {
 		aad, wrongAD string
 	}{
 		{"confirmed secret", adaSealed, e.Secret, e.B32, "totp:" + adaID, "totp:" + bobID},
-		{"pending secret", bobPending, pending.Secret, pending.B32, "totp-pending:" + bobID, "totp:" + bobID},
+		// A pending secret is bound to the session that asked for it too.
+		{"pending secret", bobPending, pending.Secret, pending.B32, "totp-pending:" + bobID + ":" + bobSession, "totp-pending:" + bobID + ":" + adaID},
 	} {
 		if len(tc.sealed) == 0 {
 			t.Errorf("%s: nothing stored", tc.name)

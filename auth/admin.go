@@ -172,8 +172,11 @@ type CompanyUpdate struct {
 }
 
 // UpdateCompany renames the company or switches the 2FA requirement. With
-// RequireTOTP on, every user without 2FA is sent through setup at their
-// next login (the login state machine does that).
+// RequireTOTP on, the sessions of users without 2FA stop working (see
+// Authenticate) and their next login sets 2FA up (the login state machine
+// does that). An admin without 2FA cannot switch it on (EOwnTOTPRequired):
+// they would sign themselves out with the very request, and a rule is
+// best made by someone who keeps it.
 func (s *Service) UpdateCompany(ctx context.Context, id *Identity, upd CompanyUpdate, c Client) (*gatehouse.Company, error) {
 	if err := requireAdmin(id); err != nil {
 		return nil, err
@@ -201,6 +204,10 @@ func (s *Service) UpdateCompany(ctx context.Context, id *Identity, upd CompanyUp
 			changed = append(changed, "name")
 		}
 		if upd.RequireTOTP != nil && *upd.RequireTOTP != company.RequireTOTP {
+			if *upd.RequireTOTP && !actor.TOTPEnabled() {
+				return gatehouse.Errorf(gatehouse.EOwnTOTPRequired,
+					"Turn on two-factor authentication for your own account before requiring it for everyone.")
+			}
 			company.RequireTOTP = *upd.RequireTOTP
 			changed = append(changed, "require_totp="+boolWord(company.RequireTOTP))
 		}

@@ -54,7 +54,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 	acct := accountKey(email)
 	var u *gatehouse.User
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		if err := addressLimit.check(tx, addressKey("login-ip:", c.IP)); err != nil {
+		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
 			return err
 		}
 		if err := accountLimit.reserve(tx, acct); err != nil {
@@ -156,7 +156,7 @@ func (s *Service) loginFailed(ctx context.Context, u *gatehouse.User, c Client, 
 }
 
 func (s *Service) recordLoginFailure(tx gatehouse.Tx, u *gatehouse.User, c Client, detail string) error {
-	if err := addressLimit.record(tx, addressKey("login-ip:", c.IP)); err != nil {
+	if err := addressLimit.record(tx, failureKey(c.IP)); err != nil {
 		return err
 	}
 	e := event(gatehouse.EventLoginFailed, "", "", "", c)
@@ -325,7 +325,7 @@ func (s *Service) failCode(tx gatehouse.Tx, p *pendingLogin, c Client) error {
 	if _, err := tx.AddChallengeFailure(p.ch.ID); err != nil {
 		return err
 	}
-	if err := addressLimit.record(tx, addressKey("login-ip:", c.IP)); err != nil {
+	if err := addressLimit.record(tx, failureKey(c.IP)); err != nil {
 		return err
 	}
 	return s.audit(tx, event(gatehouse.EventTOTPFailed, p.user.CompanyID, "", p.user.ID, c))
@@ -343,11 +343,14 @@ func (s *Service) LoginChangePassword(ctx context.Context, challenge, newPW, con
 	}
 	var p *pendingLogin
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
+			return err
+		}
 		p, err = s.loadChallenge(tx, challenge, gatehouse.StepPasswordChange)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.countBadToken(ctx, err, c)
 	}
 	if err := s.checkPolicy(ctx, p.user, newPW); err != nil {
 		return nil, err

@@ -328,13 +328,19 @@ func (s *Service) CheckResetToken(ctx context.Context, token string) (*ResetLink
 // token is used up in the transaction that sets the password, so of many
 // racing requests exactly one succeeds. Every session of the user ends, and
 // the account's login throttle is lifted: a reset is the way back in.
+//
+// A token that matches nothing counts against the client's address, and a
+// blocked address is refused before any token is looked up.
 func (s *Service) ResetPassword(ctx context.Context, token, newPW, confirm string, c Client) error {
 	if err := checkConfirm(newPW, confirm); err != nil {
 		return err
 	}
+	if err := s.checkAddress(ctx, c); err != nil {
+		return err
+	}
 	link, err := s.CheckResetToken(ctx, token)
 	if err != nil {
-		return err
+		return s.countBadToken(ctx, err, c)
 	}
 	if err := s.checkPolicy(ctx, link.User, newPW); err != nil {
 		return err

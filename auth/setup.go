@@ -87,8 +87,11 @@ func (s *Service) Setup(ctx context.Context, token string, nc NewCompany, c Clie
 	if err := checkConfirm(nc.Password, nc.Confirm); err != nil {
 		return nil, err
 	}
-	if err := s.CheckSetupToken(ctx, token); err != nil {
+	if err := s.checkAddress(ctx, c); err != nil {
 		return nil, err
+	}
+	if err := s.CheckSetupToken(ctx, token); err != nil {
+		return nil, s.countBadToken(ctx, err, c)
 	}
 	var res *LoginResult
 	_, _, err := s.createCompany(ctx, nc, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) error {

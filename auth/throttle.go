@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -116,6 +117,38 @@ func (l limit) record(tx gatehouse.Tx, key string) error {
 		l.fail(t, tx.Now())
 		return true
 	})
+	return err
+}
+
+// failureKey names the failure counter of a client address: wrong
+// passwords, wrong codes, and link or challenge tokens that match nothing
+// all count against it, so that an address that keeps failing at anything
+// is slowed down.
+func failureKey(ip string) string { return addressKey("login-ip:", ip) }
+
+// checkAddress refuses a client whose address is blocked, without
+// counting anything.
+func (s *Service) checkAddress(ctx context.Context, c Client) error {
+	return s.store.View(ctx, func(tx gatehouse.Tx) error {
+		return addressLimit.check(tx, failureKey(c.IP))
+	})
+}
+
+// countBadToken counts err against the client's address when it refused
+// a link or challenge token that matches nothing, and returns err. It runs
+// in a transaction of its own, after the one that refused the token rolled
+// back. Guessing a 256-bit token is hopeless; counting bounds how fast
+// anyone can try, on every node.
+func (s *Service) countBadToken(ctx context.Context, err error, c Client) error {
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EInvalidToken, gatehouse.EInvalidChallenge:
+		uerr := s.update(context.WithoutCancel(ctx), func(tx gatehouse.Tx, o *outcome) error {
+			return addressLimit.record(tx, failureKey(c.IP))
+		})
+		if uerr != nil {
+			s.log.Error("count a bad token", "err", uerr)
+		}
+	}
 	return err
 }
 

@@ -33,10 +33,14 @@ func (s *Service) enrollment(u *gatehouse.User, secret []byte) (*Enrollment, err
 }
 
 // The additional data binds a sealed secret to its row: a secret copied to
-// another user or challenge does not open.
+// another user or challenge does not open. A secret offered on the
+// profile page is bound to the session that asked for it as well (see
+// BeginTOTPEnrollment).
 func totpAAD(userID string) []byte               { return []byte("totp:" + userID) }
-func pendingTOTPAAD(userID string) []byte        { return []byte("totp-pending:" + userID) }
 func challengeTOTPAAD(challengeID string) []byte { return []byte("totp-challenge:" + challengeID) }
+func pendingTOTPAAD(userID, sessionID string) []byte {
+	return []byte("totp-pending:" + userID + ":" + sessionID)
+}
 
 // userSecret opens the user's confirmed TOTP secret.
 func (s *Service) userSecret(u *gatehouse.User) ([]byte, error) {
@@ -157,7 +161,7 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 	})
 	if err != nil {
 		s.countLogin(err)
-		return nil, err
+		return nil, s.countBadToken(ctx, err, c)
 	}
 	s.metrics.Logins.Inc(res.Status)
 	return res, nil
@@ -170,11 +174,11 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 // then see each other's failures, and a challenge takes five wrong codes at
 // most however they are sent.
 func (s *Service) reserveCodeAttempt(tx gatehouse.Tx, challenge string, step gatehouse.Step, c Client) (*pendingLogin, error) {
-	p, err := s.loadChallenge(tx, challenge, step)
-	if err != nil {
+	if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
 		return nil, err
 	}
-	if err := addressLimit.check(tx, addressKey("login-ip:", c.IP)); err != nil {
+	p, err := s.loadChallenge(tx, challenge, step)
+	if err != nil {
 		return nil, err
 	}
 	if err := accountLimit.reserve(tx, accountKey(p.user.Email)); err != nil {
@@ -190,9 +194,12 @@ func errEnrollmentRequired() error {
 
 // LoginTOTPSetup offers a new secret to a user whom the company requires to
 // set up 2FA before the login completes. Each call makes a new secret.
-func (s *Service) LoginTOTPSetup(ctx context.Context, challenge string) (*Enrollment, error) {
+func (s *Service) LoginTOTPSetup(ctx context.Context, challenge string, c Client) (*Enrollment, error) {
 	var en *Enrollment
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
+			return err
+		}
 		p, err := s.loadChallenge(tx, challenge, gatehouse.StepTOTPSetup)
 		if err != nil {
 			return err
@@ -204,7 +211,10 @@ func (s *Service) LoginTOTPSetup(ctx context.Context, challenge string) (*Enroll
 		en, err = s.enrollment(p.user, secret)
 		return err
 	})
-	return en, err
+	if err != nil {
+		return nil, s.countBadToken(ctx, err, c)
+	}
+	return en, nil
 }
 
 // LoginTOTPSetupConfirm turns 2FA on with the secret offered by
@@ -248,7 +258,7 @@ func (s *Service) LoginTOTPSetupConfirm(ctx context.Context, challenge, code str
 	})
 	if err != nil {
 		s.countLogin(err)
-		return nil, err
+		return nil, s.countBadToken(ctx, err, c)
 	}
 	s.metrics.Logins.Inc(res.Status)
 	return res, nil

@@ -2,10 +2,12 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -71,7 +73,7 @@ func (s *Service) TOTPState(ctx context.Context, id *Identity) (*TOTPState, erro
 			st.RecoveryCodesLeft, err = tx.CountRecoveryCodes(u.ID)
 			return err
 		}
-		secret, expires, err := s.pendingSecret(tx, u)
+		secret, expires, err := s.pendingSecret(tx, u, id.Session.ID)
 		if err != nil || secret == nil {
 			return err
 		}
@@ -101,9 +103,10 @@ func needsReauth(sess *gatehouse.Session, now time.Time) bool {
 	return now.Sub(sess.CreatedAt) > ReauthWindow
 }
 
-// pendingSecret opens the secret offered for enrollment; nil when none was
-// offered or the offer expired.
-func (s *Service) pendingSecret(tx gatehouse.Tx, u *gatehouse.User) (secret []byte, expires time.Time, err error) {
+// pendingSecret opens the secret offered for enrollment to the session
+// sessionID; nil when none was offered, the offer expired, or another
+// session of the user asked for it.
+func (s *Service) pendingSecret(tx gatehouse.Tx, u *gatehouse.User, sessionID string) (secret []byte, expires time.Time, err error) {
 	sealed, at, err := tx.UserTOTPPending(u.ID)
 	if err != nil || sealed == nil {
 		return nil, time.Time{}, err
@@ -112,7 +115,10 @@ func (s *Service) pendingSecret(tx gatehouse.Tx, u *gatehouse.User) (secret []by
 	if !tx.Now().Before(expires) {
 		return nil, time.Time{}, nil
 	}
-	secret, err = s.sealer.Open(sealed, pendingTOTPAAD(u.ID))
+	secret, err = s.sealer.Open(sealed, pendingTOTPAAD(u.ID, sessionID))
+	if errors.Is(err, seal.ErrCorrupt) {
+		return nil, time.Time{}, nil // offered to another session
+	}
 	return secret, expires, err
 }
 
@@ -120,7 +126,10 @@ func (s *Service) pendingSecret(tx gatehouse.Tx, u *gatehouse.User) (secret []by
 // authenticator app. Nothing changes for login until ConfirmTOTP: the
 // secret waits as the user's pending secret. Every call makes a new one,
 // so an entry scanned from an earlier offer (or an earlier enrollment)
-// never starts working.
+// never starts working. The offer is sealed to the session that asked for
+// it: another session of the user (one that is old, or stolen) can
+// neither read it on the profile page nor confirm it, so it cannot copy
+// the second factor that a fresh, re-authenticated session set up.
 //
 // The password is needed when the session's login is older than
 // ReauthWindow (EReauthenticationRequired without it), so that a browser
@@ -147,7 +156,7 @@ func (s *Service) BeginTOTPEnrollment(ctx context.Context, id *Identity, pw stri
 			return errTOTPAlreadyEnabled()
 		}
 		secret := totp.NewSecret()
-		if err := tx.SetUserTOTPPending(u.ID, s.sealer.Seal(secret, pendingTOTPAAD(u.ID))); err != nil {
+		if err := tx.SetUserTOTPPending(u.ID, s.sealer.Seal(secret, pendingTOTPAAD(u.ID, id.Session.ID))); err != nil {
 			return err
 		}
 		en, err = s.enrollment(u, secret)
@@ -173,7 +182,7 @@ func (s *Service) CancelTOTPEnrollment(ctx context.Context, id *Identity) error 
 func (s *Service) ConfirmTOTP(ctx context.Context, id *Identity, code string, c Client) ([]string, error) {
 	var codes []string
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		if err := addressLimit.check(tx, addressKey("login-ip:", c.IP)); err != nil {
+		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
 			return err
 		}
 		// Counting first also serialises two confirmations racing on
@@ -189,7 +198,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id *Identity, code string, c 
 		if u.TOTPEnabled() {
 			return errTOTPAlreadyEnabled()
 		}
-		secret, _, err := s.pendingSecret(tx, u)
+		secret, _, err := s.pendingSecret(tx, u, id.Session.ID)
 		if err != nil {
 			return err
 		}
@@ -199,7 +208,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id *Identity, code string, c 
 		step, ok := totp.Verify(secret, code, tx.Now(), 0)
 		if !ok {
 			o.err = errInvalidCode()
-			if err := addressLimit.record(tx, addressKey("login-ip:", c.IP)); err != nil {
+			if err := addressLimit.record(tx, failureKey(c.IP)); err != nil {
 				return err
 			}
 			e := event(gatehouse.EventTOTPFailed, u.CompanyID, u.ID, u.ID, c)
@@ -330,6 +339,8 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, u *gatehouse.User, 
 	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
+		// Turned away while busy: nothing was guessed (see giveBackAttempt).
+		s.giveBackAttempt(ctx, accountKey(u.Email))
 		return hashError(err)
 	}
 	if !ok {

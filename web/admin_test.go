@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"encoding/base32"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/totp"
 )
 
 const pw = "plum tractor velvet oyster"
@@ -103,6 +105,10 @@ func TestAdminPagesJourney(t *testing.T) {
 
 	// Company settings.
 	wantPage(t, "company", ada.Get("/settings/company"), 200, "Require two-factor authentication", `value="Acme"`)
+	// Requiring 2FA takes 2FA of one's own.
+	wantPage(t, "require 2FA without 2FA", ada.PostForm("/settings/company", map[string]string{"name": "Acme Ltd", "require_totp": "on"}),
+		409, "Turn on two-factor authentication for your own account")
+	turnOnTOTP(t, s, ada)
 	wantRedirect(t, "save company", ada.PostForm("/settings/company", map[string]string{"name": "Acme Ltd", "require_totp": "on"}), "/settings/company")
 	body = wantPage(t, "company saved", ada.Get("/settings/company"), 200, `value="Acme Ltd"`, "Company settings saved")
 	if !strings.Contains(body, "checked") {
@@ -135,4 +141,20 @@ func TestAdminPagesRefuseMembersAndStrangers(t *testing.T) {
 	wantPage(t, "stranger posts", eve.PostForm("/settings/users/"+carlID+"/disable", map[string]string{"confirmed": "1"}), 404)
 	wantPage(t, "stranger asks", eve.PostForm("/settings/users/"+carlID+"/disable", nil), 404)
 	signedIn(t, s, "carl@acme.example", pw)
+}
+
+// turnOnTOTP turns 2FA on for a signed-in browser through the profile page.
+func turnOnTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) {
+	t.Helper()
+	alignClock(s)
+	wantRedirect(t, "begin 2FA", c.PostForm("/settings/totp", nil), "/settings/profile#two-factor")
+	m := secretPattern.FindStringSubmatch(string(c.Get("/settings/profile").Body))
+	if m == nil {
+		t.Fatal("no secret on the profile page")
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPage(t, "confirm 2FA", c.PostForm("/settings/totp/confirm", map[string]string{"code": totp.Code(secret, totp.Step(s.Clock.Now()))}), 200)
 }

@@ -97,7 +97,7 @@ func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.Lo
 	case auth.StatusTOTPSetupRequired:
 		// Offer the secret right away, so the page shows the QR code
 		// without a GET that changes state.
-		if _, err := d.svc.LoginTOTPSetup(r.Context(), res.Challenge); err != nil {
+		if _, err := d.svc.LoginTOTPSetup(r.Context(), res.Challenge, d.client(r)); err != nil {
 			d.fail(w, r, err)
 			return
 		}
@@ -235,7 +235,7 @@ func (d deps) handleForcedSetupStart() http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		if _, err := d.svc.LoginTOTPSetup(r.Context(), d.cookies.Challenge(r)); err != nil {
+		if _, err := d.svc.LoginTOTPSetup(r.Context(), d.cookies.Challenge(r), d.client(r)); err != nil {
 			d.loginExpired(w, r, err)
 			return
 		}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/sqldb"
+	"github.com/gatehouse/gatehouse/totp"
 )
 
 const testPW = "plum tractor velvet oyster"
@@ -215,7 +218,16 @@ func TestBreakGlassWhileServing(t *testing.T) {
 		t.Fatalf("forced change: got %d %v", status, m)
 	}
 
-	// 2FA removed: under a company that requires it, set up again.
+	// 2FA removed: under a company that requires it, set up again. (Bo,
+	// who requires it, must have it himself.)
+	_, offer := in.call("POST", "/api/v1/me/totp", bo, map[string]string{"password": testPW})
+	boSecret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(fmt.Sprint(offer["secret"]))
+	if err != nil {
+		t.Fatalf("Bo's 2FA offer: got %v", offer)
+	}
+	if status, m := in.call("POST", "/api/v1/me/totp/confirm", bo, map[string]string{"code": totp.Code(boSecret, totp.Step(time.Now()))}); status != 200 {
+		t.Fatalf("Bo turns 2FA on: got %d %v", status, m)
+	}
 	if status, _ := in.call("PATCH", "/api/v1/company", bo, map[string]any{"require_totp": true}); status != 200 {
 		t.Fatalf("require 2FA: got %d", status)
 	}
@@ -256,7 +268,7 @@ func TestBreakGlassWhileServing(t *testing.T) {
 	if _, _, code := in.run("", "user", "reset-password"); code != 2 {
 		t.Errorf("no --email: got exit %d, want 2", code)
 	}
-	if _, errOut, code := in.run("", "user", "disable-2fa", "--email", "bo@acme.example"); code != 1 || !strings.Contains(errOut, "Two-factor authentication is off") {
+	if _, errOut, code := in.run("", "user", "disable-2fa", "--email", "ada@acme.example"); code != 1 || !strings.Contains(errOut, "Two-factor authentication is off") {
 		t.Errorf("disable-2fa without 2FA: got exit %d %q", code, errOut)
 	}
 }

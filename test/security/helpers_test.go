@@ -34,6 +34,8 @@ type world struct {
 	s                       *testenv.Server
 	acme, bolt              string // company IDs
 	ada, mia, dan, bob, ben string // user IDs
+
+	stolen map[string]string // session tokens by email, as an attacker might hold them
 }
 
 // newWorld starts a server with the two companies. The server believes
