@@ -25,7 +25,7 @@ type attacker struct {
 
 func (a *attacker) next(t *testing.T) *testenv.Client {
 	a.n++
-	return from(a.w.s.Client(t), fmt.Sprintf("198.51.100.%d", a.n))
+	return from(a.w.s.Client(t), fmt.Sprintf("198.18.%d.%d", a.n/250, a.n%250+1))
 }
 
 // entryPoint is one door that takes a guess for an account.
