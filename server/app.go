@@ -188,7 +188,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("create mail folder: %w", err)
 		}
 		sender = mail.NewFileSender(dir, log)
-		log.Info("no --smtp-url: mail is written to the log and to files", "dir", dir)
+		// The contract wants mail in the log without SMTP, so a developer can
+		// follow a link; those links are live. Say so loudly, once.
+		log.Warn("no --smtp-url: every message, live reset and invitation links included, is written to this log and to files; "+
+			"for development only, set --smtp-url in production", "dir", dir)
 	} else {
 		checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := mail.Check(checkCtx, sender); err != nil {

@@ -108,6 +108,9 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 		return nil, fmt.Errorf("register %s: %w", sqliteLower, err)
 	}
 	path := filepath.Join(cfg.DataDir, "gatehouse.db")
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	// synchronous=FULL: a commit is on disk before we answer, so an
 	// acknowledged reset request or queued mail survives a power cut too.
 	params := "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL"
@@ -138,6 +141,36 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	return &DB{dialect: SQLite, write: write, read: read, clock: clock}, nil
+}
+
+// makePrivate creates the database file readable by its owner only, or
+// makes an existing one so, with its WAL and shared-memory files. SQLite
+// creates the WAL and shared-memory files with the database file's mode,
+// and the database file with 0644 less the umask: readable by every
+// account on the machine, for a file holding password hashes, sessions and
+// sealed secrets, whenever the data folder itself is not private (made by
+// hand, or a mounted volume).
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, info.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func openPostgres(cfg Config, clock gatehouse.Clock) (*DB, error) {
