@@ -337,3 +337,38 @@ func TestDisabledUsersLoginInProgressDies(t *testing.T) {
 		}
 	})
 }
+
+// The otpauth URI names the account by its email, which may hold '&', '=',
+// '?', '#', '%', '/' and quotes: none of them may add or change a
+// parameter, or split the label, in what the authenticator app reads.
+func TestOTPAuthURIWithOddEmails(t *testing.T) {
+	w := newWorld(t)
+	ada := w.api(t, "ada@acme.example")
+	for i, email := range []string{
+		"a&secret=AAAAAAAAAAAAAAAA&issuer=Evil@acme.example",
+		"b?issuer=Evil#x@acme.example",
+		"c%3Aevil%26period=1@acme.example",
+		"d/.'x'{|}~@acme.example",
+		"e+tag=1=2@acme.example",
+	} {
+		r := ada.Do("POST", "/api/v1/company/users", map[string]string{"email": email, "name": fmt.Sprintf("Odd %d", i)})
+		wantStatus(t, "invite "+email, r, 201)
+		token := testenv.LinkToken(t, w.s.SMTP.WaitFor(t, strings.ToLower(email), "invited").Text)
+		wantStatus(t, "accept", confirm(w, w.s.Client(t), token, pw), 204)
+		c := w.s.Client(t)
+		c.Token = c.Login(email, pw)
+		r = c.Do("POST", "/api/v1/me/totp", nil)
+		wantStatus(t, "begin 2FA", r, 200)
+		u, err := url.Parse(r.Str(t, "otpauth_uri"))
+		if err != nil {
+			t.Fatalf("%s: otpauth_uri %q: %v", email, r.Str(t, "otpauth_uri"), err)
+		}
+		q := u.Query()
+		label, _ := url.PathUnescape(strings.TrimPrefix(u.EscapedPath(), "/"))
+		if u.Scheme != "otpauth" || u.Host != "totp" || u.Fragment != "" || label != "Gatehouse:"+strings.ToLower(email) ||
+			q.Get("secret") != r.Str(t, "secret") || q.Get("issuer") != "Gatehouse" || len(q["secret"]) != 1 || len(q["issuer"]) != 1 ||
+			q.Get("period") != "30" || q.Get("digits") != "6" || q.Get("algorithm") != "SHA1" {
+			t.Errorf("%s: otpauth_uri %s reads as label %q, parameters %v", email, r.Str(t, "otpauth_uri"), label, q)
+		}
+	}
+}
