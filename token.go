@@ -27,9 +27,17 @@ func HashToken(token string) []byte {
 
 // TokenLooksValid reports whether s has the shape of a token made by
 // NewToken, so that garbage is refused before it reaches the database.
+// Only the 64 characters of base64url count: the decoder alone would skip
+// line breaks, and let 43 characters that hold fewer than 32 bytes through.
 func TokenLooksValid(s string) bool {
 	if len(s) != 43 {
 		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
 	}
 	_, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	return err == nil

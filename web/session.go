@@ -54,7 +54,7 @@ func loginURL(next string) string {
 // /\evil as //evil), no control characters.
 func safeNext(next string) string {
 	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.ContainsAny(next, "\\\r\n\t") {
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		return ""
 	}
 	u, err := url.Parse(next)
