@@ -110,6 +110,14 @@ func TestBusyAnswersDoNotCountAsFailures(t *testing.T) {
 		case 429:
 			t.Fatalf("password change with the right password after %d busy answers: got 429, want 422 or 503", busy)
 		}
+		// The password that starts 2FA enrollment is checked the same way.
+		r = c.Do("POST", "/api/v1/me/totp", map[string]string{"password": goodPW})
+		switch r.StatusCode {
+		case 503:
+			busy++
+		case 429:
+			t.Fatalf("2FA enrollment with the right password after %d busy answers: got 429, want 200 or 503", busy)
+		}
 	}
 	if busy == 0 {
 		t.Errorf("no request was turned away busy: the test proved nothing")
