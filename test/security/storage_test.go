@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -96,6 +98,42 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	for _, s := range secrets {
 		if s != "" && strings.Contains(log, s) {
 			t.Errorf("the log holds a secret: %q", s)
+		}
+	}
+}
+
+// TestQueuedMailIsSealed: a message waiting in the outbox holds a live
+// link, so the database never holds it in the clear — not the link, not
+// the words around it — even while delivery keeps failing.
+func TestQueuedMailIsSealed(t *testing.T) {
+	w := newWorld(t, testenv.WithSMTP(testenv.WithFailures(1000)))
+	wantStatus(t, "reset request", w.s.Client(t).Do("POST", "/api/v1/password-reset", map[string]string{"email": "mia@acme.example"}), 202)
+	ada := w.api(t, "ada@acme.example")
+	invite := ada.Do("POST", "/api/v1/company/users", map[string]string{"email": "new@acme.example", "name": "New"})
+	wantStatus(t, "invite", invite, 201)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var queued int
+		w.s.SQL(t).QueryRow(`SELECT count(*) FROM outbox WHERE sent_at = 0 AND failed_at = 0`).Scan(&queued)
+		if queued >= 3 { // Dan's "disabled" notice, the reset, the invitation
+
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset and invitation mail never reached the outbox (%d of 3 queued)", queued)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	files, _ := filepath.Glob(filepath.Join(w.s.Dir, "gatehouse.db*"))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, needle := range []string{"reset-password?token=", "/reset-password", "mia@acme.example>", "Subject:", "invited you"} {
+			if strings.Contains(string(raw), needle) {
+				t.Errorf("%s holds queued mail in the clear (%q)", filepath.Base(f), needle)
+			}
 		}
 	}
 }
