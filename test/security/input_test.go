@@ -169,7 +169,7 @@ func TestHostileJSONBodiesAreRefusedCleanly(t *testing.T) {
 	})
 }
 
-// passwordMembers are the body members and form fields that carry a
+// isPasswordField tells the body members and form fields that carry a
 // password.
 func isPasswordField(name string) bool { return strings.Contains(name, "password") }
 
