@@ -167,6 +167,7 @@ var (
 		"POST /api/v1/login", "POST /api/v1/login/totp", "POST /api/v1/login/password",
 		"POST /api/v1/login/totp-setup", "POST /api/v1/login/totp-setup/confirm",
 		"POST /api/v1/password-reset", "POST /api/v1/password-reset/confirm", "GET /api/v1/openapi.json",
+		"POST /api/v1/password-check", // live feedback on a password; a session, if any, only adds inputs
 	}
 	publicPages = []string{
 		"GET /static/", "GET /{$}", "GET /lang/{lang}", "GET /login", "POST /login", "GET /login/2fa", "POST /login/2fa",
