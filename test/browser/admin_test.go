@@ -148,13 +148,17 @@ func TestAdminDisablesUser(t *testing.T) {
 }
 
 // TestCompanyEnforcement: an admin requires two-factor authentication for
-// the company; a member without it is sent through the setup at the next
-// login, reading the QR code like a phone.
+// the company (which takes 2FA of their own); a member without it is sent
+// through the setup at the next login, reading the QR code like a phone.
 func TestCompanyEnforcement(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
+	adaSecret, _ := enableTOTP(t, s.Server, adaEmail, goodPW)
 	p := testenv.NewPage(t, s.URL)
-	login(p, adaEmail, goodPW, "/settings/profile")
+	login(p, adaEmail, goodPW, "/login/2fa")
+	p.Fill("#code", nextCode(s.Server, adaSecret))
+	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
+	p.WaitPath("/settings/profile")
 	p.Click(`.sidebar a[href="/settings/company"]`)
 	p.WaitPath("/settings/company")
 	p.Click("#require_totp")
