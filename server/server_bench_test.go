@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+// BenchmarkMe is the session check as the SaaS sends it, GET /api/v1/me
+// with a bearer token, through the whole handler (every middleware, the
+// API, the store) without a network; "bare" is a net/http handler that
+// writes the same answer, the baseline of issue 8's target. Figures are
+// in docs/BENCHMARKS.md.
+//
+//	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
+func BenchmarkMe(b *testing.B) {
+	for _, kind := range testenv.Databases() {
+		b.Run(kind, func(b *testing.B) {
+			var opts []testenv.ServerOption
+			if kind == "postgres" {
+				opts = append(opts, testenv.WithPostgres())
+			}
+			s := testenv.StartServer(b, opts...)
+			s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+			token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+			h := handler(b, s)
+			req := httptest.NewRequest("GET", "/api/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
+			}
+			body := bytes.Clone(rec.Body.Bytes())
+			bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(body)
+			})
+
+			for _, bc := range []struct {
+				name string
+				h    http.Handler
+			}{{"bare", bare}, {"gatehouse", h}} {
+				b.Run(bc.name, func(b *testing.B) {
+					b.ReportAllocs()
+					w := &discardWriter{header: http.Header{}}
+					for b.Loop() {
+						clear(w.header)
+						w.status = 0
+						bc.h.ServeHTTP(w, req)
+						if w.status != 200 {
+							b.Fatalf("got %d, want 200", w.status)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// handler builds the site's handler as App.Serve does.
+func handler(t testing.TB, s *testenv.Server) http.Handler {
+	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.App
+	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL}, a.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the
+// body, so that the benchmark measures the handler, not a recorder.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return len(p), nil
+}
