@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -29,7 +32,10 @@ func BenchmarkMe(b *testing.B) {
 			s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
 			token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
 			h := handler(b, s)
-			req := httptest.NewRequest("GET", "/api/v1/me", nil)
+			// As net/http serves it: a context that ends with the connection.
+			ctx, cancel := context.WithCancel(context.Background())
+			b.Cleanup(cancel)
+			req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/me", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 
 			rec := httptest.NewRecorder()
@@ -64,7 +70,9 @@ func BenchmarkMe(b *testing.B) {
 	}
 }
 
-// handler builds the site's handler as App.Serve does.
+// handler builds the site's handler as App.Serve does, logging at
+// `gatehouse serve`'s default level (info) rather than the test server's
+// debug level.
 func handler(t testing.TB, s *testenv.Server) http.Handler {
 	t.Helper()
 	cat, err := i18n.Load()
@@ -72,7 +80,8 @@ func handler(t testing.TB, s *testenv.Server) http.Handler {
 		t.Fatal(err)
 	}
 	a := s.App
-	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL}, a.Log)
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,8 @@ type DB struct {
 	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
 	clock   gatehouse.Clock
+	// prepared holds the read pool's statements on SQLite (see prepared.go).
+	prepared preparedStmts
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -225,7 +227,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	err := errors.Join(db.prepared.close(), db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -25,8 +25,8 @@ func BenchmarkSessionByTokenHash(b *testing.B) {
 			ctx := context.Background()
 			lookup := func(hash []byte) error {
 				return s.View(ctx, func(tx gatehouse.Tx) error {
-					sess, u, err := tx.SessionByTokenHash(hash)
-					if err == nil && (sess.UserID != u.ID || u.CompanyID == "") {
+					sess, u, c, err := tx.SessionByTokenHash(hash)
+					if err == nil && (sess.UserID != u.ID || u.CompanyID != c.ID) {
 						err = fmt.Errorf("got session of %s with user %s", sess.UserID, u.ID)
 					}
 					return err

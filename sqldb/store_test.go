@@ -486,18 +486,22 @@ func TestSessions(t *testing.T) {
 			s.update(t, func(tx gatehouse.Tx) error { return tx.CreateSession(sess) })
 			ids = append(ids, sess.ID)
 			s.view(t, func(tx gatehouse.Tx) error {
-				got, gotUser, err := tx.SessionByTokenHash(hash)
+				got, gotUser, gotCompany, err := tx.SessionByTokenHash(hash)
 				if err != nil {
 					return err
 				}
 				if got.ID != sess.ID || gotUser.ID != u.ID || got.IP != sess.IP || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 					return fmt.Errorf("session by token: got %+v of %s, want %+v of %s", got, gotUser.ID, sess, u.ID)
 				}
+				if gotCompany.ID != c.ID || gotCompany.Name != c.Name || gotCompany.RequireTOTP != c.RequireTOTP ||
+					!gotCompany.CreatedAt.Equal(c.CreatedAt) {
+					return fmt.Errorf("session by token: got company %+v, want %+v", gotCompany, c)
+				}
 				return nil
 			})
 		}
 		s.view(t, func(tx gatehouse.Tx) error {
-			_, _, err := tx.SessionByTokenHash([]byte("unknown"))
+			_, _, _, err := tx.SessionByTokenHash([]byte("unknown"))
 			wantCode(t, "unknown session", err, gatehouse.ENotFound)
 			list, err := tx.Sessions(ada.ID)
 			if err != nil {
