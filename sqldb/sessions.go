@@ -34,7 +34,7 @@ func (tx *Tx) SessionByTokenHash(hash []byte) (*gatehouse.Session, *gatehouse.Us
 	var c gatehouse.Company
 	var t sessionTimes
 	var companyCreated int64
-	row := tx.queryRow(`SELECT `+userColumns+`, `+sessionColumns+`, c.id, c.name, c.require_totp, c.created_at
+	row := tx.lookupRow(`SELECT `+userColumns+`, `+sessionColumns+`, c.id, c.name, c.require_totp, c.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
 		WHERE s.token_hash = $1`, hash)
 	u, err := scanUser(row, &s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent,

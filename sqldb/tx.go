@@ -68,6 +68,20 @@ func (tx *Tx) queryRow(query string, args ...any) scanner {
 	return tx.q.QueryRowContext(tx.ctx, query, args...)
 }
 
+// lookupRow is queryRow for a point lookup on a unique index, which SQLite
+// answers in microseconds: there it runs without the request's
+// cancellation, since watching for it costs more than the lookup
+// (database/sql and the driver each start a goroutine per query on a
+// context that can end). PostgreSQL keeps it: its queries cross a network.
+func (tx *Tx) lookupRow(query string, args ...any) scanner {
+	if tx.db.dialect != SQLite {
+		return tx.queryRow(query, args...)
+	}
+	ntx := *tx
+	ntx.ctx = context.WithoutCancel(tx.ctx)
+	return ntx.queryRow(query, args...)
+}
+
 // stmt returns query prepared, for reads on SQLite's read pool (View), or
 // nil: run it as it is.
 func (tx *Tx) stmt(query string) *sql.Stmt {
