@@ -80,6 +80,8 @@ type Tx interface {
 	// SessionByTokenHash returns the session, its user and the user's
 	// company, in one round trip: it is the check of every request.
 	SessionByTokenHash(hash []byte) (*Session, *User, *Company, error)
+	// TouchSession records activity at at; it never moves the last
+	// activity back.
 	TouchSession(id string, at time.Time) error
 	Sessions(userID string) ([]*Session, error)
 	// DeleteSession reports false when the user has no such session.

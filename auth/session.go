@@ -51,15 +51,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 		return nil, errUnauthenticated()
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		err := s.store.Update(ctx, func(tx gatehouse.Tx) error {
-			return tx.TouchSession(sess.ID, tx.Now())
-		})
-		if err != nil {
+		if err := s.touch(ctx, sess); err != nil {
 			return nil, err
 		}
-		sess.LastSeenAt = now
 	}
 	return &id, nil
+}
+
+// touch records the session's activity. Of the requests of one session
+// that find it due at once on this node (a page's parallel calls, a
+// client's burst), one writes and the others go on without waiting: the
+// write they would repeat records the same minute. Nothing is decided
+// from this set; it only saves the single SQLite writer (or PostgreSQL's
+// row lock) a queue of identical updates once a minute.
+func (s *Service) touch(ctx context.Context, sess *gatehouse.Session) error {
+	if _, busy := s.touching.LoadOrStore(sess.ID, struct{}{}); busy {
+		return nil
+	}
+	defer s.touching.Delete(sess.ID)
+	return s.store.Update(ctx, func(tx gatehouse.Tx) error {
+		sess.LastSeenAt = tx.Now()
+		return tx.TouchSession(sess.ID, tx.Now())
+	})
 }
 
 // Logout ends the caller's session.

@@ -47,9 +47,10 @@ func (tx *Tx) SessionByTokenHash(hash []byte) (*gatehouse.Session, *gatehouse.Us
 	return &s, u, &c, nil
 }
 
-// TouchSession records activity.
+// TouchSession records activity at at, unless a later activity is already
+// recorded (another node's request may have touched it meanwhile).
 func (tx *Tx) TouchSession(id string, at time.Time) error {
-	_, err := tx.exec(`UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, ms(at))
+	_, err := tx.exec(`UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, id, ms(at))
 	return err
 }
 

@@ -525,6 +525,13 @@ func TestSessions(t *testing.T) {
 			if !list[2].LastSeenAt.Equal(at) {
 				return fmt.Errorf("touched: got last seen %v, want %v", list[2].LastSeenAt, at)
 			}
+			if err := tx.TouchSession(ids[0], at.Add(-time.Second)); err != nil {
+				return err
+			}
+			list, _ = tx.Sessions(ada.ID)
+			if !list[2].LastSeenAt.Equal(at) {
+				return fmt.Errorf("touched earlier: got last seen %v, want it kept at %v", list[2].LastSeenAt, at)
+			}
 			if ok, err := tx.DeleteSession(bob.ID, ids[0]); err != nil || ok {
 				return fmt.Errorf("delete another user's session: got %v, %v; want false", ok, err)
 			}
