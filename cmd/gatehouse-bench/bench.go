@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -153,7 +152,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := h.scenario(ctx, s); err != nil {
 			fmt.Fprintf(stdout, "%s failed: %v\n", s, err)
 			if len(h.targets) == before {
-				h.targets = append(h.targets, loadgen.Target{Scenario: s, What: "ran", Value: math.NaN(), Op: ">=", Detail: "failed: " + err.Error()})
+				h.targets = append(h.targets, loadgen.Target{Scenario: s, What: "the scenario ran", Failed: err.Error()})
 			}
 		}
 		if len(h.targets) > before {

@@ -116,6 +116,14 @@ func logins(c loadgen.Client, email func(client int) string) loadgen.Scenario {
 	}
 }
 
+// only returns the figures of a run that timed one kind of request.
+func only(rep *loadgen.Report) loadgen.Stats {
+	if all := rep.Stats(); len(all) > 0 {
+		return all[0]
+	}
+	return loadgen.Stats{}
+}
+
 // forwarded numbers the reset requests' client addresses: each request
 // comes from an address of its own, as from many people behind a proxy.
 var forwarded atomic.Uint32
@@ -602,8 +610,7 @@ func (h *harness) scale(ctx context.Context) error {
 			sc := op.run(s)
 			loadgen.Run(ctx, loadgen.Config{Clients: op.clients, Duration: h.opts.warmup}, sc)
 			rep, peak := h.measure(ctx, s.g.node, op.clients, sc)
-			st[i] = rep.Get("req")
-			st[i].Name = op.name
+			st[i] = only(rep)
 			rows = append(rows, loadgen.Row{Label: fmt.Sprintf("%s, %d users", op.name, s.g.pop.Users()), Clients: op.clients, Stats: st[i], PeakRSS: peak})
 			if op.name == "reset request" {
 				// The mail the requests made is not the next run's work.

@@ -22,12 +22,13 @@ type Target struct {
 	Unit     string // appended to Value and Bound: "", "×", " ms", " MB", "/s"
 	Detail   string // the figures behind a ratio: "1234/s vs 2400/s"
 	Skipped  string // why it was not measured; empty when it was
+	Failed   string // why the measurement failed (a crash, a refused request)
 }
 
 // Met reports whether the measured value satisfies the bound. A value
 // that could not be measured never does.
 func (t Target) Met() bool {
-	if t.Skipped != "" || math.IsNaN(t.Value) || math.IsInf(t.Value, 0) {
+	if t.Skipped != "" || t.Failed != "" || math.IsNaN(t.Value) || math.IsInf(t.Value, 0) {
 		return false
 	}
 	switch t.Op {
@@ -41,9 +42,11 @@ func (t Target) Met() bool {
 	return false
 }
 
-// Verdict is "MET", "NOT MET" or "skipped".
+// Verdict is "MET", "NOT MET", "FAILED" or "skipped".
 func (t Target) Verdict() string {
 	switch {
+	case t.Failed != "":
+		return "FAILED"
 	case t.Skipped != "":
 		return "skipped"
 	case t.Met():
@@ -64,7 +67,7 @@ func Ratio(a, b float64) float64 {
 func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (t Target) value() string {
-	if t.Skipped != "" {
+	if t.Skipped != "" || t.Failed != "" {
 		return "-"
 	}
 	if math.IsNaN(t.Value) || math.IsInf(t.Value, 0) {
@@ -74,6 +77,9 @@ func (t Target) value() string {
 }
 
 func (t Target) bound() string {
+	if t.Op == "" {
+		return "-"
+	}
 	op := map[string]string{">=": "≥ ", "<=": "≤ ", "<": "< "}[t.Op]
 	return op + num(t.Bound) + t.Unit
 }
@@ -98,6 +104,9 @@ func WriteTargets(w io.Writer, targets []Target) {
 		detail := t.Detail
 		if t.Skipped != "" {
 			detail = t.Skipped
+		}
+		if t.Failed != "" {
+			detail = t.Failed
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Scenario, t.What, t.value(), t.bound(), t.Verdict(), detail)
 	}

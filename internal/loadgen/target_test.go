@@ -53,6 +53,7 @@ func TestTargetMet(t *testing.T) {
 		{Target{Value: Ratio(1, 0), Op: ">=", Bound: 0}, "NOT MET"},
 		{Target{Value: 1, Op: "<=", Bound: 2, Skipped: "no PostgreSQL"}, "skipped"},
 		{Target{Value: 1, Op: "=", Bound: 1}, "NOT MET"},
+		{Target{Value: 1, Op: "<=", Bound: 2, Failed: "gatehouse exited"}, "FAILED"},
 	} {
 		if got := tc.t.Verdict(); got != tc.want {
 			t.Errorf("%v %s %v: got %s, want %s", tc.t.Value, tc.t.Op, tc.t.Bound, got, tc.want)
