@@ -341,7 +341,7 @@ func (h *harness) login(ctx context.Context) error {
 		fmt.Fprintln(h.out)
 		loadgen.WriteRows(h.out, rows)
 		h.add(loadgen.Target{Scenario: "login", What: what, Value: worst, Op: ">=", Bound: 0.95, Unit: "×",
-			Detail: fmt.Sprintf("worst at %d clients; limit %.1f/s", worstAt, limit)})
+			Detail: fmt.Sprintf("worst at %d clients; limit %.1f/s (cores hashing at once: %.1f/s)", worstAt, limit, h.parallelHash)})
 		h.add(loadgen.Target{Scenario: "login", What: errWhat, Value: float64(others), Op: "<=", Bound: 0})
 	}
 	return nil
@@ -772,6 +772,7 @@ func (h *harness) mail(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		began := time.Now()
 		loadgen.Sleep(bctx, h.opts.duration/10) // logins first, then the burst lands on them
 		t := time.Now()
 		burstErrs = sendResets(ctx, c, 32, burst, func(i int) string { return p.account(first + n + i) })
@@ -779,7 +780,8 @@ func (h *harness) mail(ctx context.Context) error {
 		for sk.count()-base < burst && bctx.Err() == nil {
 			loadgen.Sleep(bctx, 20*time.Millisecond)
 		}
-		loadgen.Sleep(bctx, h.opts.duration/10)
+		// At least a full run of logins, and a moment after the last mail.
+		loadgen.Sleep(bctx, max(h.opts.duration/10, time.Until(began.Add(h.opts.duration))))
 		stopLogins()
 	}()
 	busy := loginAt(bctx, max(h.opts.duration, 2*time.Minute))
