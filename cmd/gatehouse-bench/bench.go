@@ -29,19 +29,22 @@ var allScenarios = []string{"session-check", "login", "flood", "memory", "startu
 
 // options are the harness's flags.
 type options struct {
-	duration    time.Duration
-	scenarios   []string
-	quick       bool
-	postgres    string // admin URL, or "off"
-	largeUsers  int
-	loginLevels []int
-	mailCount   int
-	burstCount  int
-	starts      int
-	gatehouse   string // a built binary; empty builds one
-	keep        bool
-	warmup      time.Duration
-	settle      time.Duration
+	duration time.Duration
+	// loginDuration is the length of runs that time logins: --quick keeps
+	// it at 3s, long enough for a login that waits in the hashing queue.
+	loginDuration time.Duration
+	scenarios     []string
+	quick         bool
+	postgres      string // admin URL, or "off"
+	largeUsers    int
+	loginLevels   []int
+	mailCount     int
+	burstCount    int
+	starts        int
+	gatehouse     string // a built binary; empty builds one
+	keep          bool
+	warmup        time.Duration
+	settle        time.Duration
 }
 
 // harness is one run: the tools it started and the targets it measured.
@@ -123,6 +126,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	o.largeUsers = max(o.largeUsers/100, 1) * 100
+	o.loginDuration = o.duration
+	if o.quick {
+		o.loginDuration = max(o.duration, 3*time.Second)
+	}
 
 	tmp, err := os.MkdirTemp("", "gatehouse-bench-")
 	if err != nil {

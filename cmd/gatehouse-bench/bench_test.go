@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/smtp"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/loadgen"
 )
 
 // TestMain lets the test binary stand in for gatehouse-bench when the
@@ -135,5 +138,21 @@ func TestQuickRun(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "== summary ==") {
 		t.Errorf("output lacks the summary")
+	}
+}
+
+// A run with no successful request makes no ratio, however it compares.
+func TestRatioOfEmptyRun(t *testing.T) {
+	ok := loadgen.Stats{OK: 10, PerSecond: 5}
+	none := loadgen.Stats{}
+	rate := func(s loadgen.Stats) float64 { return s.PerSecond }
+	if got := ratioOf(ok, none, rate); !math.IsNaN(got) {
+		t.Errorf("ok ÷ none: got %v, want NaN", got)
+	}
+	if got := ratioOf(none, ok, rate); !math.IsNaN(got) {
+		t.Errorf("none ÷ ok: got %v, want NaN", got)
+	}
+	if got := ratioOf(ok, loadgen.Stats{OK: 1, PerSecond: 10}, rate); got != 0.5 {
+		t.Errorf("5/s ÷ 10/s: got %v, want 0.5", got)
 	}
 }

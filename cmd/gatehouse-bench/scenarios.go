@@ -28,8 +28,13 @@ var standard = population{Companies: 20, PerCompany: 250}
 // measure runs scenario on clients for the run's duration and returns
 // the report with the node's peak resident set during it.
 func (h *harness) measure(ctx context.Context, n *node, clients int, sc loadgen.Scenario) (*loadgen.Report, uint64) {
+	return h.measureFor(ctx, h.opts.duration, n, clients, sc)
+}
+
+// measureFor is measure for d.
+func (h *harness) measureFor(ctx context.Context, d time.Duration, n *node, clients int, sc loadgen.Scenario) (*loadgen.Report, uint64) {
 	w := loadgen.WatchPeak(n.pid(), 50*time.Millisecond)
-	rep := loadgen.Run(ctx, loadgen.Config{Clients: clients, Duration: h.opts.duration}, sc)
+	rep := loadgen.Run(ctx, loadgen.Config{Clients: clients, Duration: d}, sc)
 	peak, _ := w.Stop()
 	return rep, peak
 }
@@ -116,6 +121,16 @@ func logins(c loadgen.Client, email func(client int) string) loadgen.Scenario {
 	}
 }
 
+// ratioOf compares a figure of two runs, a's ÷ b's; NaN (never met) when
+// either run had no successful request, so that a run that measured
+// nothing cannot pass for a fast one.
+func ratioOf(a, b loadgen.Stats, figure func(loadgen.Stats) float64) float64 {
+	if a.OK == 0 || b.OK == 0 {
+		return math.NaN()
+	}
+	return loadgen.Ratio(figure(a), figure(b))
+}
+
 // only returns the figures of a run that timed one kind of request.
 func only(rep *loadgen.Report) loadgen.Stats {
 	if all := rep.Stats(); len(all) > 0 {
@@ -189,12 +204,12 @@ func (h *harness) sessionCheck(ctx context.Context) error {
 	for _, conns := range []int{64, 16} {
 		p := res[conns]
 		h.add(loadgen.Target{Scenario: "session-check", What: fmt.Sprintf("req/s ÷ bare handler, %d conns", conns),
-			Value: loadgen.Ratio(p.gh.PerSecond, p.bare.PerSecond), Op: ">=", Bound: 0.5, Unit: "×",
+			Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
 			Detail: fmt.Sprintf("%.0f/s vs %.0f/s", p.gh.PerSecond, p.bare.PerSecond)})
 	}
 	p := res[64]
 	h.add(loadgen.Target{Scenario: "session-check", What: "p99 ÷ bare handler's, 64 conns",
-		Value: loadgen.Ratio(loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99)), Op: "<=", Bound: 2, Unit: "×",
+		Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
 		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99))})
 	for _, conns := range []int{64, 16} {
 		if e := res[conns].gh.Errors + res[conns].bare.Errors; e > 0 {
@@ -324,7 +339,7 @@ func (h *harness) login(ctx context.Context) error {
 		var rows []loadgen.Row
 		worst, worstAt, others := math.Inf(1), 0, 0
 		for _, level := range h.opts.loginLevels {
-			rep, peak := h.measure(ctx, g.node, level, logins(c, email))
+			rep, peak := h.measureFor(ctx, h.opts.loginDuration, g.node, level, logins(c, email))
 			st := rep.Get("login")
 			busy := st.Count("503 ")
 			others += st.Errors - busy
@@ -406,7 +421,11 @@ func (h *harness) flood(ctx context.Context) error {
 			Note: fmt.Sprintf("  %d×503, %.2f× limit served", fl.Count("503 "), fl.PerSecond/limit)},
 	})
 	d := during.Get("me")
-	h.add(loadgen.Target{Scenario: "flood", What: "session-check p99 during a 10× login flood", Value: loadgen.Millis(d.P99),
+	p99 := loadgen.Millis(d.P99)
+	if d.OK == 0 {
+		p99 = math.NaN()
+	}
+	h.add(loadgen.Target{Scenario: "flood", What: "session-check p99 during a 10× login flood", Value: p99,
 		Op: "<", Bound: 20, Unit: " ms", Detail: fmt.Sprintf("alone %.1f ms; flood served %.1f logins/s", loadgen.Millis(alone.Get("me").P99), fl.PerSecond)})
 	if d.Errors > 0 {
 		h.add(loadgen.Target{Scenario: "flood", What: "session-check errors during the flood", Value: float64(d.Errors), Op: "<=", Bound: 0})
@@ -435,7 +454,7 @@ func (h *harness) memory(ctx context.Context) error {
 	fmt.Fprintf(h.out, "idle after %s: VmRSS %s\n", h.opts.settle, loadgen.MB(idle.RSS))
 	c := g.client(256)
 	w := loadgen.WatchPeak(g.pid(), 50*time.Millisecond)
-	rep := loadgen.Run(ctx, loadgen.Config{Clients: 256, Duration: h.opts.duration},
+	rep := loadgen.Run(ctx, loadgen.Config{Clients: 256, Duration: h.opts.loginDuration},
 		logins(c, func(client int) string { return standard.account(client) }))
 	peak, exact := w.Stop()
 	how := "VmHWM"
@@ -609,7 +628,11 @@ func (h *harness) scale(ctx context.Context) error {
 		for i, s := range sides {
 			sc := op.run(s)
 			loadgen.Run(ctx, loadgen.Config{Clients: op.clients, Duration: h.opts.warmup}, sc)
-			rep, peak := h.measure(ctx, s.g.node, op.clients, sc)
+			d := h.opts.duration
+			if op.name == "login" {
+				d = h.opts.loginDuration
+			}
+			rep, peak := h.measureFor(ctx, d, s.g.node, op.clients, sc)
 			st[i] = only(rep)
 			rows = append(rows, loadgen.Row{Label: fmt.Sprintf("%s, %d users", op.name, s.g.pop.Users()), Clients: op.clients, Stats: st[i], PeakRSS: peak})
 			if op.name == "reset request" {
@@ -618,7 +641,7 @@ func (h *harness) scale(ctx context.Context) error {
 			}
 		}
 		h.add(loadgen.Target{Scenario: "scale", What: op.name + ": cost at large ÷ at small",
-			Value: loadgen.Ratio(st[0].PerSecond, st[1].PerSecond), Op: "<=", Bound: 1.2, Unit: "×",
+			Value: ratioOf(st[0], st[1], func(s loadgen.Stats) float64 { return s.PerSecond }), Op: "<=", Bound: 1.2, Unit: "×",
 			Detail: fmt.Sprintf("%.0f/s p50 %.1f ms vs %.0f/s p50 %.1f ms", st[1].PerSecond, loadgen.Millis(st[1].P50),
 				st[0].PerSecond, loadgen.Millis(st[0].P50))})
 		if e := st[0].Errors + st[1].Errors; e > 0 {
@@ -762,7 +785,7 @@ func (h *harness) mail(ctx context.Context) error {
 		})
 	}
 	waitMailIdle(ctx, g, 30*time.Second)
-	quiet := loginAt(ctx, h.opts.duration)
+	quiet := loginAt(ctx, h.opts.loginDuration)
 
 	bctx, stopLogins := context.WithCancel(ctx)
 	defer stopLogins()
@@ -781,7 +804,7 @@ func (h *harness) mail(ctx context.Context) error {
 			loadgen.Sleep(bctx, 20*time.Millisecond)
 		}
 		// At least a full run of logins, and a moment after the last mail.
-		loadgen.Sleep(bctx, max(h.opts.duration/10, time.Until(began.Add(h.opts.duration))))
+		loadgen.Sleep(bctx, max(h.opts.duration/10, time.Until(began.Add(h.opts.loginDuration))))
 		stopLogins()
 	}()
 	busy := loginAt(bctx, max(h.opts.duration, 2*time.Minute))
@@ -796,7 +819,7 @@ func (h *harness) mail(ctx context.Context) error {
 		{Label: fmt.Sprintf("logins at %.1f/s, burst of %d", rate, burst), Stats: b},
 	})
 	h.add(loadgen.Target{Scenario: "mail", What: fmt.Sprintf("login p99 during a burst of %d resets ÷ quiet", burst),
-		Value: loadgen.Ratio(loadgen.Millis(b.P99), loadgen.Millis(q.P99)), Op: "<=", Bound: 1.2, Unit: "×",
+		Value: ratioOf(b, q, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 1.2, Unit: "×",
 		Detail: fmt.Sprintf("p99 %.1f vs %.1f ms, p50 %.1f vs %.1f ms", loadgen.Millis(b.P99), loadgen.Millis(q.P99), loadgen.Millis(b.P50), loadgen.Millis(q.P50))})
 	h.add(loadgen.Target{Scenario: "mail", What: "errors during the burst (logins and resets)",
 		Value: float64(b.Errors + burstErrs), Op: "<=", Bound: 0, Detail: fmt.Sprintf("%d login, %d reset", b.Errors, burstErrs)})
