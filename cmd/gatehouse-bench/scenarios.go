@@ -758,6 +758,13 @@ func (h *harness) mail(ctx context.Context) error {
 		}
 		loadgen.Sleep(ctx, 100*time.Millisecond)
 	}
+	queued, ok, _ := g.metric(ctx, `gatehouse_mail_queued_total{template="password_reset"}`)
+	early := sk.count() - base
+	if ok {
+		fmt.Fprintf(h.out, "outbox filled: %.0f reset mails queued, %d delivered past the hold; releasing the sink\n", queued, early)
+	} else {
+		fmt.Fprintf(h.out, "no gatehouse_mail_queued_total in /metrics: releasing the sink without knowing the outbox is full\n")
+	}
 	sk.release()
 	deadline := time.Now().Add(60*time.Second + time.Duration(n)*10*time.Millisecond)
 	for sk.count()-base < n && time.Now().Before(deadline) && ctx.Err() == nil {
