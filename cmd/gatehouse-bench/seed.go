@@ -72,6 +72,8 @@ func seed(ctx context.Context, dataDir, databaseURL string, p population, progre
 		return err
 	}
 	perTx := max(1, 20000/p.PerCompany) // companies per transaction
+	// A running count, only on a terminal: in a file it would be noise.
+	live := p.Users() >= 100000 && isTerminal(progress)
 	for from := 0; from < p.Companies; from += perTx {
 		err := db.Update(ctx, func(tx gatehouse.Tx) error {
 			now := tx.Now()
@@ -96,12 +98,12 @@ func seed(ctx context.Context, dataDir, databaseURL string, p population, progre
 		if err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
-		if progress != nil && p.Users() >= 100000 {
+		if live {
 			fmt.Fprintf(progress, "\r  seeded %d of %d users", min(from+perTx, p.Companies)*p.PerCompany, p.Users())
 		}
 	}
 	if progress != nil {
-		if p.Users() >= 100000 {
+		if live {
 			fmt.Fprintln(progress)
 		}
 		fmt.Fprintf(progress, "  seeded %d users in %d companies in %s\n", p.Users(), p.Companies, time.Since(start).Round(10*time.Millisecond))
@@ -139,4 +141,14 @@ func runSeed(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "seeding %s\n", where)
 	return seed(ctx, *data, *dbURL, population{Companies: *companies, PerCompany: *perCompany}, out)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
