@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -140,9 +141,9 @@ func (h *harness) scale(ctx context.Context) error {
 				}
 			}
 		}},
-		{"login", 8, func(s *scaleSide) loadgen.Scenario {
+		{"login", 2 * runtime.NumCPU(), func(s *scaleSide) loadgen.Scenario {
 			return func(ctx context.Context, client int, rec *loadgen.Recorder) {
-				e := s.g.pop.member(client * (s.g.pop.Users() / 8))
+				e := s.g.pop.member(client * (s.g.pop.Users() / (2 * runtime.NumCPU())))
 				for ctx.Err() == nil {
 					if err := rec.Time(ctx, "req", func() error { _, err := s.c.Login(ctx, e, benchPassword); return err }); err != nil {
 						backoff(ctx, err)
@@ -182,8 +183,9 @@ func (h *harness) scale(ctx context.Context) error {
 			Value: ratioOf(st[0], st[1], func(s loadgen.Stats) float64 { return s.PerSecond }), Op: "<=", Bound: 1.2, Unit: "×",
 			Detail: fmt.Sprintf("%.0f/s p50 %.1f ms vs %.0f/s p50 %.1f ms", st[1].PerSecond, loadgen.Millis(st[1].P50),
 				st[0].PerSecond, loadgen.Millis(st[0].P50))})
-		if e := st[0].Errors + st[1].Errors; e > 0 {
-			h.add(loadgen.Target{Scenario: "scale", What: op.name + ": errors", Value: float64(e), Op: "<=", Bound: 0})
+		// A 503 is the intended answer of a full hashing queue.
+		if e := st[0].Errors - st[0].Count("503 ") + st[1].Errors - st[1].Count("503 "); e > 0 {
+			h.add(loadgen.Target{Scenario: "scale", What: op.name + ": errors other than 503", Value: float64(e), Op: "<=", Bound: 0})
 		}
 	}
 	fmt.Fprintln(h.out)
