@@ -352,7 +352,7 @@ func (h *harness) hashRate(ctx context.Context) (float64, error) {
 	if h.hashLimit > 0 {
 		return h.hashLimit, nil
 	}
-	single, parallel, err := measureHashing(ctx, 20, h.opts.duration/5+time.Second)
+	single, parallel, err := measureHashing(ctx, 20, max(3*time.Second, h.opts.duration/3))
 	if err != nil {
 		return 0, err
 	}
