@@ -51,6 +51,12 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 		s.metrics.Logins.Inc("invalid_credentials")
 		return nil, errInvalidCredentials
 	}
+	if err := hashError(s.hasher.CheckCapacity()); err != nil {
+		// Refused before any database work: beyond capacity, a flood of
+		// logins must not queue on the database's writer as well.
+		s.countLogin(err)
+		return nil, err
+	}
 	acct := accountKey(email)
 	var u *gatehouse.User
 	// The reservation need not wait for the disk: no answer reveals

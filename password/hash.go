@@ -202,6 +202,26 @@ func (h *Hasher) run(password, salt []byte, p Params) []byte {
 	}
 }
 
+// CheckCapacity returns ErrBusy, counted as a refusal, when a hash asked
+// for now would be refused at once (see acquire), so that a caller can
+// refuse before doing any other work for it: a login flood then costs the
+// database nothing beyond capacity.
+func (h *Hasher) CheckCapacity() error {
+	if h.cannotServe(h.waiting.Load() + 1) {
+		h.busyTotal.Add(1)
+		return ErrBusy
+	}
+	return nil
+}
+
+// cannotServe reports whether the waiting-th caller in the queue would wait
+// longer than queueWait for a slot at the recent pace of hashes.
+func (h *Hasher) cannotServe(waiting int64) bool {
+	slots := int64(cap(h.slots))
+	pace := time.Duration(h.pace.Load())
+	return len(h.slots) == cap(h.slots) && pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait
+}
+
 // acquire takes a hashing slot, waiting up to queueWait or until ctx ends.
 // When the callers already waiting would take longer than queueWait to be
 // served at the recent pace, it refuses at once: a client told to come back
@@ -215,8 +235,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	waiting := h.waiting.Add(1)
 	defer h.waiting.Add(-1)
-	slots := int64(cap(h.slots))
-	if pace := time.Duration(h.pace.Load()); pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait {
+	if h.cannotServe(waiting) {
 		h.busyTotal.Add(1)
 		return ErrBusy
 	}

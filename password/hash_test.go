@@ -486,14 +486,23 @@ func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
 			go func() { _, err := h.Hash(t.Context(), "waits"); results <- err }()
 			synctest.Wait()
 		}
+		if err := h.CheckCapacity(); !errors.Is(err, ErrBusy) {
+			t.Errorf("CheckCapacity with the queue full: got %v, want ErrBusy", err)
+		}
 		_, err := h.Hash(t.Context(), "one too many")
 		if !errors.Is(err, ErrBusy) || time.Since(start) != 0 {
 			t.Errorf("caller beyond what the queue serves: got %v after %v, want ErrBusy at once", err, time.Since(start))
+		}
+		if _, _, busy := h.Stats(); busy != 2 {
+			t.Errorf("refusals counted: got %d, want 2", busy)
 		}
 		for range servable {
 			if err := <-results; err != nil {
 				t.Errorf("servable caller: got %v, want nil", err)
 			}
+		}
+		if err := h.CheckCapacity(); err != nil {
+			t.Errorf("CheckCapacity with the queue empty: got %v, want nil", err)
 		}
 	})
 }
