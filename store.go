@@ -12,6 +12,13 @@ type Store interface {
 	// committed together or not at all. Tx.Now is fixed for the whole
 	// transaction. An error from fn rolls back and is returned as is.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateLazy is Update without waiting for the disk: the commit is as
+	// atomic and as visible to every node at once, and reaches the disk
+	// within a fraction of a second instead of before UpdateLazy returns,
+	// so a power cut (not a crash of the process) may lose the last
+	// moment's lazy transactions. For state whose loss costs nothing worth
+	// a disk flush per commit: a login's attempt counter and its session.
+	UpdateLazy(ctx context.Context, fn func(Tx) error) error
 	// View runs fn with read-only access. Successive reads are not
 	// guaranteed a single snapshot.
 	View(ctx context.Context, fn func(Tx) error) error

@@ -27,6 +27,12 @@ type problem struct {
 // ID, the log gets the whole chain.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := gatehouse.ErrorCode(err)
+	if code == gatehouse.EInternal && httpx.ClientGone(r, err) {
+		// Nobody will read the answer; 503 keeps it out of the 500s.
+		log.Debug("request ended by the client", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
+		err = gatehouse.Errorf(gatehouse.EUnavailable, "The request ended before it was answered.")
+		code = gatehouse.EUnavailable
+	}
 	p := problem{Type: "about:blank", Title: gatehouse.ErrorMessage(err), Status: gatehouse.HTTPStatus(code), Code: code}
 	if e := gatehouse.AsError(err); e != nil {
 		for _, reason := range e.Reasons {
@@ -44,6 +50,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case gatehouse.EUnavailable:
 		// The database is away or the hashing queue is full: the chain says
 		// which, the client only learns to retry.
+		if httpx.ClientGone(r, err) {
+			break
+		}
 		log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")

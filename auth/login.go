@@ -51,9 +51,19 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 		s.metrics.Logins.Inc("invalid_credentials")
 		return nil, errInvalidCredentials
 	}
+	if err := hashError(s.hasher.CheckCapacity()); err != nil {
+		// Refused before any database work: beyond capacity, a flood of
+		// logins must not queue on the database's writer as well.
+		s.countLogin(err)
+		return nil, err
+	}
 	acct := accountKey(email)
 	var u *gatehouse.User
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	// The reservation need not wait for the disk: no answer reveals
+	// whether the password was right before a later commit that flushes
+	// it with everything before it (a failure's, which waits) or that
+	// clears it anyway (a success's).
+	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
 			return err
 		}
@@ -92,8 +102,12 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 		}
 	}
 
+	// A successful password step need not wait for the disk either: a
+	// power cut in the next fraction of a second costs the person a new
+	// login. Refusals made in it (disabled account, expired temporary
+	// password) and their audit events are flushed as lazily.
 	var res *LoginResult
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// The password was right; earlier failures still count until the
 		// login completes.
 		if err := accountLimit.release(tx, acct); err != nil {

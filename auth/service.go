@@ -124,8 +124,19 @@ type Identity struct {
 // update runs fn in a store transaction and wakes the mail worker when the
 // transaction queued mail.
 func (s *Service) update(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	return s.commit(ctx, s.store.Update, fn)
+}
+
+// updateLazy is update for a transaction that need not wait for the disk
+// (gatehouse.Store.UpdateLazy): the steps of a login that succeeds.
+func (s *Service) updateLazy(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	return s.commit(ctx, s.store.UpdateLazy, fn)
+}
+
+func (s *Service) commit(ctx context.Context, update func(context.Context, func(gatehouse.Tx) error) error,
+	fn func(tx gatehouse.Tx, o *outcome) error) error {
 	var o outcome
-	err := s.store.Update(ctx, func(tx gatehouse.Tx) error {
+	err := update(ctx, func(tx gatehouse.Tx) error {
 		o = outcome{}
 		return fn(tx, &o)
 	})

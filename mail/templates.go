@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 	"unicode"
@@ -121,8 +122,13 @@ type htmlView struct {
 // "Subject: ...". A missing, unknown or broken file is an error, so that a
 // bad template stops the boot rather than a mail.
 func LoadTemplates() (*Templates, error) {
-	return loadTemplates(templateFiles)
+	return loadEmbedded()
 }
+
+// loadEmbedded parses the embedded templates once per process: Templates
+// are read-only once parsed, and server.Open starts parsing them while it
+// opens the database.
+var loadEmbedded = sync.OnceValues(func() (*Templates, error) { return loadTemplates(templateFiles) })
 
 func loadTemplates(fsys fs.FS) (*Templates, error) {
 	dirs, err := fs.ReadDir(fsys, "templates")

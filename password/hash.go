@@ -59,7 +59,11 @@ var (
 // Hasher hashes and verifies with bounded concurrency: at most slots hashes
 // run at once, further callers wait up to queueWait (or until their context
 // ends) for a slot and then get ErrBusy. This bounds memory (slots × Memory)
-// and keeps cheap requests fast. A Hasher is safe for concurrent use.
+// and keeps cheap requests fast. A caller who could not get a slot within
+// queueWait, at the pace hashes are finishing, gets ErrBusy at once rather
+// than after waiting for nothing. Hashes run on threads of lower priority
+// (see lowPriority), so that the requests served beside a flood of logins
+// stay fast. A Hasher is safe for concurrent use.
 type Hasher struct {
 	params    Params
 	slots     chan struct{} // a buffered channel used as a semaphore
@@ -67,6 +71,7 @@ type Hasher struct {
 	waiting   atomic.Int64
 	busyTotal atomic.Uint64
 	hashed    atomic.Uint64 // hashes computed, including verifications
+	pace      atomic.Int64  // recent time of one hash in nanoseconds, a moving average; 0 until one finished
 	dummy     string        // an argon2id hash no password matches, for VerifyDummy
 
 	// derive computes an argon2id key; tests replace it to observe and
@@ -109,7 +114,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	key := h.derive([]byte(normalized), salt, h.params)
+	key := h.run([]byte(normalized), salt, h.params)
 	return encodePHC(phcHash{params: h.params, salt: salt, key: key}), nil
 }
 
@@ -135,7 +140,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
-	key := h.derive([]byte(normalized), stored.salt, stored.params)
+	key := h.run([]byte(normalized), stored.salt, stored.params)
 	ok = subtle.ConstantTimeCompare(key, stored.key) == 1
 	return ok, ok && stored.params != h.params, nil
 }
@@ -178,7 +183,49 @@ func normalizeBounded(password string) (string, error) {
 	return normalized, nil
 }
 
+// run derives a key on a thread of lower priority and records how long
+// it took in the moving average that acquire's estimate uses.
+func (h *Hasher) run(password, salt []byte, p Params) []byte {
+	start := time.Now()
+	var key []byte
+	lowPriority(func() { key = h.derive(password, salt, p) })
+	took := int64(time.Since(start))
+	for {
+		old := h.pace.Load()
+		next := took
+		if old != 0 {
+			next = old + (took-old)/8
+		}
+		if h.pace.CompareAndSwap(old, next) {
+			return key
+		}
+	}
+}
+
+// CheckCapacity returns ErrBusy, counted as a refusal, when a hash asked
+// for now would be refused at once (see acquire), so that a caller can
+// refuse before doing any other work for it: a login flood then costs the
+// database nothing beyond capacity.
+func (h *Hasher) CheckCapacity() error {
+	if h.cannotServe(h.waiting.Load() + 1) {
+		h.busyTotal.Add(1)
+		return ErrBusy
+	}
+	return nil
+}
+
+// cannotServe reports whether the waiting-th caller in the queue would wait
+// longer than queueWait for a slot at the recent pace of hashes.
+func (h *Hasher) cannotServe(waiting int64) bool {
+	slots := int64(cap(h.slots))
+	pace := time.Duration(h.pace.Load())
+	return len(h.slots) == cap(h.slots) && pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait
+}
+
 // acquire takes a hashing slot, waiting up to queueWait or until ctx ends.
+// When the callers already waiting would take longer than queueWait to be
+// served at the recent pace, it refuses at once: a client told to come back
+// at once is better served than one that waits two seconds to hear it.
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
@@ -186,8 +233,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	h.waiting.Add(1)
+	waiting := h.waiting.Add(1)
 	defer h.waiting.Add(-1)
+	if h.cannotServe(waiting) {
+		h.busyTotal.Add(1)
+		return ErrBusy
+	}
 	timer := time.NewTimer(h.queueWait)
 	defer timer.Stop()
 	select {

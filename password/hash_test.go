@@ -463,6 +463,50 @@ func TestContextEndsWait(t *testing.T) {
 	})
 }
 
+// Once hashes have set a pace, a caller who could not be served within
+// the queue wait is refused at once instead of after waiting.
+func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const slots, queueWait, hashTime = 2, 500 * time.Millisecond, 100 * time.Millisecond
+		h := NewHasher(testParams, slots, queueWait)
+		h.derive = func(password, salt []byte, p Params) []byte {
+			time.Sleep(hashTime)
+			return deriveArgon2id(password, salt, p)
+		}
+		if _, err := h.Hash(t.Context(), "sets the pace"); err != nil {
+			t.Fatalf("Hash: %v", err)
+		}
+		// Two run, and eight wait: at 100 ms a hash on two slots the last
+		// two start at 400 ms, within the 500 ms wait. The next two would
+		// start at 500 ms, when their wait ends.
+		const servable = slots + slots*(int(queueWait/hashTime)-1)
+		results := make(chan error, servable+1)
+		start := time.Now()
+		for range servable {
+			go func() { _, err := h.Hash(t.Context(), "waits"); results <- err }()
+			synctest.Wait()
+		}
+		if err := h.CheckCapacity(); !errors.Is(err, ErrBusy) {
+			t.Errorf("CheckCapacity with the queue full: got %v, want ErrBusy", err)
+		}
+		_, err := h.Hash(t.Context(), "one too many")
+		if !errors.Is(err, ErrBusy) || time.Since(start) != 0 {
+			t.Errorf("caller beyond what the queue serves: got %v after %v, want ErrBusy at once", err, time.Since(start))
+		}
+		if _, _, busy := h.Stats(); busy != 2 {
+			t.Errorf("refusals counted: got %d, want 2", busy)
+		}
+		for range servable {
+			if err := <-results; err != nil {
+				t.Errorf("servable caller: got %v, want nil", err)
+			}
+		}
+		if err := h.CheckCapacity(); err != nil {
+			t.Errorf("CheckCapacity with the queue empty: got %v, want nil", err)
+		}
+	})
+}
+
 func BenchmarkHash(b *testing.B) {
 	h := NewHasher(DefaultParams, 1, time.Minute)
 	for b.Loop() {

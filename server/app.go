@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/sqldb"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // Options configure an installation; the command line fills them from
@@ -91,6 +92,9 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if o.HashQueueWait <= 0 {
 		o.HashQueueWait = 2 * time.Second
 	}
+	// The templates parse on the other core while the database opens.
+	web.Prepare()
+	go mail.LoadTemplates()
 	key, err := loadKey(o)
 	if err != nil {
 		return nil, err

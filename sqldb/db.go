@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -61,9 +63,17 @@ type DB struct {
 	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
 	clock   gatehouse.Clock
+
+	wal          string      // SQLite: the write-ahead log's path, flushed after lazy commits
+	flushPending atomic.Bool // SQLite: a flush of the log is scheduled
 	// prepared holds the read pool's statements on SQLite (see prepared.go).
 	prepared preparedStmts
 }
+
+// lazyFlushDelay is how soon a lazy commit reaches the disk on SQLite;
+// PostgreSQL's WAL writer takes at most three times wal_writer_delay
+// (200 ms by default) to do the same.
+const lazyFlushDelay = 200 * time.Millisecond
 
 var _ gatehouse.Store = (*DB)(nil)
 
@@ -142,7 +152,7 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, clock: clock}, nil
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock, wal: path + "-wal"}, nil
 }
 
 // makePrivate creates the database file readable by its owner only, or
@@ -247,6 +257,11 @@ func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	if err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))
 	}
+	return db.run(ctx, sqlTx, fn)
+}
+
+// run runs fn in sqlTx and commits.
+func (db *DB) run(ctx context.Context, sqlTx *sql.Tx, fn func(gatehouse.Tx) error) error {
 	tx := &Tx{ctx: ctx, q: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
@@ -256,6 +271,71 @@ func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
 		return unavailable(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// UpdateLazy is Update without waiting for the disk (see gatehouse.Store).
+// PostgreSQL commits it with synchronous_commit off. SQLite commits it
+// with synchronous=NORMAL, which in WAL mode never corrupts the database
+// (checkpoints still flush), and flushes the log lazyFlushDelay later,
+// or at the next Update, whichever comes first. A login saves the two
+// flushes of its commits this way: a few milliseconds each, as long as
+// the rest of a login apart from its hash.
+func (db *DB) UpdateLazy(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	if db.dialect == Postgres {
+		sqlTx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return unavailable(fmt.Errorf("begin: %w", err))
+		}
+		if _, err := sqlTx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			sqlTx.Rollback()
+			return unavailable(fmt.Errorf("begin: %w", err))
+		}
+		return db.run(ctx, sqlTx, fn)
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	defer func() {
+		// The writer must not stay lazy for the next Update: a connection
+		// that cannot be set back is thrown away.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	if err := db.run(ctx, sqlTx, fn); err != nil {
+		return err
+	}
+	db.scheduleFlush()
+	return nil
+}
+
+// scheduleFlush makes the lazy commits of SQLite durable lazyFlushDelay
+// from now, one flush for all the commits until then.
+func (db *DB) scheduleFlush() {
+	if db.flushPending.CompareAndSwap(false, true) {
+		time.AfterFunc(lazyFlushDelay, db.flushWAL)
+	}
+}
+
+// flushWAL writes the log to the disk: fsync of any descriptor of a file
+// flushes all of it, so the committed frames survive a power cut.
+func (db *DB) flushWAL() {
+	db.flushPending.Store(false)
+	f, err := os.Open(db.wal)
+	if err != nil {
+		return // no log: it was checkpointed away, flushed on the way
+	}
+	defer f.Close()
+	f.Sync()
 }
 
 // View runs fn on the read pool, outside a transaction: the hot path of a

@@ -1130,6 +1130,46 @@ func TestDeleteExpired(t *testing.T) {
 	})
 }
 
+// A lazy commit is a commit like any other for every reader, rolls back
+// the same, and leaves SQLite's writer waiting for the disk again.
+func TestUpdateLazy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		ctx := context.Background()
+		err := s.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
+			if err := tx.CreateCompany(&gatehouse.Company{ID: "c0", Name: "Gone", CreatedAt: s.clock.Now()}); err != nil {
+				return err
+			}
+			return gatehouse.Errorf(gatehouse.EForbidden, "no")
+		})
+		wantCode(t, "lazy update that fails", err, gatehouse.EForbidden)
+		err = s.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
+			return tx.CreateCompany(&gatehouse.Company{ID: "c1", Name: "Acme", CreatedAt: s.clock.Now()})
+		})
+		if err != nil {
+			t.Fatalf("lazy update: %v", err)
+		}
+		var names []string
+		rows, err := s.raw.Query("SELECT name FROM companies")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			names = append(names, n)
+		}
+		rows.Close()
+		if !slices.Equal(names, []string{"Acme"}) {
+			t.Errorf("companies seen by another connection: got %q, want [Acme]", names)
+		}
+		if s.Dialect() == sqldb.SQLite {
+			if n, err := sqldb.WriterSynchronous(ctx, s.DB); n != 2 || err != nil {
+				t.Errorf("writer's synchronous after a lazy commit: got %d, %v, want 2 (FULL)", n, err)
+			}
+		}
+	})
+}
+
 func TestTransactions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *store) {
 		ctx := context.Background()

@@ -71,12 +71,19 @@ func safeNext(next string) string {
 
 // fail shows an error page for errors no form can show.
 func (d deps) fail(w http.ResponseWriter, r *http.Request, err error) {
+	gone := httpx.ClientGone(r, err)
+	if gone {
+		// Nobody will see the page; 503 keeps it out of the 500s.
+		d.log.Debug("request ended by the client", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
+		err = gatehouse.Errorf(gatehouse.EUnavailable, "The request ended before it was answered.")
+	}
 	p := d.rd.newPage(r, "title.error")
 	p.setError(err)
-	switch p.Status {
-	case http.StatusInternalServerError:
+	switch {
+	case gone:
+	case p.Status == http.StatusInternalServerError:
 		d.log.Error("page failed", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
-	case http.StatusServiceUnavailable:
+	case p.Status == http.StatusServiceUnavailable:
 		d.log.Warn("page unavailable", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 	}
 	d.rd.render(w, r, "error", p)

@@ -1,13 +1,18 @@
-// Command gatehouse-bench drives running Gatehouse nodes with logins and
-// session checks and prints throughput and latency percentiles:
+// Command gatehouse-bench measures Gatehouse against the performance
+// targets of issue 8. With no arguments it builds Gatehouse, starts it and
+// a bare net/http baseline itself, seeds users, drives each scenario for
+// a fixed time and prints the figures beside their targets:
 //
-//	gatehouse-bench --targets http://127.0.0.1:8081,http://127.0.0.1:8082 \
-//	    --email-format 'bench%03d@example.com' --users 32 --password-file pw.txt \
-//	    --clients 16 --duration 30s --me-per-login 9
+//	go run ./cmd/gatehouse-bench            # the full run, about 10 minutes
+//	go run ./cmd/gatehouse-bench --quick    # a smoke run, a minute or two
 //
-// The accounts must exist, without 2FA; `gatehouse company create
-// --password-stdin` makes them. Every request goes to the next target in
-// turn, as a round-robin load balancer sends it.
+// Its subcommands are the pieces, usable alone:
+//
+//	gatehouse-bench drive --targets URL,...  drive running nodes with logins and session checks
+//	gatehouse-bench seed --data DIR ...      bulk-insert companies and users
+//	gatehouse-bench baseline --addr ...      the bare handler the session check is compared with
+//
+// See README.md beside this file.
 package main
 
 import (
@@ -18,16 +23,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
-	"time"
-
-	"github.com/gatehouse/gatehouse/internal/loadgen"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "gatehouse-bench:", err)
 		}
@@ -35,39 +37,18 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("gatehouse-bench", flag.ContinueOnError)
-	targets := fs.String("targets", "http://127.0.0.1:8080", "comma-separated base URLs of the nodes")
-	emailFormat := fs.String("email-format", "bench%03d@example.com", "the accounts' emails, with %d for 0..users-1")
-	users := fs.Int("users", 32, "how many accounts; client c logs in as account c mod users")
-	passwordFile := fs.String("password-file", "", "file holding the accounts' password (default: $GATEHOUSE_BENCH_PASSWORD)")
-	clients := fs.Int("clients", 16, "concurrent clients")
-	duration := fs.Duration("duration", 30*time.Second, "how long to run")
-	mePerLogin := fs.Int("me-per-login", 9, "GET /api/v1/me after each login")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pw := os.Getenv("GATEHOUSE_BENCH_PASSWORD")
-	if *passwordFile != "" {
-		b, err := os.ReadFile(*passwordFile)
-		if err != nil {
-			return err
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "drive":
+			return runDrive(ctx, args[1:], stdout)
+		case "seed":
+			return runSeed(ctx, args[1:], stdout)
+		case "baseline":
+			return runBaseline(ctx, args[1:], stderr)
+		case "bench":
+			args = args[1:]
 		}
-		pw = strings.TrimRight(string(b), "\r\n")
 	}
-	if pw == "" {
-		return errors.New("give the accounts' password with --password-file or GATEHOUSE_BENCH_PASSWORD")
-	}
-	if *users < 1 || !strings.Contains(*emailFormat, "%") {
-		return errors.New("--users must be positive and --email-format must hold a %d")
-	}
-	sc := loadgen.LoginAndCheck{Targets: strings.Split(*targets, ","), Password: pw, MePerLogin: *mePerLogin,
-		HTTP: loadgen.NewHTTPClient(*clients)}
-	for i := range *users {
-		sc.Emails = append(sc.Emails, fmt.Sprintf(*emailFormat, i))
-	}
-	rep := loadgen.Run(ctx, loadgen.Config{Clients: *clients, Duration: *duration}, sc.Run)
-	fmt.Fprintf(out, "targets: %s\n", *targets)
-	rep.Write(out)
-	return nil
+	return runBench(ctx, args, stdout, stderr)
 }

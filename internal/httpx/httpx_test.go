@@ -1,6 +1,9 @@
 package httpx
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 )
@@ -64,5 +67,21 @@ func TestSessionToken(t *testing.T) {
 	secure := Cookies{Secure: true}
 	if got := secure.SessionToken(r); got != "" {
 		t.Errorf("got %q, want the unprefixed cookie ignored behind https", got)
+	}
+}
+
+func TestClientGone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	wrapped := fmt.Errorf("begin: %w", context.Canceled)
+	if ClientGone(r, wrapped) {
+		t.Errorf("a live request's canceled error: got gone, want not")
+	}
+	cancel()
+	if !ClientGone(r, wrapped) {
+		t.Errorf("an ended request's canceled error: got not gone, want gone")
+	}
+	if ClientGone(r, errors.New("disk full")) {
+		t.Errorf("an ended request's other error: got gone, want not")
 	}
 }

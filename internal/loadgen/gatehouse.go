@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -36,43 +38,60 @@ func NewHTTPClient(clients int) *http.Client {
 func (s LoginAndCheck) Run(ctx context.Context, client int, rec *Recorder) {
 	email := s.Emails[client%len(s.Emails)]
 	next := client // spread the clients' first requests over the targets
-	target := func() string {
+	target := func() Client {
 		next++
-		return s.Targets[next%len(s.Targets)]
+		return Client{Base: s.Targets[next%len(s.Targets)], HTTP: s.HTTP}
 	}
 	for ctx.Err() == nil {
 		var token string
 		err := rec.Time(ctx, "login", func() (err error) {
-			token, err = s.login(ctx, target(), email)
+			token, err = target().Login(ctx, email, s.Password)
 			return err
 		})
 		if err != nil {
 			// A refused login (503 under overload, 429) must not turn
 			// into a tight loop of refusals.
-			sleep(ctx, 100*time.Millisecond)
+			Sleep(ctx, 100*time.Millisecond)
 			continue
 		}
 		for range s.MePerLogin {
 			if ctx.Err() != nil {
 				return
 			}
-			rec.Time(ctx, "me", func() error { return s.me(ctx, target(), token) })
+			rec.Time(ctx, "me", func() error { return target().Me(ctx, token) })
 		}
 	}
 }
 
-func (s LoginAndCheck) login(ctx context.Context, base, email string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"email": email, "password": s.Password})
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/login", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
+// Client makes Gatehouse's API calls against one node.
+type Client struct {
+	Base string // http://host:port
+	HTTP *http.Client
+	// ForwardedFor, when set, is sent as X-Forwarded-For: a node that
+	// trusts the load generator as a proxy then throttles per that
+	// address, as it does behind a real proxy.
+	ForwardedFor string
+}
+
+// StatusError is an answer other than the one expected. Its message is
+// the status and problem code ("503 unavailable"), so that a Recorder
+// counts kinds of refusal apart.
+type StatusError struct {
+	Status     int
+	Code       string        // the problem's code member
+	RetryAfter time.Duration // from the Retry-After header, 0 without
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Code) }
+
+// Login logs in with a password and returns the session token. The
+// account must not have 2FA.
+func (c Client) Login(ctx context.Context, email, password string) (string, error) {
 	var res struct {
 		Status       string `json:"status"`
 		SessionToken string `json:"session_token"`
 	}
-	if err := s.do(req, &res); err != nil {
+	if err := c.call(ctx, "POST", "/api/v1/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &res); err != nil {
 		return "", err
 	}
 	if res.Status != "authenticated" {
@@ -81,19 +100,62 @@ func (s LoginAndCheck) login(ctx context.Context, base, email string) (string, e
 	return res.SessionToken, nil
 }
 
-func (s LoginAndCheck) me(ctx context.Context, base, token string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me", nil)
+// Me checks a session: GET /api/v1/me.
+func (c Client) Me(ctx context.Context, token string) error {
+	return c.call(ctx, "GET", "/api/v1/me", token, nil, http.StatusOK, nil)
+}
+
+// RequestReset asks for a password-reset mail: POST /api/v1/password-reset.
+func (c Client) RequestReset(ctx context.Context, email string) error {
+	return c.call(ctx, "POST", "/api/v1/password-reset", "", map[string]string{"email": email}, http.StatusAccepted, nil)
+}
+
+// ListUsers fetches a page of the admin's company's users and returns the
+// cursor of the next page ("" on the last).
+func (c Client) ListUsers(ctx context.Context, token string, limit int, cursor string) (string, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var res struct {
+		Users      []json.RawMessage `json:"users"`
+		NextCursor string            `json:"next_cursor"`
+	}
+	if err := c.call(ctx, "GET", "/api/v1/company/users?"+q.Encode(), token, nil, http.StatusOK, &res); err != nil {
+		return "", err
+	}
+	if len(res.Users) == 0 {
+		return "", fmt.Errorf("user list: an empty page")
+	}
+	return res.NextCursor, nil
+}
+
+// call sends a request with an optional JSON body and bearer token, and
+// decodes an answer with status want into v; any other answer is a
+// *StatusError.
+func (c Client) call(ctx context.Context, method, path, token string, body any, want int, v any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	return s.do(req, nil)
-}
-
-// do sends req and decodes a 200 answer into v; any other answer is an
-// error named by its status and problem code.
-func (s LoginAndCheck) do(req *http.Request, v any) error {
-	resp, err := s.HTTP.Do(req)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if c.ForwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.ForwardedFor)
+	}
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
 	}
@@ -102,10 +164,14 @@ func (s LoginAndCheck) do(req *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != want {
 		var p struct{ Code string }
 		json.Unmarshal(b, &p)
-		return fmt.Errorf("%d %s", resp.StatusCode, p.Code)
+		e := &StatusError{Status: resp.StatusCode, Code: p.Code}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			e.RetryAfter = time.Duration(s) * time.Second
+		}
+		return e
 	}
 	if v != nil {
 		return json.Unmarshal(b, v)
@@ -113,9 +179,12 @@ func (s LoginAndCheck) do(req *http.Request, v any) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) {
+// Sleep waits d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-time.After(d):
+	case <-t.C:
 	}
 }

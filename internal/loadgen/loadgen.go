@@ -7,6 +7,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -84,9 +85,43 @@ func (r *Recorder) Observe(name string, d time.Duration, err error) {
 	s.ok = append(s.ok, d)
 }
 
+// RunRate is the open-loop counterpart of Run: it starts fn rate times a
+// second, each call on its own goroutine whether or not earlier ones have
+// been answered, as independent people arrive; i numbers the calls from 0.
+// At most maxInFlight calls run at once; a start that finds them all busy
+// is skipped and counted under "skipped (generator limit)".
+func RunRate(ctx context.Context, rate float64, d time.Duration, maxInFlight int, fn func(ctx context.Context, i int, rec *Recorder)) *Report {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	rec := &Recorder{ops: map[string]*opStats{}}
+	slots := make(chan struct{}, max(maxInFlight, 1))
+	interval := time.Duration(float64(time.Second) / max(rate, 0.001))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; ctx.Err() == nil; i++ {
+		select {
+		case slots <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-slots }()
+				fn(ctx, i, rec)
+			})
+		default:
+			rec.Observe("skipped (generator limit)", 0, errors.New("all in flight"))
+		}
+		// Start times are fixed in advance, so a late tick does not
+		// lower the rate.
+		if wait := time.Until(start.Add(time.Duration(i+1) * interval)); wait > 0 {
+			Sleep(ctx, wait)
+		}
+	}
+	wg.Wait()
+	return &Report{Rate: rate, Elapsed: time.Since(start), rec: rec}
+}
+
 // Report is the outcome of a run.
 type Report struct {
-	Clients int
+	Clients int     // closed loop: concurrent clients
+	Rate    float64 // open loop: starts per second
 	Elapsed time.Duration
 	rec     *Recorder
 }
@@ -151,7 +186,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // Write prints the report as a table, with the errors below it.
 func (r *Report) Write(w io.Writer) {
-	fmt.Fprintf(w, "%d clients for %s\n", r.Clients, r.Elapsed.Round(100*time.Millisecond))
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "open loop at %.1f/s for %s\n", r.Rate, r.Elapsed.Round(100*time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "%d clients for %s\n", r.Clients, r.Elapsed.Round(100*time.Millisecond))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "request\tok\treq/s\tp50\tp90\tp99\tmax\terrors\t")
 	stats := r.Stats()
@@ -168,6 +207,29 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s error ×%d: %s\n", s.Name, s.ErrorKinds[k], strings.TrimSpace(k))
 		}
 	}
+}
+
+// Get returns the figures of one request name (zero Stats when it never
+// ran).
+func (r *Report) Get(name string) Stats {
+	for _, s := range r.Stats() {
+		if s.Name == name {
+			return s
+		}
+	}
+	return Stats{Name: name}
+}
+
+// Count returns how many errors' messages start with prefix: Count("503")
+// is the number of 503 answers.
+func (s Stats) Count(prefix string) int {
+	n := 0
+	for k, v := range s.ErrorKinds {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
 }
 
 // ms renders a latency in milliseconds with one decimal.

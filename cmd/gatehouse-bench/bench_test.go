@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/smtp"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/loadgen"
+)
+
+// TestMain lets the test binary stand in for gatehouse-bench when the
+// harness re-executes itself as the bare baseline.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "baseline" {
+		if err := runBaseline(context.Background(), os.Args[2:], os.Stderr); err != nil {
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestPopulation(t *testing.T) {
+	p := population{Companies: 3, PerCompany: 4}
+	seen := map[string]bool{}
+	for i := range p.Users() {
+		e := p.account(i)
+		if seen[e] {
+			t.Fatalf("account %d: %s again", i, e)
+		}
+		seen[e] = true
+	}
+	if got, want := p.admin(1), p.email(1, 0); got != want {
+		t.Errorf("admin of company 1: got %s, want %s", got, want)
+	}
+	for i := range 9 {
+		if m := p.member(i); strings.Contains(m, ".u0000@") {
+			t.Errorf("member %d: got the admin %s", i, m)
+		}
+	}
+	if got, want := p.account(p.Users()), p.account(0); got != want {
+		t.Errorf("accounts wrap: got %s, want %s", got, want)
+	}
+}
+
+// The baseline answers with the captured bytes and headers.
+func TestCaptureAndBareHandler(t *testing.T) {
+	dir := t.TempDir()
+	h := http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}, "Date": {"x"}, "Content-Length": {"9"}}
+	body := []byte(`{"id":"1"}`)
+	bp, hp := filepath.Join(dir, "b"), filepath.Join(dir, "h")
+	if err := writeCapture(bp, hp, h, body); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(hp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := readHeaders(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("Cache-Control") != "no-store" || got.Get("Date") != "" || got.Get("Content-Length") != "" {
+		t.Errorf("headers: got %v, want Cache-Control and Content-Type only", got)
+	}
+	rec := httptest.NewRecorder()
+	bareHandler(got, body).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/me", nil))
+	if rec.Body.String() != string(body) || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("answer: got %q %v", rec.Body.String(), rec.Header())
+	}
+}
+
+// The sink takes mail from Go's SMTP client, and a held sink takes none
+// until released.
+func TestSink(t *testing.T) {
+	s, err := startSink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	addr := strings.TrimPrefix(s.url(), "smtp://")
+	send := func() error {
+		return smtp.SendMail(addr, nil, "a@example.com", []string{"b@example.com"}, []byte("Subject: hi\r\n\r\n.dot\r\nbody\r\n"))
+	}
+	if err := send(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.count(); got != 1 {
+		t.Fatalf("count: got %d, want 1", got)
+	}
+	s.hold()
+	done := make(chan error, 1)
+	go func() { done <- send() }()
+	select {
+	case err := <-done:
+		t.Fatalf("a held sink took mail (err %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.since(1)); got != 1 {
+		t.Errorf("arrivals after the first: got %d, want 1", got)
+	}
+}
+
+// TestQuickRun runs the whole harness, briefly and small, end to end:
+// it builds Gatehouse, starts it, and every scenario must run (whether
+// the targets are met is the machine's business, never asserted). It
+// takes about a minute, so it runs only with GATEHOUSE_BENCH_SMOKE=1.
+func TestQuickRun(t *testing.T) {
+	if os.Getenv("GATEHOUSE_BENCH_SMOKE") != "1" {
+		t.Skip("set GATEHOUSE_BENCH_SMOKE=1 to run the harness end to end")
+	}
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"--quick", "--duration", "500ms", "--large-users", "2000",
+		"--login-clients", "2,16", "--mail-count", "100", "--burst", "200", "--starts", "2", "--postgres", "off"}, &out, &errOut)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	for _, s := range allScenarios {
+		if !strings.Contains(out.String(), "== "+s+" ==") {
+			t.Errorf("output lacks scenario %s", s)
+		}
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("a scenario failed")
+	}
+	if !strings.Contains(out.String(), "== summary ==") {
+		t.Errorf("output lacks the summary")
+	}
+}
+
+// A run with no successful request makes no ratio, however it compares.
+func TestRatioOfEmptyRun(t *testing.T) {
+	ok := loadgen.Stats{OK: 10, PerSecond: 5}
+	none := loadgen.Stats{}
+	rate := func(s loadgen.Stats) float64 { return s.PerSecond }
+	if got := ratioOf(ok, none, rate); !math.IsNaN(got) {
+		t.Errorf("ok ÷ none: got %v, want NaN", got)
+	}
+	if got := ratioOf(none, ok, rate); !math.IsNaN(got) {
+		t.Errorf("none ÷ ok: got %v, want NaN", got)
+	}
+	if got := ratioOf(ok, loadgen.Stats{OK: 1, PerSecond: 10}, rate); got != 0.5 {
+		t.Errorf("5/s ÷ 10/s: got %v, want 0.5", got)
+	}
+}
