@@ -84,8 +84,11 @@ type Tx interface {
 	CountRecoveryCodes(userID string) (int, error)
 
 	CreateSession(s *Session) error
-	// SessionByTokenHash returns the session and its user.
-	SessionByTokenHash(hash []byte) (*Session, *User, error)
+	// SessionByTokenHash returns the session, its user and the user's
+	// company, in one round trip: it is the check of every request.
+	SessionByTokenHash(hash []byte) (*Session, *User, *Company, error)
+	// TouchSession records activity at at; it never moves the last
+	// activity back.
 	TouchSession(id string, at time.Time) error
 	Sessions(userID string) ([]*Session, error)
 	// DeleteSession reports false when the user has no such session.

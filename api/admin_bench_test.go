@@ -33,6 +33,7 @@ func BenchmarkUserList(b *testing.B) {
 				{"search_many", "/api/v1/company/users?limit=50&query=Seeded%20User%200999"},
 			} {
 				b.Run(bc.name, func(b *testing.B) {
+					b.ReportAllocs()
 					for b.Loop() {
 						r := c.Get(bc.path)
 						if r.StatusCode != 200 {

@@ -30,6 +30,11 @@ func decode(r *http.Request, v any) error {
 			return gatehouse.Errorf(gatehouse.EUnsupportedMediaType, "Send the request body as application/json.")
 		}
 	}
+	if r.Body == nil || r.Body == http.NoBody {
+		// No body at all (a GET, as every session check is): decoding {}
+		// would leave v as it is, so skip the reading and parsing.
+		return nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

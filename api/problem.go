@@ -61,11 +61,19 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	json.NewEncoder(w).Encode(p)
 }
 
+// Header values every answer shares; never modified (Header.Set and Add
+// replace or copy the slice).
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
 // writeJSON answers with v as JSON. Every answer of this API is about one
 // person's security state, so none may be cached.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	// No browser renders these answers, so '&' and '<' stay as they are:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +59,10 @@ type Service struct {
 	// resetQueued wakes the reset-request worker.
 	mailQueued  func()
 	resetQueued chan struct{}
+
+	// touching holds the IDs of sessions whose activity is being written
+	// (see touch).
+	touching sync.Map
 }
 
 // Metrics are the counters the service keeps.

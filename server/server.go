@@ -58,9 +58,9 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 
 	var h http.Handler = mux
 	h = cop.Handler(h)
-	h = securityHeaders(cookies.Secure, h)
+	h = withSecurityHeaders(cookies.Secure, h)
 	h = recoverPanics(log, h)
-	h = observe(mux, reg, log, h)
+	h = observe(reg, log, h)
 	h = httpx.WithRequestInfo(cfg.Proxies, h)
 	return h, nil
 }
@@ -101,18 +101,32 @@ func handleMetrics(reg *metrics.Registry) http.Handler {
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-func securityHeaders(secure bool, next http.Handler) http.Handler {
+// securityHeaders are set on every answer. The values are shared, never
+// modified: Header.Set and Add replace or copy a slice, and a header map
+// of net/http is per response.
+var securityHeaders = []struct {
+	name  string
+	value []string
+}{
+	{"Content-Security-Policy", []string{contentSecurityPolicy}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"same-origin"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
+	{"Permissions-Policy", []string{"camera=(), microphone=(), geolocation=(), payment=()"}},
+}
+
+var hsts = []string{"max-age=31536000"}
+
+func withSecurityHeaders(secure bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		for _, sh := range securityHeaders {
+			h[sh.name] = sh.value
+		}
 		if secure {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -166,7 +180,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // observe counts and times requests by route pattern and status, and logs
 // the ones an operator should see: server errors at error level, the rest
 // at debug.
-func observe(mux *http.ServeMux, reg *metrics.Registry, log *slog.Logger, next http.Handler) http.Handler {
+func observe(reg *metrics.Registry, log *slog.Logger, next http.Handler) http.Handler {
 	requests := reg.NewCounterVec("gatehouse_http_requests_total", "HTTP requests by status code.", "code")
 	durations := reg.NewHistogram("gatehouse_http_request_duration_seconds", "HTTP request durations by route.", "route",
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5})
@@ -178,17 +192,35 @@ func observe(mux *http.ServeMux, reg *metrics.Registry, log *slog.Logger, next h
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		_, route := mux.Handler(r)
+		// The mux records the pattern it matched in the request it was
+		// given, which is r: no middleware below copies the request.
+		route := r.Pattern
 		if route == "" || strings.HasSuffix(route, "/") && route != "GET /{$}" {
 			route = "other"
 		}
-		requests.Inc(strconv.Itoa(sw.status))
+		requests.Inc(statusCode(sw.status))
 		durations.Observe(route, elapsed.Seconds())
 		level := slog.LevelDebug
 		if sw.status >= 500 {
 			level = slog.LevelError
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration_ms", elapsed.Milliseconds(), "ip", httpx.ClientIPFrom(r), "request_id", httpx.RequestID(r.Context()))
+		if log.Enabled(r.Context(), level) {
+			log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration_ms", elapsed.Milliseconds(), "ip", httpx.ClientIPFrom(r), "request_id", httpx.RequestID(r.Context()))
+		}
 	})
+}
+
+// statusCode is strconv.Itoa for the statuses most answers have, without
+// allocating.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusOK:
+		return "200"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusUnauthorized:
+		return "401"
+	}
+	return strconv.Itoa(status)
 }

@@ -66,6 +66,8 @@ type DB struct {
 
 	wal          string      // SQLite: the write-ahead log's path, flushed after lazy commits
 	flushPending atomic.Bool // SQLite: a flush of the log is scheduled
+	// prepared holds the read pool's statements on SQLite (see prepared.go).
+	prepared preparedStmts
 }
 
 // lazyFlushDelay is how soon a lazy commit reaches the disk on SQLite;
@@ -235,7 +237,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	err := errors.Join(db.prepared.close(), db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

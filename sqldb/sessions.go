@@ -26,24 +26,31 @@ func (s *sessionTimes) fill(sess *gatehouse.Session) {
 	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMS(s.created), fromMS(s.lastSeen), fromMS(s.expires)
 }
 
-// SessionByTokenHash returns the session and its user in one query: this
-// is the query behind every authenticated request.
-func (tx *Tx) SessionByTokenHash(hash []byte) (*gatehouse.Session, *gatehouse.User, error) {
+// SessionByTokenHash returns the session, its user and the user's company
+// in one query on the token hash's unique index: this is the query behind
+// every authenticated request.
+func (tx *Tx) SessionByTokenHash(hash []byte) (*gatehouse.Session, *gatehouse.User, *gatehouse.Company, error) {
 	var s gatehouse.Session
+	var c gatehouse.Company
 	var t sessionTimes
-	row := tx.queryRow(`SELECT `+userColumns+`, `+sessionColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hash)
-	u, err := scanUser(row, &s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent)
+	var companyCreated int64
+	row := tx.lookupRow(`SELECT `+userColumns+`, `+sessionColumns+`, c.id, c.name, c.require_totp, c.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
+		WHERE s.token_hash = $1`, hash)
+	u, err := scanUser(row, &s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent,
+		&c.ID, &c.Name, &c.RequireTOTP, &companyCreated)
 	if err != nil {
-		return nil, nil, notFound(err, "Session")
+		return nil, nil, nil, notFound(err, "Session")
 	}
 	t.fill(&s)
-	return &s, u, nil
+	c.CreatedAt = fromMS(companyCreated)
+	return &s, u, &c, nil
 }
 
-// TouchSession records activity.
+// TouchSession records activity at at, unless a later activity is already
+// recorded (another node's request may have touched it meanwhile).
 func (tx *Tx) TouchSession(id string, at time.Time) error {
-	_, err := tx.exec(`UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, ms(at))
+	_, err := tx.exec(`UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, id, ms(at))
 	return err
 }
 

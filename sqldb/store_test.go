@@ -29,31 +29,40 @@ type store struct {
 // PostgreSQL database whose collation is ICU en-US (strings in human
 // order, as many production databases are configured).
 func forEachStore(t *testing.T, f func(t *testing.T, s *store)) {
+	for _, kind := range storeKinds() {
+		t.Run(kind, func(t *testing.T) { f(t, openStore(t, kind)) })
+	}
+}
+
+// storeKinds names the databases forEachStore runs on.
+func storeKinds() []string {
 	kinds := []string{"sqlite"}
 	if slices.Contains(testenv.Databases(), "postgres") {
 		kinds = append(kinds, "postgres", "postgres-icu")
 	}
-	for _, kind := range kinds {
-		t.Run(kind, func(t *testing.T) {
-			cfg := sqldb.Config{DataDir: t.TempDir(), Clock: &testenv.Clock{}}
-			switch kind {
-			case "postgres":
-				cfg.URL = testenv.Postgres(t)
-			case "postgres-icu":
-				cfg.URL = testenv.PostgresICU(t, "en-US")
-			}
-			db, err := sqldb.Open(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("open: %v", err)
-			}
-			t.Cleanup(func() { db.Close() })
-			f(t, &store{DB: db, cfg: cfg, clock: cfg.Clock.(*testenv.Clock), raw: testenv.OpenSQL(t, cfg.URL, cfg.DataDir)})
-		})
+	return kinds
+}
+
+// openStore opens a fresh store of the given kind, closed when t ends.
+func openStore(t testing.TB, kind string) *store {
+	t.Helper()
+	cfg := sqldb.Config{DataDir: t.TempDir(), Clock: &testenv.Clock{}}
+	switch kind {
+	case "postgres":
+		cfg.URL = testenv.Postgres(t)
+	case "postgres-icu":
+		cfg.URL = testenv.PostgresICU(t, "en-US")
 	}
+	db, err := sqldb.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &store{DB: db, cfg: cfg, clock: cfg.Clock.(*testenv.Clock), raw: testenv.OpenSQL(t, cfg.URL, cfg.DataDir)}
 }
 
 // update runs fn in a write transaction and fails the test on error.
-func (s *store) update(t *testing.T, fn func(tx gatehouse.Tx) error) {
+func (s *store) update(t testing.TB, fn func(tx gatehouse.Tx) error) {
 	t.Helper()
 	if err := s.Update(context.Background(), fn); err != nil {
 		t.Fatalf("update: %v", err)
@@ -61,7 +70,7 @@ func (s *store) update(t *testing.T, fn func(tx gatehouse.Tx) error) {
 }
 
 // view runs fn in a read transaction and fails the test on error.
-func (s *store) view(t *testing.T, fn func(tx gatehouse.Tx) error) {
+func (s *store) view(t testing.TB, fn func(tx gatehouse.Tx) error) {
 	t.Helper()
 	if err := s.View(context.Background(), fn); err != nil {
 		t.Fatalf("view: %v", err)
@@ -69,7 +78,7 @@ func (s *store) view(t *testing.T, fn func(tx gatehouse.Tx) error) {
 }
 
 // company inserts a company and returns it.
-func (s *store) company(t *testing.T, name string) *gatehouse.Company {
+func (s *store) company(t testing.TB, name string) *gatehouse.Company {
 	t.Helper()
 	c := &gatehouse.Company{ID: gatehouse.NewID(s.clock.Now()), Name: name, CreatedAt: s.clock.Now()}
 	s.update(t, func(tx gatehouse.Tx) error { return tx.CreateCompany(c) })
@@ -77,7 +86,7 @@ func (s *store) company(t *testing.T, name string) *gatehouse.Company {
 }
 
 // user inserts an active member of the company and returns it.
-func (s *store) user(t *testing.T, companyID, email, name string) *gatehouse.User {
+func (s *store) user(t testing.TB, companyID, email, name string) *gatehouse.User {
 	t.Helper()
 	u := &gatehouse.User{ID: gatehouse.NewID(s.clock.Now()), CompanyID: companyID, Email: email, Name: name,
 		Role: gatehouse.RoleMember, PasswordHash: "$argon2id$fake", CreatedAt: s.clock.Now()}
@@ -477,18 +486,22 @@ func TestSessions(t *testing.T) {
 			s.update(t, func(tx gatehouse.Tx) error { return tx.CreateSession(sess) })
 			ids = append(ids, sess.ID)
 			s.view(t, func(tx gatehouse.Tx) error {
-				got, gotUser, err := tx.SessionByTokenHash(hash)
+				got, gotUser, gotCompany, err := tx.SessionByTokenHash(hash)
 				if err != nil {
 					return err
 				}
 				if got.ID != sess.ID || gotUser.ID != u.ID || got.IP != sess.IP || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 					return fmt.Errorf("session by token: got %+v of %s, want %+v of %s", got, gotUser.ID, sess, u.ID)
 				}
+				if gotCompany.ID != c.ID || gotCompany.Name != c.Name || gotCompany.RequireTOTP != c.RequireTOTP ||
+					!gotCompany.CreatedAt.Equal(c.CreatedAt) {
+					return fmt.Errorf("session by token: got company %+v, want %+v", gotCompany, c)
+				}
 				return nil
 			})
 		}
 		s.view(t, func(tx gatehouse.Tx) error {
-			_, _, err := tx.SessionByTokenHash([]byte("unknown"))
+			_, _, _, err := tx.SessionByTokenHash([]byte("unknown"))
 			wantCode(t, "unknown session", err, gatehouse.ENotFound)
 			list, err := tx.Sessions(ada.ID)
 			if err != nil {
@@ -511,6 +524,13 @@ func TestSessions(t *testing.T) {
 			list, _ := tx.Sessions(ada.ID)
 			if !list[2].LastSeenAt.Equal(at) {
 				return fmt.Errorf("touched: got last seen %v, want %v", list[2].LastSeenAt, at)
+			}
+			if err := tx.TouchSession(ids[0], at.Add(-time.Second)); err != nil {
+				return err
+			}
+			list, _ = tx.Sessions(ada.ID)
+			if !list[2].LastSeenAt.Equal(at) {
+				return fmt.Errorf("touched earlier: got last seen %v, want it kept at %v", list[2].LastSeenAt, at)
 			}
 			if ok, err := tx.DeleteSession(bob.ID, ids[0]); err != nil || ok {
 				return fmt.Errorf("delete another user's session: got %v, %v; want false", ok, err)

@@ -52,6 +52,9 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
+	if s := tx.stmt(query); s != nil {
+		return s.QueryContext(tx.ctx, args...)
+	}
 	return tx.q.QueryContext(tx.ctx, query, args...)
 }
 
@@ -59,7 +62,33 @@ func (tx *Tx) queryRow(query string, args ...any) scanner {
 	if err := checkText(args); err != nil {
 		return errRow{err}
 	}
+	if s := tx.stmt(query); s != nil {
+		return s.QueryRowContext(tx.ctx, args...)
+	}
 	return tx.q.QueryRowContext(tx.ctx, query, args...)
+}
+
+// lookupRow is queryRow for a point lookup on a unique index, which SQLite
+// answers in microseconds: there it runs without the request's
+// cancellation, since watching for it costs more than the lookup
+// (database/sql and the driver each start a goroutine per query on a
+// context that can end). PostgreSQL keeps it: its queries cross a network.
+func (tx *Tx) lookupRow(query string, args ...any) scanner {
+	if tx.db.dialect != SQLite {
+		return tx.queryRow(query, args...)
+	}
+	ntx := *tx
+	ntx.ctx = context.WithoutCancel(tx.ctx)
+	return ntx.queryRow(query, args...)
+}
+
+// stmt returns query prepared, for reads on SQLite's read pool (View), or
+// nil: run it as it is.
+func (tx *Tx) stmt(query string) *sql.Stmt {
+	if !tx.readOnly || tx.db.dialect != SQLite {
+		return nil
+	}
+	return tx.db.prepared.get(tx.db.read, query)
 }
 
 // checkText refuses text that a database cannot hold: a NUL character or

@@ -189,14 +189,3 @@ func TestVerifyEmptySecret(t *testing.T) {
 		t.Error("empty secret accepted a code")
 	}
 }
-
-func BenchmarkVerify(b *testing.B) {
-	secret := NewSecret()
-	now := time.Unix(1700000000, 0)
-	code := Code(secret, Step(now)+1) // worst case: all three steps computed
-	for b.Loop() {
-		if _, ok := Verify(secret, code, now, 0); !ok {
-			b.Fatal("refused")
-		}
-	}
-}

@@ -89,10 +89,14 @@ func (ps Proxies) ClientIP(r *http.Request) string {
 
 type ctxKey int
 
-const (
-	keyRequestID ctxKey = iota
-	keyClientIP
-)
+const keyRequestInfo ctxKey = 0
+
+// requestInfo is what WithRequestInfo learns about a request, kept in its
+// context as one value.
+type requestInfo struct {
+	id       string
+	clientIP string
+}
 
 // WithRequestInfo stores the request ID and client address in the
 // request's context, and echoes the ID in X-Request-Id for support.
@@ -100,24 +104,24 @@ func WithRequestInfo(ps Proxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		ctx = context.WithValue(ctx, keyClientIP, ps.ClientIP(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		info := &requestInfo{id: hex.EncodeToString(b[:]), clientIP: ps.ClientIP(r)}
+		w.Header()["X-Request-Id"] = []string{info.id}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestInfo, info)))
 	})
 }
 
 // RequestID returns the ID WithRequestInfo gave the request.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if info, ok := ctx.Value(keyRequestInfo).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
 
 // ClientIPFrom returns the client address WithRequestInfo found.
 func ClientIPFrom(r *http.Request) string {
-	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
-		return ip
+	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
+		return info.clientIP
 	}
 	return Proxies(nil).ClientIP(r)
 }

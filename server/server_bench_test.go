@@ -1,0 +1,125 @@
+//go:build unix
+
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+// BenchmarkMe is the session check as the SaaS sends it, GET /api/v1/me
+// with a bearer token, through the whole handler (every middleware, the
+// API, the store) without a network; "bare" is a net/http handler that
+// writes the same answer, the baseline of issue 8's target. Figures are
+// in docs/BENCHMARKS.md.
+//
+//	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
+func BenchmarkMe(b *testing.B) {
+	for _, kind := range testenv.Databases() {
+		b.Run(kind, func(b *testing.B) {
+			var opts []testenv.ServerOption
+			if kind == "postgres" {
+				opts = append(opts, testenv.WithPostgres())
+			}
+			s := testenv.StartServer(b, opts...)
+			s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+			token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+			h := handler(b, s)
+			// As net/http serves it: a context that ends with the connection.
+			ctx, cancel := context.WithCancel(context.Background())
+			b.Cleanup(cancel)
+			req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
+			}
+			body := bytes.Clone(rec.Body.Bytes())
+			bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(body)
+			})
+
+			for _, bc := range []struct {
+				name string
+				h    http.Handler
+			}{{"bare", bare}, {"gatehouse", h}} {
+				b.Run(bc.name, func(b *testing.B) {
+					b.ReportAllocs()
+					w := &discardWriter{header: http.Header{}}
+					cpu := cpuTime()
+					for b.Loop() {
+						clear(w.header)
+						w.status = 0
+						bc.h.ServeHTTP(w, req)
+						if w.status != 200 {
+							b.Fatalf("got %d, want 200", w.status)
+						}
+					}
+					b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+				})
+			}
+		})
+	}
+}
+
+// handler builds the site's handler as App.Serve does, logging at
+// `gatehouse serve`'s default level (info) rather than the test server's
+// debug level.
+func handler(t testing.TB, s *testenv.Server) http.Handler {
+	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.App
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// cpuTime is the CPU time the process has used. On a shared machine it
+// varies less than ns/op, which counts the time other processes run too.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the
+// body, so that the benchmark measures the handler, not a recorder.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return len(p), nil
+}
