@@ -12,6 +12,12 @@ type Store interface {
 	// committed together or not at all. Tx.Now is fixed for the whole
 	// transaction. An error from fn rolls back and is returned as is.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateBackground is Update for work that no request waits on (queues,
+	// housekeeping). Where the database has a single writer (SQLite) it
+	// starts only while no Update waits, so that a backlog never holds up
+	// a login; keep its transactions short, since one that runs delays the
+	// requests that arrive meanwhile.
+	UpdateBackground(ctx context.Context, fn func(Tx) error) error
 	// View runs fn with read-only access. Successive reads are not
 	// guaranteed a single snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -129,8 +135,8 @@ type Tx interface {
 	// ClaimMail leases up to n due messages until leaseUntil; a message
 	// whose lease ran out (a crashed node) is due again.
 	ClaimMail(n int, leaseUntil time.Time) ([]*OutboxMail, error)
-	// MailDelivered marks a message sent and erases its body.
-	MailDelivered(id string) error
+	// MailDelivered marks messages sent and erases their bodies.
+	MailDelivered(ids ...string) error
 	MailRetry(id string, at time.Time, lastErr string) error
 	MailFailed(id string, lastErr string) error
 	// MailCounts returns the number of messages waiting and failed.

@@ -22,6 +22,8 @@ type memQueue struct {
 	items    []*memItem
 	claimErr func() error  // nil, or the error for a Claim
 	claimed  chan struct{} // receives after each Claim, if not nil and not full
+
+	deliveredCalls int
 }
 
 type memItem struct {
@@ -79,8 +81,16 @@ func (q *memQueue) update(id string, f func(*memItem)) error {
 	return errors.New("no such message")
 }
 
-func (q *memQueue) Delivered(_ context.Context, id string) error {
-	return q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil })
+func (q *memQueue) Delivered(_ context.Context, ids ...string) error {
+	q.mu.Lock()
+	q.deliveredCalls++
+	q.mu.Unlock()
+	for _, id := range ids {
+		if err := q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (q *memQueue) Retry(_ context.Context, id string, at time.Time, lastErr string) error {

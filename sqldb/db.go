@@ -61,6 +61,9 @@ type DB struct {
 	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
 	clock   gatehouse.Clock
+	// gate orders SQLite's writers, requests first; nil on PostgreSQL,
+	// whose pool has room for requests beside the background work.
+	gate *writeGate
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -140,7 +143,7 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, clock: clock}, nil
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock, gate: &writeGate{}}, nil
 }
 
 // makePrivate creates the database file readable by its owner only, or
@@ -241,6 +244,22 @@ func (db *DB) Ping(ctx context.Context) error {
 // Update runs fn in a read-write transaction. When the database cannot be
 // reached the error is EUnavailable (see unavailable).
 func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.update(ctx, false, fn)
+}
+
+// UpdateBackground is Update for work that no request waits on: on SQLite
+// it takes the one writer only when no Update waits for it.
+func (db *DB) UpdateBackground(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.update(ctx, true, fn)
+}
+
+func (db *DB) update(ctx context.Context, background bool, fn func(gatehouse.Tx) error) error {
+	if db.gate != nil {
+		if err := db.gate.acquire(ctx, background); err != nil {
+			return unavailable(fmt.Errorf("begin: %w", err))
+		}
+		defer db.gate.release()
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))

@@ -53,12 +53,28 @@ func (tx *Tx) ClaimMail(n int, leaseUntil time.Time) ([]*gatehouse.OutboxMail, e
 	return list, rows.Err()
 }
 
-// MailDelivered marks the message sent and erases its body, which held a
-// live token.
-func (tx *Tx) MailDelivered(id string) error {
-	_, err := tx.exec(`UPDATE outbox SET sent_at = $2, body = NULL, lease_until = 0, last_error = '' WHERE id = $1`, id, ms(tx.now))
-	return err
+// MailDelivered marks the messages sent and erases their bodies, which
+// held live tokens: one statement for a worker's whole group.
+func (tx *Tx) MailDelivered(ids ...string) error {
+	for len(ids) > 0 {
+		n := min(len(ids), maxIDsPerStatement)
+		args := []any{ms(tx.now)}
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		_, err := tx.exec(`UPDATE outbox SET sent_at = $1, body = NULL, lease_until = 0, last_error = ''
+			WHERE id IN (`+placeholders(2, n)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("mark mail delivered: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
+
+// maxIDsPerStatement keeps IN lists well under the parameter limits of
+// both databases (SQLite 32,766, PostgreSQL 65,535).
+const maxIDsPerStatement = 500
 
 // MailRetry schedules another attempt.
 func (tx *Tx) MailRetry(id string, at time.Time, lastErr string) error {
