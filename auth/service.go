@@ -58,6 +58,8 @@ type Service struct {
 	// resetQueued wakes the reset-request worker.
 	mailQueued  func()
 	resetQueued chan struct{}
+	// intake groups the writes of concurrent forgot-password requests.
+	intake resetIntake
 }
 
 // Metrics are the counters the service keeps.
@@ -119,8 +121,19 @@ type Identity struct {
 // update runs fn in a store transaction and wakes the mail worker when the
 // transaction queued mail.
 func (s *Service) update(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	return s.updateWith(ctx, s.store.Update, fn)
+}
+
+// updateBackground is update for work no request waits on (see
+// gatehouse.Store.UpdateBackground).
+func (s *Service) updateBackground(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	return s.updateWith(ctx, s.store.UpdateBackground, fn)
+}
+
+func (s *Service) updateWith(ctx context.Context, storeUpdate func(context.Context, func(gatehouse.Tx) error) error,
+	fn func(tx gatehouse.Tx, o *outcome) error) error {
 	var o outcome
-	err := s.store.Update(ctx, func(tx gatehouse.Tx) error {
+	err := storeUpdate(ctx, func(tx gatehouse.Tx) error {
 		o = outcome{}
 		return fn(tx, &o)
 	})
