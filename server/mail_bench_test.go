@@ -21,7 +21,7 @@ import (
 // queueResetMail fills the outbox of s, which must not be started yet, with
 // one password-reset message to each of n seeded users, made as the reset
 // worker makes them (token, audit event, rendered and sealed mail).
-func queueResetMail(b *testing.B, s *testenv.Server, n int) {
+func queueResetMail(b testing.TB, s *testenv.Server, n int) {
 	b.Helper()
 	ctx := context.Background()
 	companyID, _ := s.Company(b, "Acme", "admin@example.com", testenv.GoodPassword)
@@ -55,7 +55,7 @@ func queueResetMail(b *testing.B, s *testenv.Server, n int) {
 
 // mailCounts returns how many messages wait in the outbox; it fails b when
 // any failed.
-func mailCounts(b *testing.B, s *testenv.Server) (pending int) {
+func mailCounts(b testing.TB, s *testenv.Server) (pending int) {
 	b.Helper()
 	var failed int
 	err := s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {
