@@ -240,17 +240,24 @@ func (w *Worker) handOut(ctx context.Context, s settings, jobs chan<- Queued) (i
 	return len(batch), nil
 }
 
-// outcome is the result of one attempt, for the recorder.
+// outcome is the result of one attempt, for the recorder, which signals
+// recorded once it is written.
 type outcome struct {
 	Queued
-	err error
+	err      error
+	recorded chan<- struct{}
 }
 
 // sendLoop sends the messages it is handed over one session, which it
-// closes after Idle without a message and at the end.
+// closes after Idle without a message and at the end. It takes the next
+// message only once the outcome of the last is recorded: a sender has at
+// most one message sent and not yet marked, or being sent, so a crash
+// sends again at most Concurrency messages, as it did when each sender
+// wrote its own outcomes. The senders' outcomes still share transactions.
 func (w *Worker) sendLoop(ctx context.Context, s settings, jobs <-chan Queued, outcomes chan<- outcome) {
 	ss := openSession(w.Sender)
 	defer ss.Close()
+	recorded := make(chan struct{}, 1)
 	idle := time.NewTimer(s.idle)
 	defer idle.Stop()
 	for {
@@ -262,7 +269,8 @@ func (w *Worker) sendLoop(ctx context.Context, s settings, jobs <-chan Queued, o
 			sendCtx, cancel := sendContext(ctx, s.sendTimeout, s.grace)
 			err := ss.Send(sendCtx, q.From, q.To, q.Body)
 			cancel()
-			outcomes <- outcome{q, err}
+			outcomes <- outcome{q, err, recorded}
+			<-recorded
 			idle.Reset(s.idle)
 		case <-idle.C:
 			ss.Close() // the next message opens a new connection
@@ -297,6 +305,11 @@ func (w *Worker) record(ctx context.Context, s settings, outcomes <-chan outcome
 func (w *Worker) recordGroup(ctx context.Context, s settings, group []outcome) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
+	defer func() {
+		for _, o := range group {
+			o.recorded <- struct{}{}
+		}
+	}()
 	var sent []string
 	for _, o := range group {
 		if o.err == nil {
