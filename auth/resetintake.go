@@ -18,19 +18,26 @@ const resetIntakeGroup = 50
 // hang while the database is saturated.
 const resetIntakeTimeout = 10 * time.Second
 
+// resetIntakeWriters is how many groups may be written at once. On SQLite
+// they queue for the one writer anyway (a group forms while another is
+// written); PostgreSQL runs them side by side, as it ran the requests
+// before they were grouped.
+const resetIntakeWriters = 4
+
 // resetIntake writes the forgot-password requests of concurrent callers in
-// shared transactions (a group commit): the first caller to find nobody
-// writing becomes the leader and writes every request queued meanwhile,
-// up to a group, in one transaction, then hands the lead to the next
-// caller waiting. Alone, a request is written at once, as before; in a
-// burst of thousands, each transaction and its commit serve up to a group,
-// so the burst takes a fraction of the writer's time that one transaction
-// per request would. The groups are background transactions: on SQLite a
-// login waiting to write goes first.
+// shared transactions (a group commit): a caller that finds fewer than
+// resetIntakeWriters writing becomes a leader and writes the requests
+// queued meanwhile, up to a group, in one transaction, until its own is
+// written, then hands the lead to the next caller waiting. Alone, a
+// request is written at once, as before; in a burst of thousands, each
+// transaction and its commit serve up to a group, so the burst takes a
+// fraction of the writer's time that one transaction per request would.
+// The groups are background transactions: on SQLite a login waiting to
+// write goes first.
 type resetIntake struct {
 	mu      sync.Mutex
 	queue   []*intakeCall
-	leading bool
+	writers int
 }
 
 // intakeCall is one request waiting to be written.
@@ -39,47 +46,71 @@ type intakeCall struct {
 	key  string                 // the client address's budget
 	err  error
 	done chan struct{} // closed once err is set
-	lead chan struct{} // closed when this caller is to write the next group
+	lead chan struct{} // closed when this caller is to lead
+	// promoted says lead is closed; guarded by resetIntake.mu.
+	promoted bool
 }
 
-// enqueue writes r (the request's budget reserved on key) and returns its
-// outcome once committed.
+// enqueueResetRequest writes r (its budget reserved on key) and returns
+// its outcome once committed.
 func (s *Service) enqueueResetRequest(ctx context.Context, r gatehouse.ResetRequest, key string) error {
 	c := &intakeCall{req: r, key: key, done: make(chan struct{}), lead: make(chan struct{})}
 	in := &s.intake
 	in.mu.Lock()
 	in.queue = append(in.queue, c)
-	waiting := in.leading
-	in.leading = true
+	leader := in.writers < resetIntakeWriters
+	if leader {
+		in.writers++
+	}
 	in.mu.Unlock()
-	if waiting {
+	if !leader {
 		select {
 		case <-c.done:
-			return c.err
 		case <-c.lead:
 		}
-	}
-	// Lead: write groups from the front of the queue until this call's is
-	// written, then hand the lead on.
-	for {
-		in.mu.Lock()
-		n := min(len(in.queue), resetIntakeGroup)
-		group := slices.Clone(in.queue[:n])
-		in.queue = in.queue[n:]
-		in.mu.Unlock()
-		s.writeResetGroup(ctx, group)
-		if slices.Contains(group, c) {
-			break
+		select {
+		case <-c.lead: // made a leader, perhaps written meanwhile: lead
+		default:
+			return c.err
 		}
 	}
-	in.mu.Lock()
-	if len(in.queue) > 0 {
-		close(in.queue[0].lead)
-	} else {
-		in.leading = false
+	// Lead: write groups from the front of the queue until this call's
+	// request is written (by this leader or another), then hand over.
+	for {
+		select {
+		case <-c.done:
+		default:
+			in.mu.Lock()
+			n := min(len(in.queue), resetIntakeGroup)
+			group := slices.Clone(in.queue[:n])
+			in.queue = in.queue[n:]
+			in.mu.Unlock()
+			if n > 0 {
+				s.writeResetGroup(ctx, group)
+				continue
+			}
+			// Another leader is writing this call's group.
+		}
+		break
 	}
-	in.mu.Unlock()
+	in.handOver()
+	<-c.done
 	return c.err
+}
+
+// handOver passes a leaving leader's place to the first waiting caller not
+// already made a leader, or frees it.
+func (in *resetIntake) handOver() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, next := range in.queue {
+		if !next.promoted {
+			next.promoted = true
+			close(next.lead)
+			return
+		}
+	}
+	in.writers--
 }
 
 // writeResetGroup writes a group and answers each of its callers. The

@@ -27,7 +27,7 @@ func (g *writeGate) queued(t *testing.T, fg, bg int) {
 // A request that arrives behind a backlog of background work gets the
 // writer next; background work goes on in its order once no request waits.
 func TestWriteGateLetsRequestsFirst(t *testing.T) {
-	var g writeGate
+	g := writeGate{maxWait: time.Hour}
 	ctx := context.Background()
 	if err := g.acquire(ctx, true); err != nil {
 		t.Fatal(err)
@@ -62,6 +62,43 @@ func TestWriteGateLetsRequestsFirst(t *testing.T) {
 	}
 	if g.held {
 		t.Error("the writer is still held after everyone released it")
+	}
+}
+
+// Background work that has waited long enough goes before the requests
+// that keep arriving, one transaction per maxWait.
+func TestWriteGateBackgroundWaitsBoundedly(t *testing.T) {
+	g := writeGate{maxWait: 30 * time.Millisecond}
+	ctx := context.Background()
+	if err := g.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	enter := func(name string, background bool) {
+		wg.Go(func() {
+			if err := g.acquire(ctx, background); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			g.release()
+		})
+	}
+	enter("bg1", true)
+	g.queued(t, 0, 1)
+	enter("bg2", true)
+	g.queued(t, 0, 2)
+	time.Sleep(40 * time.Millisecond) // both have waited past maxWait
+	enter("fg1", false)
+	g.queued(t, 1, 2)
+	g.release()
+	wg.Wait()
+	if got, want := fmt.Sprint(order), "[bg1 fg1 bg2]"; got != want {
+		t.Errorf("order: got %s, want %s", got, want)
 	}
 }
 
