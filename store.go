@@ -12,11 +12,13 @@ type Store interface {
 	// committed together or not at all. Tx.Now is fixed for the whole
 	// transaction. An error from fn rolls back and is returned as is.
 	Update(ctx context.Context, fn func(Tx) error) error
-	// UpdateBackground is Update for work that no request waits on (queues,
-	// housekeeping). Where the database has a single writer (SQLite) it
-	// starts only while no Update waits, so that a backlog never holds up
-	// a login; keep its transactions short, since one that runs delays the
-	// requests that arrive meanwhile.
+	// UpdateBackground is Update for work that should yield to requests:
+	// queues, housekeeping, the grouped writes of a burst. Where the
+	// database has a single writer (SQLite) it starts when no Update waits,
+	// or after waiting a few milliseconds (so that it is slowed, never
+	// stopped), so that a backlog never holds up a login; keep its
+	// transactions short, since one that runs delays the requests that
+	// arrive meanwhile.
 	UpdateBackground(ctx context.Context, fn func(Tx) error) error
 	// View runs fn with read-only access. Successive reads are not
 	// guaranteed a single snapshot.

@@ -124,7 +124,7 @@ func (s *Service) update(ctx context.Context, fn func(tx gatehouse.Tx, o *outcom
 	return s.updateWith(ctx, s.store.Update, fn)
 }
 
-// updateBackground is update for work no request waits on (see
+// updateBackground is update for work that should yield to requests (see
 // gatehouse.Store.UpdateBackground).
 func (s *Service) updateBackground(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
 	return s.updateWith(ctx, s.store.UpdateBackground, fn)

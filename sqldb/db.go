@@ -247,8 +247,9 @@ func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	return db.update(ctx, false, fn)
 }
 
-// UpdateBackground is Update for work that no request waits on: on SQLite
-// it takes the one writer only when no Update waits for it.
+// UpdateBackground is Update for work that should yield to requests: on
+// SQLite it takes the one writer when no Update waits for it, or when it
+// has waited bgMaxWait (see writeGate).
 func (db *DB) UpdateBackground(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	return db.update(ctx, true, fn)
 }
