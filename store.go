@@ -19,6 +19,14 @@ type Store interface {
 	// moment's lazy transactions. For state whose loss costs nothing worth
 	// a disk flush per commit: a login's attempt counter and its session.
 	UpdateLazy(ctx context.Context, fn func(Tx) error) error
+	// UpdateBackground is Update for work that should yield to requests:
+	// queues, housekeeping, the grouped writes of a burst. Where the
+	// database has a single writer (SQLite) it starts when no Update waits,
+	// or after waiting a few milliseconds (so that it is slowed, never
+	// stopped), so that a backlog never holds up a login; keep its
+	// transactions short, since one that runs delays the requests that
+	// arrive meanwhile.
+	UpdateBackground(ctx context.Context, fn func(Tx) error) error
 	// View runs fn with read-only access. Successive reads are not
 	// guaranteed a single snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -139,8 +147,8 @@ type Tx interface {
 	// ClaimMail leases up to n due messages until leaseUntil; a message
 	// whose lease ran out (a crashed node) is due again.
 	ClaimMail(n int, leaseUntil time.Time) ([]*OutboxMail, error)
-	// MailDelivered marks a message sent and erases its body.
-	MailDelivered(id string) error
+	// MailDelivered marks messages sent and erases their bodies.
+	MailDelivered(ids ...string) error
 	MailRetry(id string, at time.Time, lastErr string) error
 	MailFailed(id string, lastErr string) error
 	// MailCounts returns the number of messages waiting and failed.

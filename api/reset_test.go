@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -197,4 +198,54 @@ func TestResetRequestRefusesBadEmails(t *testing.T) {
 	if after := s.Snapshot(t); after != before {
 		t.Errorf("refused requests changed data:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+}
+
+// Concurrent forgot-password requests are written in shared transactions;
+// each still gets its own answer, and the per-address budget (30) holds
+// inside a group as it does between requests.
+func TestResetRequestsInABurst(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s := startAcme(t, db)
+		companyID, _ := s.Company(t, "Burst", "admin@burst.example", goodPW)
+		testenv.SeedUsers(t, s, companyID, "burst", 40)
+		const n = 40
+		codes := make([]int, n)
+		var start, wg sync.WaitGroup
+		start.Add(1)
+		for i := range n {
+			wg.Go(func() {
+				c := s.Client(t)
+				start.Wait()
+				r := requestReset(c, fmt.Sprintf("burst%06d@example.com", i))
+				codes[i] = r.StatusCode
+				if r.StatusCode == 429 && r.Header.Get("Retry-After") == "" {
+					t.Errorf("request %d: 429 without Retry-After", i)
+				}
+			})
+		}
+		start.Done()
+		wg.Wait()
+		accepted, refused := 0, 0
+		for i, code := range codes {
+			switch code {
+			case 202:
+				accepted++
+			case 429:
+				refused++
+			default:
+				t.Errorf("request %d: got %d, want 202 or 429", i, code)
+			}
+		}
+		if accepted != 30 || refused != 10 {
+			t.Errorf("from one address: got %d accepted and %d refused, want 30 and 10", accepted, refused)
+		}
+		s.WaitQuiet(t)
+		to := map[string]bool{}
+		for _, m := range s.SMTP.Messages() {
+			to[m.To[0]] = true
+		}
+		if len(to) != 30 || len(s.SMTP.Messages()) != 30 {
+			t.Errorf("got %d reset mails to %d addresses, want one to each of the 30 accepted", len(s.SMTP.Messages()), len(to))
+		}
+	})
 }

@@ -19,7 +19,7 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		var n int
-		err := s.store.Update(ctx, func(tx gatehouse.Tx) (err error) {
+		err := s.store.UpdateBackground(ctx, func(tx gatehouse.Tx) (err error) {
 			n, err = tx.DeleteExpired(keepMail)
 			return err
 		})

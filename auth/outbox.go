@@ -30,7 +30,7 @@ type outbox struct {
 // why: retrying cannot help.
 func (q *outbox) Claim(ctx context.Context, n int, lease time.Duration) ([]mail.Queued, error) {
 	var claimed []*gatehouse.OutboxMail
-	err := q.svc.store.Update(ctx, func(tx gatehouse.Tx) (err error) {
+	err := q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) (err error) {
 		claimed, err = tx.ClaimMail(n, tx.Now().Add(lease))
 		return err
 	})
@@ -52,14 +52,16 @@ func (q *outbox) Claim(ctx context.Context, n int, lease time.Duration) ([]mail.
 	return out, nil
 }
 
-func (q *outbox) Delivered(ctx context.Context, id string) error {
-	return q.svc.store.Update(ctx, func(tx gatehouse.Tx) error { return tx.MailDelivered(id) })
+// Delivered, Retry and Fail, like Claim, are background transactions: on
+// SQLite they wait while a request waits to write.
+func (q *outbox) Delivered(ctx context.Context, ids ...string) error {
+	return q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.MailDelivered(ids...) })
 }
 
 func (q *outbox) Retry(ctx context.Context, id string, at time.Time, lastErr string) error {
-	return q.svc.store.Update(ctx, func(tx gatehouse.Tx) error { return tx.MailRetry(id, at, lastErr) })
+	return q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.MailRetry(id, at, lastErr) })
 }
 
 func (q *outbox) Fail(ctx context.Context, id string, lastErr string) error {
-	return q.svc.store.Update(ctx, func(tx gatehouse.Tx) error { return tx.MailFailed(id, lastErr) })
+	return q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.MailFailed(id, lastErr) })
 }

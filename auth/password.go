@@ -171,22 +171,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 	if err != nil {
 		return err
 	}
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		if err := resetRequestLimit.reserve(tx, addressKey("reset-ip:", c.IP)); err != nil {
-			return err
-		}
-		return tx.EnqueueResetRequest(&gatehouse.ResetRequest{
-			ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(), Email: email, IP: c.IP, UserAgent: userAgent(c.UserAgent),
-			Lang: c.Lang,
-		})
-	})
-	if err == nil {
-		select {
-		case s.resetQueued <- struct{}{}:
-		default:
-		}
-	}
-	return err
+	r := gatehouse.ResetRequest{Email: email, IP: c.IP, UserAgent: userAgent(c.UserAgent), Lang: c.Lang}
+	return s.enqueueResetRequest(ctx, r, addressKey("reset-ip:", c.IP))
 }
 
 // RunResetRequests turns queued reset requests into reset mail until ctx
@@ -216,13 +202,18 @@ func (s *Service) RunResetRequests(ctx context.Context) {
 	}
 }
 
+// resetProcessGroup is how many queued reset requests one background
+// transaction turns into mail: enough to share a commit, few enough that a
+// login arriving meanwhile waits for one short transaction at most.
+const resetProcessGroup = 20
+
 // ProcessResetRequests handles a batch of queued reset requests and returns
 // how many it took. A request for an unknown or disabled account, or past
 // the per-address cap, ends without mail.
 func (s *Service) ProcessResetRequests(ctx context.Context) (int, error) {
 	var n int
-	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		reqs, err := tx.TakeResetRequests(20)
+	err := s.updateBackground(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		reqs, err := tx.TakeResetRequests(resetProcessGroup)
 		if err != nil {
 			return err
 		}

@@ -63,6 +63,9 @@ type Service struct {
 	// touching holds the IDs of sessions whose activity is being written
 	// (see touch).
 	touching sync.Map
+
+	// intake groups the writes of concurrent forgot-password requests.
+	intake resetIntake
 }
 
 // Metrics are the counters the service keeps.
@@ -125,6 +128,12 @@ type Identity struct {
 // transaction queued mail.
 func (s *Service) update(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
 	return s.commit(ctx, s.store.Update, fn)
+}
+
+// updateBackground is update for work that should yield to requests (see
+// gatehouse.Store.UpdateBackground).
+func (s *Service) updateBackground(ctx context.Context, fn func(tx gatehouse.Tx, o *outcome) error) error {
+	return s.commit(ctx, s.store.UpdateBackground, fn)
 }
 
 // updateLazy is update for a transaction that need not wait for the disk

@@ -20,8 +20,10 @@ type Queue interface {
 	// so that a crashed worker's messages return to the queue. Bodies are the
 	// composed RFC 5322 bytes, already decrypted.
 	Claim(ctx context.Context, n int, lease time.Duration) ([]Queued, error)
-	// Delivered marks a message sent and erases its body.
-	Delivered(ctx context.Context, id string) error
+	// Delivered marks messages sent and erases their bodies. The worker
+	// passes every message sent since its previous call, so that one
+	// transaction records many.
+	Delivered(ctx context.Context, ids ...string) error
 	// Retry counts a failed attempt and makes the message due again at at.
 	Retry(ctx context.Context, id string, at time.Time, lastErr string) error
 	// Fail gives up on a message: a permanent failure, or too many attempts.
@@ -42,6 +44,11 @@ const (
 	DefaultLease       = 5 * time.Minute
 	DefaultPoll        = 10 * time.Second
 	DefaultMaxAttempts = 20 // about half a day with DefaultBackoff
+	// DefaultIdle is how long an SMTP connection waits for the next
+	// message. RFC 5321 asks servers to wait five minutes for a command,
+	// but many close sooner; a connection found closed is replaced before
+	// the message starts, at no cost to the message.
+	DefaultIdle = 5 * time.Second
 	// DefaultShutdownGrace is how long a message being sent may go on once
 	// Run's context ends.
 	DefaultShutdownGrace = 10 * time.Second
@@ -54,9 +61,16 @@ const bookkeepingTimeout = 10 * time.Second
 // lastErrLimit keeps one bad server answer from bloating the outbox row.
 const lastErrLimit = 1000
 
-// Worker delivers the outbox: it claims a batch, sends it over a few
-// connections at once, and records each outcome. Set the fields, then call
-// Run once; Notify may be called from anywhere at any time.
+// Worker delivers the outbox. It claims a batch and hands its messages to
+// Concurrency senders, each of which keeps its SMTP connection open from
+// message to message (and from batch to batch) until it has been idle for
+// Idle; as soon as the last message of a batch is handed out it claims the
+// next, so the senders never wait for the database between batches. One
+// recorder writes the outcomes: every message sent since its last write
+// is marked delivered in one transaction (a group commit, which adds no
+// wait: it writes what has arrived while the previous write ran). Set the
+// fields, then call Run once; Notify may be called from anywhere at any
+// time.
 type Worker struct {
 	Queue  Queue
 	Sender Sender
@@ -67,6 +81,7 @@ type Worker struct {
 	Lease       time.Duration // how long a claim lasts
 	Poll        time.Duration // how often to look for due messages when not notified
 	MaxAttempts int           // attempts before a message fails for good
+	Idle        time.Duration // how long an unused SMTP connection stays open
 
 	// Backoff is the wait before attempt+1, after attempt (1, 2, ...) failed.
 	Backoff func(attempt int) time.Duration
@@ -91,16 +106,16 @@ func DefaultBackoff(attempt int) time.Duration {
 
 // settings are the Worker's fields with defaults filled in, read once by Run.
 type settings struct {
-	batch, concurrency, maxAttempts int
-	lease, poll, grace, sendTimeout time.Duration
-	backoff                         func(int) time.Duration
-	log                             *slog.Logger
+	batch, concurrency, maxAttempts       int
+	lease, poll, grace, sendTimeout, idle time.Duration
+	backoff                               func(int) time.Duration
+	log                                   *slog.Logger
 }
 
 func (w *Worker) settings() settings {
 	s := settings{
 		batch: w.Batch, concurrency: w.Concurrency, maxAttempts: w.MaxAttempts,
-		lease: w.Lease, poll: w.Poll, grace: w.ShutdownGrace, backoff: w.Backoff, log: w.Log,
+		lease: w.Lease, poll: w.Poll, grace: w.ShutdownGrace, idle: w.Idle, backoff: w.Backoff, log: w.Log,
 	}
 	s.batch = orDefault(s.batch, DefaultBatch)
 	s.concurrency = orDefault(s.concurrency, DefaultConcurrency)
@@ -108,6 +123,7 @@ func (w *Worker) settings() settings {
 	s.lease = orDefault(s.lease, DefaultLease)
 	s.poll = orDefault(s.poll, DefaultPoll)
 	s.grace = orDefault(s.grace, DefaultShutdownGrace)
+	s.idle = orDefault(s.idle, DefaultIdle)
 	if s.backoff == nil {
 		s.backoff = DefaultBackoff
 	}
@@ -143,22 +159,47 @@ func (w *Worker) wakeChan() chan struct{} {
 }
 
 // Run delivers mail until ctx ends, then returns nil once the messages being
-// sent are done (or ShutdownGrace has passed). Claimed messages it had not
-// started stay leased and return to the queue when the lease ends. Errors
-// from the queue are logged and retried at the next poll; Run returns an
-// error only when the Worker lacks a Queue or a Sender.
+// sent are done (or ShutdownGrace has passed) and every outcome is
+// recorded. Claimed messages it had not started stay leased and return to
+// the queue when the lease ends. Errors from the queue are logged and
+// retried at the next poll; Run returns an error only when the Worker lacks
+// a Queue or a Sender.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.Queue == nil || w.Sender == nil {
 		return errors.New("mail: Worker needs a Queue and a Sender")
 	}
 	s := w.settings()
+	jobs := make(chan Queued) // unbuffered: a message handed out is a message started
+	outcomes := make(chan outcome, s.batch)
+	var senders sync.WaitGroup
+	for range s.concurrency {
+		senders.Go(func() { w.sendLoop(ctx, s, jobs, outcomes) })
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		w.record(ctx, s, outcomes)
+	}()
+
+	w.feed(ctx, s, jobs)
+	close(jobs)
+	senders.Wait()
+	close(outcomes)
+	<-recorded
+	return nil
+}
+
+// feed claims batches and hands their messages to the senders until ctx
+// ends: at once while batches come back full, else when notified or when
+// Poll has passed.
+func (w *Worker) feed(ctx context.Context, s settings, jobs chan<- Queued) {
 	wake := w.wakeChan()
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
-		n, err := w.deliverBatch(ctx, s)
+		n, err := w.handOut(ctx, s, jobs)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if err != nil {
 			s.log.Error("mail: cannot claim mail from the outbox", "err", err)
@@ -169,87 +210,151 @@ func (w *Worker) Run(ctx context.Context) error {
 		poll.Reset(s.poll)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-wake:
 		case <-poll.C:
 		}
 	}
 }
 
-// deliverBatch claims one batch and sends it, Concurrency messages at a
-// time; it returns how many it claimed.
-func (w *Worker) deliverBatch(ctx context.Context, s settings) (int, error) {
+// handOut claims one batch and gives its messages to the senders; it
+// returns how many it claimed. A message not started within half the lease
+// (a slow server) is left to return to the queue when the lease ends, so
+// that no message is sent while another worker may hold it.
+func (w *Worker) handOut(ctx context.Context, s settings, jobs chan<- Queued) (int, error) {
 	batch, err := w.Queue.Claim(ctx, s.batch, s.lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
 	stopStarting := time.Now().Add(s.lease / 2)
-
-	jobs := make(chan Queued)
-	var wg sync.WaitGroup
-	for range min(s.concurrency, len(batch)) {
-		wg.Go(func() {
-			ss := openSession(w.Sender)
-			defer ss.Close()
-			for q := range jobs {
-				w.deliver(ctx, ss, q, s)
-			}
-		})
-	}
-feed:
 	for _, q := range batch {
-		if ctx.Err() != nil || time.Now().After(stopStarting) {
+		if time.Now().After(stopStarting) {
 			break
 		}
 		select {
 		case jobs <- q:
 		case <-ctx.Done():
-			break feed
+			return len(batch), nil
 		}
 	}
-	close(jobs)
-	wg.Wait()
 	return len(batch), nil
 }
 
-// deliver sends one message and records the outcome.
-func (w *Worker) deliver(ctx context.Context, ss session, q Queued, s settings) {
-	sendCtx, cancel := sendContext(ctx, s.sendTimeout, s.grace)
-	err := ss.Send(sendCtx, q.From, q.To, q.Body)
-	cancel()
+// outcome is the result of one attempt, for the recorder, which signals
+// recorded once it is written.
+type outcome struct {
+	Queued
+	err      error
+	recorded chan<- struct{}
+}
 
-	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
-	defer cancel()
-	attempt := q.Attempts + 1
-	switch {
-	case err == nil:
-		if err := w.Queue.Delivered(ctx, q.ID); err != nil {
-			s.log.Error("mail: sent, but not marked delivered; it will be sent again", "id", q.ID, "err", err)
-		} else {
-			s.log.Info("mail delivered", "id", q.ID, "attempt", attempt)
+// sendLoop sends the messages it is handed over one session, which it
+// closes after Idle without a message and at the end. It takes the next
+// message only once the outcome of the last is recorded: a sender has at
+// most one message sent and not yet marked, or being sent, so a crash
+// sends again at most Concurrency messages, as it did when each sender
+// wrote its own outcomes. The senders' outcomes still share transactions.
+func (w *Worker) sendLoop(ctx context.Context, s settings, jobs <-chan Queued, outcomes chan<- outcome) {
+	ss := openSession(w.Sender)
+	defer ss.Close()
+	recorded := make(chan struct{}, 1)
+	idle := time.NewTimer(s.idle)
+	defer idle.Stop()
+	for {
+		select {
+		case q, ok := <-jobs:
+			if !ok {
+				return
+			}
+			sendCtx, cancel := sendContext(ctx, s.sendTimeout, s.grace)
+			err := ss.Send(sendCtx, q.From, q.To, q.Body)
+			cancel()
+			outcomes <- outcome{q, err, recorded}
+			<-recorded
+			idle.Reset(s.idle)
+		case <-idle.C:
+			ss.Close() // the next message opens a new connection
 		}
-		call(w.OnSent)
-
-	case IsPermanent(err) || attempt >= s.maxAttempts:
-		reason := err.Error()
-		if !IsPermanent(err) {
-			reason = fmt.Sprintf("gave up after %d attempts: %v", attempt, err)
-		}
-		if err := w.Queue.Fail(ctx, q.ID, truncate(reason)); err != nil {
-			s.log.Error("mail: cannot mark mail failed", "id", q.ID, "err", err)
-		}
-		s.log.Error("mail not delivered", "id", q.ID, "to", q.To, "attempt", attempt, "err", reason)
-		call(w.OnFailed)
-
-	default:
-		at := time.Now().Add(s.backoff(attempt))
-		if err := w.Queue.Retry(ctx, q.ID, at, truncate(err.Error())); err != nil {
-			s.log.Error("mail: cannot schedule a retry", "id", q.ID, "err", err)
-		}
-		s.log.Warn("mail delivery failed; will retry", "id", q.ID, "to", q.To,
-			"attempt", attempt, "retry_at", at.UTC().Format(time.RFC3339), "err", err)
-		call(w.OnRetry)
 	}
+}
+
+// record writes outcomes until the senders are done: each time, all that
+// have arrived (up to a batch), the deliveries in one call.
+func (w *Worker) record(ctx context.Context, s settings, outcomes <-chan outcome) {
+	group := make([]outcome, 0, s.batch)
+	for o := range outcomes {
+		group = append(group[:0], o)
+	more:
+		for len(group) < s.batch {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break more
+				}
+				group = append(group, o)
+			default:
+				break more
+			}
+		}
+		w.recordGroup(ctx, s, group)
+	}
+}
+
+// recordGroup records one group of outcomes on a context of its own, so
+// that a shutdown does not lose them.
+func (w *Worker) recordGroup(ctx context.Context, s settings, group []outcome) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	defer func() {
+		for _, o := range group {
+			o.recorded <- struct{}{}
+		}
+	}()
+	var sent []string
+	for _, o := range group {
+		if o.err == nil {
+			sent = append(sent, o.ID)
+		} else {
+			w.recordFailure(ctx, s, o)
+		}
+	}
+	if len(sent) == 0 {
+		return
+	}
+	if err := w.Queue.Delivered(ctx, sent...); err != nil {
+		s.log.Error("mail: sent, but not marked delivered; it will be sent again", "ids", sent, "err", err)
+	}
+	for _, o := range group {
+		if o.err == nil {
+			s.log.Info("mail delivered", "id", o.ID, "attempt", o.Attempts+1)
+			call(w.OnSent)
+		}
+	}
+}
+
+// recordFailure schedules a retry, or gives up on a permanent failure or
+// after MaxAttempts.
+func (w *Worker) recordFailure(ctx context.Context, s settings, o outcome) {
+	attempt := o.Attempts + 1
+	if IsPermanent(o.err) || attempt >= s.maxAttempts {
+		reason := o.err.Error()
+		if !IsPermanent(o.err) {
+			reason = fmt.Sprintf("gave up after %d attempts: %v", attempt, o.err)
+		}
+		if err := w.Queue.Fail(ctx, o.ID, truncate(reason)); err != nil {
+			s.log.Error("mail: cannot mark mail failed", "id", o.ID, "err", err)
+		}
+		s.log.Error("mail not delivered", "id", o.ID, "to", o.To, "attempt", attempt, "err", reason)
+		call(w.OnFailed)
+		return
+	}
+	at := time.Now().Add(s.backoff(attempt))
+	if err := w.Queue.Retry(ctx, o.ID, at, truncate(o.err.Error())); err != nil {
+		s.log.Error("mail: cannot schedule a retry", "id", o.ID, "err", err)
+	}
+	s.log.Warn("mail delivery failed; will retry", "id", o.ID, "to", o.To,
+		"attempt", attempt, "retry_at", at.UTC().Format(time.RFC3339), "err", o.err)
+	call(w.OnRetry)
 }
 
 // sendContext bounds one send by timeout and lets it outlive ctx by grace at

@@ -22,6 +22,9 @@ type memQueue struct {
 	items    []*memItem
 	claimErr func() error  // nil, or the error for a Claim
 	claimed  chan struct{} // receives after each Claim, if not nil and not full
+
+	deliveredCalls int
+	deliveredWait  time.Duration // how long each Delivered takes, as a database write would
 }
 
 type memItem struct {
@@ -79,8 +82,18 @@ func (q *memQueue) update(id string, f func(*memItem)) error {
 	return errors.New("no such message")
 }
 
-func (q *memQueue) Delivered(_ context.Context, id string) error {
-	return q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil })
+func (q *memQueue) Delivered(_ context.Context, ids ...string) error {
+	q.mu.Lock()
+	q.deliveredCalls++
+	wait := q.deliveredWait
+	q.mu.Unlock()
+	time.Sleep(wait)
+	for _, id := range ids {
+		if err := q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (q *memQueue) Retry(_ context.Context, id string, at time.Time, lastErr string) error {
@@ -329,6 +342,45 @@ func TestWorkerReusesConnections(t *testing.T) {
 	if n := strings.Count(cmds, "STARTTLS"); n != 1 {
 		t.Errorf("got %d connections for one batch, want 1:\n%s", n, cmds)
 	}
+}
+
+// Connections outlive a batch: a worker sending one message at a time
+// uses one connection for many batches.
+func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
+	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS())
+	q := &memQueue{}
+	for i := range 20 {
+		to := fmt.Sprintf("user%d@example.com", i)
+		q.add(to, composed(t, to, "batches"))
+	}
+	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 3})
+	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 20 })
+	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 1 {
+		t.Errorf("got %d connections for seven batches, want 1", n)
+	}
+}
+
+// Deliveries are recorded in groups: while one write runs, the messages
+// the other senders sent meanwhile wait for the next, which records them
+// all.
+func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	q := &memQueue{deliveredWait: 20 * time.Millisecond}
+	const n = 100
+	for i := range n {
+		to := fmt.Sprintf("user%d@example.com", i)
+		q.add(to, composed(t, to, "grouped"))
+	}
+	var c counters
+	runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 8}))
+	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == n })
+	q.mu.Lock()
+	calls := q.deliveredCalls
+	q.mu.Unlock()
+	if calls > n/2 {
+		t.Errorf("%d messages were marked in %d calls, want groups (at most %d calls)", n, calls, n/2)
+	}
+	waitUntil(t, "every send is counted", func() bool { return c.sent.Load() == n })
 }
 
 func TestWorkerNeedsAQueueAndASender(t *testing.T) {

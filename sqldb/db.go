@@ -68,6 +68,9 @@ type DB struct {
 	flushPending atomic.Bool // SQLite: a flush of the log is scheduled
 	// prepared holds the read pool's statements on SQLite (see prepared.go).
 	prepared preparedStmts
+	// gate orders SQLite's writers, requests first; nil on PostgreSQL,
+	// whose pool has room for requests beside the background work.
+	gate *writeGate
 }
 
 // lazyFlushDelay is how soon a lazy commit reaches the disk on SQLite;
@@ -152,7 +155,7 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, clock: clock, wal: path + "-wal"}, nil
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock, wal: path + "-wal", gate: &writeGate{}}, nil
 }
 
 // makePrivate creates the database file readable by its owner only, or
@@ -253,6 +256,23 @@ func (db *DB) Ping(ctx context.Context) error {
 // Update runs fn in a read-write transaction. When the database cannot be
 // reached the error is EUnavailable (see unavailable).
 func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.update(ctx, false, fn)
+}
+
+// UpdateBackground is Update for work that should yield to requests: on
+// SQLite it takes the one writer when no Update waits for it, or when it
+// has waited bgMaxWait (see writeGate).
+func (db *DB) UpdateBackground(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.update(ctx, true, fn)
+}
+
+func (db *DB) update(ctx context.Context, background bool, fn func(gatehouse.Tx) error) error {
+	if db.gate != nil {
+		if err := db.gate.acquire(ctx, background); err != nil {
+			return unavailable(fmt.Errorf("begin: %w", err))
+		}
+		defer db.gate.release()
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))
@@ -292,6 +312,10 @@ func (db *DB) UpdateLazy(ctx context.Context, fn func(gatehouse.Tx) error) error
 		}
 		return db.run(ctx, sqlTx, fn)
 	}
+	if err := db.gate.acquire(ctx, false); err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	defer db.gate.release()
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))

@@ -22,19 +22,23 @@ func (tx *Tx) EnqueueMail(m *gatehouse.OutboxMail) error {
 	return nil
 }
 
-// ClaimMail leases due messages. The lease condition is repeated in the
-// outer WHERE so that PostgreSQL re-checks it on a row another node just
-// claimed; SKIP LOCKED lets nodes take different rows instead of waiting.
+// ClaimMail leases due messages. SKIP LOCKED lets nodes take different
+// rows instead of waiting; the lease condition is repeated in the outer
+// WHERE so that a row another node claimed meanwhile is left alone.
+//
+// The chosen rows are a MATERIALIZED CTE, not a plain IN (subquery): for
+// a small or new table PostgreSQL may plan the subquery as the inner side
+// of a nested loop and run it again for each outer row, and each run,
+// skipping rows this statement has already leased, finds the next n. The
+// LIMIT then bounds nothing and one node leases the whole outbox
+// (TestClaimMailTakesAtMostN).
 func (tx *Tx) ClaimMail(n int, leaseUntil time.Time) ([]*gatehouse.OutboxMail, error) {
-	lock := ""
-	if tx.db.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	now := ms(tx.now)
-	rows, err := tx.query(`UPDATE outbox SET lease_until = $2, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE sent_at = 0 AND failed_at = 0 AND next_attempt_at <= $1 AND lease_until < $1
-			ORDER BY next_attempt_at LIMIT $3`+lock+`)
-		AND sent_at = 0 AND failed_at = 0 AND lease_until < $1
+	rows, err := tx.query(`WITH due AS MATERIALIZED (
+			SELECT id FROM outbox WHERE sent_at = 0 AND failed_at = 0 AND next_attempt_at <= $1 AND lease_until < $1
+			ORDER BY next_attempt_at LIMIT $3`+tx.skipLocked()+`)
+		UPDATE outbox SET lease_until = $2, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM due) AND sent_at = 0 AND failed_at = 0 AND lease_until < $1
 		RETURNING id, created_at, recipient, body, attempts, next_attempt_at`, now, ms(leaseUntil), n)
 	if err != nil {
 		return nil, fmt.Errorf("claim mail: %w", err)
@@ -53,12 +57,28 @@ func (tx *Tx) ClaimMail(n int, leaseUntil time.Time) ([]*gatehouse.OutboxMail, e
 	return list, rows.Err()
 }
 
-// MailDelivered marks the message sent and erases its body, which held a
-// live token.
-func (tx *Tx) MailDelivered(id string) error {
-	_, err := tx.exec(`UPDATE outbox SET sent_at = $2, body = NULL, lease_until = 0, last_error = '' WHERE id = $1`, id, ms(tx.now))
-	return err
+// MailDelivered marks the messages sent and erases their bodies, which
+// held live tokens: one statement for a worker's whole group.
+func (tx *Tx) MailDelivered(ids ...string) error {
+	for len(ids) > 0 {
+		n := min(len(ids), maxIDsPerStatement)
+		args := []any{ms(tx.now)}
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		_, err := tx.exec(`UPDATE outbox SET sent_at = $1, body = NULL, lease_until = 0, last_error = ''
+			WHERE id IN (`+placeholders(2, n)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("mark mail delivered: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
+
+// maxIDsPerStatement keeps IN lists well under the parameter limits of
+// both databases (SQLite 32,766, PostgreSQL 65,535).
+const maxIDsPerStatement = 500
 
 // MailRetry schedules another attempt.
 func (tx *Tx) MailRetry(id string, at time.Time, lastErr string) error {
@@ -91,13 +111,11 @@ func (tx *Tx) EnqueueResetRequest(r *gatehouse.ResetRequest) error {
 }
 
 // TakeResetRequests deletes and returns the oldest requests; a row deleted
-// by one transaction is returned to no other.
+// by one transaction is returned to no other. The CTE is materialized for
+// the reason ClaimMail gives: otherwise one call may take every request.
 func (tx *Tx) TakeResetRequests(n int) ([]*gatehouse.ResetRequest, error) {
-	lock := ""
-	if tx.db.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := tx.query(`DELETE FROM reset_requests WHERE id IN (SELECT id FROM reset_requests ORDER BY id LIMIT $1`+lock+`)
+	rows, err := tx.query(`WITH taken AS MATERIALIZED (SELECT id FROM reset_requests ORDER BY id LIMIT $1`+tx.skipLocked()+`)
+		DELETE FROM reset_requests WHERE id IN (SELECT id FROM taken)
 		RETURNING id, created_at, email, ip, user_agent, lang`, n)
 	if err != nil {
 		return nil, fmt.Errorf("take reset requests: %w", err)
@@ -114,4 +132,13 @@ func (tx *Tx) TakeResetRequests(n int) ([]*gatehouse.ResetRequest, error) {
 		list = append(list, &r)
 	}
 	return list, rows.Err()
+}
+
+// skipLocked makes a queue's SELECT take rows no other transaction holds,
+// on PostgreSQL; SQLite has one writer and no row locks.
+func (tx *Tx) skipLocked() string {
+	if tx.db.dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }

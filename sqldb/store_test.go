@@ -976,10 +976,9 @@ func TestOutbox(t *testing.T) {
 			if err := tx.MailRetry(ids[2], tx.Now().Add(10*time.Minute), "451 try later"); err != nil {
 				return err
 			}
-			for _, id := range ids[3:] {
-				if err := tx.MailDelivered(id); err != nil {
-					return err
-				}
+			// The rest in one call, as the worker marks a group.
+			if err := tx.MailDelivered(ids[3:]...); err != nil {
+				return err
 			}
 			pending, failed, err := tx.MailCounts()
 			if err != nil || pending != 2 || failed != 1 {
@@ -1007,6 +1006,45 @@ func TestOutbox(t *testing.T) {
 		s.clock.Advance(time.Hour)
 		if got := claim(100); len(got) != 2 {
 			t.Errorf("claim later: got %d messages, want the delayed one and the leased retry", len(got))
+		}
+	})
+}
+
+// A claim takes at most n rows however the database plans it. A plain
+// "id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" on a fresh
+// PostgreSQL table (no statistics yet) ran the subquery once per outer
+// row, and one claim leased the whole outbox.
+func TestClaimMailTakesAtMostN(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		const total, n = 300, 50
+		s.update(t, func(tx gatehouse.Tx) error {
+			for i := range total {
+				if err := tx.EnqueueMail(&gatehouse.OutboxMail{ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(),
+					Recipient: fmt.Sprintf("u%d@example.com", i), Body: []byte("sealed")}); err != nil {
+					return err
+				}
+				if err := tx.EnqueueResetRequest(&gatehouse.ResetRequest{ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(),
+					Email: fmt.Sprintf("u%d@example.com", i), IP: "192.0.2.1"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for round := range total / n {
+			s.update(t, func(tx gatehouse.Tx) error {
+				mails, err := tx.ClaimMail(n, tx.Now().Add(time.Minute))
+				if err != nil {
+					return err
+				}
+				reqs, err := tx.TakeResetRequests(n)
+				if err != nil {
+					return err
+				}
+				if len(mails) != n || len(reqs) != n {
+					t.Errorf("round %d: claimed %d messages and took %d requests, want %d of each", round, len(mails), len(reqs), n)
+				}
+				return nil
+			})
 		}
 	})
 }

@@ -82,7 +82,7 @@ type Server struct {
 	Dir   string
 	Log   *bytes.Buffer // everything the server logged
 
-	stop func()
+	start, stop func()
 }
 
 // Service is the server's service, for arranging state quickly.
@@ -114,6 +114,17 @@ func ForEachDatabase(t *testing.T, f func(t *testing.T, db ServerOption)) {
 // StartServer starts a server on a free loopback port, in-process, built
 // exactly as `gatehouse serve` builds it. It stops when the test ends.
 func StartServer(t testing.TB, opts ...ServerOption) *Server {
+	t.Helper()
+	s := OpenServer(t, opts...)
+	s.Start()
+	return s
+}
+
+// OpenServer is StartServer without the start: the database is open and
+// the service usable, but nothing serves requests and no background worker
+// runs until Start. A test arranges state there that the workers must not
+// see half made, such as a full outbox.
+func OpenServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
 	var cfg ServerConfig
 	for _, o := range opts {
@@ -158,14 +169,22 @@ func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
 	s := &Server{URL: base, App: app, SMTP: smtp, Clock: clock, Dir: dir, Log: &logBuf.Buffer}
+	var started bool
+	s.start = sync.OnceFunc(func() {
+		started = true
+		go func() { done <- app.Serve(ctx, ln) }()
+	})
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
+			if started {
+				if err := <-done; err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			} else {
+				ln.Close()
 			}
 			app.Close()
 		})
@@ -178,6 +197,10 @@ func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	})
 	return s
 }
+
+// Start serves requests and runs the background workers of a server from
+// OpenServer; StartServer has already called it.
+func (s *Server) Start() { s.start() }
 
 // Stop shuts the server down as SIGTERM would.
 func (s *Server) Stop() { s.stop() }

@@ -72,6 +72,7 @@ type smtpConfig struct {
 	implicitTLS bool
 	user, pass  string
 	failures    int
+	hangUpEvery int
 	slowData    time.Duration
 	rejected    map[string]bool
 	wait        time.Duration
@@ -93,6 +94,12 @@ func WithAuth(user, pass string) SMTPOption {
 // WithFailures answers the first n DATA commands with 451, a temporary
 // failure, to exercise retries.
 func WithFailures(n int) SMTPOption { return func(c *smtpConfig) { c.failures = n } }
+
+// WithHangUpEvery closes the connection, without an answer and without
+// keeping the message, at the end of every k-th message (counted over all
+// connections): the client has sent it all and cannot know whether it
+// arrived, as when a server or the network fails mid-delivery.
+func WithHangUpEvery(k int) SMTPOption { return func(c *smtpConfig) { c.hangUpEvery = k } }
 
 // WithSlowData waits d after the end of each message before accepting it,
 // so that a test can stop a client in the middle of a delivery.
@@ -122,6 +129,7 @@ type SMTPServer struct {
 
 	mu           sync.Mutex
 	failuresLeft int
+	messagesRead int
 	msgs         []ReceivedMail
 	commands     []string
 	arrived      chan struct{} // closed and replaced whenever a message arrives
@@ -315,6 +323,15 @@ func (s *SMTPServer) takeFailure() bool {
 		return true
 	}
 	return false
+}
+
+// takeHangUp reports whether WithHangUpEvery asks to hang up on the
+// message just read.
+func (s *SMTPServer) takeHangUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.messagesRead++
+	return s.cfg.hangUpEvery > 0 && s.messagesRead%s.cfg.hangUpEvery == 0
 }
 
 func (s *SMTPServer) store(m ReceivedMail) {
@@ -613,7 +630,7 @@ func (c *smtpSession) data() bool {
 		return false
 	}
 	raw, problem, err := c.readData()
-	if err != nil {
+	if err != nil || c.srv.takeHangUp() {
 		return false
 	}
 	if problem != "" {
