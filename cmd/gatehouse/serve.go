@@ -89,27 +89,22 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	return err
 }
 
-// tuneRuntime sizes the Go runtime for a server whose heaviest work is
-// password hashing, unless GOMAXPROCS or GOMEMLIMIT say otherwise:
+// tuneRuntime gives the Go runtime one more processor per hashing slot
+// than there are cores, unless GOMAXPROCS says otherwise: the hashes run on
+// threads of lower priority (password.Hasher), and a request that arrives
+// while every core hashes then finds a processor of the runtime free and a
+// thread the kernel runs first, instead of waiting for the runtime to
+// preempt a hash (up to 10 ms, every time).
 //
-//   - one more processor per hashing slot than there are cores: the hashes
-//     run on threads of lower priority (password.Hasher), and a request that
-//     arrives while every core hashes then finds a processor of the runtime
-//     free and a thread the kernel runs first, instead of waiting for the
-//     runtime to preempt a hash (up to 10 ms, every time);
-//   - a soft memory limit of the hashes' memory plus 32 MiB, so that the
-//     collector frees each finished hash's memory before the heap grows to
-//     twice the hashes in flight: with the default parameters on two cores
-//     the peak stays under 180 MB however many logins wait, where without
-//     it it passed 400 MB (docs/BENCHMARKS.md).
+// It sets no memory limit: a soft limit near slots × 64 MiB kept the peak
+// under 200 MB but cut logins per second by three quarters (the collector
+// and the scavenger ran all the time against argon2's 64 MiB allocations);
+// docs/BENCHMARKS.md has the measurements.
 func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)
 	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(o.HashSlots)*int64(o.HashParams.Memory)<<10 + 32<<20)
-	}
-	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "memory_limit", debug.SetMemoryLimit(-1))
+	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0))
 }
 
 // checkPublicURL refuses a --public-url that cannot be the base of links
