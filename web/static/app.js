@@ -282,4 +282,11 @@
     t.addEventListener("focusout", start);
     start();
   });
+  // An error is about what was typed: once the person types again it is
+  // stale, and it must not keep covering the form's buttons at the top
+  // right (on a narrow window a two-line toast lies over Update).
+  document.addEventListener("input", function (e) {
+    if (!e.target.form) return;
+    $$(".toast-error").forEach(function (t) { t.remove(); });
+  });
 })();
