@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ func startBusy(t *testing.T) *testenv.Server {
 		o.HashParams = password.Params{Memory: 32 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 		o.HashSlots = 1
 		o.HashQueueWait = 5 * time.Millisecond
+		o.CapacityReportEvery = 100 * time.Millisecond
 		o.TrustedProxies = mustProxies(t, "127.0.0.1")
 	}))
 }
@@ -80,6 +82,20 @@ func TestLoginFloodGets503(t *testing.T) {
 	}
 	if _, _, rejected := s.App.Hasher.Stats(); rejected == 0 {
 		t.Errorf("rejected hashes: got 0, want the turned-away logins counted")
+	}
+	// The log says so once per period, not once per refusal.
+	summary := regexp.MustCompile(`level=WARN msg="password hashing at capacity[^"]*" refused=[1-9]`)
+	for deadline := time.Now().Add(5 * time.Second); !summary.MatchString(s.Log.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary of the refusals in the log:\n%s", s.Log.String())
+		}
+	}
+	for _, line := range strings.Split(s.Log.String(), "\n") {
+		if strings.Contains(line, "status=503") && !strings.Contains(line, "level=DEBUG") ||
+			strings.Contains(line, "msg=unavailable") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("a refused login logged above debug: %s", line)
+			break
+		}
 	}
 }
 

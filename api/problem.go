@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 // problem is an RFC 9457 problem document with the contract's extra member
@@ -27,7 +29,8 @@ type problem struct {
 // ID, the log gets the whole chain.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := gatehouse.ErrorCode(err)
-	if code == gatehouse.EInternal && httpx.ClientGone(r, err) {
+	gone := httpx.ClientGone(r, err)
+	if code == gatehouse.EInternal && gone {
 		// Nobody will read the answer; 503 keeps it out of the 500s.
 		log.Debug("request ended by the client", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 		err = gatehouse.Errorf(gatehouse.EUnavailable, "The request ended before it was answered.")
@@ -49,8 +52,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "err", err)
 	case gatehouse.EUnavailable:
 		// The database is away or the hashing queue is full: the chain says
-		// which, the client only learns to retry.
-		if httpx.ClientGone(r, err) {
+		// which, the client only learns to retry. A full queue is logged
+		// as a summary (server.App), not once per refusal.
+		if gone || errors.Is(err, password.ErrBusy) {
+			log.Debug("unavailable", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 			break
 		}
 		log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)

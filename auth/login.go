@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -208,8 +209,11 @@ func hashError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, password.ErrBusy):
-		return &gatehouse.Error{Code: gatehouse.EUnavailable,
-			Message: "The service is busy. Please try again in a moment.", RetryAfter: time.Second}
+		// The chain keeps ErrBusy, so that the handlers can tell a full
+		// queue (summarised by the server's log, see server.App) from a
+		// database that is away.
+		return fmt.Errorf("%w: %w", &gatehouse.Error{Code: gatehouse.EUnavailable,
+			Message: "The service is busy. Please try again in a moment.", RetryAfter: time.Second}, err)
 	case errors.Is(err, password.ErrTooLong):
 		return errPasswordTooLong()
 	}

@@ -52,6 +52,10 @@ type Options struct {
 	HashParams    password.Params
 	HashSlots     int
 	HashQueueWait time.Duration
+	// CapacityReportEvery is how often, at most, the log says how many
+	// requests a full hashing queue turned away (default a minute): one
+	// line for a flood instead of one per refusal.
+	CapacityReportEvery time.Duration
 
 	// Clock defaults to the system clock; tests move it.
 	Clock gatehouse.Clock
@@ -91,6 +95,9 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	}
 	if o.HashQueueWait <= 0 {
 		o.HashQueueWait = 2 * time.Second
+	}
+	if o.CapacityReportEvery <= 0 {
+		o.CapacityReportEvery = time.Minute
 	}
 	// The templates parse on the other core while the database opens.
 	web.Prepare()
@@ -234,6 +241,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { w.Run(bg) })
 	wg.Go(func() { a.Service.RunResetRequests(bg) })
 	wg.Go(func() { a.Service.RunHousekeeping(bg) })
+	wg.Go(func() { a.reportRefusals(bg) })
 	defer func() {
 		stopBG()
 		wg.Wait()
@@ -253,6 +261,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// reportRefusals logs, at most once per CapacityReportEvery, how many
+// requests the hashing queue turned away with 503 since the last report:
+// the one line an operator needs to add cores or nodes, where a line per
+// refused request would bury everything else under a flood.
+func (a *App) reportRefusals(ctx context.Context) {
+	every := a.Opts.CapacityReportEvery
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	_, _, reported := a.Hasher.Stats()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_, waiting, refused := a.Hasher.Stats()
+		if n := refused - reported; n > 0 {
+			a.Log.Warn("password hashing at capacity: requests answered 503 with Retry-After",
+				"refused", n, "period", every, "waiting_now", waiting,
+				"hint", "add cores or nodes: docs/PASSWORDS.md, Sizing")
+		}
+		reported = refused
+	}
 }
 
 // registerGauges exposes the hashing queue and the outbox.

@@ -200,8 +200,12 @@ func observe(reg *metrics.Registry, log *slog.Logger, next http.Handler) http.Ha
 		}
 		requests.Inc(statusCode(sw.status))
 		durations.Observe(route, elapsed.Seconds())
+		// A 500 is a fault to look into. A 503 is not: the handler that
+		// answered it logged why (or, for a full hashing queue, the
+		// summary of App.Serve does), and a flood must not become one
+		// error line per refused request.
 		level := slog.LevelDebug
-		if sw.status >= 500 {
+		if sw.status >= 500 && sw.status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
 		if log.Enabled(r.Context(), level) {

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 // client describes the caller to the service.
@@ -80,7 +81,7 @@ func (d deps) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := d.rd.newPage(r, "title.error")
 	p.setError(err)
 	switch {
-	case gone:
+	case gone, errors.Is(err, password.ErrBusy): // a full queue is logged as a summary (server.App)
 	case p.Status == http.StatusInternalServerError:
 		d.log.Error("page failed", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()), "err", err)
 	case p.Status == http.StatusServiceUnavailable:

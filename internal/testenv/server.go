@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -80,7 +81,7 @@ type Server struct {
 	SMTP  *SMTPServer
 	Clock *Clock
 	Dir   string
-	Log   *bytes.Buffer // everything the server logged
+	Log   fmt.Stringer // everything the server logged; String is safe while it logs
 
 	start, stop func()
 }
@@ -101,14 +102,23 @@ func Databases() []string {
 // WithPostgres for PostgreSQL.
 func ForEachDatabase(t *testing.T, f func(t *testing.T, db ServerOption)) {
 	for _, kind := range Databases() {
-		t.Run(kind, func(t *testing.T) {
-			opt := func(*ServerConfig) {}
-			if kind == "postgres" {
-				opt = WithPostgres()
-			}
-			f(t, opt)
-		})
+		t.Run(kind, func(t *testing.T) { f(t, databaseOption(kind)) })
 	}
+}
+
+// BenchEachDatabase is ForEachDatabase for benchmarks.
+func BenchEachDatabase(b *testing.B, f func(b *testing.B, db ServerOption)) {
+	for _, kind := range Databases() {
+		b.Run(kind, func(b *testing.B) { f(b, databaseOption(kind)) })
+	}
+}
+
+// databaseOption is the ServerOption that puts a server on kind.
+func databaseOption(kind string) ServerOption {
+	if kind == "postgres" {
+		return WithPostgres()
+	}
+	return func(*ServerConfig) {}
 }
 
 // StartServer starts a server on a free loopback port, in-process, built
@@ -169,7 +179,7 @@ func OpenServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	s := &Server{URL: base, App: app, SMTP: smtp, Clock: clock, Dir: dir, Log: &logBuf.Buffer}
+	s := &Server{URL: base, App: app, SMTP: smtp, Clock: clock, Dir: dir, Log: logBuf}
 	var started bool
 	s.start = sync.OnceFunc(func() {
 		started = true
