@@ -14,34 +14,28 @@ import (
 //	go test ./api -run '^$' -bench UserList -benchtime 200x
 func BenchmarkUserList(b *testing.B) {
 	const users = 100_000
-	for _, kind := range testenv.Databases() {
-		b.Run(kind, func(b *testing.B) {
-			var opts []testenv.ServerOption
-			if kind == "postgres" {
-				opts = append(opts, testenv.WithPostgres())
-			}
-			s := testenv.StartServer(b, opts...)
-			companyID, _ := s.Company(b, "Bigcorp", "admin@bigcorp.example", pw)
-			testenv.SeedUsers(b, s, companyID, "seed", users)
-			c := s.Client(b)
-			c.Token = c.Login("admin@bigcorp.example", pw)
-			deep := base64.RawURLEncoding.EncodeToString([]byte("seed090000@example.com"))
-			for _, bc := range []struct{ name, path string }{
-				{"first_page", "/api/v1/company/users?limit=50"},
-				{"deep_page", "/api/v1/company/users?limit=50&cursor=" + deep},
-				{"search_one", "/api/v1/company/users?limit=50&query=seed054321"},
-				{"search_many", "/api/v1/company/users?limit=50&query=Seeded%20User%200999"},
-			} {
-				b.Run(bc.name, func(b *testing.B) {
-					b.ReportAllocs()
-					for b.Loop() {
-						r := c.Get(bc.path)
-						if r.StatusCode != 200 {
-							b.Fatalf("%s: got %d %s", bc.path, r.StatusCode, r.Body)
-						}
+	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
+		s := testenv.StartServer(b, db)
+		companyID, _ := s.Company(b, "Bigcorp", "admin@bigcorp.example", pw)
+		testenv.SeedUsers(b, s, companyID, "seed", users)
+		c := s.Client(b)
+		c.Token = c.Login("admin@bigcorp.example", pw)
+		deep := base64.RawURLEncoding.EncodeToString([]byte("seed090000@example.com"))
+		for _, bc := range []struct{ name, path string }{
+			{"first_page", "/api/v1/company/users?limit=50"},
+			{"deep_page", "/api/v1/company/users?limit=50&cursor=" + deep},
+			{"search_one", "/api/v1/company/users?limit=50&query=seed054321"},
+			{"search_many", "/api/v1/company/users?limit=50&query=Seeded%20User%200999"},
+		} {
+			b.Run(bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r := c.Get(bc.path)
+					if r.StatusCode != 200 {
+						b.Fatalf("%s: got %d %s", bc.path, r.StatusCode, r.Body)
 					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }

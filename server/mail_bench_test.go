@@ -78,40 +78,34 @@ func mailCounts(b testing.TB, s *testenv.Server) (pending int) {
 // is marked sent. Run it with a fixed count, which is the size of the
 // backlog: -benchtime 5000x.
 func BenchmarkOutboxDelivery(b *testing.B) {
-	for _, kind := range testenv.Databases() {
-		b.Run(kind, func(b *testing.B) {
-			var opts []testenv.ServerOption
-			if kind == "postgres" {
-				opts = append(opts, testenv.WithPostgres())
-			}
-			s := testenv.OpenServer(b, opts...)
-			queueResetMail(b, s, b.N)
+	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
+		s := testenv.OpenServer(b, db)
+		queueResetMail(b, s, b.N)
 
-			b.ResetTimer()
-			start := time.Now()
-			s.Start()
-			// Watching the SMTP server first keeps the benchmark's own
-			// queries from competing with the worker's.
-			for len(s.SMTP.Messages()) < b.N {
-				time.Sleep(5 * time.Millisecond)
-			}
-			for mailCounts(b, s) > 0 {
-				time.Sleep(time.Millisecond)
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "mails/s")
+		b.ResetTimer()
+		start := time.Now()
+		s.Start()
+		// Watching the SMTP server first keeps the benchmark's own
+		// queries from competing with the worker's.
+		for len(s.SMTP.Messages()) < b.N {
+			time.Sleep(5 * time.Millisecond)
+		}
+		for mailCounts(b, s) > 0 {
+			time.Sleep(time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "mails/s")
 
-			msgs := s.SMTP.Messages()
-			ids := map[string]bool{}
-			for _, m := range msgs {
-				ids[m.Header.Get("Message-ID")] = true
-			}
-			if len(msgs) != b.N || len(ids) != b.N {
-				b.Errorf("the SMTP server received %d messages, %d distinct; want %d, each once", len(msgs), len(ids), b.N)
-			}
-		})
-	}
+		msgs := s.SMTP.Messages()
+		ids := map[string]bool{}
+		for _, m := range msgs {
+			ids[m.Header.Get("Message-ID")] = true
+		}
+		if len(msgs) != b.N || len(ids) != b.N {
+			b.Errorf("the SMTP server received %d messages, %d distinct; want %d, each once", len(msgs), len(ids), b.N)
+		}
+	})
 }
 
 // loginLatencies logs in as email in a closed loop from clients goroutines
@@ -188,63 +182,57 @@ func percentile(ds []time.Duration, p float64) float64 {
 // work, the part a burst could delay. Run it once: -benchtime 1x.
 func BenchmarkLoginDuringResetBurst(b *testing.B) {
 	const resetBurst, posters = 10000, 32
-	for _, kind := range testenv.Databases() {
-		b.Run(kind, func(b *testing.B) {
-			proxies, _ := httpx.ParseProxies("127.0.0.1")
-			opts := []testenv.ServerOption{testenv.WithOptions(func(o *server.Options) { o.TrustedProxies = proxies })}
-			if kind == "postgres" {
-				opts = append(opts, testenv.WithPostgres())
-			}
-			s := testenv.StartServer(b, opts...)
-			companyID, _ := s.Company(b, "Acme", "admin@example.com", testenv.GoodPassword)
-			testenv.SeedUsers(b, s, companyID, "reset", resetBurst)
+	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
+		proxies, _ := httpx.ParseProxies("127.0.0.1")
+		s := testenv.StartServer(b, db, testenv.WithOptions(func(o *server.Options) { o.TrustedProxies = proxies }))
+		companyID, _ := s.Company(b, "Acme", "admin@example.com", testenv.GoodPassword)
+		testenv.SeedUsers(b, s, companyID, "reset", resetBurst)
 
-			for range b.N {
-				stop := make(chan struct{})
-				time.AfterFunc(2*time.Second, func() { close(stop) })
-				quiet := loginLatencies(b, s.URL, "admin@example.com", 2, stop)
+		for range b.N {
+			stop := make(chan struct{})
+			time.AfterFunc(2*time.Second, func() { close(stop) })
+			quiet := loginLatencies(b, s.URL, "admin@example.com", 2, stop)
 
-				stop = make(chan struct{})
-				var burst []time.Duration
-				loggedIn := make(chan struct{})
-				go func() {
-					defer close(loggedIn)
-					burst = loginLatencies(b, s.URL, "admin@example.com", 2, stop)
-				}()
-				start := time.Now()
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				for range posters {
-					wg.Go(func() {
-						for i := next.Add(1) - 1; i < resetBurst; i = next.Add(1) - 1 {
-							body := fmt.Sprintf(`{"email": "reset%06d@example.com"}`, i)
-							xff := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-							status, err := post(s.URL+"/api/v1/password-reset", body, map[string]string{"X-Forwarded-For": xff})
-							if err != nil || status != http.StatusAccepted {
-								b.Errorf("reset: got %d %v, want 202", status, err)
-								return
-							}
+			stop = make(chan struct{})
+			var burst []time.Duration
+			loggedIn := make(chan struct{})
+			go func() {
+				defer close(loggedIn)
+				burst = loginLatencies(b, s.URL, "admin@example.com", 2, stop)
+			}()
+			start := time.Now()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range posters {
+				wg.Go(func() {
+					for i := next.Add(1) - 1; i < resetBurst; i = next.Add(1) - 1 {
+						body := fmt.Sprintf(`{"email": "reset%06d@example.com"}`, i)
+						xff := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+						status, err := post(s.URL+"/api/v1/password-reset", body, map[string]string{"X-Forwarded-For": xff})
+						if err != nil || status != http.StatusAccepted {
+							b.Errorf("reset: got %d %v, want 202", status, err)
+							return
 						}
-					})
-				}
-				wg.Wait()
-				accepted := time.Since(start)
-				for len(s.SMTP.Messages()) < resetBurst && !b.Failed() {
-					time.Sleep(10 * time.Millisecond)
-				}
-				delivered := time.Since(start)
-				close(stop)
-				<-loggedIn
-
-				b.ReportMetric(percentile(quiet, 50), "quiet-login-p50-ms")
-				b.ReportMetric(percentile(quiet, 99), "quiet-login-p99-ms")
-				b.ReportMetric(percentile(burst, 50), "burst-login-p50-ms")
-				b.ReportMetric(percentile(burst, 99), "burst-login-p99-ms")
-				b.ReportMetric(float64(resetBurst)/accepted.Seconds(), "resets/s")
-				b.ReportMetric(float64(resetBurst)/delivered.Seconds(), "mails/s")
-				b.Logf("%d logins alone, %d during the burst; %d requests accepted in %v, their mail delivered in %v",
-					len(quiet), len(burst), resetBurst, accepted.Round(time.Millisecond), delivered.Round(time.Millisecond))
+					}
+				})
 			}
-		})
-	}
+			wg.Wait()
+			accepted := time.Since(start)
+			for len(s.SMTP.Messages()) < resetBurst && !b.Failed() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			delivered := time.Since(start)
+			close(stop)
+			<-loggedIn
+
+			b.ReportMetric(percentile(quiet, 50), "quiet-login-p50-ms")
+			b.ReportMetric(percentile(quiet, 99), "quiet-login-p99-ms")
+			b.ReportMetric(percentile(burst, 50), "burst-login-p50-ms")
+			b.ReportMetric(percentile(burst, 99), "burst-login-p99-ms")
+			b.ReportMetric(float64(resetBurst)/accepted.Seconds(), "resets/s")
+			b.ReportMetric(float64(resetBurst)/delivered.Seconds(), "mails/s")
+			b.Logf("%d logins alone, %d during the burst; %d requests accepted in %v, their mail delivered in %v",
+				len(quiet), len(burst), resetBurst, accepted.Round(time.Millisecond), delivered.Round(time.Millisecond))
+		}
+	})
 }

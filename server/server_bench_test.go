@@ -26,54 +26,48 @@ import (
 //
 //	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
 func BenchmarkMe(b *testing.B) {
-	for _, kind := range testenv.Databases() {
-		b.Run(kind, func(b *testing.B) {
-			var opts []testenv.ServerOption
-			if kind == "postgres" {
-				opts = append(opts, testenv.WithPostgres())
-			}
-			s := testenv.StartServer(b, opts...)
-			s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-			token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
-			h := handler(b, s)
-			// As net/http serves it: a context that ends with the connection.
-			ctx, cancel := context.WithCancel(context.Background())
-			b.Cleanup(cancel)
-			req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/me", nil)
-			req.Header.Set("Authorization", "Bearer "+token)
+	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
+		s := testenv.StartServer(b, db)
+		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+		h := handler(b, s)
+		// As net/http serves it: a context that ends with the connection.
+		ctx, cancel := context.WithCancel(context.Background())
+		b.Cleanup(cancel)
+		req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
 
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
-			}
-			body := bytes.Clone(rec.Body.Bytes())
-			bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.Write(body)
-			})
-
-			for _, bc := range []struct {
-				name string
-				h    http.Handler
-			}{{"bare", bare}, {"gatehouse", h}} {
-				b.Run(bc.name, func(b *testing.B) {
-					b.ReportAllocs()
-					w := &discardWriter{header: http.Header{}}
-					cpu := cpuTime()
-					for b.Loop() {
-						clear(w.header)
-						w.status = 0
-						bc.h.ServeHTTP(w, req)
-						if w.status != 200 {
-							b.Fatalf("got %d, want 200", w.status)
-						}
-					}
-					b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
-				})
-			}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
+		}
+		body := bytes.Clone(rec.Body.Bytes())
+		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
 		})
-	}
+
+		for _, bc := range []struct {
+			name string
+			h    http.Handler
+		}{{"bare", bare}, {"gatehouse", h}} {
+			b.Run(bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				w := &discardWriter{header: http.Header{}}
+				cpu := cpuTime()
+				for b.Loop() {
+					clear(w.header)
+					w.status = 0
+					bc.h.ServeHTTP(w, req)
+					if w.status != 200 {
+						b.Fatalf("got %d, want 200", w.status)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	})
 }
 
 // handler builds the site's handler as App.Serve does, logging at

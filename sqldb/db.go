@@ -256,41 +256,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // Update runs fn in a read-write transaction. When the database cannot be
 // reached the error is EUnavailable (see unavailable).
 func (db *DB) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	return db.update(ctx, false, fn)
+	return db.update(ctx, forRequest, fn)
 }
 
 // UpdateBackground is Update for work that should yield to requests: on
 // SQLite it takes the one writer when no Update waits for it, or when it
 // has waited bgMaxWait (see writeGate).
 func (db *DB) UpdateBackground(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	return db.update(ctx, true, fn)
-}
-
-func (db *DB) update(ctx context.Context, background bool, fn func(gatehouse.Tx) error) error {
-	if db.gate != nil {
-		if err := db.gate.acquire(ctx, background); err != nil {
-			return unavailable(fmt.Errorf("begin: %w", err))
-		}
-		defer db.gate.release()
-	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable(fmt.Errorf("begin: %w", err))
-	}
-	return db.run(ctx, sqlTx, fn)
-}
-
-// run runs fn in sqlTx and commits.
-func (db *DB) run(ctx context.Context, sqlTx *sql.Tx, fn func(gatehouse.Tx) error) error {
-	tx := &Tx{ctx: ctx, q: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
-	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
-		return unavailable(err)
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return unavailable(fmt.Errorf("commit: %w", err))
-	}
-	return nil
+	return db.update(ctx, inBackground, fn)
 }
 
 // UpdateLazy is Update without waiting for the disk (see gatehouse.Store).
@@ -301,21 +274,44 @@ func (db *DB) run(ctx context.Context, sqlTx *sql.Tx, fn func(gatehouse.Tx) erro
 // flushes of its commits this way: a few milliseconds each, as long as
 // the rest of a login apart from its hash.
 func (db *DB) UpdateLazy(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	if db.dialect == Postgres {
-		sqlTx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
+	return db.update(ctx, lazily, fn)
+}
+
+// updateKind says how a write transaction queues and commits.
+type updateKind int
+
+const (
+	forRequest   updateKind = iota // first in the writer's queue, flushed at commit
+	inBackground                   // after waiting requests (writeGate), flushed at commit
+	lazily                         // first in the queue, flushed soon after the commit
+)
+
+func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx) error) error {
+	if db.gate != nil {
+		if err := db.gate.acquire(ctx, kind == inBackground); err != nil {
 			return unavailable(fmt.Errorf("begin: %w", err))
 		}
+		defer db.gate.release()
+	}
+	if kind == lazily && db.dialect == SQLite {
+		return db.updateUnflushed(ctx, fn)
+	}
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	if kind == lazily { // PostgreSQL
 		if _, err := sqlTx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
 			sqlTx.Rollback()
 			return unavailable(fmt.Errorf("begin: %w", err))
 		}
-		return db.run(ctx, sqlTx, fn)
 	}
-	if err := db.gate.acquire(ctx, false); err != nil {
-		return unavailable(fmt.Errorf("begin: %w", err))
-	}
-	defer db.gate.release()
+	return db.run(ctx, sqlTx, fn)
+}
+
+// updateUnflushed commits fn on SQLite's writer at synchronous=NORMAL,
+// sets the writer back to FULL, and schedules a flush of the log.
+func (db *DB) updateUnflushed(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))
@@ -339,6 +335,19 @@ func (db *DB) UpdateLazy(ctx context.Context, fn func(gatehouse.Tx) error) error
 		return err
 	}
 	db.scheduleFlush()
+	return nil
+}
+
+// run runs fn in sqlTx and commits.
+func (db *DB) run(ctx context.Context, sqlTx *sql.Tx, fn func(gatehouse.Tx) error) error {
+	tx := &Tx{ctx: ctx, q: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return unavailable(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return unavailable(fmt.Errorf("commit: %w", err))
+	}
 	return nil
 }
 

@@ -24,29 +24,40 @@ func (g *writeGate) queued(t *testing.T, fg, bg int) {
 	}
 }
 
-// A request that arrives behind a backlog of background work gets the
-// writer next; background work goes on in its order once no request waits.
-func TestWriteGateLetsRequestsFirst(t *testing.T) {
-	g := writeGate{maxWait: time.Hour}
-	ctx := context.Background()
-	if err := g.acquire(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+// entrants returns enter, which starts a goroutine that takes g (in the
+// background or not), records its name and lets go, and order, which waits
+// for all of them and returns the names in the order they took g.
+func (g *writeGate) entrants(t *testing.T) (enter func(name string, background bool), order func() string) {
 	var mu sync.Mutex
-	var order []string
+	var names []string
 	var wg sync.WaitGroup
-	enter := func(name string, background bool) {
+	enter = func(name string, background bool) {
 		wg.Go(func() {
-			if err := g.acquire(ctx, background); err != nil {
+			if err := g.acquire(context.Background(), background); err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
-			order = append(order, name)
+			names = append(names, name)
 			mu.Unlock()
 			g.release()
 		})
 	}
+	order = func() string {
+		wg.Wait()
+		return fmt.Sprint(names)
+	}
+	return enter, order
+}
+
+// A request that arrives behind a backlog of background work gets the
+// writer next; background work goes on in its order once no request waits.
+func TestWriteGateLetsRequestsFirst(t *testing.T) {
+	g := writeGate{maxWait: time.Hour}
+	if err := g.acquire(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	enter, order := g.entrants(t)
 	enter("bg1", true)
 	g.queued(t, 0, 1)
 	enter("bg2", true)
@@ -56,8 +67,7 @@ func TestWriteGateLetsRequestsFirst(t *testing.T) {
 	enter("fg2", false)
 	g.queued(t, 2, 2)
 	g.release()
-	wg.Wait()
-	if got, want := fmt.Sprint(order), "[fg1 fg2 bg1 bg2]"; got != want {
+	if got, want := order(), "[fg1 fg2 bg1 bg2]"; got != want {
 		t.Errorf("order: got %s, want %s", got, want)
 	}
 	if g.held {
@@ -69,25 +79,10 @@ func TestWriteGateLetsRequestsFirst(t *testing.T) {
 // that keep arriving, one transaction per maxWait.
 func TestWriteGateBackgroundWaitsBoundedly(t *testing.T) {
 	g := writeGate{maxWait: 30 * time.Millisecond}
-	ctx := context.Background()
-	if err := g.acquire(ctx, false); err != nil {
+	if err := g.acquire(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var order []string
-	var wg sync.WaitGroup
-	enter := func(name string, background bool) {
-		wg.Go(func() {
-			if err := g.acquire(ctx, background); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			order = append(order, name)
-			mu.Unlock()
-			g.release()
-		})
-	}
+	enter, order := g.entrants(t)
 	enter("bg1", true)
 	g.queued(t, 0, 1)
 	enter("bg2", true)
@@ -96,8 +91,7 @@ func TestWriteGateBackgroundWaitsBoundedly(t *testing.T) {
 	enter("fg1", false)
 	g.queued(t, 1, 2)
 	g.release()
-	wg.Wait()
-	if got, want := fmt.Sprint(order), "[bg1 fg1 bg2]"; got != want {
+	if got, want := order(), "[bg1 fg1 bg2]"; got != want {
 		t.Errorf("order: got %s, want %s", got, want)
 	}
 }

@@ -56,6 +56,9 @@ func TestChangePassword(t *testing.T) {
 	p.Screenshot("change-password-error")
 
 	p.Fill("#current_password", goodPW)
+	// The error was about what was typed: typing again takes it away, and
+	// with it from over the Update button.
+	p.WaitFor("the error toast to go", `document.querySelector(".toast-error") === null`)
 	p.Fill("#new_password", otherPW)
 	p.Fill("#confirm_password", otherPW)
 	p.Submit(update)
