@@ -97,13 +97,25 @@ func newKeyboard(name, layout string, slanted bool) *keyboard {
 	return kb
 }
 
-// The keyboards are built on first use.
+// The keyboards are built on first use, not at package initialisation.
 var (
-	qwertyGraph    = sync.OnceValue(func() *keyboard { return newKeyboard("qwerty", qwertyLayout, true) })
-	dvorakGraph    = sync.OnceValue(func() *keyboard { return newKeyboard("dvorak", dvorakLayout, true) })
-	keypadGraph    = sync.OnceValue(func() *keyboard { return newKeyboard("keypad", keypadLayout, false) })
-	macKeypadGraph = sync.OnceValue(func() *keyboard { return newKeyboard("mac_keypad", macKeypadLayout, false) })
+	keyboardsOnce                     sync.Once
+	qwerty, dvorak, keypad, macKeypad *keyboard
 )
+
+func loadKeyboards() {
+	keyboardsOnce.Do(func() {
+		qwerty = newKeyboard("qwerty", qwertyLayout, true)
+		dvorak = newKeyboard("dvorak", dvorakLayout, true)
+		keypad = newKeyboard("keypad", keypadLayout, false)
+		macKeypad = newKeyboard("mac_keypad", macKeypadLayout, false)
+	})
+}
+
+func qwertyGraph() *keyboard    { loadKeyboards(); return qwerty }
+func dvorakGraph() *keyboard    { loadKeyboards(); return dvorak }
+func keypadGraph() *keyboard    { loadKeyboards(); return keypad }
+func macKeypadGraph() *keyboard { loadKeyboards(); return macKeypad }
 
 // spatialMatches finds walks of three keys or more on each keyboard:
 // "qwerty", "1qaz", "zxcvbn", counting turns and shifted keys.
