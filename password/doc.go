@@ -30,9 +30,10 @@
 //	sequence                a run such as "abcdefghijkl" or "123456789"
 //
 // There are no composition rules (no "one digit, one symbol"): NIST SP
-// 800-63B and OWASP advise against them. Strength is estimated by zxcvbn
-// (github.com/trustelem/zxcvbn, a port of Dropbox's zxcvbn 4.4.2 with its
-// 30,000 common passwords and its English words, names and surnames); see
-// docs/PASSWORDS.md for why, for the score required, and for why only the
-// first 32 bytes are estimated.
+// 800-63B and OWASP advise against them. Strength is estimated with the
+// algorithm of Dropbox's zxcvbn 4.4.2 and its word lists (30,000 common
+// passwords, English words, names and surnames), in our own implementation,
+// package strength: its lists are embedded and indexed on first use, not
+// built at start-up. See docs/PASSWORDS.md for why, for the score required,
+// and for why only the first 32 bytes are estimated.
 package password

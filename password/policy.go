@@ -6,8 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
-	"github.com/trustelem/zxcvbn/match"
+	"github.com/gatehouse/gatehouse/password/internal/strength"
 )
 
 // Reason says why a password is refused. Code is stable snake_case
@@ -33,9 +32,8 @@ var (
 
 const (
 	// estimateBytes is how much of a password the strength estimator reads.
-	// zxcvbn's running time grows with the cube of the length in bytes, and
-	// with the number of l33t substitutions to try: under 1 ms for a typical
-	// password, ~25 ms for a hostile 32-byte one, seconds for 256 bytes.
+	// zxcvbn's running time grows with the cube of the length, and with the
+	// l33t substitutions to try: well under 1 ms for a typical password.
 	// Estimating a prefix is safe: to guess a password one must guess its
 	// prefix, so a strong prefix makes a strong password. The price is that
 	// a long password whose first 32 bytes (32 ASCII characters, fewer in
@@ -184,14 +182,15 @@ func prefix(s string, n int) string {
 	return s[:n]
 }
 
-// estimate runs zxcvbn and turns its findings into reasons. It refuses a
+// estimate runs the strength estimator (zxcvbn's algorithm, see package
+// strength) and turns its findings into reasons. It refuses a
 // score below minScore, and a score of minScore when every letter is part
 // of something zxcvbn recognised (words, names, common passwords, keyboard
 // patterns) with only digits, symbols and spaces added: "summer2024!!",
 // "correct horse", "!QAZ2wsx#EDC". Those are what guessing tools combine
 // first, so they need score 4; letters zxcvbn cannot explain earn score 3.
 func estimate(p string, personal []string) []Reason {
-	result := zxcvbn.PasswordStrength(p, personal)
+	result := strength.Estimate(p, personal)
 	if result.Score > minScore || (result.Score == minScore && hasUnmatchedLetters(result.Sequence)) {
 		return nil
 	}
@@ -209,7 +208,7 @@ func estimate(p string, personal []string) []Reason {
 
 // hasUnmatchedLetters reports whether a letter lies outside every pattern
 // zxcvbn found ("bruteforce" is its name for the rest).
-func hasUnmatchedLetters(sequence []*match.Match) bool {
+func hasUnmatchedLetters(sequence []strength.Match) bool {
 	for _, m := range sequence {
 		if m.Pattern == "bruteforce" && strings.IndexFunc(m.Token, unicode.IsLetter) >= 0 {
 			return true
@@ -220,7 +219,7 @@ func hasUnmatchedLetters(sequence []*match.Match) bool {
 
 // reasonFor names what a match found; short matches ("ab", "024") are not
 // worth a reason on their own.
-func reasonFor(m *match.Match) (Reason, bool) {
+func reasonFor(m strength.Match) (Reason, bool) {
 	if utf8.RuneCountInString(m.Token) < minPatternRunes {
 		return Reason{}, false
 	}

@@ -77,9 +77,9 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 		a.Log.Info("no company yet: open the setup link to create the first company and its admin", "link", link)
 		fmt.Fprintf(env.stdout, "\nGatehouse is ready. Open this one-time link to create your company and admin account:\n\n    %s\n\n", link)
 	}
-	// Start-up leaves garbage (template parsing, zxcvbn's dictionaries
-	// being built): hand it back to the system once the node serves, so
-	// that an idle node is as small as it can be.
+	// Start-up leaves garbage (template parsing): hand it back to the
+	// system once the node serves, so that an idle node is as small as it
+	// can be.
 	go func() {
 		time.Sleep(time.Second)
 		debug.FreeOSMemory()
