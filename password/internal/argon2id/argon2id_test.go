@@ -103,7 +103,7 @@ func TestXCryptoVectors(t *testing.T) {
 		implementations(t, func(t *testing.T) {
 			m := newMemory(t, tt.memory)
 			if got := m.Key([]byte("password"), []byte("somesalt"), tt.time, tt.memory, tt.threads, uint32(len(want))); !bytes.Equal(got, want) {
-				t.Errorf("t=%d, m=%d, p=%d: got %x, want %x", tt.time, tt.memory, tt.threads, got, tt.want)
+				t.Errorf("t=%d, m=%d, p=%d: got %x, want %x", tt.time, tt.memory, tt.threads, got, want)
 			}
 		})
 	}
@@ -115,4 +115,27 @@ func randomBytes(rng *rand.Rand, n int) []byte {
 		b[i] = byte(rng.Uint32())
 	}
 	return b
+}
+
+// TestStaleMemory: what a Memory held before a derivation does not
+// change its result.
+func TestStaleMemory(t *testing.T) {
+	implementations(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		m := newMemory(t, 256)
+		for _, p := range []struct {
+			time, memory uint32
+			threads      uint8
+		}{{1, 256, 1}, {2, 100, 3}, {3, 64, 2}, {1, 16, 1}} {
+			want := argon2.IDKey([]byte("password"), []byte("somesalt"), p.time, p.memory, p.threads, 32)
+			for i := range m.blocks {
+				for w := range m.blocks[i] {
+					m.blocks[i][w] = rng.Uint64()
+				}
+			}
+			if got := m.Key([]byte("password"), []byte("somesalt"), p.time, p.memory, p.threads, 32); !bytes.Equal(got, want) {
+				t.Errorf("%+v over random blocks: got %x, want %x", p, got, want)
+			}
+		}
+	})
 }
