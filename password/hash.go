@@ -63,9 +63,9 @@ var (
 // by its first hash outside the Go heap and reused by every later one, so
 // hashing costs slots × Memory and nothing more (a stored hash with more
 // memory than the Hasher's borrows its own for that one hash); after
-// idleRelease without a hash the pages go back to the operating system. A caller who could not get a slot within
-// queueWait, at the pace hashes are finishing, gets ErrBusy at once rather
-// than after waiting for nothing. Hashes run on threads of lower priority
+// idleRelease without a hash the pages go back to the operating system.
+// A caller who could not get a slot within queueWait, at the pace hashes
+// are finishing, gets ErrBusy at once rather than after waiting for nothing. Hashes run on threads of lower priority
 // (see lowPriority), so that the requests served beside a flood of logins
 // stay fast. A Hasher is safe for concurrent use.
 type Hasher struct {
@@ -155,7 +155,8 @@ func deriveOnce(password, salt []byte, p Params) ([]byte, error) {
 }
 
 // Hash returns the argon2id PHC string of the normalised password, salted
-// at random. Errors: ErrTooLong, ErrBusy.
+// at random. Errors: ErrTooLong, ErrBusy, or the system's when it has no
+// memory to map for the hash.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	normalized, err := normalizeBounded(password)
 	if err != nil {
@@ -179,7 +180,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // users). rehash is true, only when ok, if the hash should be replaced by
 // Hash: bcrypt, or argon2id with parameters other than the Hasher's.
 // The comparison is constant-time.
-// Errors: ErrTooLong, ErrInvalidHash (stored data is wrong), ErrBusy.
+// Errors: ErrTooLong, ErrInvalidHash (stored data is wrong), ErrBusy, or
+// the system's when it has no memory to map for the hash.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
 	normalized, err := normalizeBounded(password)
 	if err != nil {
