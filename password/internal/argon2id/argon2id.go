@@ -31,8 +31,9 @@ func Blocks(memory uint32, threads uint8) uint32 {
 // passes over memory KiB in threads lanes, in m's blocks. It returns the
 // same bytes as golang.org/x/crypto/argon2.IDKey for the same arguments.
 // It panics if time or threads is 0, or if m is too small (see Fits).
-// The lanes run one after the other on the calling goroutine: a lane's
-// work is the same, and the caller decides how many derivations run at once.
+// The lanes run one after another on the calling goroutine: p > 1 costs
+// the CPU it would in parallel but saves no time, and the caller decides
+// how many derivations run at once.
 func (m *Memory) Key(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	return m.derive(password, salt, nil, nil, time, memory, threads, keyLen)
 }
