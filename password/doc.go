@@ -4,7 +4,9 @@
 //     ($argon2id$v=19$m=65536,t=1,p=1$salt$hash), and verifying argon2id and
 //     imported bcrypt hashes, saying when a hash should be replaced;
 //   - bounding how many hashes run at once (Hasher), so that a login flood
-//     can neither exhaust memory nor starve cheap requests;
+//     can neither exhaust memory nor starve cheap requests; each slot
+//     reuses one hash's memory, outside the Go heap (internal/argon2id,
+//     our argon2id, since x/crypto/argon2 allocates it for every hash);
 //   - the password policy (Check): what a new password must be, and why
 //     one is refused;
 //   - NFKC normalisation (NIST SP 800-63B), applied by Hash, Verify and

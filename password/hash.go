@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse/gatehouse/password/internal/argon2id"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
 )
@@ -27,7 +27,7 @@ type Params struct {
 
 // DefaultParams: 64 MiB, one pass, one thread. OWASP's first argon2id
 // configuration is 46 MiB and one pass; this spends 39% more memory, for
-// about 50 ms a hash (54 ms of CPU) on one core of the reference machine:
+// about 25 ms a hash (24 ms of CPU) on one core of the reference machine:
 // see docs/PASSWORDS.md for the measurements and the trade-off. One thread,
 // because under load every core is already busy with its own hash.
 var DefaultParams = Params{Memory: 64 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -58,15 +58,19 @@ var (
 
 // Hasher hashes and verifies with bounded concurrency: at most slots hashes
 // run at once, further callers wait up to queueWait (or until their context
-// ends) for a slot and then get ErrBusy. This bounds memory (slots × Memory)
-// and keeps cheap requests fast. A caller who could not get a slot within
-// queueWait, at the pace hashes are finishing, gets ErrBusy at once rather
-// than after waiting for nothing. Hashes run on threads of lower priority
+// ends) for a slot and then get ErrBusy. This bounds memory and keeps cheap
+// requests fast. Each slot owns the argon2id memory of one hash, allocated
+// by its first hash outside the Go heap and reused by every later one, so
+// hashing costs slots × Memory and nothing more (a stored hash with more
+// memory than the Hasher's borrows its own for that one hash); after
+// idleRelease without a hash the pages go back to the operating system.
+// A caller who could not get a slot within queueWait, at the pace hashes
+// are finishing, gets ErrBusy at once rather than after waiting for nothing. Hashes run on threads of lower priority
 // (see lowPriority), so that the requests served beside a flood of logins
 // stay fast. A Hasher is safe for concurrent use.
 type Hasher struct {
 	params    Params
-	slots     chan struct{} // a buffered channel used as a semaphore
+	slots     chan *workspace // the free slots: a semaphore whose tokens carry memory
 	queueWait time.Duration
 	waiting   atomic.Int64
 	busyTotal atomic.Uint64
@@ -74,9 +78,27 @@ type Hasher struct {
 	pace      atomic.Int64  // recent time of one hash in nanoseconds, a moving average; 0 until one finished
 	dummy     string        // an argon2id hash no password matches, for VerifyDummy
 
-	// derive computes an argon2id key; tests replace it to observe and
-	// hold hashes in flight.
+	epoch      time.Time    // when the Hasher was made: lastHash counts from it
+	lastHash   atomic.Int64 // when a hash that used a slot's memory ended, in nanoseconds since epoch
+	idleTimer  atomic.Bool  // a releaseIdle is scheduled
+	workspaces atomic.Int64 // slots whose memory is allocated, for tests
+
+	// derive, when set, computes argon2id keys instead of the slots'
+	// memory; tests set it to observe and hold hashes in flight.
 	derive func(password, salt []byte, p Params) []byte
+}
+
+// idleRelease is how long the Hasher goes without a hash before the slots'
+// memory goes back to the operating system: long enough that a steady
+// trickle of logins keeps it, short enough that a server a flood has left
+// does not keep slots × Memory resident.
+const idleRelease = 30 * time.Second
+
+// workspace is a slot's argon2id memory. Only the goroutine that holds the
+// slot (took it from Hasher.slots) touches it.
+type workspace struct {
+	mem      *argon2id.Memory // nil until the first hash
+	resident bool             // hashed in since the last release
 }
 
 // NewHasher returns a Hasher for p with at most slots hashes at once
@@ -89,32 +111,67 @@ func NewHasher(p Params, slots int, queueWait time.Duration) *Hasher {
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
-	return &Hasher{
+	h := &Hasher{
 		params:    p,
-		slots:     make(chan struct{}, slots),
+		slots:     make(chan *workspace, slots),
 		queueWait: max(queueWait, 0),
 		dummy:     encodePHC(phcHash{params: p, salt: randomBytes(p.SaltLen), key: randomBytes(p.KeyLen)}),
-		derive:    deriveArgon2id,
+		epoch:     time.Now(),
 	}
+	for range slots {
+		h.slots <- &workspace{}
+	}
+	return h
 }
 
-func deriveArgon2id(password, salt []byte, p Params) []byte {
-	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+// derive computes the argon2id key in the slot's memory, which its first
+// use allocates for the Hasher's parameters. Parameters that need more
+// (stored hashes may have up to maxMemory) get memory of their own for
+// this hash.
+func (w *workspace) derive(h *Hasher, password, salt []byte, p Params) ([]byte, error) {
+	if w.mem == nil && argon2id.Blocks(p.Memory, p.Threads) <= h.params.Memory {
+		mem, err := argon2id.NewMemory(h.params.Memory)
+		if err != nil {
+			return nil, fmt.Errorf("password: argon2id memory: %w", err)
+		}
+		w.mem = mem
+		h.workspaces.Add(1)
+	}
+	if w.mem == nil || !w.mem.Fits(p.Memory, p.Threads) {
+		return deriveOnce(password, salt, p)
+	}
+	w.resident = true
+	return w.mem.Key(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// deriveOnce computes an argon2id key in memory allocated for it alone.
+func deriveOnce(password, salt []byte, p Params) ([]byte, error) {
+	mem, err := argon2id.NewMemory(argon2id.Blocks(p.Memory, p.Threads))
+	if err != nil {
+		return nil, fmt.Errorf("password: argon2id memory: %w", err)
+	}
+	defer mem.Free()
+	return mem.Key(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 // Hash returns the argon2id PHC string of the normalised password, salted
-// at random. Errors: ErrTooLong, ErrBusy.
+// at random. Errors: ErrTooLong, ErrBusy, or the system's when it has no
+// memory to map for the hash.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	normalized, err := normalizeBounded(password)
 	if err != nil {
 		return "", err
 	}
 	salt := randomBytes(h.params.SaltLen)
-	if err := h.acquire(ctx); err != nil {
+	ws, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
-	key := h.run([]byte(normalized), salt, h.params)
+	defer h.release(ws)
+	key, err := h.run(ws, []byte(normalized), salt, h.params)
+	if err != nil {
+		return "", err
+	}
 	return encodePHC(phcHash{params: h.params, salt: salt, key: key}), nil
 }
 
@@ -123,7 +180,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // users). rehash is true, only when ok, if the hash should be replaced by
 // Hash: bcrypt, or argon2id with parameters other than the Hasher's.
 // The comparison is constant-time.
-// Errors: ErrTooLong, ErrInvalidHash (stored data is wrong), ErrBusy.
+// Errors: ErrTooLong, ErrInvalidHash (stored data is wrong), ErrBusy, or
+// the system's when it has no memory to map for the hash.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
 	normalized, err := normalizeBounded(password)
 	if err != nil {
@@ -136,11 +194,15 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	ws, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
-	key := h.run([]byte(normalized), stored.salt, stored.params)
+	defer h.release(ws)
+	key, err := h.run(ws, []byte(normalized), stored.salt, stored.params)
+	if err != nil {
+		return false, false, err
+	}
 	ok = subtle.ConstantTimeCompare(key, stored.key) == 1
 	return ok, ok && stored.params != h.params, nil
 }
@@ -156,7 +218,7 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 // Stats reports hashes running now, callers waiting for a slot now, and how
 // many callers got ErrBusy since the Hasher was made: for Prometheus.
 func (h *Hasher) Stats() (running, waiting int, busyTotal uint64) {
-	return len(h.slots), int(h.waiting.Load()), h.busyTotal.Load()
+	return cap(h.slots) - len(h.slots), int(h.waiting.Load()), h.busyTotal.Load()
 }
 
 // Hashed reports how many hashes (Hash, Verify, VerifyDummy) took a slot
@@ -183,12 +245,20 @@ func normalizeBounded(password string) (string, error) {
 	return normalized, nil
 }
 
-// run derives a key on a thread of lower priority and records how long
-// it took in the moving average that acquire's estimate uses.
-func (h *Hasher) run(password, salt []byte, p Params) []byte {
+// run derives a key in the slot's memory on a thread of lower priority
+// and records how long it took in the moving average that acquire's
+// estimate uses.
+func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, error) {
 	start := time.Now()
 	var key []byte
-	lowPriority(func() { key = h.derive(password, salt, p) })
+	var err error
+	lowPriority(func() {
+		if h.derive != nil {
+			key = h.derive(password, salt, p)
+		} else {
+			key, err = ws.derive(h, password, salt, p)
+		}
+	})
 	took := int64(time.Since(start))
 	for {
 		old := h.pace.Load()
@@ -197,7 +267,7 @@ func (h *Hasher) run(password, salt []byte, p Params) []byte {
 			next = old + (took-old)/8
 		}
 		if h.pace.CompareAndSwap(old, next) {
-			return key
+			return key, err
 		}
 	}
 }
@@ -219,42 +289,80 @@ func (h *Hasher) CheckCapacity() error {
 func (h *Hasher) cannotServe(waiting int64) bool {
 	slots := int64(cap(h.slots))
 	pace := time.Duration(h.pace.Load())
-	return len(h.slots) == cap(h.slots) && pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait
+	return len(h.slots) == 0 && pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait
 }
 
 // acquire takes a hashing slot, waiting up to queueWait or until ctx ends.
 // When the callers already waiting would take longer than queueWait to be
 // served at the recent pace, it refuses at once: a client told to come back
 // at once is better served than one that waits two seconds to hear it.
-func (h *Hasher) acquire(ctx context.Context) error {
+func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
 	select {
-	case h.slots <- struct{}{}:
+	case ws := <-h.slots:
 		h.hashed.Add(1)
-		return nil
+		return ws, nil
 	default:
 	}
 	waiting := h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	if h.cannotServe(waiting) {
 		h.busyTotal.Add(1)
-		return ErrBusy
+		return nil, ErrBusy
 	}
 	timer := time.NewTimer(h.queueWait)
 	defer timer.Stop()
 	select {
-	case h.slots <- struct{}{}:
+	case ws := <-h.slots:
 		h.hashed.Add(1)
-		return nil
+		return ws, nil
 	case <-timer.C:
 		h.busyTotal.Add(1)
-		return ErrBusy
+		return nil, ErrBusy
 	case <-ctx.Done():
 		h.busyTotal.Add(1)
-		return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+		return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+// release frees the slot, and when its memory was used, makes sure that
+// releaseIdle will run: a timer per idle period, not per hash.
+func (h *Hasher) release(ws *workspace) {
+	used := ws.resident // read before another caller can take ws
+	h.slots <- ws
+	if !used {
+		return
+	}
+	h.lastHash.Store(int64(time.Since(h.epoch)))
+	if h.idleTimer.CompareAndSwap(false, true) {
+		time.AfterFunc(idleRelease, h.releaseIdle)
+	}
+}
+
+// releaseIdle gives the pages of the free slots' memory back to the
+// operating system if no hash ended for idleRelease, and otherwise looks
+// again idleRelease after the last one. A slot busy now is left alone: its
+// release schedules another look.
+func (h *Hasher) releaseIdle() {
+	h.idleTimer.Store(false)
+	if idle := time.Since(h.epoch) - time.Duration(h.lastHash.Load()); idle < idleRelease {
+		if h.idleTimer.CompareAndSwap(false, true) {
+			time.AfterFunc(idleRelease-idle, h.releaseIdle)
+		}
+		return
+	}
+	for range cap(h.slots) {
+		select {
+		case ws := <-h.slots:
+			if ws.resident {
+				ws.mem.Release()
+				ws.resident = false
+			}
+			h.slots <- ws
+		default:
+			return
+		}
+	}
+}
 
 func isBcrypt(encoded string) bool {
 	return strings.HasPrefix(encoded, "$2a$") || strings.HasPrefix(encoded, "$2b$") || strings.HasPrefix(encoded, "$2y$")
@@ -272,10 +380,11 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, encoded, normalized, typed st
 	if cost > maxBcryptCost {
 		return false, false, fmt.Errorf("%w: bcrypt cost %d: want at most %d", ErrInvalidHash, cost, maxBcryptCost)
 	}
-	if err := h.acquire(ctx); err != nil {
+	ws, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.release(ws)
 	candidates := []string{normalized}
 	if typed != normalized {
 		candidates = append(candidates, typed)

@@ -96,10 +96,13 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 // thread the kernel runs first, instead of waiting for the runtime to
 // preempt a hash (up to 10 ms, every time).
 //
-// It sets no memory limit: a soft limit near slots × 64 MiB kept the peak
-// under 200 MB but cut logins per second by three quarters (the collector
-// and the scavenger ran all the time against argon2's 64 MiB allocations);
-// docs/BENCHMARKS.md has the measurements.
+// It sets no memory limit, and needs none for the hashes: each hashing slot
+// maps its argon2id memory once, outside the Go heap (password.Hasher), so
+// slots × 64 MiB is neither garbage the heap grows for nor something a
+// limit could bound; GOMEMLIMIT would bound only the rest of the heap.
+// (When argon2's 64 MiB was allocated on the heap for every hash, a limit
+// near slots × 64 MiB cut logins per second by three quarters:
+// docs/BENCHMARKS.md.)
 func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)
