@@ -93,6 +93,12 @@ type Worker struct {
 	// goroutines at once.
 	OnSent, OnFailed, OnRetry func()
 
+	// Background, when set, is called first by each goroutine Run starts
+	// (the claimer, the senders, the recorder), on that goroutine: the
+	// server passes priority.Lower at priority.Background, so that a burst
+	// of mail leaves the processor to logins and requests.
+	Background func()
+
 	wakeOnce sync.Once
 	wake     chan struct{}
 }
@@ -102,6 +108,12 @@ type Worker struct {
 func DefaultBackoff(attempt int) time.Duration {
 	d := min(10*time.Second<<min(max(attempt-1, 0), 10), time.Hour)
 	return d*3/4 + rand.N(d/4+1)
+}
+
+func (w *Worker) background() {
+	if w.Background != nil {
+		w.Background()
+	}
 }
 
 // settings are the Worker's fields with defaults filled in, read once by Run.
@@ -173,15 +185,25 @@ func (w *Worker) Run(ctx context.Context) error {
 	outcomes := make(chan outcome, s.batch)
 	var senders sync.WaitGroup
 	for range s.concurrency {
-		senders.Go(func() { w.sendLoop(ctx, s, jobs, outcomes) })
+		senders.Go(func() {
+			w.background()
+			w.sendLoop(ctx, s, jobs, outcomes)
+		})
 	}
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
+		w.background()
 		w.record(ctx, s, outcomes)
 	}()
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		w.background()
+		w.feed(ctx, s, jobs)
+	}()
 
-	w.feed(ctx, s, jobs)
+	<-fed
 	close(jobs)
 	senders.Wait()
 	close(outcomes)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/priority"
 	"github.com/gatehouse/gatehouse/password/internal/argon2id"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
@@ -65,9 +66,10 @@ var (
 // memory than the Hasher's borrows its own for that one hash); after
 // idleRelease without a hash the pages go back to the operating system.
 // A caller who could not get a slot within queueWait, at the pace hashes
-// are finishing, gets ErrBusy at once rather than after waiting for nothing. Hashes run on threads of lower priority
-// (see lowPriority), so that the requests served beside a flood of logins
-// stay fast. A Hasher is safe for concurrent use.
+// are finishing, gets ErrBusy at once rather than after waiting for
+// nothing. Hashes run on threads of lower priority (priority.Hash), so that
+// the requests served beside a flood of logins stay fast. A Hasher is safe
+// for concurrent use.
 type Hasher struct {
 	params    Params
 	slots     chan *workspace // the free slots: a semaphore whose tokens carry memory
@@ -252,7 +254,7 @@ func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, er
 	start := time.Now()
 	var key []byte
 	var err error
-	lowPriority(func() {
+	priority.Run(priority.Hash, func() {
 		if h.derive != nil {
 			key = h.derive(password, salt, p)
 		} else {

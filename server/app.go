@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/priority"
 	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/password"
@@ -216,6 +217,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	w.OnSent = func() { delivered.Inc("sent") }
 	w.OnFailed = func() { delivered.Inc("failed") }
 	w.OnRetry = func() { delivered.Inc("retry") }
+	w.Background = func() { priority.Lower(priority.Background) }
 	a.registerGauges()
 
 	cat, err := i18n.Load()
@@ -238,9 +240,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	// Work nobody waits on at a screen runs below the hashes of logins
+	// (package priority): a burst of reset requests then costs logins
+	// little, since its mail and its processing yield the processor.
 	wg.Go(func() { w.Run(bg) })
-	wg.Go(func() { a.Service.RunResetRequests(bg) })
-	wg.Go(func() { a.Service.RunHousekeeping(bg) })
+	wg.Go(func() {
+		priority.Lower(priority.Background)
+		a.Service.RunResetRequests(bg)
+	})
+	wg.Go(func() {
+		priority.Lower(priority.Background)
+		a.Service.RunHousekeeping(bg)
+	})
 	wg.Go(func() { a.reportRefusals(bg) })
 	defer func() {
 		stopBG()

@@ -1,0 +1,69 @@
+package priority
+
+import (
+	"runtime"
+	"syscall"
+	"testing"
+)
+
+// threadNice returns the nice value of the calling thread.
+func threadNice(t *testing.T) int {
+	t.Helper()
+	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
+	if err != nil {
+		t.Fatalf("getpriority: %v", err)
+	}
+	return 20 - prio
+}
+
+// Run's work runs increment lower than its caller, and the caller's thread
+// keeps its priority.
+func TestRun(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before := threadNice(t)
+	for _, increment := range []int{Hash, Background, 40} {
+		var inside int
+		Run(increment, func() { inside = threadNice(t) })
+		if want := min(before+increment, 19); inside != want {
+			t.Errorf("Run(%d): nice inside %d, want %d", increment, inside, want)
+		}
+		if after := threadNice(t); after != before {
+			t.Errorf("Run(%d): caller's nice after %d, want %d", increment, after, before)
+		}
+	}
+}
+
+// A goroutine that calls Lower stays on its lowered thread, even after it
+// blocks, and the goroutines it starts do not inherit the priority.
+func TestLower(t *testing.T) {
+	runtime.LockOSThread()
+	before := threadNice(t)
+	runtime.UnlockOSThread()
+
+	type report struct{ afterLower, afterBlock, child int }
+	got := make(chan report)
+	go func() {
+		Lower(Background)
+		var r report
+		r.afterLower = threadNice(t)
+		wake := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			r.child = threadNice(t)
+			close(wake)
+		}()
+		<-wake // blocks: the goroutine must come back to its own thread
+		r.afterBlock = threadNice(t)
+		got <- r
+	}()
+	r := <-got
+	want := min(before+Background, 19)
+	if r.afterLower != want || r.afterBlock != want {
+		t.Errorf("nice after Lower %d, after blocking %d; want %d", r.afterLower, r.afterBlock, want)
+	}
+	if r.child != before {
+		t.Errorf("nice of a goroutine started after Lower: %d, want %d", r.child, before)
+	}
+}
