@@ -102,7 +102,7 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 // limit could bound; GOMEMLIMIT would bound only the rest of the heap.
 // (When argon2's 64 MiB was allocated on the heap for every hash, a limit
 // near slots × 64 MiB cut logins per second by three quarters:
-// docs/BENCHMARKS.md.)
+// docs/PASSWORDS.md, Sizing.)
 func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)
