@@ -156,6 +156,8 @@ func randomFrom(r *rand.Rand, alphabet string, n int) string {
 	return string(out)
 }
 
+// prefix is password's: what Check estimates (these tests cannot import
+// package password, which imports this one).
 func prefix(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -105,11 +105,18 @@ func uppercaseVariations(word string) float64 {
 		(upper == 1 && n > 1 && (isUpper(first) || isUpper(last))) { // ^[A-Z][^A-Z]+$ or ^[^A-Z]+[A-Z]$
 		return 2
 	}
-	variations := 0.0
-	for i := 1; i <= min(upper, lower); i++ {
-		variations += nCk(upper+lower, i)
+	return choices(upper, lower)
+}
+
+// choices is the number of ways to mark from 1 to min(a, b) of a+b
+// characters: zxcvbn's count of the variants of a word (capitals, l33t
+// substitutions, shifted keys) with a characters changed and b not.
+func choices(a, b int) float64 {
+	n := 0.0
+	for i := 1; i <= min(a, b); i++ {
+		n += nCk(a+b, i)
 	}
-	return variations
+	return n
 }
 
 // l33tVariations: for each substitution, 2 when every such letter is
@@ -134,11 +141,7 @@ func l33tVariations(m *Match) float64 {
 			variations *= 2
 			continue
 		}
-		possibilities := 0.0
-		for i := 1; i <= min(s, u); i++ {
-			possibilities += nCk(u+s, i)
-		}
-		variations *= possibilities
+		variations *= choices(s, u)
 	}
 	return variations
 }
@@ -166,11 +169,7 @@ func spatialGuesses(m *Match) float64 {
 		if unshifted == 0 {
 			guesses *= 2
 		} else {
-			variations := 0.0
-			for i := 1; i <= min(shifted, unshifted); i++ {
-				variations += nCk(shifted+unshifted, i)
-			}
-			guesses *= variations
+			guesses *= choices(shifted, unshifted)
 		}
 	}
 	return guesses
