@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/priority"
 )
 
 // resetIntakeGroup is the most forgot-password requests written in one
@@ -119,23 +120,10 @@ func (in *resetIntake) handOver() {
 func (s *Service) writeResetGroup(ctx context.Context, group []*intakeCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resetIntakeTimeout)
 	defer cancel()
-	err := s.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error {
-		for _, c := range group {
-			c.err = resetRequestLimit.reserve(tx, c.key)
-			if gatehouse.ErrorCode(c.err) == gatehouse.ETooManyAttempts {
-				continue // refused, nothing written for it
-			}
-			if c.err != nil {
-				return c.err
-			}
-			r := c.req
-			r.ID, r.CreatedAt = gatehouse.NewID(tx.Now()), tx.Now()
-			if err := tx.EnqueueResetRequest(&r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var err error
+	// Below the hashes of logins, as all background work: a burst of
+	// reset requests then leaves the cores to logins (package priority).
+	priority.Run(priority.Background, func() { err = s.writeGroup(ctx, group) })
 	if err != nil && len(group) > 1 {
 		// One request's failure must not fail the others: each alone.
 		for _, c := range group {
@@ -157,4 +145,26 @@ func (s *Service) writeResetGroup(ctx context.Context, group []*intakeCall) {
 		default:
 		}
 	}
+}
+
+// writeGroup writes the group's requests in one transaction, setting the
+// err of each refused by its address's budget.
+func (s *Service) writeGroup(ctx context.Context, group []*intakeCall) error {
+	return s.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error {
+		for _, c := range group {
+			c.err = resetRequestLimit.reserve(tx, c.key)
+			if gatehouse.ErrorCode(c.err) == gatehouse.ETooManyAttempts {
+				continue // refused, nothing written for it
+			}
+			if c.err != nil {
+				return c.err
+			}
+			r := c.req
+			r.ID, r.CreatedAt = gatehouse.NewID(tx.Now()), tx.Now()
+			if err := tx.EnqueueResetRequest(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
