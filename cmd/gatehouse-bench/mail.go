@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,21 +112,26 @@ func (h *harness) mail(ctx context.Context) error {
 		})
 	}
 	waitMailIdle(ctx, g, 30*time.Second)
+	quietCPU := measureCPU(g.node)
 	quiet := loginAt(ctx, h.opts.loginDuration)
+	quietUse := quietCPU()
 
 	bctx, stopLogins := context.WithCancel(ctx)
 	defer stopLogins()
 	base = sk.count()
 	var burstErrs int
 	var burstTook time.Duration
+	var sendingUse cpuUse
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		began := time.Now()
 		loadgen.Sleep(bctx, h.opts.duration/10) // logins first, then the burst lands on them
 		t := time.Now()
+		burstCPU := measureCPU(g.node)
 		burstErrs = sendResets(ctx, c, 32, burst, func(i int) string { return p.account(first + n + i) })
 		burstTook = time.Since(t)
+		sendingUse = burstCPU()
 		for sk.count()-base < burst && bctx.Err() == nil {
 			loadgen.Sleep(bctx, 20*time.Millisecond)
 		}
@@ -138,6 +144,7 @@ func (h *harness) mail(ctx context.Context) error {
 	<-done
 	fmt.Fprintf(h.out, "burst: %d reset requests answered in %s, %d errors; %d mails arrived while logins ran\n",
 		burst, burstTook.Round(time.Millisecond), burstErrs, sk.count()-base)
+	fmt.Fprintf(h.out, "processor time, %d cores: logins alone %s; while the burst was sent %s\n", runtime.NumCPU(), quietUse, sendingUse)
 	q, b := quiet.Get("login"), busy.Get("login")
 	fmt.Fprintln(h.out)
 	loadgen.WriteRows(h.out, []loadgen.Row{

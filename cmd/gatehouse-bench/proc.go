@@ -152,3 +152,55 @@ func buildGatehouse(ctx context.Context, dir string) (string, error) {
 	}
 	return bin, nil
 }
+
+// cpuTime returns the processor time, user and system, that process pid
+// has used: fields 14 and 15 of /proc/<pid>/stat, in Linux's clock ticks
+// of 1/100 s.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; field 3 follows its ')'.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command", pid, len(fields))
+	}
+	var ticks uint64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// cpuUse is where the processors' time went while a run lasted: to the
+// Gatehouse node, and to the harness itself (its load generator and SMTP
+// sink), which shares the same cores.
+type cpuUse struct {
+	node, harness, wall time.Duration
+}
+
+// measureCPU returns a func that, called when a run ends, reports the
+// processor time node and the harness used since measureCPU was called.
+// Times it cannot read are zero.
+func measureCPU(n *node) func() cpuUse {
+	start := time.Now()
+	node0, _ := cpuTime(n.pid())
+	self0, _ := cpuTime(os.Getpid())
+	return func() cpuUse {
+		node1, _ := cpuTime(n.pid())
+		self1, _ := cpuTime(os.Getpid())
+		return cpuUse{node: node1 - node0, harness: self1 - self0, wall: time.Since(start)}
+	}
+}
+
+// String says how much of the cores' time each took, in percent of one core.
+func (u cpuUse) String() string {
+	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / u.wall.Seconds() }
+	return fmt.Sprintf("gatehouse %.0f%%, harness %.0f%% of one core over %s", pct(u.node), pct(u.harness), u.wall.Round(100*time.Millisecond))
+}
