@@ -559,3 +559,14 @@ func BenchmarkHashParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestHasherString(t *testing.T) {
+	got := NewHasher(DefaultParams, 3, time.Second).String()
+	g := "Go"
+	if argon2id.Accelerated() {
+		g = "AVX2"
+	}
+	if want := "argon2id m=65536 t=1 p=1, 3 at once, " + g; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -70,7 +70,7 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	a.Log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", a.Service.Config().PublicURL,
-		"database", string(a.DB.Dialect()), "version", version())
+		"database", string(a.DB.Dialect()), "passwords", a.Hasher.String(), "version", version())
 	if link, err := a.Service.SetupLink(ctx); err != nil {
 		a.Log.Error("make setup link", "err", err)
 	} else if link != "" {

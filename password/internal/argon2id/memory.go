@@ -48,9 +48,6 @@ func (m *Memory) Fits(memory uint32, threads uint8) bool {
 	return threads >= 1 && Blocks(memory, threads) <= m.size
 }
 
-// Size returns how many KiB m holds.
-func (m *Memory) Size() uint32 { return m.size }
-
 // Release gives the memory's pages back to the operating system, keeping
 // the address range: the next derivation takes fresh zeroed pages from the
 // kernel as it touches them. It is for memory that will stay idle a while.

@@ -245,3 +245,30 @@ func describe(sequence []Match) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// TestWordListsAreZxcvbns looks every word of zxcvbn's lists up in the
+// embedded ones: each must be found with its rank (its last position in
+// the list, from 1, as zxcvbn ranks a word listed twice), and no list may
+// hold a word more, so that the data cannot drift from its source by hand
+// or by a generator gone wrong.
+func TestWordListsAreZxcvbns(t *testing.T) {
+	for _, named := range builtinLists() {
+		source, ok := frequency.FrequencyLists[named.name]
+		if !ok {
+			t.Errorf("%s: not one of zxcvbn's lists", named.name)
+			continue
+		}
+		want := map[string]int{}
+		for i, w := range source {
+			want[strings.ToLower(w)] = i + 1
+		}
+		for w, rank := range want {
+			if got, _ := named.list.lookup(w); got != rank {
+				t.Errorf("%s: %q has rank %d, want %d", named.name, w, got, rank)
+			}
+		}
+		if n := len(named.list.(*embeddedList).lines); n != len(want) {
+			t.Errorf("%s: %d words embedded, want %d", named.name, n, len(want))
+		}
+	}
+}
