@@ -94,6 +94,10 @@ func TestAdminResetByTemporaryPassword(t *testing.T) {
 	login(c, carlEmail, temp, "/login/change-password")
 	c.WaitText("Your administrator gave you a temporary password.")
 	const save = `form[action="/login/change-password"] button[type=submit]`
+	top := func() float64 {
+		return testenv.Eval[float64](c, `document.querySelector('`+save+`').getBoundingClientRect().top`)
+	}
+	before := top()
 	c.Fill("#new_password", thirdPW)
 	c.Fill("#confirm_password", "river lantern quartz")
 	c.WaitText("Passwords do not match")
@@ -102,6 +106,12 @@ func TestAdminResetByTemporaryPassword(t *testing.T) {
 	}
 	c.Screenshot("forced-password-change")
 	c.Fill("#confirm_password", thirdPW)
+	// The verdict arrives while a person reaches for Save: it must not
+	// move the button from under the pointer.
+	c.WaitVisible(`.meter[data-level="strong"]`)
+	if after := top(); after != before {
+		t.Errorf("Save moved from %v to %v when the strength meter filled in", before, after)
+	}
 	c.Submit(save)
 	c.WaitPath("/settings/profile")
 	c.WaitText("Carl Jensen")

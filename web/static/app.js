@@ -38,6 +38,7 @@
   function strengthMeter(form, pw) {
     var box = $("[data-meter]", form);
     if (!box) return { update: function () {} };
+    box.hidden = false;
     var label = $("[data-meter-label]", box);
     var list = $("[data-meter-reasons]", box);
     var texts = {};
