@@ -177,22 +177,51 @@ func (f *filler) fillSegment(pass, slice, lane uint32) {
 	if cur == laneStart {
 		prev = laneStart + f.laneLen - 1 // a lane wraps around after the first pass
 	}
+	last := &f.memory[prev]
+	xor := pass > 0
+	// ref is the reference of the block at index; known, when the block
+	// before found it early.
+	ref, known := uint32(0), false
 	for index := first; index < f.segmentLen; index++ {
-		var pseudoRand uint64
-		if independent {
-			if index%blockWords == 0 || index == first {
-				input[6]++
-				compress(&addresses, &zero, &input, f.scratch, false)
-				compress(&addresses, &zero, &addresses, f.scratch, false)
+		if !known {
+			pseudoRand := last[0]
+			if independent {
+				if index%blockWords == 0 || index == first {
+					input[6]++
+					compress(&addresses, &zero, &input, f.scratch, false)
+					compress(&addresses, &zero, &addresses, f.scratch, false)
+				}
+				pseudoRand = addresses[index%blockWords]
 			}
-			pseudoRand = addresses[index%blockWords]
-		} else {
-			pseudoRand = f.memory[prev][0]
+			ref = f.referenceBlock(pseudoRand, pass, slice, lane, index)
 		}
-		ref := f.referenceBlock(pseudoRand, pass, slice, lane, index)
-		compress(&f.memory[cur], &f.memory[prev], &f.memory[ref], f.scratch, pass > 0)
-		prev, cur = cur, cur+1
+		out, y := &f.memory[cur], &f.memory[ref]
+		// Where the next block's reference is known before this block is
+		// done (from the stream, or from out[0] once compressHead has
+		// made it), memory is asked for it at once: the reference is
+		// random, far from the cache, and its wait is otherwise the next
+		// block's.
+		next := index + 1
+		known = false
+		if independent && next%blockWords != 0 && next < f.segmentLen {
+			ref, known = f.referenceBlock(addresses[next%blockWords], pass, slice, lane, next), true
+			prefetchBlock(&f.memory[ref])
+		}
+		compressHead(out, last, y, f.scratch, xor)
+		if !independent && next < f.segmentLen {
+			ref, known = f.referenceBlock(out[0], pass, slice, lane, next), true
+			prefetchBlock(&f.memory[ref])
+		}
+		compressTail(out, last, y, f.scratch, xor)
+		last = out
+		cur++
 	}
+}
+
+// compress is G (see compressGeneric) in one go.
+func compress(out, x, y, scratch *block, xor bool) {
+	compressHead(out, x, y, scratch, xor)
+	compressTail(out, x, y, scratch, xor)
 }
 
 // referenceBlock maps 64 pseudo-random bits to the block that block index

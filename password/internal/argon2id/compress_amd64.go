@@ -4,24 +4,49 @@ package argon2id
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects compressAVX2; tests clear it to check compressGeneric.
+// useAVX2 selects the assembly; tests clear it to check compressGeneric.
 var useAVX2 = cpu.X86.HasAVX2
 
 // Accelerated reports whether G runs in assembly (AVX2) rather than in Go,
 // about 2.5 times slower a hash.
 func Accelerated() bool { return useAVX2 }
 
-// compress is G; see compressGeneric.
-func compress(out, x, y, scratch *block, xor bool) {
+// compressHead is G (see compressGeneric) up to the moment out[0] is
+// final: the rows and the first column. compressTail finishes it. A
+// derivation learns the next block's reference from out[0], and asks
+// memory for that block while the other columns are computed.
+func compressHead(out, x, y, scratch *block, xor bool) {
 	if useAVX2 {
-		compressAVX2(out, x, y, scratch, xor)
+		compressRowsAVX2(x, y, scratch)
+		compressColumnsAVX2(out, x, y, scratch, xor, 0, 1)
 	} else {
 		compressGeneric(out, x, y, scratch, xor)
 	}
 }
 
-// compressAVX2 is compressGeneric in AVX2: a row of 16 words is four YMM
-// registers, a column's 8 pairs of words are gathered into four.
+// compressTail finishes what compressHead began, with the same arguments.
+func compressTail(out, x, y, scratch *block, xor bool) {
+	if useAVX2 {
+		compressColumnsAVX2(out, x, y, scratch, xor, 1, 7)
+	}
+}
+
+// compressRowsAVX2 is the first half of compressGeneric in AVX2: scratch
+// = x ⊕ y with the round applied to each row of 16 words, which is four
+// YMM registers.
 //
 //go:noescape
-func compressAVX2(out, x, y, scratch *block, xor bool)
+func compressRowsAVX2(x, y, scratch *block)
+
+// compressColumnsAVX2 is the second half of compressGeneric in AVX2, for
+// n of the 8 columns from first: the round on each column of 8 pairs of
+// words of scratch (gathered into four YMM registers), then out = that ⊕
+// x ⊕ y, or out ⊕= that.
+//
+//go:noescape
+func compressColumnsAVX2(out, x, y, scratch *block, xor bool, first, n int)
+
+// prefetchBlock asks for the cache lines of b, a block needed soon.
+//
+//go:noescape
+func prefetchBlock(b *block)

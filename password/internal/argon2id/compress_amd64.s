@@ -69,13 +69,11 @@ GLOBL ·rotr16<>(SB), (NOPTR+RODATA), $32
 	VMOVDQU      X, off(P); \
 	VEXTRACTI128 $1, R, off2(P)
 
-// func compressAVX2(out, x, y, scratch *block, xor bool)
-TEXT ·compressAVX2(SB), NOSPLIT, $0-33
-	MOVQ out+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ y+16(FP), DX
-	MOVQ scratch+24(FP), BX
-	MOVB xor+32(FP), AX
+// func compressRowsAVX2(x, y, scratch *block)
+TEXT ·compressRowsAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ scratch+16(FP), BX
 
 	// y is the reference block, usually far away in memory: ask for all
 	// of it now rather than a line at a time as the rows need it.
@@ -99,40 +97,53 @@ TEXT ·compressAVX2(SB), NOSPLIT, $0-33
 	VMOVDQU ·rotr24<>(SB), Y14
 	VMOVDQU ·rotr16<>(SB), Y15
 
-	// Rows: scratch = P(x ⊕ y), row by row, 128 bytes each.
-	MOVQ SI, R8
-	MOVQ DX, R9
-	MOVQ BX, R10
+	// scratch = P(x ⊕ y), row by row, 128 bytes each.
 	MOVQ $8, CX
 
 rows:
-	VMOVDQU 0(R8), Y0
-	VMOVDQU 32(R8), Y1
-	VMOVDQU 64(R8), Y2
-	VMOVDQU 96(R8), Y3
-	VPXOR   0(R9), Y0, Y0
-	VPXOR   32(R9), Y1, Y1
-	VPXOR   64(R9), Y2, Y2
-	VPXOR   96(R9), Y3, Y3
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VPXOR   0(DX), Y0, Y0
+	VPXOR   32(DX), Y1, Y1
+	VPXOR   64(DX), Y2, Y2
+	VPXOR   96(DX), Y3, Y3
 	ROUND(Y0, Y1, Y2, Y3, Y4)
-	VMOVDQU Y0, 0(R10)
-	VMOVDQU Y1, 32(R10)
-	VMOVDQU Y2, 64(R10)
-	VMOVDQU Y3, 96(R10)
-	ADDQ    $128, R8
-	ADDQ    $128, R9
-	ADDQ    $128, R10
+	VMOVDQU Y0, 0(BX)
+	VMOVDQU Y1, 32(BX)
+	VMOVDQU Y2, 64(BX)
+	VMOVDQU Y3, 96(BX)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, BX
 	DECQ    CX
 	JNZ     rows
 
-	// Columns: a column is the 16-byte pair at the same offset in each of
-	// the 8 rows; two rows' pairs make one register. Then out = P ⊕ x ⊕ y,
-	// or out ⊕= that.
-	MOVQ SI, R8
-	MOVQ DX, R9
-	MOVQ BX, R10
-	MOVQ DI, R11
-	MOVQ $8, CX
+	VZEROUPPER
+	RET
+
+// func compressColumnsAVX2(out, x, y, scratch *block, xor bool, first, n int)
+//
+// A column is the 16-byte pair at the same offset in each of the 8 rows;
+// two rows' pairs make one register. out = P ⊕ x ⊕ y, or out ⊕= that, for
+// columns first to first+n-1 (of 8).
+TEXT ·compressColumnsAVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), R11
+	MOVQ x+8(FP), R8
+	MOVQ y+16(FP), R9
+	MOVQ scratch+24(FP), R10
+	MOVB xor+32(FP), AX
+	MOVQ first+40(FP), DX
+	MOVQ n+48(FP), CX
+	SHLQ $4, DX
+	ADDQ DX, R8
+	ADDQ DX, R9
+	ADDQ DX, R10
+	ADDQ DX, R11
+
+	VMOVDQU ·rotr24<>(SB), Y14
+	VMOVDQU ·rotr16<>(SB), Y15
 
 columns:
 	LOAD_PAIRS(R10, 0, 128, Y0, X0)
@@ -168,4 +179,25 @@ store:
 	JNZ  columns
 
 	VZEROUPPER
+	RET
+
+// func prefetchBlock(b *block)
+TEXT ·prefetchBlock(SB), NOSPLIT, $0-8
+	MOVQ       b+0(FP), DX
+	PREFETCHT0 0(DX)
+	PREFETCHT0 64(DX)
+	PREFETCHT0 128(DX)
+	PREFETCHT0 192(DX)
+	PREFETCHT0 256(DX)
+	PREFETCHT0 320(DX)
+	PREFETCHT0 384(DX)
+	PREFETCHT0 448(DX)
+	PREFETCHT0 512(DX)
+	PREFETCHT0 576(DX)
+	PREFETCHT0 640(DX)
+	PREFETCHT0 704(DX)
+	PREFETCHT0 768(DX)
+	PREFETCHT0 832(DX)
+	PREFETCHT0 896(DX)
+	PREFETCHT0 960(DX)
 	RET

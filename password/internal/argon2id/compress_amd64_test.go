@@ -27,13 +27,13 @@ func TestCompress(t *testing.T) {
 		want, got := *out, *out
 		var scratch block
 		compressGeneric(&want, x, y, &scratch, xor)
-		compressAVX2(&got, x, y, &scratch, xor)
+		compress(&got, x, y, &scratch, xor)
 		if got != want {
 			t.Fatalf("xor %v: assembly and Go differ", xor)
 		}
 		aliased := *y
 		compressGeneric(y, x, y, &scratch, false)
-		compressAVX2(&aliased, x, &aliased, &scratch, false)
+		compress(&aliased, x, &aliased, &scratch, false)
 		if aliased != *y {
 			t.Fatalf("out = y: assembly and Go differ")
 		}
