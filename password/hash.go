@@ -67,9 +67,9 @@ var (
 // idleRelease without a hash the pages go back to the operating system.
 // A caller who could not get a slot within queueWait, at the pace hashes
 // are finishing, gets ErrBusy at once rather than after waiting for
-// nothing. Hashes run on threads of lower priority (priority.Hash), so that
-// the requests served beside a flood of logins stay fast. A Hasher is safe
-// for concurrent use.
+// nothing. Hashes run on threads of lower priority (priority.Hash), kept
+// from hash to hash (at most one a slot), so that the requests served
+// beside a flood of logins stay fast. A Hasher is safe for concurrent use.
 type Hasher struct {
 	params    Params
 	slots     chan *workspace // the free slots: a semaphore whose tokens carry memory
@@ -79,6 +79,7 @@ type Hasher struct {
 	hashed    atomic.Uint64 // hashes computed, including verifications
 	pace      atomic.Int64  // recent time of one hash in nanoseconds, a moving average; 0 until one finished
 	dummy     string        // an argon2id hash no password matches, for VerifyDummy
+	threads   *priority.Pool
 
 	epoch      time.Time    // when the Hasher was made: lastHash counts from it
 	lastHash   atomic.Int64 // when a hash that used a slot's memory ended, in nanoseconds since epoch
@@ -119,6 +120,7 @@ func NewHasher(p Params, slots int, queueWait time.Duration) *Hasher {
 		queueWait: max(queueWait, 0),
 		dummy:     encodePHC(phcHash{params: p, salt: randomBytes(p.SaltLen), key: randomBytes(p.KeyLen)}),
 		epoch:     time.Now(),
+		threads:   priority.NewPool(priority.Hash),
 	}
 	for range slots {
 		h.slots <- &workspace{}
@@ -266,7 +268,7 @@ func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, er
 	start := time.Now()
 	var key []byte
 	var err error
-	priority.Run(priority.Hash, func() {
+	h.threads.Run(func() {
 		if h.derive != nil {
 			key = h.derive(password, salt, p)
 		} else {

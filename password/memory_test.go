@@ -79,7 +79,7 @@ func TestMemoryBounded(t *testing.T) {
 // TestIdleRelease: the slots' memory is released idleRelease after the
 // last hash, not before, and the next hash takes it again.
 func TestIdleRelease(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		h := NewHasher(testParams, 2, time.Second)
 		if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,8 @@
 // priority per thread, so a goroutine that runs at a lower priority locks
 // itself to a thread and lowers that thread; it ends without unlocking, and
 // the runtime then discards the thread with its priority (an unprivileged
-// process cannot raise a thread's priority again). Only Linux lowers one
+// process cannot raise a thread's priority again). A Pool keeps such
+// threads a while for its next work. Only Linux lowers one
 // thread; elsewhere the functions run the work unchanged.
 package priority
 

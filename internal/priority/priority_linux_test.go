@@ -2,6 +2,7 @@ package priority
 
 import (
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -30,6 +31,56 @@ func TestRun(t *testing.T) {
 		}
 		if after := threadNice(t); after != before {
 			t.Errorf("Run(%d): caller's nice after %d, want %d", increment, after, before)
+		}
+	}
+}
+
+// A Pool keeps its threads: work after work runs on the same thread, and
+// work that comes while every thread of the pool is busy gets a thread of
+// its own, lowered too.
+func TestPool(t *testing.T) {
+	p := NewPool(Background)
+	var first, second int
+	p.Run(func() { first = syscall.Gettid() })
+	p.Run(func() { second = syscall.Gettid() })
+	if first != second {
+		t.Errorf("two Runs one after the other: threads %d and %d, want one", first, second)
+	}
+
+	const n = 4
+	var started, finish sync.WaitGroup
+	started.Add(n)
+	finish.Add(1)
+	tids, nices := make(chan int, n), make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			p.Run(func() {
+				tids <- syscall.Gettid()
+				nices <- threadNice(t)
+				started.Done()
+				finish.Wait() // all n at once
+			})
+		})
+	}
+	started.Wait()
+	finish.Done()
+	wg.Wait()
+	close(tids)
+	close(nices)
+	seen := map[int]bool{}
+	for tid := range tids {
+		seen[tid] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d Runs at once ran on %d threads, want %d", n, len(seen), n)
+	}
+	runtime.LockOSThread()
+	want := min(threadNice(t)+Background, 19)
+	runtime.UnlockOSThread()
+	for nice := range nices {
+		if nice != want {
+			t.Errorf("nice inside a Run at once with others: %d, want %d", nice, want)
 		}
 	}
 }
