@@ -54,6 +54,25 @@ GLOBL ·rotr16<>(SB), (NOPTR+RODATA), $32
 	VPERMQ $0x4e, C, C; \
 	VPERMQ $0x39, D, D
 
+// Asks for the 16 cache lines of the block at P.
+#define PREFETCH_BLOCK(P) \
+	PREFETCHT0 0(P); \
+	PREFETCHT0 64(P); \
+	PREFETCHT0 128(P); \
+	PREFETCHT0 192(P); \
+	PREFETCHT0 256(P); \
+	PREFETCHT0 320(P); \
+	PREFETCHT0 384(P); \
+	PREFETCHT0 448(P); \
+	PREFETCHT0 512(P); \
+	PREFETCHT0 576(P); \
+	PREFETCHT0 640(P); \
+	PREFETCHT0 704(P); \
+	PREFETCHT0 768(P); \
+	PREFETCHT0 832(P); \
+	PREFETCHT0 896(P); \
+	PREFETCHT0 960(P)
+
 // Loads into R the word pairs of column pair at byte offsets off and
 // off2 of the block at P: one 16-byte register of two rows.
 #define LOAD_PAIRS(P, off, off2, R, X) \
@@ -77,22 +96,7 @@ TEXT ·compressRowsAVX2(SB), NOSPLIT, $0-24
 
 	// y is the reference block, usually far away in memory: ask for all
 	// of it now rather than a line at a time as the rows need it.
-	PREFETCHT0 0(DX)
-	PREFETCHT0 64(DX)
-	PREFETCHT0 128(DX)
-	PREFETCHT0 192(DX)
-	PREFETCHT0 256(DX)
-	PREFETCHT0 320(DX)
-	PREFETCHT0 384(DX)
-	PREFETCHT0 448(DX)
-	PREFETCHT0 512(DX)
-	PREFETCHT0 576(DX)
-	PREFETCHT0 640(DX)
-	PREFETCHT0 704(DX)
-	PREFETCHT0 768(DX)
-	PREFETCHT0 832(DX)
-	PREFETCHT0 896(DX)
-	PREFETCHT0 960(DX)
+	PREFETCH_BLOCK(DX)
 
 	VMOVDQU ·rotr24<>(SB), Y14
 	VMOVDQU ·rotr16<>(SB), Y15
@@ -184,20 +188,5 @@ store:
 // func prefetchBlock(b *block)
 TEXT ·prefetchBlock(SB), NOSPLIT, $0-8
 	MOVQ       b+0(FP), DX
-	PREFETCHT0 0(DX)
-	PREFETCHT0 64(DX)
-	PREFETCHT0 128(DX)
-	PREFETCHT0 192(DX)
-	PREFETCHT0 256(DX)
-	PREFETCHT0 320(DX)
-	PREFETCHT0 384(DX)
-	PREFETCHT0 448(DX)
-	PREFETCHT0 512(DX)
-	PREFETCHT0 576(DX)
-	PREFETCHT0 640(DX)
-	PREFETCHT0 704(DX)
-	PREFETCHT0 768(DX)
-	PREFETCHT0 832(DX)
-	PREFETCHT0 896(DX)
-	PREFETCHT0 960(DX)
+	PREFETCH_BLOCK(DX)
 	RET
