@@ -39,6 +39,10 @@ type resetIntake struct {
 	mu      sync.Mutex
 	queue   []*intakeCall
 	writers int
+	// threads writes the groups below the hashes of logins, as all
+	// background work: a burst of reset requests then leaves the cores
+	// to logins (package priority).
+	threads *priority.Pool
 }
 
 // intakeCall is one request waiting to be written.
@@ -121,9 +125,7 @@ func (s *Service) writeResetGroup(ctx context.Context, group []*intakeCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resetIntakeTimeout)
 	defer cancel()
 	var err error
-	// Below the hashes of logins, as all background work: a burst of
-	// reset requests then leaves the cores to logins (package priority).
-	priority.Run(priority.Background, func() { err = s.writeGroup(ctx, group) })
+	s.intake.threads.Run(func() { err = s.writeGroup(ctx, group) })
 	if err != nil && len(group) > 1 {
 		// One request's failure must not fail the others: each alone.
 		for _, c := range group {

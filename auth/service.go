@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/priority"
 	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/password"
@@ -104,6 +105,7 @@ func New(store gatehouse.Store, hasher *password.Hasher, sealer *seal.Sealer, te
 	return &Service{
 		store: store, hasher: hasher, sealer: sealer, templates: templates, cfg: cfg, log: log,
 		metrics: m, mailQueued: mailQueued, resetQueued: make(chan struct{}, 1),
+		intake: resetIntake{threads: priority.NewPool(priority.Background)},
 	}
 }
 

@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-// Run runs f on a thread of its own, increment lower in priority than the
-// caller's, and returns when f has. Starting the thread costs tens of
-// microseconds: right for occasional work of milliseconds; work that
-// comes often takes a Pool.
-func Run(increment int, f func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		Lower(increment)
-		f()
-	}()
-	<-done
-}
-
 // A Pool runs work on threads increment lower in priority than the
 // process's, and keeps the threads for its next work: starting a thread
 // and lowering it costs tens of microseconds, and a thread new for every
@@ -102,7 +88,7 @@ func (p *Pool) serve(j job) {
 // goroutine's life. The goroutine must end without calling
 // runtime.UnlockOSThread, so that the runtime discards the thread, and
 // every goroutine it starts runs at normal priority unless it calls Lower
-// too. For long-running loops; a piece of work takes Run or a Pool.
+// too. For long-running loops; a piece of work takes a Pool.
 func Lower(increment int) {
 	runtime.LockOSThread() // never unlocked, on purpose
 	tid := syscall.Gettid()

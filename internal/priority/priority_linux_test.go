@@ -17,20 +17,20 @@ func threadNice(t *testing.T) int {
 	return 20 - prio
 }
 
-// Run's work runs increment lower than its caller, and the caller's thread
-// keeps its priority.
-func TestRun(t *testing.T) {
+// A Pool's work runs increment lower than its caller, and the caller's
+// thread keeps its priority.
+func TestPoolLowers(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	before := threadNice(t)
 	for _, increment := range []int{Hash, Background, 40} {
 		var inside int
-		Run(increment, func() { inside = threadNice(t) })
+		NewPool(increment).Run(func() { inside = threadNice(t) })
 		if want := min(before+increment, 19); inside != want {
-			t.Errorf("Run(%d): nice inside %d, want %d", increment, inside, want)
+			t.Errorf("NewPool(%d).Run: nice inside %d, want %d", increment, inside, want)
 		}
 		if after := threadNice(t); after != before {
-			t.Errorf("Run(%d): caller's nice after %d, want %d", increment, after, before)
+			t.Errorf("NewPool(%d).Run: caller's nice after %d, want %d", increment, after, before)
 		}
 	}
 }
