@@ -28,7 +28,7 @@ type Params struct {
 
 // DefaultParams: 64 MiB, one pass, one thread. OWASP's first argon2id
 // configuration is 46 MiB and one pass; this spends 39% more memory, for
-// about 25 ms a hash (24 ms of CPU) on one core of the reference machine:
+// about 20 ms a hash on one core of the reference machine:
 // see docs/PASSWORDS.md for the measurements and the trade-off. One thread,
 // because under load every core is already busy with its own hash.
 var DefaultParams = Params{Memory: 64 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}

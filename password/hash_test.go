@@ -371,8 +371,8 @@ func TestConcurrencyBounded(t *testing.T) {
 }
 
 // bubble runs f in a synctest bubble (fake time, and a check that no
-// goroutine is left), then lets that time pass until the Hasher's kept
-// hashing threads, idle, have ended.
+// goroutine is left), then lets that time pass until the Hasher's idle
+// release and its kept hashing threads, idle, have ended.
 func bubble(t *testing.T, f func(t *testing.T)) {
 	synctest.Test(t, func(t *testing.T) {
 		f(t)
