@@ -25,13 +25,9 @@ var (
 
 // keyFamilies are the keys built at run time, with every code they take.
 func keyFamilies() map[string][]string {
-	var codes []string
-	for _, c := range gatehouse.Codes() {
-		codes = append(codes, c)
-	}
 	return map[string][]string{
 		"event.":  gatehouse.EventTypes,
-		"error.":  codes,
+		"error.":  gatehouse.Codes(),
 		"reason.": password.ReasonCodes(),
 		"role.":   {string(gatehouse.RoleAdmin), string(gatehouse.RoleMember)},
 		"status.": {string(gatehouse.StatusActive), string(gatehouse.StatusInvited), string(gatehouse.StatusDisabled)},

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -364,6 +363,3 @@ func (h *harness) hashRate(ctx context.Context) (float64, error) {
 		runtime.NumCPU(), parallel, parallel/h.hashLimit)
 	return h.hashLimit, nil
 }
-
-// errNoData says a run recorded nothing to compare.
-var errNoData = errors.New("no successful requests")

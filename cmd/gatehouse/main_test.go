@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -225,13 +224,4 @@ func (db *database) flags(t *testing.T, dir string) []string {
 		db.args = []string{"--database-url", testenv.Postgres(t), "--secret-key-file", testenv.WriteKeyFile(t, dir)}
 	}
 	return append([]string{"--data", dir}, db.args...)
-}
-
-func readAll(t *testing.T, r io.Reader) string {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

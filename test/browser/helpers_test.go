@@ -168,5 +168,3 @@ func wantNoOverflow(t *testing.T, p *testenv.Page, what string) {
 		t.Errorf("%s: the page is %v px wider than the screen", what, w)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

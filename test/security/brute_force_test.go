@@ -125,13 +125,10 @@ func TestEveryDoorCountsPerAccount(t *testing.T) {
 				email := fmt.Sprintf("victim%d@acme.example", i)
 				w.s.AddUser(t, w.acme, email, pw, gatehouse.RoleMember)
 				s := &secrets{}
-				owner := w.s.Client(t)
+				owner := w.api(t, email)
 				if e.totp {
-					owner = w.api(t, email)
 					s.totp, s.recovery = enableTOTP(t, w.s, owner)
 					owner = totpSignIn(t, w.s, email, s.totp)
-				} else {
-					owner = w.api(t, email)
 				}
 				w.stolen[email] = owner.Token
 
