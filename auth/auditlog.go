@@ -1,0 +1,165 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// AuditQuery selects a page of the company's audit log, newest first.
+type AuditQuery struct {
+	Type   string // an event type, or empty for all
+	UserID string // events where this user acted or was acted on
+	Before string // the ID of the last event of the previous page
+	Limit  int
+}
+
+// AuditPage is a page of events with the users they name; Next is the
+// Before of the next page, empty on the last page.
+type AuditPage struct {
+	Events []*gatehouse.AuditEvent
+	Users  map[string]*gatehouse.User
+	Next   string
+}
+
+// checkAuditQuery refuses malformed filters with a clear message, and an
+// unknown or foreign user as not found.
+func checkAuditQuery(tx gatehouse.Tx, actor *gatehouse.User, q AuditQuery) error {
+	if q.Type != "" && !validEventType(q.Type) {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The type filter is not an event type (such as %s).", gatehouse.EventLoginFailed)
+	}
+	if len(q.Before) > 64 {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid.")
+	}
+	if q.UserID != "" {
+		if _, err := companyUser(tx, actor, q.UserID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validEventType accepts the shape of event types (lower case, dots and
+// underscores) so that types added later filter without a list to update.
+func validEventType(t string) bool {
+	if len(t) == 0 || len(t) > 64 {
+		return false
+	}
+	for _, r := range t {
+		if (r < 'a' || r > 'z') && r != '.' && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// AuditEvents returns a page of the caller's company's audit log.
+func (s *Service) AuditEvents(ctx context.Context, id *Identity, q AuditQuery) (*AuditPage, error) {
+	if err := requireAdmin(id); err != nil {
+		return nil, err
+	}
+	limit, err := checkLimit(q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return s.auditPage(ctx, id, q, limit)
+}
+
+func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, limit int) (*AuditPage, error) {
+	page := &AuditPage{Users: map[string]*gatehouse.User{}}
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+		if err := checkAuditQuery(tx, actor, q); err != nil {
+			return err
+		}
+		events, err := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: actor.CompanyID, Type: q.Type, UserID: q.UserID,
+			Before: q.Before, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(events) > limit {
+			events = events[:limit]
+			page.Next = events[limit-1].ID
+		}
+		page.Events = events
+		return nameUsers(tx, actor.CompanyID, events, page.Users)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// nameUsers looks up the users events name, once each; only users of the
+// company are named.
+func nameUsers(tx gatehouse.Tx, companyID string, events []*gatehouse.AuditEvent, users map[string]*gatehouse.User) error {
+	for _, e := range events {
+		for _, uid := range []string{e.ActorID, e.TargetID} {
+			if uid == "" {
+				continue
+			}
+			if _, seen := users[uid]; seen {
+				continue
+			}
+			u, err := tx.User(uid)
+			if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+				users[uid] = nil
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if u.CompanyID != companyID {
+				u = nil
+			}
+			users[uid] = u
+		}
+	}
+	return nil
+}
+
+// exportBatch is how many events an export reads at a time.
+const exportBatch = 500
+
+// ExportAuditEvents calls fn for every event of the caller's company that
+// matches q (Limit and Before ignored), newest first, with the users it
+// names, reading in batches so that memory stays flat however long the
+// log. The export itself is audited first.
+func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQuery, c Client,
+	fn func(e *gatehouse.AuditEvent, users map[string]*gatehouse.User) error) error {
+	if err := requireAdmin(id); err != nil {
+		return err
+	}
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		actor, err := freshAdmin(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkAuditQuery(tx, actor, q); err != nil {
+			return err
+		}
+		e := event(gatehouse.EventAuditExported, actor.CompanyID, actor.ID, q.UserID, c)
+		if q.Type != "" {
+			e.Detail = "type=" + q.Type
+		}
+		return s.audit(tx, e)
+	})
+	if err != nil {
+		return err
+	}
+	q.Before = ""
+	for {
+		page, err := s.auditPage(ctx, id, q, exportBatch)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			if err := fn(e, page.Users); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Before = page.Next
+	}
+}
