@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/gatehouse/gatehouse"
 )
 
@@ -307,4 +311,18 @@ func (tx *Tx) createUsersBatched(users []*gatehouse.User) error {
 		}
 	}
 	return nil
+}
+
+// isUniqueViolation tells a unique-constraint failure by the driver's error
+// code, never by its message.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
 }
