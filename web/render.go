@@ -171,7 +171,7 @@ func (rd *renderer) newPage(r *http.Request, title string) *page {
 func (p *page) setError(err error) {
 	code := gatehouse.ErrorCode(err)
 	p.ErrorCode = code
-	p.Status = gatehouse.HTTPStatus(code)
+	p.Status = httpx.Status(code)
 	if p.cat.Has(i18n.Default, "error."+code) {
 		p.Error = p.T("error." + code)
 	} else {
@@ -233,6 +233,11 @@ var flashKeys = map[string]bool{
 	"flash.totp_disabled":    true,
 	"flash.totp_cancelled":   true,
 	"flash.language_saved":   true,
+}
+
+// setFlash shows the message key on the next page (a minute at most).
+func (d deps) setFlash(w http.ResponseWriter, key string) {
+	d.cookies.Set(w, httpx.FlashCookieName, key, time.Now().Add(time.Minute))
 }
 
 // takeFlash reads and clears the flash.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -14,6 +13,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/password"
 )
+
+// What every page handler does with a request: describe the client to the
+// service, require a session, read a form, show an error page, start a page.
 
 // client describes the caller to the service.
 // Its language is the browser's; mail to a user who chose a language
@@ -121,10 +123,6 @@ func form(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return nil
-}
-
-func (d deps) setFlash(w http.ResponseWriter, key string) {
-	d.cookies.Set(w, httpx.FlashCookieName, key, time.Now().Add(time.Minute))
 }
 
 // pageFor starts a page for r with the flash, if any, and the user, in
