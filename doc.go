@@ -3,6 +3,7 @@
 // challenges, single-use tokens, audit events, the error type with its stable
 // codes, and the interfaces the other packages implement (Store, Clock).
 //
-// It imports the standard library only. The rules live in package auth, the
-// SQL in package sqldb, HTTP in packages api and web.
+// It imports the standard library only, and not net/http: which HTTP status
+// an error code answers with is decided by internal/httpx. The rules live in
+// package auth, the SQL in package sqldb, HTTP in packages api and web.
 package gatehouse

@@ -3,7 +3,6 @@ package gatehouse
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -43,59 +42,6 @@ const (
 	ESetupDone                = "setup_done"        // the first company exists; setup links are dead
 	EOwnTOTPRequired          = "own_totp_required" // an admin without 2FA tried to require it for everyone
 )
-
-// codeStatus is the one table from code to HTTP status, shared by the JSON
-// API and the pages.
-var codeStatus = map[string]int{
-	EInvalidRequest:       http.StatusBadRequest,
-	EInvalidEmail:         http.StatusBadRequest,
-	ERequestTooLarge:      http.StatusRequestEntityTooLarge,
-	EUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	EMethodNotAllowed:     http.StatusMethodNotAllowed,
-	ENotFound:             http.StatusNotFound,
-	EForbidden:            http.StatusForbidden,
-	EUnauthenticated:      http.StatusUnauthorized,
-	EInternal:             http.StatusInternalServerError,
-	EUnavailable:          http.StatusServiceUnavailable,
-
-	EInvalidCredentials:       http.StatusUnauthorized,
-	EInvalidCode:              http.StatusUnauthorized,
-	EInvalidChallenge:         http.StatusUnauthorized,
-	EAccountDisabled:          http.StatusForbidden,
-	ETooManyAttempts:          http.StatusTooManyRequests,
-	EPasswordsDoNotMatch:      http.StatusBadRequest,
-	ECurrentPasswordIncorrect: http.StatusBadRequest,
-	EPasswordTooWeak:          http.StatusUnprocessableEntity,
-	EPasswordTooLong:          http.StatusUnprocessableEntity,
-	EPasswordReused:           http.StatusUnprocessableEntity,
-	EInvalidToken:             http.StatusBadRequest,
-	ETOTPAlreadyEnabled:       http.StatusConflict,
-	ETOTPNotEnabled:           http.StatusConflict,
-	EReauthenticationRequired: http.StatusForbidden,
-	ETOTPRequiredByCompany:    http.StatusConflict,
-	ETOTPEnrollmentRequired:   http.StatusConflict,
-	EEmailTaken:               http.StatusConflict,
-	ELastAdmin:                http.StatusConflict,
-	ESetupDone:                http.StatusConflict,
-	EOwnTOTPRequired:          http.StatusConflict,
-}
-
-// Codes returns every error code, for documentation and tests.
-func Codes() []string {
-	codes := make([]string, 0, len(codeStatus))
-	for c := range codeStatus {
-		codes = append(codes, c)
-	}
-	return codes
-}
-
-// HTTPStatus returns the HTTP status of an error code; unknown codes are 500.
-func HTTPStatus(code string) int {
-	if s, ok := codeStatus[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
 
 // Error is an error meant for the user: a code from the list above and a
 // message safe to show. Any other error is internal: the client sees

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // fuzzBody has the kinds of member the API's bodies have.
@@ -37,7 +38,7 @@ func FuzzDecode(f *testing.F) {
 		err := decode(r, &got)
 		if err != nil {
 			e := gatehouse.AsError(err)
-			if e == nil || gatehouse.HTTPStatus(e.Code) < 400 || gatehouse.HTTPStatus(e.Code) >= 500 {
+			if e == nil || httpx.Status(e.Code) < 400 || httpx.Status(e.Code) >= 500 {
 				t.Fatalf("decode(%q): %v, want a 4xx *gatehouse.Error", body, err)
 			}
 			return

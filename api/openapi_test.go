@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/api"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // openAPI reads api/openapi.json.
@@ -143,17 +143,17 @@ func TestOpenAPIDocumentIsComplete(t *testing.T) {
 		}
 	}
 
-	// The codes a client can meet are the codes of gatehouse.Codes.
+	// The codes a client can meet are the codes of httpx.Codes.
 	enum, _ := resolve(doc, "#/components/schemas/ErrorCode")["enum"].([]any)
 	var documented []string
 	for _, c := range enum {
 		documented = append(documented, c.(string))
 	}
-	codes := gatehouse.Codes()
+	codes := httpx.Codes()
 	sort.Strings(documented)
 	sort.Strings(codes)
 	if !slices.Equal(documented, codes) {
-		t.Errorf("ErrorCode enum: got %v, want gatehouse.Codes() %v", documented, codes)
+		t.Errorf("ErrorCode enum: got %v, want httpx.Codes() %v", documented, codes)
 	}
 }
 

@@ -36,7 +36,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		err = gatehouse.Errorf(gatehouse.EUnavailable, "The request ended before it was answered.")
 		code = gatehouse.EUnavailable
 	}
-	p := problem{Type: "about:blank", Title: gatehouse.ErrorMessage(err), Status: gatehouse.HTTPStatus(code), Code: code}
+	p := problem{Type: "about:blank", Title: gatehouse.ErrorMessage(err), Status: httpx.Status(code), Code: code}
 	if e := gatehouse.AsError(err); e != nil {
 		for _, reason := range e.Reasons {
 			p.Reasons = append(p.Reasons, reason.Message)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"syscall"
 	"testing"
 
@@ -52,8 +51,8 @@ func TestUnavailable(t *testing.T) {
 			}
 			if tc.want == gatehouse.EUnavailable {
 				e := gatehouse.AsError(err)
-				if gatehouse.HTTPStatus(e.Code) != http.StatusServiceUnavailable || e.RetryAfter <= 0 {
-					t.Errorf("got status %d, Retry-After %v; want 503 with a Retry-After", gatehouse.HTTPStatus(e.Code), e.RetryAfter)
+				if e.RetryAfter <= 0 {
+					t.Errorf("got Retry-After %v; want one", e.RetryAfter)
 				}
 			}
 		})

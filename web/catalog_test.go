@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/password"
 )
 
@@ -27,7 +28,7 @@ var (
 func keyFamilies() map[string][]string {
 	return map[string][]string{
 		"event.":  gatehouse.EventTypes,
-		"error.":  gatehouse.Codes(),
+		"error.":  httpx.Codes(),
 		"reason.": password.ReasonCodes(),
 		"role.":   {string(gatehouse.RoleAdmin), string(gatehouse.RoleMember)},
 		"status.": {string(gatehouse.StatusActive), string(gatehouse.StatusInvited), string(gatehouse.StatusDisabled)},

@@ -1,7 +1,7 @@
 // Package httpx holds what the JSON API and the web pages share about
 // requests: who the client is (address behind trusted proxies, request ID),
-// where the session token travels (cookie or bearer), and the cookie's
-// attributes.
+// where the session token travels (cookie or bearer), the cookie's
+// attributes, and the HTTP status of each error code (Status).
 package httpx
 
 import (
