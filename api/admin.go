@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -97,7 +96,8 @@ func onlyParams(r *http.Request, allowed ...string) error {
 	return nil
 }
 
-// pageParams reads limit and cursor.
+// pageParams reads limit and cursor; the cursor is auth's, passed on as
+// it came.
 func pageParams(r *http.Request) (limit int, cursor string, err error) {
 	q := r.URL.Query()
 	if s := q.Get("limit"); s != "" {
@@ -106,23 +106,15 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 			return 0, "", gatehouse.Errorf(gatehouse.EInvalidRequest, "The limit must be a number from 1 to %d.", auth.MaxPageSize)
 		}
 	}
-	if s := q.Get("cursor"); s != "" {
-		b, err := base64.RawURLEncoding.DecodeString(s)
-		if err != nil || len(b) == 0 || len(b) > 254 || !utf8.Valid(b) {
-			return 0, "", gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid; use the next_cursor of the previous page.")
-		}
-		cursor = string(b)
-	}
-	return limit, cursor, nil
+	return limit, q.Get("cursor"), nil
 }
 
-// encodeCursor makes the opaque next_cursor; null on the last page.
-func encodeCursor(s string) *string {
-	if s == "" {
+// nextCursor is a page's next_cursor: null on the last page.
+func nextCursor(next string) *string {
+	if next == "" {
 		return nil
 	}
-	c := base64.RawURLEncoding.EncodeToString([]byte(s))
-	return &c
+	return &next
 }
 
 func (d deps) handleListUsers() http.Handler {
@@ -134,14 +126,14 @@ func (d deps) handleListUsers() http.Handler {
 		if err != nil {
 			return err
 		}
-		page, err := d.svc.ListUsers(r.Context(), id, auth.UserQuery{Query: r.URL.Query().Get("query"), After: cursor, Limit: limit})
+		page, err := d.svc.ListUsers(r.Context(), id, auth.UserQuery{Query: r.URL.Query().Get("query"), Cursor: cursor, Limit: limit})
 		if err != nil {
 			return err
 		}
 		out := struct {
 			Users      []adminUserJSON `json:"users"`
 			NextCursor *string         `json:"next_cursor"`
-		}{Users: []adminUserJSON{}, NextCursor: encodeCursor(page.Next)}
+		}{Users: []adminUserJSON{}, NextCursor: nextCursor(page.Next)}
 		for _, u := range page.Users {
 			out.Users = append(out.Users, toAdminUser(u))
 		}
@@ -297,7 +289,7 @@ func auditQuery(r *http.Request, paged bool) (auth.AuditQuery, error) {
 	q := auth.AuditQuery{Type: r.URL.Query().Get("type"), UserID: r.URL.Query().Get("user_id")}
 	if paged {
 		var err error
-		if q.Limit, q.Before, err = pageParams(r); err != nil {
+		if q.Limit, q.Cursor, err = pageParams(r); err != nil {
 			return q, err
 		}
 	}
@@ -317,7 +309,7 @@ func (d deps) handleAuditEvents() http.Handler {
 		out := struct {
 			Events     []auditEventJSON `json:"events"`
 			NextCursor *string          `json:"next_cursor"`
-		}{Events: []auditEventJSON{}, NextCursor: encodeCursor(page.Next)}
+		}{Events: []auditEventJSON{}, NextCursor: nextCursor(page.Next)}
 		for _, e := range page.Events {
 			out.Events = append(out.Events, toAuditEvent(e, page.Users))
 		}

@@ -25,14 +25,6 @@ import (
 // (list, invite, change, disable), adminreset.go (password resets and
 // unlocking) and auditlog.go (reading and exporting the audit log).
 
-// Paging limits of the admin lists.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 200
-	// MaxQueryLength bounds the user search text.
-	MaxQueryLength = 200
-)
-
 func errForbidden() error {
 	return gatehouse.Errorf(gatehouse.EForbidden, "Only administrators of the company can do this.")
 }
@@ -73,10 +65,14 @@ func freshAdmin(tx gatehouse.Tx, id *Identity) (*gatehouse.User, error) {
 	return actor, nil
 }
 
+// maxIDBytes bounds an ID sent by a client; IDs are 26 characters
+// (gatehouse.NewID), and anything much longer is not worth a query.
+const maxIDBytes = 64
+
 // companyUser loads a user of the admin's company; anyone else's user is
 // not found, never forbidden, so that IDs of other tenants leak nothing.
 func companyUser(tx gatehouse.Tx, actor *gatehouse.User, userID string) (*gatehouse.User, error) {
-	if userID == "" || len(userID) > 64 {
+	if userID == "" || len(userID) > maxIDBytes {
 		return nil, errUserNotFound()
 	}
 	u, err := tx.User(userID)
@@ -152,15 +148,4 @@ func (s *Service) adminMail(tx gatehouse.Tx, target, actor *gatehouse.User) (mai
 	}
 	d.Company = company.Name
 	return d, nil
-}
-
-// checkLimit applies the paging limits.
-func checkLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return DefaultPageSize, nil
-	case n < 0 || n > MaxPageSize:
-		return 0, gatehouse.Errorf(gatehouse.EInvalidRequest, "The limit must be between 1 and %d.", MaxPageSize)
-	}
-	return n, nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
-	"github.com/gatehouse/gatehouse/password"
 )
 
 // Reset methods an admin chooses between.
@@ -76,7 +75,7 @@ func (s *Service) ResetPasswordByEmail(ctx context.Context, id *Identity, userID
 			return err
 		}
 		d.Action = mail.ActionResetLink
-		return s.queueMail(tx, o, target, c, "password_reset_by_admin", d)
+		return s.queueMail(tx, o, target, c, mail.MessagePasswordResetByAdmin, d)
 	})
 }
 
@@ -93,29 +92,11 @@ func refuseDisabledTarget(u *gatehouse.User) error {
 // progress and links end; the next login answers password_change_required,
 // and the temporary password stops working after TempPasswordLifetime.
 func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID, pw string, c Client) (string, error) {
-	if err := requireAdmin(id); err != nil {
+	if err := s.CheckTemporaryPassword(ctx, id, userID, pw); err != nil {
 		return "", err
-	}
-	var target *gatehouse.User
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
-		target, err = companyUser(tx, actor, userID)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	if target.ID == id.User.ID {
-		return "", gatehouse.Errorf(gatehouse.EInvalidRequest, "Change your own password in your settings instead.")
 	}
 	if pw == "" {
 		pw = NewTemporaryPassword()
-	} else {
-		if len(pw) > password.MaxBytes {
-			return "", errPasswordTooLong()
-		}
-		if err := s.checkPolicy(ctx, target, pw); err != nil {
-			return "", err
-		}
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
@@ -142,6 +123,40 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID
 	return pw, nil
 }
 
+// CheckTemporaryPassword makes the checks of SetTemporaryPassword and
+// changes nothing: an admin's own account is refused (they change their
+// password in their settings), a disabled user is refused, and a typed
+// password (pw not empty) must pass the policy for that user, whose name
+// and email it may not contain. The admin's review page asks it before
+// the confirmation, so that the confirmation cannot refuse what the
+// review passed.
+func (s *Service) CheckTemporaryPassword(ctx context.Context, id *Identity, userID, pw string) error {
+	if err := requireAdmin(id); err != nil {
+		return err
+	}
+	var target *gatehouse.User
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+		target, err = companyUser(tx, actor, userID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if target.ID == id.User.ID {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "Change your own password in your settings instead.")
+	}
+	if err := refuseDisabledTarget(target); err != nil {
+		return err
+	}
+	if pw == "" {
+		return nil
+	}
+	if err := checkLength(pw); err != nil {
+		return err
+	}
+	return s.checkPolicy(ctx, target, pw)
+}
+
 // setTemporary stores a temporary password that expires after life, ends
 // everything the user had open, lifts their login throttle (this is their
 // way back in) and tells them by mail. actor nil is the operator.
@@ -160,7 +175,7 @@ func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.
 		return err
 	}
 	d.Action = mail.ActionTemporaryPassword
-	return s.queueMail(tx, o, u, c, "password_reset_by_admin", d)
+	return s.queueMail(tx, o, u, c, mail.MessagePasswordResetByAdmin, d)
 }
 
 // UnlockUser lifts the login throttle of a user who locked themselves out

@@ -10,12 +10,12 @@ import (
 type AuditQuery struct {
 	Type   string // an event type, or empty for all
 	UserID string // events where this user acted or was acted on
-	Before string // the ID of the last event of the previous page
-	Limit  int
+	Cursor string // the Next of the previous page; "" for the first
+	Limit  int    // DefaultPageSize when 0, at most MaxPageSize
 }
 
 // AuditPage is a page of events with the users they name; Next is the
-// Before of the next page, empty on the last page.
+// cursor of the next page, "" on the last page.
 type AuditPage struct {
 	Events []*gatehouse.AuditEvent
 	Users  map[string]*gatehouse.User
@@ -27,9 +27,6 @@ type AuditPage struct {
 func checkAuditQuery(tx gatehouse.Tx, actor *gatehouse.User, q AuditQuery) error {
 	if q.Type != "" && !validEventType(q.Type) {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The type filter is not an event type (such as %s).", gatehouse.EventLoginFailed)
-	}
-	if len(q.Before) > 64 {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid.")
 	}
 	if q.UserID != "" {
 		if _, err := companyUser(tx, actor, q.UserID); err != nil {
@@ -66,22 +63,22 @@ func (s *Service) AuditEvents(ctx context.Context, id *Identity, q AuditQuery) (
 }
 
 func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, limit int) (*AuditPage, error) {
+	before, err := readCursor(q.Cursor, maxIDBytes)
+	if err != nil {
+		return nil, err
+	}
 	page := &AuditPage{Users: map[string]*gatehouse.User{}}
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
 		}
 		events, err := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: actor.CompanyID, Type: q.Type, UserID: q.UserID,
-			Before: q.Before, Limit: limit + 1})
+			Before: before, Limit: limit + 1})
 		if err != nil {
 			return err
 		}
-		if len(events) > limit {
-			events = events[:limit]
-			page.Next = events[limit-1].ID
-		}
-		page.Events = events
-		return nameUsers(tx, actor.CompanyID, events, page.Users)
+		page.Events, page.Next = lastPage(events, limit, func(e *gatehouse.AuditEvent) string { return e.ID })
+		return nameUsers(tx, actor.CompanyID, page.Events, page.Users)
 	})
 	if err != nil {
 		return nil, err
@@ -121,7 +118,7 @@ func nameUsers(tx gatehouse.Tx, companyID string, events []*gatehouse.AuditEvent
 const exportBatch = 500
 
 // ExportAuditEvents calls fn for every event of the caller's company that
-// matches q (Limit and Before ignored), newest first, with the users it
+// matches q (Limit and Cursor ignored), newest first, with the users it
 // names, reading in batches so that memory stays flat however long the
 // log. The export itself is audited first.
 func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQuery, c Client,
@@ -146,7 +143,7 @@ func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQu
 	if err != nil {
 		return err
 	}
-	q.Before = ""
+	q.Cursor = ""
 	for {
 		page, err := s.auditPage(ctx, id, q, exportBatch)
 		if err != nil {
@@ -160,6 +157,6 @@ func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQu
 		if page.Next == "" {
 			return nil
 		}
-		q.Before = page.Next
+		q.Cursor = page.Next
 	}
 }

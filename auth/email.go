@@ -7,6 +7,10 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
+// maxEmailBytes is the longest email address (RFC 5321's path limit, less
+// its angle brackets).
+const maxEmailBytes = 254
+
 // ParseEmail validates and normalises an email address: one plain address
 // (no display name, no list, no comments), ASCII only, lower-cased, at most
 // 254 bytes. Refusing non-ASCII closes the look-alike tricks (a dotless ı, a
@@ -15,7 +19,7 @@ import (
 func ParseEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	invalid := gatehouse.Errorf(gatehouse.EInvalidEmail, "Enter a valid email address, like name@example.com.")
-	if s == "" || len(s) > 254 {
+	if s == "" || len(s) > maxEmailBytes {
 		return "", invalid
 	}
 	for i := 0; i < len(s); i++ {

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -66,6 +67,31 @@ func FuzzNormalizeRecoveryCode(f *testing.F) {
 		}
 		if again, ok := normalizeRecoveryCode(got); !ok || again != got {
 			t.Fatalf("normalizeRecoveryCode(%q) = %q, which normalises again to (%q, %v)", s, got, again, ok)
+		}
+	})
+}
+
+// FuzzCursor: a cursor from a client reads as a key of at most the bound,
+// valid UTF-8, or is refused with invalid_request; every key newCursor
+// encodes reads back as itself.
+func FuzzCursor(f *testing.F) {
+	for _, s := range []string{"", "YWRhQGV4YW1wbGUuY29t", "_w", "-1", "%%%", "***", strings.Repeat("A", 400)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := readCursor(s, maxEmailBytes)
+		if err != nil {
+			if gatehouse.ErrorCode(err) != gatehouse.EInvalidRequest {
+				t.Fatalf("readCursor(%q): error %v, want invalid_request", s, err)
+			}
+		} else if len(key) > maxEmailBytes || !utf8.ValidString(key) || (key == "") != (s == "") {
+			t.Fatalf("readCursor(%q) = %q: want a valid key of 1 to %d bytes, or none for no cursor", s, key, maxEmailBytes)
+		}
+		if s == "" || len(s) > maxEmailBytes || !utf8.ValidString(s) {
+			return
+		}
+		if back, err := readCursor(newCursor(s), maxEmailBytes); err != nil || back != s {
+			t.Fatalf("readCursor(newCursor(%q)) = (%q, %v), want the key back", s, back, err)
 		}
 	})
 }

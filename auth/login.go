@@ -43,8 +43,8 @@ func errInvalidChallenge() error {
 // answer as wrong passwords; the account counter is keyed by the email so
 // that throttling looks the same for both.
 func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*LoginResult, error) {
-	if len(pw) > password.MaxBytes {
-		return nil, errPasswordTooLong()
+	if err := checkLength(pw); err != nil {
+		return nil, err
 	}
 	email, err := ParseEmail(email)
 	if err != nil {

@@ -61,7 +61,7 @@ func (s *Service) OperatorResetLink(ctx context.Context, email string, c Client)
 			UserID: u.ID, CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(OperatorLifetime)}); err != nil {
 			return err
 		}
-		link = s.link("/reset-password", url.Values{"token": {token}})
+		link = s.link(ResetPasswordPath, url.Values{"token": {token}})
 		if err := tx.ClearThrottle(accountKey(u.Email)); err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *Service) OperatorResetLink(ctx context.Context, email string, c Client)
 			return err
 		}
 		d.Action = mail.ActionResetLink
-		if err := s.queueMail(tx, o, u, c, "password_reset_by_admin", d); err != nil {
+		if err := s.queueMail(tx, o, u, c, mail.MessagePasswordResetByAdmin, d); err != nil {
 			return err
 		}
 		return s.tellOtherAdmins(tx, o, u, mail.ActionResetLink, c)
@@ -140,7 +140,7 @@ func (s *Service) tellOtherAdmins(tx gatehouse.Tx, o *outcome, u *gatehouse.User
 			}
 			d := mail.Data{Name: a.Name, Email: a.Email, Company: company.Name, TargetName: u.Name, TargetEmail: u.Email,
 				Action: action, At: tx.Now()}
-			if err := s.queueMail(tx, o, a, c, "break_glass_used", d); err != nil {
+			if err := s.queueMail(tx, o, a, c, mail.MessageBreakGlassUsed, d); err != nil {
 				return err
 			}
 		}

@@ -6,11 +6,22 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/password"
 )
 
 func errPasswordTooLong() error {
 	return gatehouse.Errorf(gatehouse.EPasswordTooLong, "Passwords can be at most %d bytes long.", password.MaxBytes)
+}
+
+// checkLength refuses a password too long to hash, before any other work.
+// The limit holds on the normalised form, as hashing and the policy
+// measure it (password.TooLong).
+func checkLength(pw string) error {
+	if password.TooLong(pw) {
+		return errPasswordTooLong()
+	}
+	return nil
 }
 
 // checkConfirm refuses a new password that its confirmation does not
@@ -19,10 +30,7 @@ func checkConfirm(newPW, confirm string) error {
 	if newPW != confirm {
 		return gatehouse.Errorf(gatehouse.EPasswordsDoNotMatch, "Passwords do not match")
 	}
-	if len(newPW) > password.MaxBytes {
-		return errPasswordTooLong()
-	}
-	return nil
+	return checkLength(newPW)
 }
 
 // checkPolicy applies the password policy for u.
@@ -40,28 +48,13 @@ func (s *Service) checkPolicy(ctx context.Context, u *gatehouse.User, pw string)
 	return policyError(password.Check(pw, inputs...))
 }
 
-func policyError(reasons []password.Reason) error {
+// policyError turns the policy's reasons into EPasswordTooWeak. Callers
+// refuse an overlong password first (checkLength), with its own code.
+func policyError(reasons []gatehouse.Reason) error {
 	if len(reasons) == 0 {
 		return nil
 	}
-	e := &gatehouse.Error{Code: gatehouse.EPasswordTooWeak, Message: "Choose a stronger password."}
-	for _, r := range reasons {
-		if r.Code == "too_long" {
-			return errPasswordTooLong()
-		}
-		e.Reasons = append(e.Reasons, gatehouse.Reason{Code: r.Code, Message: r.Message})
-	}
-	return e
-}
-
-// CheckPassword applies the policy without a user, for live feedback on
-// pages; userInputs are what the page knows of the person.
-func CheckPassword(pw string, userInputs ...string) []gatehouse.Reason {
-	var out []gatehouse.Reason
-	for _, r := range password.Check(pw, userInputs...) {
-		out = append(out, gatehouse.Reason{Code: r.Code, Message: r.Message})
-	}
-	return out
+	return &gatehouse.Error{Code: gatehouse.EPasswordTooWeak, Message: "Choose a stronger password.", Reasons: reasons}
 }
 
 // setPassword stores a new (already hashed) password for u and ends what
@@ -85,7 +78,7 @@ func (s *Service) setPassword(tx gatehouse.Tx, o *outcome, u *gatehouse.User, ha
 	if err := s.audit(tx, event(typ, u.CompanyID, u.ID, u.ID, c)); err != nil {
 		return err
 	}
-	return s.queueMail(tx, o, u, c, "password_changed", s.mailData(u, c))
+	return s.queueMail(tx, o, u, c, mail.MessagePasswordChanged, s.mailData(u, c))
 }
 
 // ChangePassword changes the caller's password. The caller's other
@@ -101,7 +94,7 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, new
 	if err := checkConfirm(newPW, confirm); err != nil {
 		return "", err
 	}
-	if len(current) > password.MaxBytes {
+	if password.TooLong(current) {
 		return "", gatehouse.Errorf(gatehouse.ECurrentPasswordIncorrect, "Your current password is incorrect.")
 	}
 	u := id.User
@@ -263,7 +256,7 @@ func (s *Service) sendResetLink(tx gatehouse.Tx, o *outcome, u *gatehouse.User, 
 	d := s.mailData(u, c)
 	d.Link = link
 	d.ExpiresIn = ResetTokenLifetime
-	return s.queueMail(tx, o, u, c, "password_reset", d)
+	return s.queueMail(tx, o, u, c, mail.MessagePasswordReset, d)
 }
 
 // newLinkToken makes a single-use token for u and returns its link.
@@ -274,7 +267,7 @@ func (s *Service) newLinkToken(tx gatehouse.Tx, u *gatehouse.User, purpose gateh
 	if err := tx.CreateToken(t); err != nil {
 		return "", err
 	}
-	return s.link("/reset-password", url.Values{"token": {token}}), nil
+	return s.link(ResetPasswordPath, url.Values{"token": {token}}), nil
 }
 
 func errInvalidToken() error {

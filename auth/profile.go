@@ -27,11 +27,12 @@ func (s *Service) SetLanguage(ctx context.Context, id *Identity, lang string) er
 // only stops a script from using the estimator as free CPU.
 var passwordCheckLimit = limit{Free: 600, Base: time.Minute, Max: 15 * time.Minute, Forget: 10 * time.Minute}
 
-// maxCheckInputs bounds what a caller may ask a password to be checked
-// against: the email, name and company name a form knows, and a spare.
+// What a caller may ask a password to be checked against: the email, name
+// and company name a form knows, and a spare; the longest of them is an
+// email address. The pages' script reads both from the form (web).
 const (
-	maxCheckInputs     = 4
-	maxCheckInputBytes = 254
+	MaxCheckInputs     = 4
+	MaxCheckInputBytes = maxEmailBytes
 )
 
 // CheckPasswordStrength applies the password policy for live feedback,
@@ -42,12 +43,12 @@ const (
 // per client address (ETooManyAttempts past passwordCheckLimit). The form's
 // own call to the service checks the password again.
 func (s *Service) CheckPasswordStrength(ctx context.Context, id *Identity, pw string, userInputs []string, c Client) ([]gatehouse.Reason, error) {
-	if len(userInputs) > maxCheckInputs {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "Send at most %d user inputs.", maxCheckInputs)
+	if len(userInputs) > MaxCheckInputs {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "Send at most %d user inputs.", MaxCheckInputs)
 	}
 	for _, in := range userInputs {
-		if len(in) > maxCheckInputBytes {
-			return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "A user input can be at most %d bytes long.", maxCheckInputBytes)
+		if len(in) > MaxCheckInputBytes {
+			return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "A user input can be at most %d bytes long.", MaxCheckInputBytes)
 		}
 	}
 	inputs := append([]string(nil), userInputs...)
@@ -67,9 +68,5 @@ func (s *Service) CheckPasswordStrength(ctx context.Context, id *Identity, pw st
 	if err != nil {
 		return nil, err
 	}
-	var out []gatehouse.Reason
-	for _, r := range password.Check(pw, inputs...) {
-		out = append(out, gatehouse.Reason{Code: r.Code, Message: r.Message})
-	}
-	return out, nil
+	return password.Check(pw, inputs...), nil
 }

@@ -222,6 +222,13 @@ func mailLang(u *gatehouse.User, c Client) string {
 
 func outboxAAD(id string) []byte { return []byte("outbox:" + id) }
 
+// The pages the links auth mails and prints open, each with ?token=;
+// package web serves them at these paths.
+const (
+	ResetPasswordPath = "/reset-password" // reset and invitation links
+	SetupPath         = "/setup"          // the setup link printed at the first start
+)
+
 // link builds a link from the public URL only.
 func (s *Service) link(path string, query url.Values) string {
 	return s.cfg.PublicURL + path + "?" + query.Encode()

@@ -42,7 +42,7 @@ func (s *Service) SetupLink(ctx context.Context) (string, error) {
 		token, hash := gatehouse.NewToken()
 		err = tx.CreateToken(&gatehouse.Token{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, Purpose: gatehouse.TokenSetup,
 			CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(SetupTokenLifetime)})
-		link = s.link("/setup", url.Values{"token": {token}})
+		link = s.link(SetupPath, url.Values{"token": {token}})
 		return err
 	})
 	return link, err

@@ -152,7 +152,7 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 			if err := s.audit(tx, e); err != nil {
 				return err
 			}
-			if err := s.queueMail(tx, o, p.user, c, "recovery_code_used", s.mailData(p.user, c)); err != nil {
+			if err := s.queueMail(tx, o, p.user, c, mail.MessageRecoveryCodeUsed, s.mailData(p.user, c)); err != nil {
 				return err
 			}
 		}
@@ -282,7 +282,7 @@ func (s *Service) enableTOTP(tx gatehouse.Tx, o *outcome, u *gatehouse.User, sec
 	if err := s.audit(tx, event(gatehouse.EventTOTPEnabled, u.CompanyID, actorID, u.ID, c)); err != nil {
 		return nil, err
 	}
-	if err := s.queueMail(tx, o, u, c, "totp_enabled", s.mailData(u, c)); err != nil {
+	if err := s.queueMail(tx, o, u, c, mail.MessageTOTPEnabled, s.mailData(u, c)); err != nil {
 		return nil, err
 	}
 	return codes, nil

@@ -56,7 +56,7 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 		if err := s.audit(tx, e); err != nil {
 			return err
 		}
-		if err := s.queueMail(tx, o, u, c, "totp_removed_by_admin", d); err != nil {
+		if err := s.queueMail(tx, o, u, c, mail.MessageTOTPRemovedByAdmin, d); err != nil {
 			return err
 		}
 		if actor == nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/totp"
@@ -261,7 +262,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 		if err := s.audit(tx, event(gatehouse.EventTOTPDisabled, u.CompanyID, u.ID, u.ID, c)); err != nil {
 			return err
 		}
-		return s.queueMail(tx, o, u, c, "totp_disabled", s.mailData(u, c))
+		return s.queueMail(tx, o, u, c, mail.MessageTOTPDisabled, s.mailData(u, c))
 	})
 }
 
@@ -316,7 +317,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, id *Identity, pw 
 		if err := s.audit(tx, event(gatehouse.EventRecoveryCodesRegenerate, u.CompanyID, u.ID, u.ID, c)); err != nil {
 			return err
 		}
-		return s.queueMail(tx, o, u, c, "recovery_codes_regenerated", s.mailData(u, c))
+		return s.queueMail(tx, o, u, c, mail.MessageRecoveryCodesRegenerated, s.mailData(u, c))
 	})
 	if err != nil {
 		return nil, err
@@ -329,7 +330,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, id *Identity, pw 
 // the try is counted against the account first, as a login is; the
 // transaction that makes the change takes the count back (freshUser).
 func (s *Service) verifyCurrentPassword(ctx context.Context, u *gatehouse.User, pw string) error {
-	if pw == "" || len(pw) > password.MaxBytes {
+	if pw == "" || password.TooLong(pw) {
 		return errCurrentPassword()
 	}
 	if err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {

@@ -6,16 +6,20 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
 )
+
+// MaxQueryLength bounds the user search text.
+const MaxQueryLength = 200
 
 // UserQuery selects a page of the company's users, ordered by email.
 type UserQuery struct {
-	Query string // part of the name or email
-	After string // the email of the last user of the previous page
-	Limit int    // DefaultPageSize when 0, at most MaxPageSize
+	Query  string // part of the name or email
+	Cursor string // the Next of the previous page; "" for the first
+	Limit  int    // DefaultPageSize when 0, at most MaxPageSize
 }
 
-// UserPage is a page of users; Next is the After of the next page, empty
+// UserPage is a page of users; Next is the cursor of the next page, ""
 // on the last page.
 type UserPage struct {
 	Users []*gatehouse.User
@@ -37,20 +41,17 @@ func (s *Service) ListUsers(ctx context.Context, id *Identity, q UserQuery) (*Us
 	if len([]rune(query)) > MaxQueryLength {
 		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The search text must be at most %d characters.", MaxQueryLength)
 	}
-	if len(q.After) > 254 {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid.")
+	after, err := readCursor(q.Cursor, maxEmailBytes)
+	if err != nil {
+		return nil, err
 	}
 	page := &UserPage{}
 	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
-		users, err := tx.ListUsers(gatehouse.UserFilter{CompanyID: actor.CompanyID, Query: query, After: q.After, Limit: limit + 1})
+		users, err := tx.ListUsers(gatehouse.UserFilter{CompanyID: actor.CompanyID, Query: query, After: after, Limit: limit + 1})
 		if err != nil {
 			return err
 		}
-		if len(users) > limit {
-			users = users[:limit]
-			page.Next = users[limit-1].Email
-		}
-		page.Users = users
+		page.Users, page.Next = lastPage(users, limit, func(u *gatehouse.User) string { return u.Email })
 		return nil
 	})
 	if err != nil {
@@ -161,7 +162,7 @@ func (s *Service) sendInvitation(tx gatehouse.Tx, o *outcome, u, actor *gatehous
 		return err
 	}
 	d.Link, d.ExpiresIn = link, InvitationLifetime
-	return s.queueMail(tx, o, u, c, "invitation", d)
+	return s.queueMail(tx, o, u, c, mail.MessageInvitation, d)
 }
 
 // UserUpdate changes a user; nil fields stay as they are.
@@ -310,7 +311,7 @@ func (s *Service) emailChanged(tx gatehouse.Tx, o *outcome, actor, old, u *gateh
 		return err
 	}
 	d.Email, d.OldEmail, d.NewEmail = old.Email, old.Email, u.Email
-	return s.queueMail(tx, o, old, c, "email_changed", d)
+	return s.queueMail(tx, o, old, c, mail.MessageEmailChanged, d)
 }
 
 // applyDisabled disables or enables target. Disabling ends everything the
@@ -344,7 +345,7 @@ func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor, target *gate
 	if err != nil {
 		return err
 	}
-	return s.queueMail(tx, o, target, c, "account_disabled", d)
+	return s.queueMail(tx, o, target, c, mail.MessageAccountDisabled, d)
 }
 
 // endAccess ends every session, login in progress and emailed link of u.

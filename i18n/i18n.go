@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 //go:embed locales/*.json
@@ -67,12 +68,13 @@ func IsSupported(lang string) bool {
 
 // Catalog holds every language's messages.
 type Catalog struct {
-	msgs map[string]map[string]string
+	msgs     map[string]map[string]string
+	printers map[string]*message.Printer // numbers in each language's digits and separators
 }
 
 // Load reads the embedded catalogues; a broken file stops the boot.
 func Load() (*Catalog, error) {
-	c := &Catalog{msgs: map[string]map[string]string{}}
+	c := &Catalog{msgs: map[string]map[string]string{}, printers: map[string]*message.Printer{}}
 	files, err := fs.Glob(locales, "locales/*.json")
 	if err != nil {
 		return nil, err
@@ -92,6 +94,7 @@ func Load() (*Catalog, error) {
 		if c.msgs[l] == nil {
 			return nil, fmt.Errorf("i18n: no catalogue for %s", l)
 		}
+		c.printers[l] = message.NewPrinter(language.Make(l))
 	}
 	return c, nil
 }
@@ -114,6 +117,8 @@ func (c *Catalog) Has(lang, key string) bool {
 // T returns the message key in lang (falling back to English, then to the
 // key itself, so that a gap shows instead of breaking a page), with
 // {name} placeholders replaced from args given as name, value pairs.
+// Numbers are written as lang writes them ("1,024" in English, "1.024" in
+// Indonesian and Turkish).
 func (c *Catalog) T(lang, key string, args ...any) string {
 	msg, ok := c.msgs[lang][key]
 	if !ok {
@@ -124,9 +129,13 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 	if len(args) == 0 {
 		return msg
 	}
+	p := c.printers[lang]
+	if p == nil {
+		p = c.printers[Default]
+	}
 	pairs := make([]string, 0, len(args))
 	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", p.Sprint(args[i+1]))
 	}
 	return strings.NewReplacer(pairs...).Replace(msg)
 }

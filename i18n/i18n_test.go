@@ -96,4 +96,10 @@ func TestT(t *testing.T) {
 	if got, want := c.T("tr", "no.such.key"), "no.such.key"; got != want {
 		t.Errorf("T of an unknown key: got %q, want the key %q", got, want)
 	}
+	// Numbers in the language's separators.
+	for lang, want := range map[string]string{"en": "Use at most 1,024 bytes.", "id": "Gunakan maksimal 1.024 byte.", "tr": "En fazla 1.024 bayt kullanın."} {
+		if got := c.T(lang, "reason.too_long", "max", 1024); got != want {
+			t.Errorf("T(%s) with a number: got %q, want %q", lang, got, want)
+		}
+	}
 }

@@ -74,6 +74,24 @@ type Message struct {
 	To, Subject, Text, HTML string
 }
 
+// The messages the service sends, by name: a message's templates are
+// templates/<lang>/<name>.txt and .html, and its name is the template label
+// of the mail metrics.
+const (
+	MessagePasswordReset            = "password_reset"
+	MessageInvitation               = "invitation"
+	MessagePasswordChanged          = "password_changed"
+	MessagePasswordResetByAdmin     = "password_reset_by_admin"
+	MessageEmailChanged             = "email_changed"
+	MessageTOTPEnabled              = "totp_enabled"
+	MessageTOTPDisabled             = "totp_disabled"
+	MessageTOTPRemovedByAdmin       = "totp_removed_by_admin"
+	MessageRecoveryCodeUsed         = "recovery_code_used"
+	MessageRecoveryCodesRegenerated = "recovery_codes_regenerated"
+	MessageAccountDisabled          = "account_disabled"
+	MessageBreakGlassUsed           = "break_glass_used"
+)
+
 // message says what one message needs from Data.
 type message struct {
 	needs   []string // Data fields that must not be empty
@@ -84,18 +102,18 @@ type message struct {
 // messages is every message the service can send. Adding one here makes
 // LoadTemplates require its templates in every language.
 var messages = map[string]message{
-	"password_reset":             {needs: []string{"Email", "Link", "ExpiresIn", "At"}},
-	"invitation":                 {needs: []string{"Email", "Company", "Link", "ExpiresIn"}},
-	"password_changed":           {needs: []string{"Email", "At"}},
-	"password_reset_by_admin":    {needs: []string{"Email", "At"}, actions: []Action{ActionResetLink, ActionTemporaryPassword}},
-	"email_changed":              {needs: []string{"OldEmail", "NewEmail", "At"}, toOld: true},
-	"totp_enabled":               {needs: []string{"Email", "At"}},
-	"totp_disabled":              {needs: []string{"Email", "At"}},
-	"totp_removed_by_admin":      {needs: []string{"Email", "At"}},
-	"recovery_code_used":         {needs: []string{"Email", "At"}},
-	"recovery_codes_regenerated": {needs: []string{"Email", "At"}},
-	"account_disabled":           {needs: []string{"Email", "At"}},
-	"break_glass_used": {needs: []string{"Email", "Company", "TargetEmail", "At"},
+	MessagePasswordReset:            {needs: []string{"Email", "Link", "ExpiresIn", "At"}},
+	MessageInvitation:               {needs: []string{"Email", "Company", "Link", "ExpiresIn"}},
+	MessagePasswordChanged:          {needs: []string{"Email", "At"}},
+	MessagePasswordResetByAdmin:     {needs: []string{"Email", "At"}, actions: []Action{ActionResetLink, ActionTemporaryPassword}},
+	MessageEmailChanged:             {needs: []string{"OldEmail", "NewEmail", "At"}, toOld: true},
+	MessageTOTPEnabled:              {needs: []string{"Email", "At"}},
+	MessageTOTPDisabled:             {needs: []string{"Email", "At"}},
+	MessageTOTPRemovedByAdmin:       {needs: []string{"Email", "At"}},
+	MessageRecoveryCodeUsed:         {needs: []string{"Email", "At"}},
+	MessageRecoveryCodesRegenerated: {needs: []string{"Email", "At"}},
+	MessageAccountDisabled:          {needs: []string{"Email", "At"}},
+	MessageBreakGlassUsed: {needs: []string{"Email", "Company", "TargetEmail", "At"},
 		actions: []Action{ActionResetLink, ActionTemporaryPassword, ActionTOTPRemoved}},
 }
 

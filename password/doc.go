@@ -9,8 +9,9 @@
 //     our argon2id, since x/crypto/argon2 allocates it for every hash);
 //   - the password policy (Check): what a new password must be, and why
 //     one is refused;
-//   - NFKC normalisation (NIST SP 800-63B), applied by Hash, Verify and
-//     Check alike, so callers pass what the person typed.
+//   - NFKC normalisation (NIST SP 800-63B), applied by Hash, Verify, Check
+//     and TooLong alike, so callers pass what the person typed, and the
+//     length limit (MaxBytes) holds on the normalised form everywhere.
 //
 // It does not know about users, storage, throttling or HTTP: the auth service
 // decides when to call it, what to store and what to answer.

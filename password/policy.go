@@ -6,28 +6,28 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/password/internal/strength"
 )
 
-// Reason says why a password is refused. Code is stable snake_case
-// (translated by the caller's message catalogue); Message is plain English
-// for API clients.
-type Reason struct {
-	Code    string
-	Message string
-}
+// english writes numbers as the English messages do ("1,024").
+var english = message.NewPrinter(language.English)
 
-// The reasons Check gives (documented in doc.go), in the order it gives them.
+// The reasons Check gives (documented in doc.go), in the order it gives
+// them. The limits in the words come from MinLength and MaxBytes.
 var (
-	reasonTooShort          = Reason{"too_short", "Use at least 12 characters."}
-	reasonTooLong           = Reason{"too_long", "Use at most 1,024 bytes (about 1,000 letters)."}
-	reasonInvalidCharacters = Reason{"invalid_characters", "Remove control characters such as tabs and line breaks."}
-	reasonPersonalInfo      = Reason{"contains_personal_info", "Do not use your name, email address or company name."}
-	reasonCommon            = Reason{"common", "Avoid common passwords: this one, or its main part, is on lists attackers try first."}
-	reasonGuessable         = Reason{"guessable", "Avoid single words, names and dates, even with numbers or symbols added. A few unrelated words make a strong password."}
-	reasonKeyboardPattern   = Reason{"keyboard_pattern", "Avoid keyboard patterns such as qwerty or 1qaz2wsx."}
-	reasonRepeated          = Reason{"repeated", "Avoid repeated characters or words, such as aaaa or abcabc."}
-	reasonSequence          = Reason{"sequence", "Avoid sequences such as abcd or 1234."}
+	reasonTooShort          = gatehouse.Reason{Code: "too_short", Message: english.Sprintf("Use at least %d characters.", MinLength)}
+	reasonTooLong           = gatehouse.Reason{Code: "too_long", Message: english.Sprintf("Use at most %d bytes.", MaxBytes)}
+	reasonInvalidCharacters = gatehouse.Reason{Code: "invalid_characters", Message: "Remove control characters such as tabs and line breaks."}
+	reasonPersonalInfo      = gatehouse.Reason{Code: "contains_personal_info", Message: "Do not use your name, email address or company name."}
+	reasonCommon            = gatehouse.Reason{Code: "common", Message: "Avoid common passwords: this one, or its main part, is on lists attackers try first."}
+	reasonGuessable         = gatehouse.Reason{Code: "guessable", Message: "Avoid single words, names and dates, even with numbers or symbols added. A few unrelated words make a strong password."}
+	reasonKeyboardPattern   = gatehouse.Reason{Code: "keyboard_pattern", Message: "Avoid keyboard patterns such as qwerty or 1qaz2wsx."}
+	reasonRepeated          = gatehouse.Reason{Code: "repeated", Message: "Avoid repeated characters or words, such as aaaa or abcabc."}
+	reasonSequence          = gatehouse.Reason{Code: "sequence", Message: "Avoid sequences such as abcd or 1234."}
 )
 
 const (
@@ -61,20 +61,17 @@ const (
 // containing the email's local part (3 characters or more), the name or a
 // word of it (4 or more), is refused. Check is fast for any input: the
 // strength estimator reads only the first 32 bytes (see estimateBytes).
-func Check(password string, userInputs ...string) []Reason {
-	if len(password) > maxRawBytes {
-		return []Reason{reasonTooLong}
+func Check(password string, userInputs ...string) []gatehouse.Reason {
+	p, err := normalizeBounded(password)
+	if err != nil {
+		return []gatehouse.Reason{reasonTooLong}
 	}
-	p := Normalize(password)
-	var reasons []Reason
+	var reasons []gatehouse.Reason
 	if !validCharacters(p) {
 		reasons = append(reasons, reasonInvalidCharacters)
 	}
 	if utf8.RuneCountInString(p) < MinLength {
 		reasons = append(reasons, reasonTooShort)
-	}
-	if len(p) > MaxBytes {
-		reasons = append(reasons, reasonTooLong)
 	}
 	if reasons != nil {
 		return dedupe(reasons)
@@ -89,6 +86,18 @@ func Check(password string, userInputs ...string) []Reason {
 	}
 	reasons = append(reasons, estimate(prefix(unit, estimateBytes), personal)...)
 	return dedupe(reasons)
+}
+
+// TooLong reports whether password is longer than MaxBytes in the form
+// it is hashed, compared and judged in: its NFKC normalisation. Hash,
+// Verify and Check refuse exactly these passwords, so a caller that
+// refuses one early (before any other work) agrees with them on every
+// input, also on one that normalisation shortens ("𝐀" is 4 bytes typed
+// and 1 byte normalised) or lengthens ("½" is 2 bytes typed and 5
+// normalised). See docs/PASSWORDS.md.
+func TooLong(password string) bool {
+	_, err := normalizeBounded(password)
+	return err != nil
 }
 
 // validCharacters refuses invalid UTF-8 and control characters (Cc: NUL,
@@ -189,12 +198,12 @@ func prefix(s string, n int) string {
 // patterns) with only digits, symbols and spaces added: "summer2024!!",
 // "correct horse", "!QAZ2wsx#EDC". Those are what guessing tools combine
 // first, so they need score 4; letters zxcvbn cannot explain earn score 3.
-func estimate(p string, personal []string) []Reason {
+func estimate(p string, personal []string) []gatehouse.Reason {
 	result := strength.Estimate(p, personal)
 	if result.Score > minScore || (result.Score == minScore && hasUnmatchedLetters(result.Sequence)) {
 		return nil
 	}
-	var reasons []Reason
+	var reasons []gatehouse.Reason
 	for _, m := range result.Sequence {
 		if reason, ok := reasonFor(m); ok {
 			reasons = append(reasons, reason)
@@ -219,9 +228,9 @@ func hasUnmatchedLetters(sequence []strength.Match) bool {
 
 // reasonFor names what a match found; short matches ("ab", "024") are not
 // worth a reason on their own.
-func reasonFor(m strength.Match) (Reason, bool) {
+func reasonFor(m strength.Match) (gatehouse.Reason, bool) {
 	if utf8.RuneCountInString(m.Token) < minPatternRunes {
-		return Reason{}, false
+		return gatehouse.Reason{}, false
 	}
 	switch m.Pattern {
 	case "dictionary":
@@ -241,11 +250,11 @@ func reasonFor(m strength.Match) (Reason, bool) {
 	case "sequence":
 		return reasonSequence, true
 	}
-	return Reason{}, false // bruteforce: nothing to say
+	return gatehouse.Reason{}, false // bruteforce: nothing to say
 }
 
 // reasonOrder is every reason, in the order Check gives them.
-var reasonOrder = []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
+var reasonOrder = []gatehouse.Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
 	reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence}
 
 // ReasonCodes returns the code of every reason Check may give, in the
@@ -258,10 +267,10 @@ func ReasonCodes() []string {
 	return codes
 }
 
-// dedupe keeps the first reason of each code, in the order of the Reason
-// variables above, so that callers see a stable list.
-func dedupe(reasons []Reason) []Reason {
-	var out []Reason
+// dedupe keeps the first reason of each code, in the order of reasonOrder
+// (the order Check gives them), so that callers see a stable list.
+func dedupe(reasons []gatehouse.Reason) []gatehouse.Reason {
+	var out []gatehouse.Reason
 	for _, r := range reasonOrder {
 		if slices.Contains(reasons, r) {
 			out = append(out, r)

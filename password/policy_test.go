@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // user is whose password TestCheck checks.
 var user = []string{"john.smith@example.com", "John Smith", "Acme Corp"}
 
-func codes(reasons []Reason) []string {
+func codes(reasons []gatehouse.Reason) []string {
 	var out []string
 	for _, r := range reasons {
 		out = append(out, r.Code)
@@ -97,7 +99,7 @@ func TestCheckMessages(t *testing.T) {
 	if len(got) != 1 || got[0].Message != "Use at least 12 characters." {
 		t.Errorf(`Check("short"): got %+v, want too_short "Use at least 12 characters."`, got)
 	}
-	for _, r := range []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
+	for _, r := range []gatehouse.Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
 		reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence} {
 		if r.Code == "" || r.Message == "" || strings.ToLower(r.Code) != r.Code || !strings.HasSuffix(r.Message, ".") {
 			t.Errorf("reason %+v: want a snake_case code and a sentence", r)
@@ -234,7 +236,7 @@ func FuzzCheck(f *testing.F) {
 		f.Add(seed)
 	}
 	known := map[string]bool{}
-	for _, r := range []Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
+	for _, r := range []gatehouse.Reason{reasonTooShort, reasonTooLong, reasonInvalidCharacters, reasonPersonalInfo,
 		reasonCommon, reasonGuessable, reasonKeyboardPattern, reasonRepeated, reasonSequence} {
 		known[r.Code] = true
 	}
@@ -255,4 +257,29 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Check(%q) twice: got %v then %v", password, codes(reasons), codes(again))
 		}
 	})
+}
+
+// TestTooLongMeasuresTheNormalisedForm: the 1,024-byte limit holds on the
+// NFKC form, which Hash, Verify and Check read, never on the bytes as
+// typed; TooLong and Check agree on input that normalisation shortens or
+// lengthens.
+func TestTooLongMeasuresTheNormalisedForm(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pw   string
+		want bool
+	}{
+		{"MaxBytes", strings.Repeat("a", MaxBytes), false},
+		{"MaxBytes+1", strings.Repeat("a", MaxBytes+1), true},
+		{"4,096 bytes typed, 1,024 normalised", strings.Repeat("𝐀", MaxBytes), false},
+		{"4,100 bytes typed, 1,025 normalised", strings.Repeat("𝐀", MaxBytes+1), true},
+		{"600 bytes typed, 1,500 normalised", strings.Repeat("½", 300), true},
+	} {
+		if got := TooLong(tc.pw); got != tc.want {
+			t.Errorf("%s: TooLong got %v, want %v", tc.name, got, tc.want)
+		}
+		if got := slices.Contains(codes(Check(tc.pw)), "too_long"); got != tc.want {
+			t.Errorf("%s: Check says too_long %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

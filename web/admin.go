@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,21 +83,16 @@ func (d deps) handleUsersPage(w http.ResponseWriter, r *http.Request, id *auth.I
 	p := d.pageFor(w, r, "title.users", id)
 	p.Nav = "users"
 	q := r.URL.Query()
-	after, ok := decodeCursor(q.Get("cursor"))
-	if !ok {
-		d.fail(w, r, gatehouse.Errorf(gatehouse.EInvalidRequest, "The page link is not valid."))
-		return
-	}
-	query := q.Get("query")
-	page, err := d.svc.ListUsers(r.Context(), id, auth.UserQuery{Query: query, After: after})
+	query, cursor := q.Get("query"), q.Get("cursor")
+	page, err := d.svc.ListUsers(r.Context(), id, auth.UserQuery{Query: query, Cursor: cursor})
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	data := usersData{Users: page.Users, Query: query, Paged: after != "", MeID: id.User.ID,
+	data := usersData{Users: page.Users, Query: query, Paged: cursor != "", MeID: id.User.ID,
 		NotFound: len(page.Users) == 0 && query != ""}
 	if page.Next != "" {
-		v := url.Values{"cursor": {base64.RawURLEncoding.EncodeToString([]byte(page.Next))}}
+		v := url.Values{"cursor": {page.Next}}
 		if query != "" {
 			v.Set("query", query)
 		}
@@ -106,17 +100,6 @@ func (d deps) handleUsersPage(w http.ResponseWriter, r *http.Request, id *auth.I
 	}
 	p.Data = data
 	d.rd.render(w, r, "settings_users", p)
-}
-
-func decodeCursor(s string) (string, bool) {
-	if s == "" {
-		return "", true
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 254 {
-		return "", false
-	}
-	return string(b), true
 }
 
 func (d deps) handleInvitePage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
@@ -307,11 +290,10 @@ func (d deps) handleResetUser(w http.ResponseWriter, r *http.Request, id *auth.I
 	}
 	if r.PostFormValue("step") != "confirm" {
 		rc.Step = "confirm"
-		if rc.Method == auth.ResetByTemporary && rc.Typed != "" {
-			// Check a typed password now, not after the admin confirmed.
-			if reasons := auth.CheckPassword(rc.Typed); len(reasons) > 0 {
-				rc.Step = "choose"
-				d.resetPage(w, r, id, rc, &gatehouse.Error{Code: gatehouse.EPasswordTooWeak, Message: "Choose a stronger password.", Reasons: reasons})
+		if rc.Method == auth.ResetByTemporary {
+			// Check now, as the confirmation will, not after the admin confirmed.
+			if err := d.svc.CheckTemporaryPassword(r.Context(), id, r.PathValue("id"), rc.Typed); err != nil {
+				d.resetFailed(w, r, id, rc, err)
 				return
 			}
 		}
@@ -365,12 +347,7 @@ func (d deps) handleAuditPage(w http.ResponseWriter, r *http.Request, id *auth.I
 	p := d.pageFor(w, r, "title.audit", id)
 	p.Nav = "audit"
 	q := r.URL.Query()
-	before, ok := decodeCursor(q.Get("cursor"))
-	if !ok {
-		d.fail(w, r, gatehouse.Errorf(gatehouse.EInvalidRequest, "The page link is not valid."))
-		return
-	}
-	aq := auth.AuditQuery{Type: q.Get("type"), UserID: q.Get("user_id"), Before: before}
+	aq := auth.AuditQuery{Type: q.Get("type"), UserID: q.Get("user_id"), Cursor: q.Get("cursor")}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		aq.Limit = n
 	}
@@ -387,7 +364,7 @@ func (d deps) handleAuditPage(w http.ResponseWriter, r *http.Request, id *auth.I
 		filter.Set("user_id", aq.UserID)
 	}
 	data := auditData{Events: page.Events, Users: page.Users, Types: gatehouse.EventTypes, Type: aq.Type, UserID: aq.UserID,
-		Paged: before != "", Download: "/api/v1/company/audit-events/export"}
+		Paged: aq.Cursor != "", Download: "/api/v1/company/audit-events/export"}
 	if len(filter) > 0 {
 		data.Download += "?" + filter.Encode()
 	}
@@ -397,7 +374,7 @@ func (d deps) handleAuditPage(w http.ResponseWriter, r *http.Request, id *auth.I
 		}
 	}
 	if page.Next != "" {
-		next := url.Values{"cursor": {base64.RawURLEncoding.EncodeToString([]byte(page.Next))}}
+		next := url.Values{"cursor": {page.Next}}
 		for k, v := range filter {
 			next[k] = v
 		}

@@ -73,6 +73,13 @@ func TestAdminPagesJourney(t *testing.T) {
 	// confirmation.
 	wantPage(t, "weak typed", ada.PostForm(reset, map[string]string{"step": "review", "method": "temporary", "temporary_password": "password"}), 422,
 		"Choose a stronger password")
+	// The review judges a typed password for the user it is for, as the
+	// confirmation does: Carl's name in it is refused before the confirmation.
+	body = wantPage(t, "typed with the user's name", ada.PostForm(reset, map[string]string{"step": "review", "method": "temporary",
+		"temporary_password": "carl quokka mandolin vortex"}), 422, "Do not use your name")
+	if strings.Contains(body, "Please confirm") {
+		t.Fatal("the review passed a password the confirmation refuses")
+	}
 	// Email method.
 	wantPage(t, "email confirmation", ada.PostForm(reset, map[string]string{"step": "review", "method": "email"}), 200, "carl@acme.example", "Send reset link")
 	wantRedirect(t, "send link", ada.PostForm(reset, map[string]string{"step": "confirm", "method": "email"}), "/settings/users/"+carlID)

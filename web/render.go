@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/password"
@@ -75,6 +76,13 @@ func parsePages() (map[string]*template.Template, error) {
 		"list":        func(s ...string) []string { return s },
 		"agent":       parseAgent,
 		"reasonCodes": password.ReasonCodes,
+		// The password limits and the link paths come from where they are
+		// enforced and made, never from the templates.
+		"minPasswordLength":  func() int { return password.MinLength },
+		"maxCheckInputs":     func() int { return auth.MaxCheckInputs },
+		"maxCheckInputBytes": func() int { return auth.MaxCheckInputBytes },
+		"resetPasswordPath":  func() string { return auth.ResetPasswordPath },
+		"setupPath":          func() string { return auth.SetupPath },
 		"initial": func(s string) string {
 			for _, r := range s {
 				return strings.ToUpper(string(r))
@@ -136,6 +144,13 @@ type page struct {
 // T translates a catalogue key for this page's language.
 func (p *page) T(key string, args ...any) string { return p.cat.T(p.Lang, key, args...) }
 
+// passwordLimits fill the {min} and {max} of the catalogue's password
+// messages from package password, which enforces them.
+var passwordLimits = []any{"min", password.MinLength, "max", password.MaxBytes}
+
+// Reason says a password rule's reason code in the page's language.
+func (p *page) Reason(code string) string { return p.T("reason."+code, passwordLimits...) }
+
 // IsAdmin tells the templates whether to show the admin pages.
 func (p *page) IsAdmin() bool { return p.User != nil && p.User.Role == gatehouse.RoleAdmin }
 
@@ -173,7 +188,7 @@ func (p *page) setError(err error) {
 	p.ErrorCode = code
 	p.Status = httpx.Status(code)
 	if p.cat.Has(i18n.Default, "error."+code) {
-		p.Error = p.T("error." + code)
+		p.Error = p.T("error."+code, passwordLimits...)
 	} else {
 		p.Error = gatehouse.ErrorMessage(err)
 	}
@@ -183,7 +198,7 @@ func (p *page) setError(err error) {
 		p.RetryAfter = e.RetryAfter
 		for _, r := range e.Reasons {
 			if p.cat.Has(i18n.Default, "reason."+r.Code) {
-				p.Reasons = append(p.Reasons, p.T("reason."+r.Code))
+				p.Reasons = append(p.Reasons, p.Reason(r.Code))
 			} else {
 				p.Reasons = append(p.Reasons, r.Message)
 			}

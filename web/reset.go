@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -39,6 +40,10 @@ type resetData struct {
 	Email      string
 }
 
+func newResetData(token string, link *auth.ResetLink) resetData {
+	return resetData{Token: token, Invitation: link.Purpose == gatehouse.TokenInvitation, Email: link.User.Email}
+}
+
 // tokenPage marks a page whose URL holds a secret: no referrer may carry
 // it away.
 func tokenPage(w http.ResponseWriter) {
@@ -58,7 +63,7 @@ func (d deps) handleResetPage() http.Handler {
 			d.rd.render(w, r, "reset_invalid", p)
 			return
 		}
-		p.Data = resetData{Token: token, Invitation: link.Purpose == "invitation", Email: link.User.Email}
+		p.Data = newResetData(token, link)
 		d.rd.render(w, r, "reset_password", p)
 	})
 }
@@ -86,8 +91,8 @@ func (d deps) handleReset() http.Handler {
 			d.rd.render(w, r, "reset_invalid", p)
 			return
 		}
-		p.Data = resetData{Token: token, Invitation: link.Purpose == "invitation", Email: link.User.Email}
-		p.Path = "/reset-password?" + url.Values{"token": {token}}.Encode()
+		p.Data = newResetData(token, link)
+		p.Path = auth.ResetPasswordPath + "?" + url.Values{"token": {token}}.Encode()
 		d.rd.render(w, r, "reset_password", p)
 	})
 }
@@ -131,7 +136,7 @@ func (d deps) handleSetup() http.Handler {
 				d.rd.render(w, r, "reset_invalid", p)
 				return
 			}
-			p.Path = "/setup?" + url.Values{"token": {token}}.Encode()
+			p.Path = auth.SetupPath + "?" + url.Values{"token": {token}}.Encode()
 			d.rd.render(w, r, "setup", p)
 			return
 		}

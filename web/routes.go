@@ -57,11 +57,12 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 
 	mux.Handle("GET /forgot-password", d.handleForgotPage())
 	mux.Handle("POST /forgot-password", d.handleForgot())
-	mux.Handle("GET /reset-password", d.handleResetPage())
-	mux.Handle("POST /reset-password", d.handleReset())
+	// The pages of the links auth mails and prints.
+	mux.Handle("GET "+auth.ResetPasswordPath, d.handleResetPage())
+	mux.Handle("POST "+auth.ResetPasswordPath, d.handleReset())
 
-	mux.Handle("GET /setup", d.handleSetupPage())
-	mux.Handle("POST /setup", d.handleSetup())
+	mux.Handle("GET "+auth.SetupPath, d.handleSetupPage())
+	mux.Handle("POST "+auth.SetupPath, d.handleSetup())
 
 	mux.Handle("GET /settings", http.RedirectHandler("/settings/profile", http.StatusSeeOther))
 	mux.Handle("GET /settings/profile", d.signedIn(d.handleProfile))

@@ -63,10 +63,20 @@
       });
     }
 
+    // The server's limits on what a password is checked against, and its
+    // shortest password, as the page was rendered with them.
+    var maxInputs = Number(box.getAttribute("data-max-inputs"));
+    var maxInputBytes = Number(box.getAttribute("data-max-input-bytes"));
+    var minLength = pw.minLength;
+    var utf8 = new TextEncoder();
+
     function inputs() {
       return $$("[data-password-context]", form).map(function (f) { return f.value.trim(); })
-        .filter(function (v) { return v !== "" && v.length <= 254; }).slice(0, 4);
+        .filter(function (v) { return v !== "" && utf8.encode(v).length <= maxInputBytes; }).slice(0, maxInputs);
     }
+
+    // The length the server counts: characters of the NFKC form.
+    function length(value) { return Array.from(value.normalize("NFKC")).length; }
 
     function ask(value) {
       var mine = ++asked;
@@ -80,7 +90,7 @@
         return res.json();
       }).then(function (verdict) {
         if (mine !== asked || pw.value !== value) return; // typed on meanwhile
-        if (verdict.acceptable) show(Array.from(value).length >= 16 ? "strong" : "good");
+        if (verdict.acceptable) show(length(value) >= 16 ? "strong" : "good");
         else show("weak", verdict.reason_codes);
       }).catch(function () {
         // Busy or throttled: say only what the length says; the server
@@ -95,7 +105,7 @@
         clearTimeout(timer);
         var value = pw.value;
         if (value === "") { asked++; clear(); return; }
-        if (Array.from(value).length < 12) { asked++; show("short", ["too_short"]); return; }
+        if (length(value) < minLength) { asked++; show("short", ["too_short"]); return; }
         if (!serverOK) { clear(); return; }
         timer = setTimeout(function () { ask(value); }, 300);
       }
