@@ -7,8 +7,8 @@ import (
 )
 
 // Error codes: the stable snake_case strings that API clients switch on (the
-// `code` member of a problem response). API.md names most of them; the rest
-// extend the contract.
+// `code` member of a problem response). The contract (../shared/API.md)
+// names most of them; the rest extend it, and api/openapi.json lists all.
 const (
 	EInvalidRequest       = "invalid_request"        // malformed body, wrong types, unknown fields
 	EInvalidEmail         = "invalid_email"          // not a single plain email address

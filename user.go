@@ -36,7 +36,7 @@ type Company struct {
 type User struct {
 	ID        string
 	CompanyID string
-	Email     string // normalised: see NormalizeEmail
+	Email     string // normalised: see auth.ParseEmail
 	Name      string
 	Role      Role
 

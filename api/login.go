@@ -74,11 +74,11 @@ func (d deps) handleLoginPassword() http.Handler {
 type enrollmentJSON struct {
 	Secret     string `json:"secret"`
 	OTPAuthURI string `json:"otpauth_uri"`
-	QRPNG      string `json:"qr_png"`
+	QRPNG      []byte `json:"qr_png"` // encoding/json writes bytes as standard base64
 }
 
 func toEnrollment(e *auth.Enrollment) enrollmentJSON {
-	return enrollmentJSON{Secret: e.Secret, OTPAuthURI: e.URI, QRPNG: auth.EncodePNG(e.QRPNG)}
+	return enrollmentJSON{Secret: e.Secret, OTPAuthURI: e.URI, QRPNG: e.QRPNG}
 }
 
 type challengeRequest struct {

@@ -21,8 +21,7 @@ const resetIntakeTimeout = 10 * time.Second
 
 // resetIntakeWriters is how many groups may be written at once. On SQLite
 // they queue for the one writer anyway (a group forms while another is
-// written); PostgreSQL runs them side by side, as it ran the requests
-// before they were grouped.
+// written); PostgreSQL runs them side by side.
 const resetIntakeWriters = 4
 
 // resetIntake writes the forgot-password requests of concurrent callers in
@@ -30,7 +29,7 @@ const resetIntakeWriters = 4
 // resetIntakeWriters writing becomes a leader and writes the requests
 // queued meanwhile, up to a group, in one transaction, until its own is
 // written, then hands the lead to the next caller waiting. Alone, a
-// request is written at once, as before; in a burst of thousands, each
+// request is written at once; in a burst of thousands, each
 // transaction and its commit serve up to a group, so the burst takes a
 // fraction of the writer's time that one transaction per request would.
 // The groups are background transactions: on SQLite a login waiting to

@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/seal"
 )
 
-// Lifetimes and limits of DESIGN.md.
+// Lifetimes and limits that ../shared/DESIGN.md sets.
 const (
 	ChallengeLifetime    = 10 * time.Minute
 	ChallengeMaxFailures = 5

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -292,9 +291,6 @@ func (s *Service) enableTOTP(tx gatehouse.Tx, o *outcome, u *gatehouse.User, sec
 func (s *Service) mailData(u *gatehouse.User, c Client) mail.Data {
 	return mail.Data{Name: u.Name, Email: u.Email, IP: c.IP, UserAgent: userAgent(c.UserAgent)}
 }
-
-// EncodePNG is the base64 form of a QR code for JSON.
-func EncodePNG(png []byte) string { return base64.StdEncoding.EncodeToString(png) }
 
 // LoginTOTPSetupPending returns the secret already offered to a login in
 // forced setup, or nil when none was offered yet. It changes nothing, so a

@@ -15,6 +15,7 @@
 // which the store implements. A crash between sending and recording sends
 // the message again when its lease ends: mail is delivered at least once.
 //
-// Nothing here logs a message body, except FileSender, which API.md asks to
-// print each message to the log when there is no SMTP server.
+// Nothing here logs a message body, except FileSender, which the contract
+// (../shared/API.md) asks to print each message to the log when there is no
+// SMTP server.
 package mail

@@ -22,7 +22,7 @@ import (
 // and one Info line on log with the recipient, subject, path and the decoded
 // plain-text body.
 //
-// The body goes to the log because API.md promises that "each message is
+// The body goes to the log because the contract (../shared/API.md) promises that "each message is
 // printed to the log": without SMTP, the log is how a developer or a
 // first-time operator follows a reset or setup link. It also means the log
 // holds live tokens, which is the price of running without SMTP; anyone

@@ -21,8 +21,8 @@ import (
 // BenchmarkMe is the session check as the SaaS sends it, GET /api/v1/me
 // with a bearer token, through the whole handler (every middleware, the
 // API, the store) without a network; "bare" is a net/http handler that
-// writes the same answer, the baseline of issue 8's target. Figures are
-// in docs/BENCHMARKS.md.
+// writes the same answer, the baseline its target is set against. Targets
+// and figures are in docs/BENCHMARKS.md.
 //
 //	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
 func BenchmarkMe(b *testing.B) {

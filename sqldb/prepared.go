@@ -13,8 +13,8 @@ import (
 const maxPrepared = 256
 
 // preparedStmts keeps the read pool's statements prepared on SQLite, where
-// parsing and planning a statement costs more than running a point lookup:
-// half of a session check, before. PostgreSQL needs none of this, since
+// parsing and planning a statement costs more than running a point lookup,
+// half of a session check without it. PostgreSQL needs none of this, since
 // pgx prepares and caches each statement on each connection by itself.
 type preparedStmts struct {
 	mu    sync.RWMutex

@@ -91,8 +91,8 @@ func parsePages() (map[string]*template.Template, error) {
 		},
 	}
 	// The base, the partials and each frame are parsed once; every page
-	// starts from a copy of its frame's set (parsing them per page was a
-	// tenth of the start-up time).
+	// starts from a copy of its frame's set (parsing them per page would
+	// cost a tenth of the start-up time).
 	frames := map[string]*template.Template{}
 	for _, frame := range []string{"templates/card.html", "templates/settings.html"} {
 		t, err := template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/partials.html", frame)

@@ -79,7 +79,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.gatehouse, "gatehouse", "", "use this gatehouse binary instead of building ./cmd/gatehouse")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (databases included) after the run")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: gatehouse-bench [flags]       measure Gatehouse against issue 8's targets\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatehouse-bench [flags]       measure Gatehouse against its targets (docs/BENCHMARKS.md)\n"+
 			"       gatehouse-bench drive ...       drive running nodes (see drive --help)\n"+
 			"       gatehouse-bench seed ...        bulk-insert users (see seed --help)\n"+
 			"       gatehouse-bench baseline ...    the bare handler\n\nscenarios: %s\n\n", strings.Join(allScenarios, ", "))

@@ -1,5 +1,5 @@
 // Command gatehouse-bench measures Gatehouse against the performance
-// targets of issue 8. With no arguments it builds Gatehouse, starts it and
+// targets that docs/BENCHMARKS.md lists. With no arguments it builds Gatehouse, starts it and
 // a bare net/http baseline itself, seeds users, drives each scenario for
 // a fixed time and prints the figures beside their targets:
 //

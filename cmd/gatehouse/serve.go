@@ -99,10 +99,8 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 // It sets no memory limit, and needs none for the hashes: each hashing slot
 // maps its argon2id memory once, outside the Go heap (password.Hasher), so
 // slots × 64 MiB is neither garbage the heap grows for nor something a
-// limit could bound; GOMEMLIMIT would bound only the rest of the heap.
-// (When argon2's 64 MiB was allocated on the heap for every hash, a limit
-// near slots × 64 MiB cut logins per second by three quarters:
-// docs/PASSWORDS.md, Sizing.)
+// limit could bound; GOMEMLIMIT would bound only the rest of the heap
+// (docs/PASSWORDS.md, Sizing).
 func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)

@@ -8,11 +8,11 @@
 // the guesses into zxcvbn's 0–4.
 //
 // It is our implementation, written from zxcvbn's description and source,
-// for what the password policy needs that the Go port we used
-// (github.com/trustelem/zxcvbn) did not give: no work at package
-// initialisation (the port built ~95,000 words into maps and compiled its
-// regular expressions before main: 10 MB of heap and 40% of start-up),
-// a compact dictionary (the word lists are embedded sorted, and the first
+// for what the password policy needs that the Go port
+// (github.com/trustelem/zxcvbn) does not give: no work at package
+// initialisation (the port builds ~95,000 words into maps and compiles its
+// regular expressions before main: 10 MB of heap and 40% of start-up), a
+// compact dictionary (the word lists are embedded sorted, and the first
 // estimate indexes them with one uint32 per word), and l33t matching that
 // does not try every substitution against every dictionary. Its word lists
 // are zxcvbn's, generated from the port's by ./gen; see data/NOTICE.
