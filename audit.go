@@ -1,6 +1,10 @@
 package gatehouse
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Audit event types. Every security event is recorded in the transaction
 // that makes the change it describes.
@@ -58,7 +62,17 @@ type AuditEvent struct {
 	TargetID  string
 	IP        string
 	UserAgent string
-	// Detail is a short machine-readable note, e.g. "method=temporary" or
-	// "via=operator"; never a secret.
+	// Detail is a short machine-readable note of space-separated key=value
+	// fields, e.g. "method=temporary" or "via=operator method=link"; never a
+	// secret.
 	Detail string
+}
+
+// DetailOperator is the Detail field of an event the server operator
+// caused from the command line; such events have no ActorID.
+const DetailOperator = "via=operator"
+
+// ByOperator reports whether the server operator caused the event.
+func (e *AuditEvent) ByOperator() bool {
+	return e.ActorID == "" && slices.Contains(strings.Fields(e.Detail), DetailOperator)
 }

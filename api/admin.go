@@ -96,13 +96,14 @@ func onlyParams(r *http.Request, allowed ...string) error {
 	return nil
 }
 
-// pageParams reads limit and cursor; the cursor is auth's, passed on as
-// it came.
+// pageParams reads limit and cursor, which auth checks: the cursor is
+// passed on as it came, the limit as a number. A limit given as 0 is
+// refused here, since auth reads 0 as "the default".
 func pageParams(r *http.Request) (limit int, cursor string, err error) {
 	q := r.URL.Query()
 	if s := q.Get("limit"); s != "" {
 		limit, err = strconv.Atoi(s)
-		if err != nil || limit < 1 || limit > auth.MaxPageSize {
+		if err != nil || limit == 0 {
 			return 0, "", gatehouse.Errorf(gatehouse.EInvalidRequest, "The limit must be a number from 1 to %d.", auth.MaxPageSize)
 		}
 	}

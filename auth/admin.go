@@ -135,6 +135,23 @@ func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gateho
 	})
 }
 
+// adminUpdate runs fn in a write transaction on the user userID of the
+// caller's company, with the caller's admin rights checked before it and
+// again inside it (adminTarget).
+func (s *Service) adminUpdate(ctx context.Context, id *Identity, userID string,
+	fn func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error) error {
+	if err := requireAdmin(id); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		actor, target, err := adminTarget(tx, id, userID)
+		if err != nil {
+			return err
+		}
+		return fn(tx, o, actor, target)
+	})
+}
+
 // adminMail fills what every message about target says, naming the admin
 // who acted.
 func (s *Service) adminMail(tx gatehouse.Tx, target, actor *gatehouse.User) (mail.Data, error) {

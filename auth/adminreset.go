@@ -42,14 +42,7 @@ func NewTemporaryPassword() string {
 // working until the link is used. An invited user gets a new invitation
 // instead. Mail to one address is capped per hour.
 func (s *Service) ResetPasswordByEmail(ctx context.Context, id *Identity, userID string, c Client) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, target, err := adminTarget(tx, id, userID)
-		if err != nil {
-			return err
-		}
+	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
 		if err := refuseDisabledTarget(target); err != nil {
 			return err
 		}
@@ -102,11 +95,7 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID
 	if err != nil {
 		return "", hashError(err)
 	}
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, target, err := adminTarget(tx, id, userID)
-		if err != nil {
-			return err
-		}
+	err = s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
 		if err := refuseDisabledTarget(target); err != nil {
 			return err
 		}
@@ -131,9 +120,6 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID
 // the confirmation, so that the confirmation cannot refuse what the
 // review passed.
 func (s *Service) CheckTemporaryPassword(ctx context.Context, id *Identity, userID, pw string) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
 	var target *gatehouse.User
 	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
 		target, err = companyUser(tx, actor, userID)
@@ -181,14 +167,7 @@ func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.
 // UnlockUser lifts the login throttle of a user who locked themselves out
 // with wrong passwords or codes.
 func (s *Service) UnlockUser(ctx context.Context, id *Identity, userID string, c Client) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, target, err := adminTarget(tx, id, userID)
-		if err != nil {
-			return err
-		}
+	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
 		if err := tx.ClearThrottle(accountKey(target.Email)); err != nil {
 			return err
 		}

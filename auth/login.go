@@ -337,9 +337,21 @@ func consume(tx gatehouse.Tx, p *pendingLogin) error {
 	return nil
 }
 
-// failCode counts a wrong code against the challenge and the account.
-// The caller commits and then returns errInvalidCode.
-func (s *Service) failCode(tx gatehouse.Tx, p *pendingLogin, c Client) error {
+// passCode ends a code step that succeeded: the challenge is used up (of
+// two racing requests, one wins) and the attempt reserved against the
+// account (reserveCodeAttempt) is given back.
+func passCode(tx gatehouse.Tx, p *pendingLogin) error {
+	if err := consume(tx, p); err != nil {
+		return err
+	}
+	return accountLimit.release(tx, accountKey(p.user.Email))
+}
+
+// failCode counts a wrong code against the challenge and the client's
+// address, audits it, and has the caller answer errInvalidCode once the
+// transaction commits (the reserved attempt stays counted).
+func (s *Service) failCode(tx gatehouse.Tx, o *outcome, p *pendingLogin, c Client) error {
+	o.err = errInvalidCode()
 	if _, err := tx.AddChallengeFailure(p.ch.ID); err != nil {
 		return err
 	}

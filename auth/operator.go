@@ -11,7 +11,7 @@ import (
 
 // Break-glass: what the operator of the server does from the command line
 // on the day a company's only admin cannot get in. The operator is no user:
-// the audit events have no actor and say "via=operator", the user is told
+// the audit events have no actor and say so (gatehouse.DetailOperator), the user is told
 // by mail, and so are the company's other admins, since a power that
 // bypasses them must never go unnoticed. What the command line prints is
 // short-lived.
@@ -19,8 +19,6 @@ import (
 // OperatorLifetime is how long an operator's reset link or temporary
 // password works: it is read off a terminal and handed on by hand.
 const OperatorLifetime = time.Hour
-
-const operatorDetail = "via=operator"
 
 // operatorTarget finds the user by email for a break-glass act.
 func operatorTarget(tx gatehouse.Tx, email string) (*gatehouse.User, error) {
@@ -66,7 +64,7 @@ func (s *Service) OperatorResetLink(ctx context.Context, email string, c Client)
 			return err
 		}
 		e := event(gatehouse.EventPasswordResetByAdmin, u.CompanyID, "", u.ID, c)
-		e.Detail = operatorDetail + " method=link"
+		e.Detail = gatehouse.DetailOperator + " method=link"
 		if err := s.audit(tx, e); err != nil {
 			return err
 		}
@@ -109,7 +107,7 @@ func (s *Service) OperatorTemporaryPassword(ctx context.Context, email string, c
 			return err
 		}
 		e := event(gatehouse.EventTemporaryPasswordSet, u.CompanyID, "", u.ID, c)
-		e.Detail = operatorDetail
+		e.Detail = gatehouse.DetailOperator
 		if err := s.audit(tx, e); err != nil {
 			return err
 		}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/clip"
 	"github.com/gatehouse/gatehouse/internal/priority"
 	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/metrics"
@@ -239,16 +239,5 @@ func (s *Service) link(path string, query url.Values) string {
 // in a header, and PostgreSQL refuses text that is not UTF-8: stored as
 // sent, a crafted header would fail every login of that client with a 500.
 func userAgent(s string) string {
-	return truncate(strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD"), 256)
-}
-
-// truncate shortens s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return clip.Prefix(strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD"), 256)
 }

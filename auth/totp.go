@@ -132,13 +132,9 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 			}
 		}
 		if !ok {
-			o.err = errInvalidCode()
-			return s.failCode(tx, p, c)
+			return s.failCode(tx, o, p, c)
 		}
-		if err := consume(tx, p); err != nil {
-			return err
-		}
-		if err := accountLimit.release(tx, accountKey(p.user.Email)); err != nil {
+		if err := passCode(tx, p); err != nil {
 			return err
 		}
 		if usedRecovery {
@@ -235,13 +231,9 @@ func (s *Service) LoginTOTPSetupConfirm(ctx context.Context, challenge, code str
 		}
 		step, ok := totp.Verify(secret, code, tx.Now(), 0)
 		if !ok {
-			o.err = errInvalidCode()
-			return s.failCode(tx, p, c)
+			return s.failCode(tx, o, p, c)
 		}
-		if err := consume(tx, p); err != nil {
-			return err
-		}
-		if err := accountLimit.release(tx, accountKey(p.user.Email)); err != nil {
+		if err := passCode(tx, p); err != nil {
 			return err
 		}
 		codes, err := s.enableTOTP(tx, o, p.user, secret, step, "", c)

@@ -21,8 +21,10 @@ import (
 // their own 2FA on their profile page instead, with their password. A user
 // without 2FA gives ETOTPNotEnabled.
 func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID string, c Client) error {
-	if actor != nil && actor.User.Role != gatehouse.RoleAdmin {
-		return gatehouse.Errorf(gatehouse.EForbidden, "Only administrators can do this.")
+	if actor != nil {
+		if err := requireAdmin(actor); err != nil {
+			return err
+		}
 	}
 	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		u, err := totpRemovalTarget(tx, actor, userID)
@@ -51,7 +53,7 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 		if actor != nil {
 			e.ActorID, d.Actor = actor.User.ID, actor.User.Name
 		} else {
-			e.Detail = "via=operator"
+			e.Detail = gatehouse.DetailOperator
 		}
 		if err := s.audit(tx, e); err != nil {
 			return err
@@ -66,23 +68,20 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 	})
 }
 
-// totpRemovalTarget finds the user an actor may remove 2FA from. Users of
-// other companies are answered as unknown: an admin learns nothing about
-// who exists elsewhere.
+// totpRemovalTarget finds the user an actor may remove 2FA from: any user
+// for the operator (actor nil); for an admin, a user of their company by
+// the rules of every admin action (adminTarget), other than themselves.
 func totpRemovalTarget(tx gatehouse.Tx, actor *Identity, userID string) (*gatehouse.User, error) {
-	notFound := gatehouse.Errorf(gatehouse.ENotFound, "User not found.")
-	u, err := tx.User(userID)
-	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, notFound
+	if actor == nil {
+		u, err := tx.User(userID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return nil, errUserNotFound()
+		}
+		return u, err
 	}
+	_, u, err := adminTarget(tx, actor, userID)
 	if err != nil {
 		return nil, err
-	}
-	if actor == nil {
-		return u, nil
-	}
-	if u.CompanyID != actor.User.CompanyID {
-		return nil, notFound
 	}
 	if u.ID == actor.User.ID {
 		return nil, gatehouse.Errorf(gatehouse.EForbidden,

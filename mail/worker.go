@@ -8,7 +8,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/clip"
 )
 
 // Queue is the outbox as the worker sees it. The store implements it over
@@ -387,16 +388,13 @@ func sendContext(ctx context.Context, timeout, grace time.Duration) (context.Con
 	return sendCtx, func() { stop(); cancel() }
 }
 
-// truncate cuts s at a rune boundary: PostgreSQL refuses invalid UTF-8.
+// truncate cuts s to lastErrLimit bytes at a character boundary
+// (PostgreSQL refuses invalid UTF-8), marking the cut.
 func truncate(s string) string {
 	if len(s) <= lastErrLimit {
 		return s
 	}
-	cut := lastErrLimit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return clip.Prefix(s, lastErrLimit) + "…"
 }
 
 func call(f func()) {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/clip"
 	"github.com/gatehouse/gatehouse/password/internal/strength"
 )
 
@@ -84,7 +85,7 @@ func Check(password string, userInputs ...string) []gatehouse.Reason {
 	if utf8.RuneCountInString(unit) < MinLength {
 		return append(reasons, reasonRepeated)
 	}
-	reasons = append(reasons, estimate(prefix(unit, estimateBytes), personal)...)
+	reasons = append(reasons, estimate(clip.Prefix(unit, estimateBytes), personal)...)
 	return dedupe(reasons)
 }
 
@@ -177,18 +178,6 @@ func repeatingUnit(p string) string {
 		return p
 	}
 	return string(runes[:period])
-}
-
-// prefix returns the longest prefix of s of at most n bytes that ends on
-// a character boundary.
-func prefix(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // estimate runs the strength estimator (zxcvbn's algorithm, see package

@@ -126,25 +126,6 @@ func TestCheckEstimatesPrefix(t *testing.T) {
 	}
 }
 
-func TestPrefix(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"", 4, ""},
-		{"abc", 4, "abc"},
-		{"abcdef", 4, "abcd"},
-		{"abcé", 4, "abc"}, // é is 2 bytes: not cut in half
-		{"日本語", 4, "日"},
-		{"日本語", 2, ""},
-	} {
-		if got := prefix(tt.in, tt.n); got != tt.want {
-			t.Errorf("prefix(%q, %d): got %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestPersonalTokens(t *testing.T) {
 	for _, tt := range []struct {
 		inputs []string

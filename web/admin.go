@@ -130,12 +130,23 @@ type userData struct {
 	Self bool
 }
 
-func (d deps) userPage(w http.ResponseWriter, r *http.Request, id *auth.Identity, err error) {
-	p := d.pageFor(w, r, "title.user", id)
+// userPageFor starts a page about the user of the path; when the admin may
+// not see that user (another company's, or no one's), it shows the error
+// page instead and returns nil.
+func (d deps) userPageFor(w http.ResponseWriter, r *http.Request, title string, id *auth.Identity) (*page, *auth.UserDetail) {
+	u, err := d.svc.CompanyUser(r.Context(), id, r.PathValue("id"))
+	if err != nil {
+		d.fail(w, r, err)
+		return nil, nil
+	}
+	p := d.pageFor(w, r, title, id)
 	p.Nav = "users"
-	u, lerr := d.svc.CompanyUser(r.Context(), id, r.PathValue("id"))
-	if lerr != nil {
-		d.fail(w, r, lerr)
+	return p, u
+}
+
+func (d deps) userPage(w http.ResponseWriter, r *http.Request, id *auth.Identity, err error) {
+	p, u := d.userPageFor(w, r, "title.user", id)
+	if p == nil {
 		return
 	}
 	if err != nil {
@@ -197,13 +208,10 @@ func (d deps) userAction(flash string, confirm *confirmation, act func(r *http.R
 
 // confirmPage asks whether to go on with the action posted to r's path.
 func (d deps) confirmPage(w http.ResponseWriter, r *http.Request, id *auth.Identity, c *confirmation) {
-	u, err := d.svc.CompanyUser(r.Context(), id, r.PathValue("id"))
-	if err != nil {
-		d.fail(w, r, err)
+	p, u := d.userPageFor(w, r, "title.confirm", id)
+	if p == nil {
 		return
 	}
-	p := d.pageFor(w, r, "title.confirm", id)
-	p.Nav = "users"
 	p.Data = confirmData{User: u.User, Action: r.URL.Path,
 		Heading: p.T(c.Heading, "name", u.Name), Text: p.T(c.Text), Button: p.T(c.Button)}
 	d.rd.render(w, r, "settings_user_confirm", p)
@@ -256,11 +264,8 @@ type resetChoice struct {
 }
 
 func (d deps) resetPage(w http.ResponseWriter, r *http.Request, id *auth.Identity, rc resetChoice, err error) {
-	p := d.pageFor(w, r, "title.reset_user_password", id)
-	p.Nav = "users"
-	u, lerr := d.svc.CompanyUser(r.Context(), id, r.PathValue("id"))
-	if lerr != nil {
-		d.fail(w, r, lerr)
+	p, u := d.userPageFor(w, r, "title.reset_user_password", id)
+	if p == nil {
 		return
 	}
 	if err != nil {

@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"encoding/base32"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/totp"
 )
@@ -164,4 +166,21 @@ func turnOnTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) {
 		t.Fatal(err)
 	}
 	wantPage(t, "confirm 2FA", c.PostForm("/settings/totp/confirm", map[string]string{"code": totp.Code(secret, totp.Step(s.Clock.Now()))}), 200)
+}
+
+// TestAuditPageNamesTheOperator: every event the operator's command line
+// caused reads "Server operator", whatever else its detail says (the
+// reset link's says which method).
+func TestAuditPageNamesTheOperator(t *testing.T) {
+	s := testenv.StartServer(t)
+	acme, _ := s.Company(t, "Acme", "ada@acme.example", pw)
+	s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
+	if _, _, err := s.Service().OperatorResetLink(context.Background(), "carl@acme.example", auth.Client{IP: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	ada := signedIn(t, s, "ada@acme.example", pw)
+	body := wantPage(t, "audit", ada.Get("/settings/audit?type="+gatehouse.EventPasswordResetByAdmin), 200, "Server operator")
+	if !strings.Contains(body, gatehouse.DetailOperator+" method=link") {
+		t.Fatalf("the operator's reset link is not on the page:\n%s", body)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
-// drive is the harness's predecessor, kept for running nodes elsewhere:
+// drive runs the load against nodes already running, where the harness
+// starts its own:
 //
 //	gatehouse-bench drive --targets http://127.0.0.1:8081,http://127.0.0.1:8082 \
 //	    --email-format 'bench%03d@example.com' --users 32 --password-file pw.txt \

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/clip"
 	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/frequency"
 	"github.com/trustelem/zxcvbn/match"
@@ -142,7 +143,7 @@ func corpus(n int) []string {
 		out = append(out, b.String())
 	}
 	for i, p := range out {
-		out[i] = prefix(p, 32)
+		out[i] = clip.Prefix(p, 32) // what password.Check estimates
 	}
 	return out
 }
@@ -154,18 +155,6 @@ func randomFrom(r *rand.Rand, alphabet string, n int) string {
 		out[i] = runes[r.IntN(len(runes))]
 	}
 	return string(out)
-}
-
-// prefix is password's: what Check estimates (these tests cannot import
-// package password, which imports this one).
-func prefix(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func isASCII(s string) bool {
