@@ -56,7 +56,7 @@ func readCursor(cursor string, maxKey int) (string, error) {
 	}
 	key, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(key) == 0 || len(key) > maxKey || !utf8.Valid(key) {
-		return "", gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid; use the one of the previous page.")
+		return "", gatehouse.Errorf(gatehouse.EInvalidRequest, "The cursor is not valid; send the one the previous page gave.")
 	}
 	return string(key), nil
 }
