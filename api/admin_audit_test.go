@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // newEvents returns the events of the company added since the log had n.
@@ -38,41 +38,41 @@ func TestAuditCompleteness(t *testing.T) {
 	var invited string
 	steps := []struct {
 		name   string
-		do     func() *testenv.Response
+		do     func() *servertest.Response
 		status int
 		typ    string
 		target *string
 		detail string
 	}{
-		{"invite", func() *testenv.Response {
+		{"invite", func() *servertest.Response {
 			r := tn.asAdmin.Do("POST", "/api/v1/company/users", map[string]string{"email": "gil@acme.example", "name": "Gil"})
 			invited = r.Str(t, "id")
 			return r
 		}, 201, "user.invited", &invited, "role=member"},
-		{"rename", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "user.updated", &tn.target, "field=name"},
-		{"change email", func() *testenv.Response {
+		{"rename", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "user.updated", &tn.target, "field=name"},
+		{"change email", func() *servertest.Response {
 			return tn.asAdmin.Do("PATCH", u, map[string]any{"email": "carl.c@acme.example"})
 		}, 200, "user.email_changed", &tn.target, ""},
-		{"promote", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "admin"}) }, 200, "user.role_changed", &tn.target, "role=admin"},
-		{"demote", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "member"}) }, 200, "user.role_changed", &tn.target, "role=member"},
-		{"disable", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"disabled": true}) }, 200, "user.disabled", &tn.target, ""},
-		{"enable", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"disabled": false}) }, 200, "user.enabled", &tn.target, ""},
-		{"reset by email", func() *testenv.Response {
+		{"promote", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "admin"}) }, 200, "user.role_changed", &tn.target, "role=admin"},
+		{"demote", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"role": "member"}) }, 200, "user.role_changed", &tn.target, "role=member"},
+		{"disable", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"disabled": true}) }, 200, "user.disabled", &tn.target, ""},
+		{"enable", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"disabled": false}) }, 200, "user.enabled", &tn.target, ""},
+		{"reset by email", func() *servertest.Response {
 			return tn.asAdmin.Do("POST", u+"/password-reset", map[string]string{"method": "email"})
 		}, 202, "password.reset_by_admin", &tn.target, "method=email"},
-		{"temporary password", func() *testenv.Response {
+		{"temporary password", func() *servertest.Response {
 			return tn.asAdmin.Do("POST", u+"/password-reset", map[string]string{"method": "temporary"})
 		}, 200, "password.temporary_set", &tn.target, "method=temporary"},
-		{"unlock", func() *testenv.Response { return tn.asAdmin.Do("POST", u+"/unlock", nil) }, 204, "user.throttle_cleared", &tn.target, ""},
-		{"rename company", func() *testenv.Response {
+		{"unlock", func() *servertest.Response { return tn.asAdmin.Do("POST", u+"/unlock", nil) }, 204, "user.throttle_cleared", &tn.target, ""},
+		{"rename company", func() *servertest.Response {
 			return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"name": "Acme Ltd"})
 		}, 200, "company.updated", nil, "name"},
-		{"require 2FA", func() *testenv.Response {
+		{"require 2FA", func() *servertest.Response {
 			return tn.asAdmin.Do("PATCH", "/api/v1/company", map[string]any{"require_totp": true})
 		}, 200, "company.updated", nil, "require_totp=true"},
-		{"export", func() *testenv.Response { return tn.asAdmin.Get("/api/v1/company/audit-events/export") }, 200, "audit.exported", nil, ""},
-		{"no change", func() *testenv.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "", nil, ""},
-		{"refused: last admin", func() *testenv.Response {
+		{"export", func() *servertest.Response { return tn.asAdmin.Get("/api/v1/company/audit-events/export") }, 200, "audit.exported", nil, ""},
+		{"no change", func() *servertest.Response { return tn.asAdmin.Do("PATCH", u, map[string]any{"name": "Carl C."}) }, 200, "", nil, ""},
+		{"refused: last admin", func() *servertest.Response {
 			return tn.asAdmin.Do("PATCH", "/api/v1/company/users/"+tn.admin, map[string]any{"role": "member"})
 		}, 409, "", nil, ""},
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // BenchmarkUserList lists the users of a company of 100,000 through the
@@ -14,10 +14,10 @@ import (
 //	go test ./api -run '^$' -bench UserList -benchtime 200x
 func BenchmarkUserList(b *testing.B) {
 	const users = 100_000
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
-		s := testenv.StartServer(b, db)
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
+		s := servertest.Start(b, db)
 		companyID, _ := s.Company(b, "Bigcorp", "admin@bigcorp.example", pw)
-		testenv.SeedUsers(b, s, companyID, "seed", users)
+		servertest.SeedUsers(b, s, companyID, "seed", users)
 		c := s.Client(b)
 		c.Token = c.Login("admin@bigcorp.example", pw)
 		deep := base64.RawURLEncoding.EncodeToString([]byte("seed090000@example.com"))

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 var linkToken = regexp.MustCompile(`/reset-password\?token=([A-Za-z0-9_-]{43})`)
 
 // mailToken returns the token of the first link in a message.
-func mailToken(t *testing.T, m testenv.ReceivedMail) string {
+func mailToken(t *testing.T, m smtptest.Mail) string {
 	t.Helper()
 	match := linkToken.FindStringSubmatch(m.Text)
 	if match == nil {
@@ -24,7 +25,7 @@ func mailToken(t *testing.T, m testenv.ReceivedMail) string {
 	return match[1]
 }
 
-func wantStatus(t *testing.T, what string, r *testenv.Response, status int, code string) {
+func wantStatus(t *testing.T, what string, r *servertest.Response, status int, code string) {
 	t.Helper()
 	if r.StatusCode != status || (code != "" && r.Code(t) != code) {
 		t.Fatalf("%s: got %d %s, want %d %s", what, r.StatusCode, r.Body, status, code)
@@ -165,12 +166,12 @@ func TestLastAdmin(t *testing.T) {
 // TestLastAdminRace has two admins demote (or disable) each other at the
 // same moment, again and again: every time, exactly one admin is left.
 func TestLastAdminRace(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		tn := setupTenants(t, db)
 		wantStatus(t, "promote Bob", tn.asAdmin.Do("PATCH", "/api/v1/company/users/"+tn.member, map[string]any{"role": "admin"}), 200, "")
 		ada, bob := tn.asAdmin, tn.login(t, "bob@acme.example")
-		ids := map[*testenv.Client]string{ada: tn.admin, bob: tn.member}
-		other := map[*testenv.Client]*testenv.Client{ada: bob, bob: ada}
+		ids := map[*servertest.Client]string{ada: tn.admin, bob: tn.member}
+		other := map[*servertest.Client]*servertest.Client{ada: bob, bob: ada}
 		for round := range 12 {
 			change := map[string]any{"role": "member"}
 			if round%2 == 1 {
@@ -178,9 +179,9 @@ func TestLastAdminRace(t *testing.T) {
 			}
 			var wg sync.WaitGroup
 			start := make(chan struct{})
-			statuses := map[*testenv.Client]int{}
+			statuses := map[*servertest.Client]int{}
 			var mu sync.Mutex
-			for _, c := range []*testenv.Client{ada, bob} {
+			for _, c := range []*servertest.Client{ada, bob} {
 				wg.Go(func() {
 					<-start
 					r := c.Do("PATCH", "/api/v1/company/users/"+ids[other[c]], change)
@@ -221,14 +222,14 @@ func TestLastAdminRace(t *testing.T) {
 				} else {
 					bob = tn.login(t, "bob@acme.example")
 				}
-				ids = map[*testenv.Client]string{ada: tn.admin, bob: tn.member}
-				other = map[*testenv.Client]*testenv.Client{ada: bob, bob: ada}
+				ids = map[*servertest.Client]string{ada: tn.admin, bob: tn.member}
+				other = map[*servertest.Client]*servertest.Client{ada: bob, bob: ada}
 			}
 		}
 	})
 }
 
-func activeAdmins(t *testing.T, s *testenv.Server, companyID string) int {
+func activeAdmins(t *testing.T, s *servertest.Server, companyID string) int {
 	t.Helper()
 	var n int
 	err := s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {
@@ -266,7 +267,7 @@ func TestCompanySettings(t *testing.T) {
 
 func TestUserListPaging(t *testing.T) {
 	tn := setupTenants(t)
-	testenv.SeedUsers(t, tn.s, tn.acme, "paged", 7)
+	servertest.SeedUsers(t, tn.s, tn.acme, "paged", 7)
 	var seen []string
 	cursor := ""
 	for page := 0; ; page++ {

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
-func loginStep(t *testing.T, c *testenv.Client, email, password string) *testenv.Response {
+func loginStep(t *testing.T, c *servertest.Client, email, password string) *servertest.Response {
 	t.Helper()
 	return c.Do("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
 }
@@ -16,7 +16,7 @@ func loginStep(t *testing.T, c *testenv.Client, email, password string) *testenv
 // TestTemporaryPasswordStateMachine walks the forced change after an
 // admin's temporary password, including every dead end.
 func TestTemporaryPasswordStateMachine(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		tn := setupTenants(t, db)
 		carl := tn.login(t, "carl@acme.example")
 		r := tn.asAdmin.Do("POST", "/api/v1/company/users/"+tn.target+"/password-reset", map[string]string{"method": "temporary"})
@@ -46,7 +46,7 @@ func TestTemporaryPasswordStateMachine(t *testing.T) {
 		wantStatus(t, "challenge on the admin API", asChallenge.Get("/api/v1/company/users"), 401, "unauthenticated")
 		wantStatus(t, "challenge for TOTP", tn.anon.Do("POST", "/api/v1/login/totp", map[string]string{"challenge": ch, "code": "123456"}), 401, "invalid_challenge")
 		wantStatus(t, "challenge for TOTP setup", tn.anon.Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": ch}), 401, "invalid_challenge")
-		change := func(newPW, confirm string) *testenv.Response {
+		change := func(newPW, confirm string) *servertest.Response {
 			return tn.anon.Do("POST", "/api/v1/login/password", map[string]string{"challenge": ch, "new_password": newPW, "confirm_password": confirm})
 		}
 		wantStatus(t, "confirmation differs", change("river lantern quartz meadow", "river lantern quartz meadoW"), 400, "passwords_do_not_match")
@@ -131,7 +131,7 @@ func TestResetByEmail(t *testing.T) {
 
 func TestUnlockUser(t *testing.T) {
 	tn := setupTenants(t)
-	var last *testenv.Response
+	var last *servertest.Response
 	for range 7 {
 		last = loginStep(t, tn.anon, "carl@acme.example", "wrong wrong wrong")
 	}

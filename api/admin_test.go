@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 const pw = "plum tractor velvet oyster"
@@ -16,17 +16,17 @@ const pw = "plum tractor velvet oyster"
 // tenants is two companies: Acme with an admin, a member and a target
 // user, and Globex with its own admin.
 type tenants struct {
-	s                          *testenv.Server
+	s                          *servertest.Server
 	acme, globex               string // company IDs
 	admin, member, target, eve string // user IDs
 	// Clients logged in as Acme's admin and member, Globex's admin, and
 	// nobody.
-	asAdmin, asMember, asOther, anon *testenv.Client
+	asAdmin, asMember, asOther, anon *servertest.Client
 }
 
-func setupTenants(t *testing.T, opts ...testenv.ServerOption) *tenants {
+func setupTenants(t *testing.T, opts ...servertest.Option) *tenants {
 	t.Helper()
-	s := testenv.StartServer(t, opts...)
+	s := servertest.Start(t, opts...)
 	tn := &tenants{s: s}
 	tn.acme, tn.admin = s.Company(t, "Acme", "ada@acme.example", pw)
 	tn.member = s.AddUser(t, tn.acme, "bob@acme.example", pw, gatehouse.RoleMember)
@@ -39,7 +39,7 @@ func setupTenants(t *testing.T, opts ...testenv.ServerOption) *tenants {
 	return tn
 }
 
-func (tn *tenants) login(t *testing.T, email string) *testenv.Client {
+func (tn *tenants) login(t *testing.T, email string) *servertest.Client {
 	t.Helper()
 	c := tn.s.Client(t)
 	c.Token = c.Login(email, pw)
@@ -47,12 +47,12 @@ func (tn *tenants) login(t *testing.T, email string) *testenv.Client {
 }
 
 // auditCount counts a company's audit events straight from the store.
-func auditCount(t *testing.T, s *testenv.Server, companyID string) int {
+func auditCount(t *testing.T, s *servertest.Server, companyID string) int {
 	t.Helper()
 	return len(auditEvents(t, s, companyID))
 }
 
-func auditEvents(t *testing.T, s *testenv.Server, companyID string) []*gatehouse.AuditEvent {
+func auditEvents(t *testing.T, s *servertest.Server, companyID string) []*gatehouse.AuditEvent {
 	t.Helper()
 	var events []*gatehouse.AuditEvent
 	err := s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {
@@ -72,7 +72,7 @@ func auditEvents(t *testing.T, s *testenv.Server, companyID string) []*gatehouse
 // was. The admin goes last, so the others always meet the state before
 // the change.
 func TestAdminAccessMatrix(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		tn := setupTenants(t, db)
 		target := tn.target
 		type call struct {
@@ -119,7 +119,7 @@ func TestAdminAccessMatrix(t *testing.T) {
 		for _, tc := range cases {
 			callers := []struct {
 				name   string
-				c      *testenv.Client
+				c      *servertest.Client
 				status int
 			}{
 				{"anonymous", tn.anon, tc.want.anon},
@@ -158,7 +158,7 @@ func TestAdminAccessMatrix(t *testing.T) {
 
 // do sends a matrix call: JSON with a bearer token for the API; for pages
 // the session as a cookie and forms as a browser sends them.
-func do(t *testing.T, c *testenv.Client, method, path string, body any, page bool, caller string) *testenv.Response {
+func do(t *testing.T, c *servertest.Client, method, path string, body any, page bool, caller string) *servertest.Response {
 	t.Helper()
 	if m, ok := body.(map[string]any); ok {
 		if e, ok := m["email"].(string); ok && strings.Contains(e, "{caller}") {
@@ -189,7 +189,7 @@ func do(t *testing.T, c *testenv.Client, method, path string, body any, page boo
 // TestAdminRoutesDocumented checks that every admin endpoint is in the
 // OpenAPI document the server serves.
 func TestAdminRoutesDocumented(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	r := s.Client(t).Get("/api/v1/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`

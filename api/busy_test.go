@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/server"
 )
 
 // startBusy starts a server whose hashing is slow and has one slot with
 // almost no queue, so that a few concurrent logins fill it.
-func startBusy(t *testing.T) *testenv.Server {
-	return startAcme(t, testenv.WithOptions(func(o *server.Options) {
+func startBusy(t *testing.T) *servertest.Server {
+	return startAcme(t, servertest.WithOptions(func(o *server.Options) {
 		o.HashParams = password.Params{Memory: 32 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 		o.HashSlots = 1
 		o.HashQueueWait = 5 * time.Millisecond
@@ -31,7 +31,7 @@ func startBusy(t *testing.T) *testenv.Server {
 // flood keeps the hashing slot busy until ctx ends: logins to ever new
 // unknown accounts from ever new addresses (behind the trusted proxy), so
 // that no throttle stops them before they hash.
-func flood(ctx context.Context, s *testenv.Server) *sync.WaitGroup {
+func flood(ctx context.Context, s *servertest.Server) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {

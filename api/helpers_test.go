@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 const (
@@ -17,21 +18,21 @@ const (
 
 // startAcme starts a server with the company Acme and its admin
 // ada@example.com, whose password is goodPW.
-func startAcme(t *testing.T, opts ...testenv.ServerOption) *testenv.Server {
+func startAcme(t *testing.T, opts ...servertest.Option) *servertest.Server {
 	t.Helper()
-	s := testenv.StartServer(t, opts...)
+	s := servertest.Start(t, opts...)
 	s.Company(t, "Acme", "ada@example.com", goodPW)
 	return s
 }
 
 // login posts an email and password to the API.
-func login(c *testenv.Client, email, pw string) *testenv.Response {
+func login(c *servertest.Client, email, pw string) *servertest.Response {
 	return c.Do("POST", "/api/v1/login", map[string]string{"email": email, "password": pw})
 }
 
 // wantProblem fails the test unless r is a problem document with this
 // status and code.
-func wantProblem(t *testing.T, what string, r *testenv.Response, status int, code string) {
+func wantProblem(t *testing.T, what string, r *servertest.Response, status int, code string) {
 	t.Helper()
 	if r.StatusCode != status || r.Header.Get("Content-Type") != "application/problem+json" || r.Code(t) != code {
 		t.Fatalf("%s: got %d %s %s, want %d problem %s", what, r.StatusCode, r.Header.Get("Content-Type"), r.Body, status, code)
@@ -39,7 +40,7 @@ func wantProblem(t *testing.T, what string, r *testenv.Response, status int, cod
 }
 
 // raw sends a request exactly as given, headers and Host included.
-func raw(t *testing.T, s *testenv.Server, method, path, contentType string, body []byte, header map[string]string) *testenv.Response {
+func raw(t *testing.T, s *servertest.Server, method, path, contentType string, body []byte, header map[string]string) *servertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -61,5 +62,5 @@ func raw(t *testing.T, s *testenv.Server, method, path, contentType string, body
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return &testenv.Response{Response: resp, Body: b}
+	return &servertest.Response{Response: resp, Body: b}
 }

@@ -3,12 +3,12 @@ package api_test
 import (
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 func TestLoginAndMe(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		s.Company(t, "Acme", "ada@example.com", "plum tractor velvet oyster")
 		c := s.Client(t)
 		c.Token = c.Login("ada@example.com", "plum tractor velvet oyster")

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
-func changePassword(c *testenv.Client, current, newPW, confirm string) *testenv.Response {
+func changePassword(c *servertest.Client, current, newPW, confirm string) *servertest.Response {
 	return c.Do("POST", "/api/v1/me/password", map[string]string{
 		"current_password": current, "new_password": newPW, "confirm_password": confirm})
 }
@@ -51,7 +51,7 @@ func withoutNoise(snapshot string) string {
 }
 
 func TestChangePassword(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := startAcme(t, db)
 		this, other := s.Client(t), s.Client(t)
 		this.Token = this.Login("ada@example.com", goodPW)

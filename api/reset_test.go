@@ -8,26 +8,28 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
-func requestReset(c *testenv.Client, email string) *testenv.Response {
+func requestReset(c *servertest.Client, email string) *servertest.Response {
 	return c.Do("POST", "/api/v1/password-reset", map[string]string{"email": email})
 }
 
-func confirmReset(c *testenv.Client, token, pw string) *testenv.Response {
+func confirmReset(c *servertest.Client, token, pw string) *servertest.Response {
 	return c.Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token, "new_password": pw, "confirm_password": pw})
 }
 
 // resetToken asks for a reset mail for email and returns the link's token.
-func resetToken(t *testing.T, s *testenv.Server, email string) string {
+func resetToken(t *testing.T, s *servertest.Server, email string) string {
 	t.Helper()
 	before := len(s.SMTP.Messages())
 	if r := requestReset(s.Client(t), email); r.StatusCode != 202 {
 		t.Fatalf("reset request: got %d %s, want 202", r.StatusCode, r.Body)
 	}
 	s.WaitQuiet(t)
-	var resets []testenv.ReceivedMail
+	var resets []smtptest.Mail
 	for _, m := range s.SMTP.Messages()[before:] {
 		if strings.Contains(m.Subject, "Reset") {
 			resets = append(resets, m)
@@ -41,7 +43,7 @@ func resetToken(t *testing.T, s *testenv.Server, email string) string {
 
 func TestForgotPasswordJourney(t *testing.T) {
 	const public = "https://login.example.com"
-	s := startAcme(t, testenv.WithOptions(func(o *server.Options) { o.PublicURL = public }))
+	s := startAcme(t, servertest.WithOptions(func(o *server.Options) { o.PublicURL = public }))
 	c := s.Client(t)
 	session := s.Client(t)
 	session.Token = session.Login("ada@example.com", goodPW)
@@ -98,7 +100,7 @@ func TestForgotPasswordJourney(t *testing.T) {
 }
 
 func TestResetLinkIsUsedOnceUnderConcurrency(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := startAcme(t, db)
 		token := resetToken(t, s, "ada@example.com")
 		const n = 20
@@ -204,10 +206,10 @@ func TestResetRequestRefusesBadEmails(t *testing.T) {
 // each still gets its own answer, and the per-address budget (30) holds
 // inside a group as it does between requests.
 func TestResetRequestsInABurst(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := startAcme(t, db)
 		companyID, _ := s.Company(t, "Burst", "admin@burst.example", goodPW)
-		testenv.SeedUsers(t, s, companyID, "burst", 40)
+		servertest.SeedUsers(t, s, companyID, "burst", 40)
 		const n = 40
 		codes := make([]int, n)
 		var start, wg sync.WaitGroup

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 func TestLoginAnswersAuthenticatedWithUserAndCookie(t *testing.T) {
@@ -71,7 +71,7 @@ func TestMeByCookieAndByBearer(t *testing.T) {
 }
 
 func TestLogoutEndsExactlyThisSession(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := startAcme(t, db)
 		first, second := s.Client(t), s.Client(t)
 		first.Token = first.Login("ada@example.com", goodPW)
@@ -145,8 +145,8 @@ func TestSessionsExpire(t *testing.T) {
 // TestLoginUpgradesImportedHashes: a bcrypt hash (an imported user) works,
 // and the first login replaces it with argon2id.
 func TestLoginUpgradesImportedHashes(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		_, adaID := s.Company(t, "Acme", "ada@example.com", goodPW)
 		imported, err := bcrypt.GenerateFromPassword([]byte(otherPW), bcrypt.MinCost)
 		if err != nil {

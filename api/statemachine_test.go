@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
 // arrange changes the store directly: company administration is not part
 // of this suite.
-func arrange(t *testing.T, s *testenv.Server, fn func(tx gatehouse.Tx) error) {
+func arrange(t *testing.T, s *servertest.Server, fn func(tx gatehouse.Tx) error) {
 	t.Helper()
 	if err := s.App.DB.Update(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func arrange(t *testing.T, s *testenv.Server, fn func(tx gatehouse.Tx) error) {
 
 // step posts a login step and returns the answer, failing unless it is
 // 200 with the wanted status.
-func step(t *testing.T, c *testenv.Client, path string, body map[string]string, status string) map[string]any {
+func step(t *testing.T, c *servertest.Client, path string, body map[string]string, status string) map[string]any {
 	t.Helper()
 	r := c.Do("POST", path, body)
 	if r.StatusCode != 200 || r.Str(t, "status") != status {
@@ -33,7 +33,7 @@ func step(t *testing.T, c *testenv.Client, path string, body map[string]string, 
 
 // appCode returns the TOTP code of a base32 secret at the server's time,
 // stepped forward by steps periods.
-func appCode(t *testing.T, s *testenv.Server, secret string, steps int) string {
+func appCode(t *testing.T, s *servertest.Server, secret string, steps int) string {
 	t.Helper()
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
@@ -46,8 +46,8 @@ func appCode(t *testing.T, s *testenv.Server, secret string, steps int) string {
 // changed, then the company's 2FA requirement set up, then later logins
 // ask for a code or a recovery code.
 func TestLoginStateMachine(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		companyID, adaID := s.Company(t, "Acme", "ada@example.com", goodPW)
 		temp, err := s.App.Hasher.Hash(context.Background(), "temporary password 1")
 		if err != nil {
@@ -117,7 +117,7 @@ func TestLoginStateMachine(t *testing.T) {
 }
 
 func TestChallengeDiesAfterFiveWrongCodes(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	companyID, _ := s.Company(t, "Acme", "ada@example.com", goodPW)
 	arrange(t, s, func(tx gatehouse.Tx) error {
 		return tx.UpdateCompany(&gatehouse.Company{ID: companyID, Name: "Acme", RequireTOTP: true})
@@ -141,7 +141,7 @@ func TestChallengeDiesAfterFiveWrongCodes(t *testing.T) {
 
 // enrollTOTP turns on 2FA for ada through the company's forced setup and
 // returns the secret.
-func enrollTOTP(t *testing.T, s *testenv.Server, companyID string) string {
+func enrollTOTP(t *testing.T, s *servertest.Server, companyID string) string {
 	t.Helper()
 	arrange(t, s, func(tx gatehouse.Tx) error {
 		return tx.UpdateCompany(&gatehouse.Company{ID: companyID, Name: "Acme", RequireTOTP: true})
@@ -158,7 +158,7 @@ func enrollTOTP(t *testing.T, s *testenv.Server, companyID string) string {
 // The right password's own attempt must not renew the block that the
 // code step then meets.
 func TestThrottleEndsForTwoFactorUsersToo(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	companyID, _ := s.Company(t, "Acme", "ada@example.com", goodPW)
 	secret := enrollTOTP(t, s, companyID)
 	c := s.Client(t)

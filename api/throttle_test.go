@@ -8,12 +8,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
 // wantThrottled fails unless r is 429 too_many_attempts with a Retry-After
 // of at most max seconds, and returns the Retry-After.
-func wantThrottled(t *testing.T, what string, r *testenv.Response, max int) int {
+func wantThrottled(t *testing.T, what string, r *servertest.Response, max int) int {
 	t.Helper()
 	wantProblem(t, what, r, 429, "too_many_attempts")
 	after, err := strconv.Atoi(r.Header.Get("Retry-After"))
@@ -38,7 +39,7 @@ func TestWrongPasswordAndUnknownEmailLookTheSame(t *testing.T) {
 }
 
 func TestAccountThrottleIsTemporaryAndAlikeForUnknownEmails(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := startAcme(t, db)
 		c := s.Client(t)
 		var bodies []string
@@ -88,7 +89,7 @@ func TestAddressThrottle(t *testing.T) {
 }
 
 func TestTrustedProxyAddressesAreThrottledApart(t *testing.T) {
-	s := startAcme(t, testenv.WithOptions(func(o *server.Options) {
+	s := startAcme(t, servertest.WithOptions(func(o *server.Options) {
 		o.TrustedProxies = mustProxies(t, "127.0.0.1")
 	}))
 	c := s.Client(t)

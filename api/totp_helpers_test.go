@@ -12,12 +12,12 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
 // addUser creates an active user with the password pw in a company.
-func addUser(t *testing.T, s *testenv.Server, companyID, email string, role gatehouse.Role) string {
+func addUser(t *testing.T, s *servertest.Server, companyID, email string, role gatehouse.Role) string {
 	t.Helper()
 	ctx := context.Background()
 	hash, err := s.App.Hasher.Hash(ctx, pw)
@@ -37,7 +37,7 @@ func addUser(t *testing.T, s *testenv.Server, companyID, email string, role gate
 }
 
 // requireTOTP switches a company's 2FA requirement straight in the store.
-func requireTOTP(t *testing.T, s *testenv.Server, companyID string, on bool) {
+func requireTOTP(t *testing.T, s *servertest.Server, companyID string, on bool) {
 	t.Helper()
 	err := s.App.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
 		c, err := tx.Company(companyID)
@@ -54,24 +54,24 @@ func requireTOTP(t *testing.T, s *testenv.Server, companyID string, on bool) {
 
 // alignClock moves the server's clock two seconds into the next 30-second
 // step, so that a test has most of a step before codes change under it.
-func alignClock(s *testenv.Server) {
+func alignClock(s *servertest.Server) {
 	now := s.Clock.Now()
 	next := now.Truncate(totp.Period).Add(totp.Period + 2*time.Second)
 	s.Clock.Advance(next.Sub(now))
 }
 
 // code is what the authenticator app shows now, by the server's clock.
-func code(s *testenv.Server, secret []byte) string {
+func code(s *servertest.Server, secret []byte) string {
 	return totp.Code(secret, totp.Step(s.Clock.Now()))
 }
 
 // codeAt is the app's code delta steps from now.
-func codeAt(s *testenv.Server, secret []byte, delta int64) string {
+func codeAt(s *servertest.Server, secret []byte, delta int64) string {
 	return totp.Code(secret, totp.Step(s.Clock.Now())+delta)
 }
 
 // wrongCode returns a code that no step in the window accepts.
-func wrongCode(s *testenv.Server, secret []byte) string {
+func wrongCode(s *servertest.Server, secret []byte) string {
 	for _, c := range []string{"000000", "111111", "222222", "333333"} {
 		if c != codeAt(s, secret, -1) && c != codeAt(s, secret, 0) && c != codeAt(s, secret, 1) {
 			return c
@@ -99,7 +99,7 @@ type enrollment struct {
 }
 
 // beginTOTP starts enrollment and checks the answer's shape.
-func beginTOTP(t *testing.T, c *testenv.Client, body any) enrollment {
+func beginTOTP(t *testing.T, c *servertest.Client, body any) enrollment {
 	t.Helper()
 	r := c.Do("POST", "/api/v1/me/totp", body)
 	if r.StatusCode != 200 {
@@ -108,7 +108,7 @@ func beginTOTP(t *testing.T, c *testenv.Client, body any) enrollment {
 	return checkEnrollment(t, r)
 }
 
-func checkEnrollment(t *testing.T, r *testenv.Response) enrollment {
+func checkEnrollment(t *testing.T, r *servertest.Response) enrollment {
 	t.Helper()
 	if got := r.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("%s: Cache-Control %q, want no-store", r.Request.URL.Path, got)
@@ -133,7 +133,7 @@ func checkEnrollment(t *testing.T, r *testenv.Response) enrollment {
 
 // recoveryCodes reads the recovery_codes of an answer and checks there are
 // ten different ones.
-func recoveryCodes(t *testing.T, r *testenv.Response) []string {
+func recoveryCodes(t *testing.T, r *servertest.Response) []string {
 	t.Helper()
 	raw, _ := r.JSON(t)["recovery_codes"].([]any)
 	seen := map[string]bool{}
@@ -155,7 +155,7 @@ func recoveryCodes(t *testing.T, r *testenv.Response) []string {
 // enableTOTP turns 2FA on for the client's user through the API and
 // returns the secret and the recovery codes. It leaves the clock in the
 // next step, so that the confirming code's step is behind the caller.
-func enableTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) ([]byte, []string) {
+func enableTOTP(t *testing.T, s *servertest.Server, c *servertest.Client) ([]byte, []string) {
 	t.Helper()
 	alignClock(s)
 	e := beginTOTP(t, c, nil)
@@ -169,7 +169,7 @@ func enableTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) ([]byte, []s
 }
 
 // loginChallenge logs in with the password and expects the given status.
-func loginChallenge(t *testing.T, c *testenv.Client, email, status string) string {
+func loginChallenge(t *testing.T, c *servertest.Client, email, status string) string {
 	t.Helper()
 	r := c.Do("POST", "/api/v1/login", map[string]string{"email": email, "password": pw})
 	if r.StatusCode != 200 || r.Str(t, "status") != status {
@@ -184,7 +184,7 @@ func loginChallenge(t *testing.T, c *testenv.Client, email, status string) strin
 
 // loginTOTP answers a totp_required challenge with body's code or
 // recovery code.
-func loginTOTP(c *testenv.Client, challenge string, body map[string]string) *testenv.Response {
+func loginTOTP(c *servertest.Client, challenge string, body map[string]string) *servertest.Response {
 	req := map[string]string{"challenge": challenge}
 	for k, v := range body {
 		req[k] = v
@@ -193,7 +193,7 @@ func loginTOTP(c *testenv.Client, challenge string, body map[string]string) *tes
 }
 
 // loginWithCode logs in with password and code and returns the session token.
-func loginWithCode(t *testing.T, s *testenv.Server, email string, secret []byte) string {
+func loginWithCode(t *testing.T, s *servertest.Server, email string, secret []byte) string {
 	t.Helper()
 	c := s.Client(t)
 	ch := loginChallenge(t, c, email, auth.StatusTOTPRequired)
@@ -202,7 +202,7 @@ func loginWithCode(t *testing.T, s *testenv.Server, email string, secret []byte)
 	return r.Str(t, "session_token")
 }
 
-func wantAuthenticated(t *testing.T, r *testenv.Response) {
+func wantAuthenticated(t *testing.T, r *servertest.Response) {
 	t.Helper()
 	if r.StatusCode != 200 || r.Str(t, "status") != auth.StatusAuthenticated || r.Str(t, "session_token") == "" {
 		t.Fatalf("%s: got %d %s, want 200 authenticated with a session", r.Request.URL.Path, r.StatusCode, r.Body)
@@ -210,7 +210,7 @@ func wantAuthenticated(t *testing.T, r *testenv.Response) {
 }
 
 // signedIn returns a client with a session for email (no 2FA yet).
-func signedIn(t *testing.T, s *testenv.Server, email string) *testenv.Client {
+func signedIn(t *testing.T, s *servertest.Server, email string) *servertest.Client {
 	t.Helper()
 	c := s.Client(t)
 	c.Token = c.Login(email, pw)
@@ -218,7 +218,7 @@ func signedIn(t *testing.T, s *testenv.Server, email string) *testenv.Client {
 }
 
 // auditTypes returns the types of a company's audit events about a user.
-func auditTypes(t *testing.T, s *testenv.Server, companyID, userID string) map[string]int {
+func auditTypes(t *testing.T, s *servertest.Server, companyID, userID string) map[string]int {
 	t.Helper()
 	var events []*gatehouse.AuditEvent
 	err := s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -18,8 +18,8 @@ import (
 // take it: enable, log in with codes and recovery codes, regenerate,
 // disable, enable again with a new secret.
 func TestTOTPJourney(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		companyID, userID := s.Company(t, "Acme", "ada@example.com", pw)
 		c := signedIn(t, s, "ada@example.com")
 
@@ -119,7 +119,7 @@ func TestTOTPJourney(t *testing.T) {
 // A code is accepted once: its step, and every step before it, is refused
 // for the user from then on.
 func TestTOTPReplay(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	alignClock(s)
@@ -148,8 +148,8 @@ func TestTOTPReplay(t *testing.T) {
 // Two logins racing with the same code: exactly one wins, on both
 // databases (on PostgreSQL the transactions really run at once).
 func TestTOTPRaceSameCode(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		s.Company(t, "Acme", "ada@example.com", pw)
 		secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 		for round := range 4 {
@@ -162,7 +162,7 @@ func TestTOTPRaceSameCode(t *testing.T) {
 			c := code(s, secret)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
-			results := make([]*testenv.Response, racers)
+			results := make([]*servertest.Response, racers)
 			for i := range racers {
 				wg.Go(func() {
 					client := s.Client(t)
@@ -192,7 +192,7 @@ func TestTOTPRaceSameCode(t *testing.T) {
 // A challenge dies after five wrong codes: even the right code cannot
 // revive it.
 func TestTOTPChallengeDiesAfterFiveWrongCodes(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	c := s.Client(t)
@@ -206,13 +206,13 @@ func TestTOTPChallengeDiesAfterFiveWrongCodes(t *testing.T) {
 // Five wrong codes at most per challenge also when they arrive at once
 // (on PostgreSQL the transactions really run in parallel).
 func TestTOTPParallelGuessesOnOneChallenge(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		s.Company(t, "Acme", "ada@example.com", pw)
 		secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 		ch := loginChallenge(t, s.Client(t), "ada@example.com", auth.StatusTOTPRequired)
 		const guesses = 12
-		results := make([]*testenv.Response, guesses)
+		results := make([]*servertest.Response, guesses)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range guesses {
@@ -242,7 +242,7 @@ func TestTOTPParallelGuessesOnOneChallenge(t *testing.T) {
 
 // A challenge also dies after ten minutes.
 func TestTOTPChallengeExpires(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	c := s.Client(t)
@@ -255,7 +255,7 @@ func TestTOTPChallengeExpires(t *testing.T) {
 // with the password buys no more guesses. The lockout is temporary, and a
 // correct login after it is not locked out again.
 func TestTOTPAccountThrottleAcrossChallenges(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	c := s.Client(t)
@@ -283,7 +283,7 @@ func TestTOTPAccountThrottleAcrossChallenges(t *testing.T) {
 
 // The block also holds within a challenge that is still alive.
 func TestTOTPAccountThrottleOnLiveChallenge(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	secret, _ := enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	c := s.Client(t)
@@ -302,7 +302,7 @@ func TestTOTPAccountThrottleOnLiveChallenge(t *testing.T) {
 
 // The challenge of a pending login is not a session: it opens nothing.
 func TestTOTPChallengeIsNotASession(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	enableTOTP(t, s, signedIn(t, s, "ada@example.com"))
 	c := s.Client(t)
@@ -319,7 +319,7 @@ func TestTOTPChallengeIsNotASession(t *testing.T) {
 // is older than 15 minutes; a password given is always checked; an offer
 // not confirmed in time expires.
 func TestTOTPEnrollmentReauthentication(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	c := signedIn(t, s, "ada@example.com")
 
@@ -344,7 +344,7 @@ func TestTOTPEnrollmentReauthentication(t *testing.T) {
 
 // Wrong confirmation codes are throttled per account, like login codes.
 func TestTOTPConfirmThrottled(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	c := signedIn(t, s, "ada@example.com")
 	e := beginTOTP(t, c, nil)
@@ -360,8 +360,8 @@ func TestTOTPConfirmThrottled(t *testing.T) {
 
 // Company-wide enforcement: company A requires 2FA, company B does not.
 func TestTOTPEnforcementAcrossCompanies(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		companyA, _ := s.Company(t, "Acme", "ada@acme.example", pw)
 		companyB, _ := s.Company(t, "Bolt", "bob@bolt.example", pw)
 		addUser(t, s, companyA, "mia@acme.example", gatehouse.RoleMember)
@@ -430,8 +430,8 @@ func TestTOTPEnforcementAcrossCompanies(t *testing.T) {
 
 // An admin removes a user's 2FA (a lost phone); so does the operator.
 func TestRemoveUserTOTP(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		companyA, adaID := s.Company(t, "Acme", "ada@acme.example", pw)
 		companyB, _ := s.Company(t, "Bolt", "bob@bolt.example", pw)
 		miaID := addUser(t, s, companyA, "mia@acme.example", gatehouse.RoleMember)
@@ -510,7 +510,7 @@ func TestRemoveUserTOTP(t *testing.T) {
 
 // setUpForced completes a forced setup through the API and returns the
 // session token.
-func setUpForced(t *testing.T, s *testenv.Server, email string) string {
+func setUpForced(t *testing.T, s *servertest.Server, email string) string {
 	t.Helper()
 	c := s.Client(t)
 	ch := loginChallenge(t, c, email, auth.StatusTOTPSetupRequired)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/totp"
 )
@@ -26,7 +27,7 @@ import (
 func TestTOTPQRCodeWithZbarimgAndOathtool(t *testing.T) {
 	zbarimg := needTool(t, "zbarimg", "zbar-tools")
 	oathtool := needTool(t, "oathtool", "oathtool")
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	c := signedIn(t, s, "ada@example.com")
 
@@ -87,7 +88,7 @@ func secretOfURI(t *testing.T, uri string) string {
 }
 
 // oathtoolCode is oathtool's TOTP code for a base32 secret at the server's time.
-func oathtoolCode(t *testing.T, oathtool string, s *testenv.Server, secret string) string {
+func oathtoolCode(t *testing.T, oathtool string, s *servertest.Server, secret string) string {
 	t.Helper()
 	at := "@" + strconv.FormatInt(s.Clock.Now().Unix(), 10)
 	out, err := exec.Command(oathtool, "--totp", "-b", "-N", at, secret).CombinedOutput()
@@ -102,7 +103,7 @@ func oathtoolCode(t *testing.T, oathtool string, s *testenv.Server, secret strin
 // opens only with the server's key and only for its own user, and the
 // recovery codes are stored hashed.
 func TestTOTPSecretsSealedAtRest(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	companyID, adaID := s.Company(t, "Acme", "ada@example.com", pw)
 	bobID := addUser(t, s, companyID, "bob@example.com", "member")
 	ada := signedIn(t, s, "ada@example.com")

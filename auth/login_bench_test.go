@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/server"
 	"github.com/gatehouse/gatehouse/totp"
@@ -24,8 +25,8 @@ var cheapHash = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, Ke
 //
 //	go test ./auth -run '^$' -bench . -benchmem -benchtime 100x
 func BenchmarkLogin(b *testing.B) {
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
-		s := testenv.StartServer(b, db, testenv.WithOptions(func(o *server.Options) { o.HashParams = cheapHash }))
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
+		s := servertest.Start(b, db, servertest.WithOptions(func(o *server.Options) { o.HashParams = cheapHash }))
 		svc := s.Service()
 		ctx := context.Background()
 		client := auth.Client{IP: "192.0.2.1", UserAgent: "bench"}
@@ -73,8 +74,8 @@ func BenchmarkLogin(b *testing.B) {
 //
 //	go test ./auth -run '^$' -bench Authenticate -benchmem -benchtime 100x
 func BenchmarkAuthenticate(b *testing.B) {
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
-		s := testenv.StartServer(b, db)
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
+		s := servertest.Start(b, db)
 		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
 		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
 		svc := s.Service()

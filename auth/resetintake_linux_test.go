@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/priority"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // TestResetIntakeWritesInTheBackground: a forgot-password request is
@@ -18,7 +19,7 @@ import (
 // which the service keeps for the next requests. The server is open but
 // not started, so that no background loop of its own is at that priority.
 func TestResetIntakeWritesInTheBackground(t *testing.T) {
-	s := testenv.OpenServer(t)
+	s := servertest.Open(t)
 	s.Company(t, "Acme", "ada@example.com", testenv.GoodPassword)
 	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 )
 
@@ -25,7 +25,7 @@ func composed(t testing.TB, to, subject string) []byte {
 	return raw
 }
 
-func newSender(t testing.TB, url string, srv *testenv.SMTPServer) mail.Sender {
+func newSender(t testing.TB, url string, srv *smtptest.Server) mail.Sender {
 	t.Helper()
 	s, err := mail.NewSender(url, srv.TLSConfig())
 	if err != nil {
@@ -69,7 +69,7 @@ func TestNewSenderURLs(t *testing.T) {
 }
 
 func TestSendPlain(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	if err := send(t, newSender(t, srv.URL(), srv), "ayse@example.com", "Şifrenizi sıfırlayın"); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestSendPlain(t *testing.T) {
 }
 
 func TestSendUpgradesWithSTARTTLS(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS())
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS())
 	if err := send(t, newSender(t, srv.URL(), srv), "bob@example.com", "upgraded"); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestSendUpgradesWithSTARTTLS(t *testing.T) {
 }
 
 func TestSendAuthenticatesOverSTARTTLS(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS(), testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("mailer", "s3cret"))
 	if err := send(t, newSender(t, srv.URL(), srv), "bob@example.com", "authenticated"); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestSendAuthenticatesOverSTARTTLS(t *testing.T) {
 // A name that is not loopback gets credentials too, once the connection is
 // encrypted: the test dials the local server for mail.example.test.
 func TestSendAuthenticatesToARemoteNameOverSTARTTLS(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS(), testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("mailer", "s3cret"))
 	s := newSender(t, "smtp://mailer:s3cret@mail.example.test:587", srv)
 	mail.DialInstead(s, srv.Addr())
 	if err := send(t, s, "bob@example.com", "remote"); err != nil {
@@ -118,7 +118,7 @@ func TestSendAuthenticatesToARemoteNameOverSTARTTLS(t *testing.T) {
 }
 
 func TestSendRefusesCredentialsInClearToARemoteHost(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithAuth("mailer", "s3cret")) // no STARTTLS
+	srv := smtptest.Start(t, smtptest.WithAuth("mailer", "s3cret")) // no STARTTLS
 	s := newSender(t, "smtp://mailer:s3cret@mail.example.test:587", srv)
 	mail.DialInstead(s, srv.Addr())
 
@@ -140,7 +140,7 @@ func TestSendRefusesCredentialsInClearToARemoteHost(t *testing.T) {
 }
 
 func TestSendAuthenticatesInClearOnLoopback(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithAuth("mailer", "s3cret"))
 	for _, url := range []string{srv.URL(), strings.Replace(srv.URL(), "127.0.0.1", "localhost", 1)} {
 		s := newSender(t, url, srv)
 		mail.DialInstead(s, srv.Addr()) // localhost may resolve to ::1 first
@@ -154,7 +154,7 @@ func TestSendAuthenticatesInClearOnLoopback(t *testing.T) {
 }
 
 func TestSendWrongPasswordIsTemporary(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithAuth("mailer", "s3cret"))
 	s := newSender(t, strings.Replace(srv.URL(), "s3cret", "wrong", 1), srv)
 	err := send(t, s, "bob@example.com", "x")
 	if err == nil || !strings.Contains(err.Error(), "535") || mail.IsPermanent(err) {
@@ -163,7 +163,7 @@ func TestSendWrongPasswordIsTemporary(t *testing.T) {
 }
 
 func TestSendOverSMTPS(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithImplicitTLS(), testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithImplicitTLS(), smtptest.WithAuth("mailer", "s3cret"))
 	if !strings.HasPrefix(srv.URL(), "smtps://") {
 		t.Fatalf("URL: got %q, want smtps://", srv.URL())
 	}
@@ -176,7 +176,7 @@ func TestSendOverSMTPS(t *testing.T) {
 }
 
 func TestSendDoesNotFallBackToClearText(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS())
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS())
 	s, err := mail.NewSender(srv.URL(), nil) // system roots: the test certificate does not verify
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestSendDoesNotFallBackToClearText(t *testing.T) {
 }
 
 func TestSendErrorsSayWhetherToRetry(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithFailures(1), testenv.WithRejectedRecipients("nobody@example.com"))
+	srv := smtptest.Start(t, smtptest.WithFailures(1), smtptest.WithRejectedRecipients("nobody@example.com"))
 	s := newSender(t, srv.URL(), srv)
 
 	err := send(t, s, "bob@example.com", "first")
@@ -211,7 +211,7 @@ func TestSendErrorsSayWhetherToRetry(t *testing.T) {
 }
 
 func TestSendStopsWithItsContext(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSlowData(5*time.Second))
+	srv := smtptest.Start(t, smtptest.WithSlowData(5*time.Second))
 	s := newSender(t, srv.URL(), srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -226,7 +226,7 @@ func TestSendStopsWithItsContext(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS(), testenv.WithAuth("mailer", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("mailer", "s3cret"))
 	if err := mail.Check(context.Background(), newSender(t, srv.URL(), srv)); err != nil {
 		t.Errorf("Check: %v", err)
 	}

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/priority"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 )
 
 // Every goroutine of the worker calls Background first, and mail is then
 // sent and recorded at the priority it set.
 func TestWorkerRunsInTheBackground(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	q := &memQueue{}
 	for i := range 10 {
 		to := fmt.Sprintf("user%d@example.com", i)

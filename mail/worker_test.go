@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 )
 
@@ -170,7 +170,7 @@ func (c *counters) hook(w *mail.Worker) *mail.Worker {
 }
 
 func TestWorkerDeliversTheQueue(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	q := &memQueue{}
 	for i := range 20 {
 		to := fmt.Sprintf("user%d@example.com", i)
@@ -192,7 +192,7 @@ func TestWorkerDeliversTheQueue(t *testing.T) {
 }
 
 func TestWorkerRetriesWithBackoff(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithFailures(2))
+	srv := smtptest.Start(t, smtptest.WithFailures(2))
 	q := &memQueue{}
 	id := q.add("bob@example.com", composed(t, "bob@example.com", "eventually"))
 	var mu sync.Mutex
@@ -223,7 +223,7 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 }
 
 func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithRejectedRecipients("nobody@example.com"))
+	srv := smtptest.Start(t, smtptest.WithRejectedRecipients("nobody@example.com"))
 	q := &memQueue{}
 	id := q.add("nobody@example.com", composed(t, "nobody@example.com", "rejected"))
 	var c counters
@@ -239,7 +239,7 @@ func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
 }
 
 func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithFailures(100))
+	srv := smtptest.Start(t, smtptest.WithFailures(100))
 	q := &memQueue{}
 	id := q.add("bob@example.com", composed(t, "bob@example.com", "never"))
 	runWorker(t, &mail.Worker{
@@ -257,7 +257,7 @@ func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestWorkerFinishesTheMessageBeingSentOnShutdown(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSlowData(500*time.Millisecond))
+	srv := smtptest.Start(t, smtptest.WithSlowData(500*time.Millisecond))
 	q := &memQueue{}
 	id := q.add("bob@example.com", composed(t, "bob@example.com", "in flight"))
 	stop := runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
@@ -276,7 +276,7 @@ func TestWorkerFinishesTheMessageBeingSentOnShutdown(t *testing.T) {
 }
 
 func TestWorkerShutdownGraceIsBounded(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSlowData(time.Minute))
+	srv := smtptest.Start(t, smtptest.WithSlowData(time.Minute))
 	q := &memQueue{}
 	id := q.add("bob@example.com", composed(t, "bob@example.com", "stuck"))
 	stop := runWorker(t, &mail.Worker{
@@ -298,7 +298,7 @@ func TestWorkerShutdownGraceIsBounded(t *testing.T) {
 }
 
 func TestWorkerWakesOnNotify(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	q := &memQueue{claimed: make(chan struct{}, 1)}
 	w := &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: time.Hour}
 	w.Notify() // before Run: harmless, and no block
@@ -312,7 +312,7 @@ func TestWorkerWakesOnNotify(t *testing.T) {
 }
 
 func TestWorkerSurvivesQueueErrors(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	var failures atomic.Int32
 	q := &memQueue{claimErr: func() error {
 		if failures.Add(1) <= 2 {
@@ -326,7 +326,7 @@ func TestWorkerSurvivesQueueErrors(t *testing.T) {
 }
 
 func TestWorkerReusesConnections(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS(), testenv.WithRejectedRecipients("nobody@example.com"))
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithRejectedRecipients("nobody@example.com"))
 	q := &memQueue{}
 	for i := range 10 {
 		to := fmt.Sprintf("user%d@example.com", i)
@@ -347,7 +347,7 @@ func TestWorkerReusesConnections(t *testing.T) {
 // Connections outlive a batch: a worker sending one message at a time
 // uses one connection for many batches.
 func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
-	srv := testenv.StartSMTP(t, testenv.WithSTARTTLS())
+	srv := smtptest.Start(t, smtptest.WithSTARTTLS())
 	q := &memQueue{}
 	for i := range 20 {
 		to := fmt.Sprintf("user%d@example.com", i)
@@ -364,7 +364,7 @@ func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
 // the other senders sent meanwhile wait for the next, which records them
 // all.
 func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
-	srv := testenv.StartSMTP(t)
+	srv := smtptest.Start(t)
 	q := &memQueue{deliveredWait: 20 * time.Millisecond}
 	const n = 100
 	for i := range n {
@@ -413,15 +413,15 @@ func TestDefaultBackoff(t *testing.T) {
 func BenchmarkWorkerDelivery(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
-		opts  []testenv.SMTPOption
+		opts  []smtptest.Option
 		reuse bool
 	}{
 		{"plain", nil, true},
-		{"starttls", []testenv.SMTPOption{testenv.WithSTARTTLS()}, true},
-		{"starttls-connection-per-mail", []testenv.SMTPOption{testenv.WithSTARTTLS()}, false},
+		{"starttls", []smtptest.Option{smtptest.WithSTARTTLS()}, true},
+		{"starttls-connection-per-mail", []smtptest.Option{smtptest.WithSTARTTLS()}, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv := testenv.StartSMTP(b, tc.opts...)
+			srv := smtptest.Start(b, tc.opts...)
 			q := &memQueue{}
 			body := composed(b, "bob@example.com", "benchmark")
 			for range b.N {

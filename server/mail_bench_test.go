@@ -15,17 +15,18 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
 // queueResetMail fills the outbox of s, which must not be started yet, with
 // one password-reset message to each of n seeded users, made as the reset
 // worker makes them (token, audit event, rendered and sealed mail).
-func queueResetMail(b testing.TB, s *testenv.Server, n int) {
+func queueResetMail(b testing.TB, s *servertest.Server, n int) {
 	b.Helper()
 	ctx := context.Background()
 	companyID, _ := s.Company(b, "Acme", "admin@example.com", testenv.GoodPassword)
-	testenv.SeedUsers(b, s, companyID, "reset", n)
+	servertest.SeedUsers(b, s, companyID, "reset", n)
 	err := s.App.DB.Update(ctx, func(tx gatehouse.Tx) error {
 		for i := range n {
 			err := tx.EnqueueResetRequest(&gatehouse.ResetRequest{ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(),
@@ -55,7 +56,7 @@ func queueResetMail(b testing.TB, s *testenv.Server, n int) {
 
 // mailCounts returns how many messages wait in the outbox; it fails b when
 // any failed.
-func mailCounts(b testing.TB, s *testenv.Server) (pending int) {
+func mailCounts(b testing.TB, s *servertest.Server) (pending int) {
 	b.Helper()
 	var failed int
 	err := s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {
@@ -78,8 +79,8 @@ func mailCounts(b testing.TB, s *testenv.Server) (pending int) {
 // is marked sent. Run it with a fixed count, which is the size of the
 // backlog: -benchtime 5000x.
 func BenchmarkOutboxDelivery(b *testing.B) {
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
-		s := testenv.OpenServer(b, db)
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
+		s := servertest.Open(b, db)
 		queueResetMail(b, s, b.N)
 
 		b.ResetTimer()
@@ -182,11 +183,11 @@ func percentile(ds []time.Duration, p float64) float64 {
 // work, the part a burst could delay. Run it once: -benchtime 1x.
 func BenchmarkLoginDuringResetBurst(b *testing.B) {
 	const resetBurst, posters = 10000, 32
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
 		proxies, _ := httpx.ParseProxies("127.0.0.1")
-		s := testenv.StartServer(b, db, testenv.WithOptions(func(o *server.Options) { o.TrustedProxies = proxies }))
+		s := servertest.Start(b, db, servertest.WithOptions(func(o *server.Options) { o.TrustedProxies = proxies }))
 		companyID, _ := s.Company(b, "Acme", "admin@example.com", testenv.GoodPassword)
-		testenv.SeedUsers(b, s, companyID, "reset", resetBurst)
+		servertest.SeedUsers(b, s, companyID, "reset", resetBurst)
 
 		for range b.N {
 			stop := make(chan struct{})

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 )
 
@@ -17,7 +18,7 @@ import (
 
 // newWorker returns a worker on the outbox of s, delivering to its SMTP
 // server, that retries quickly.
-func newWorker(t *testing.T, s *testenv.Server) *mail.Worker {
+func newWorker(t *testing.T, s *servertest.Server) *mail.Worker {
 	t.Helper()
 	sender, err := mail.NewSender(s.SMTP.URL(), s.SMTP.TLSConfig())
 	if err != nil {
@@ -47,7 +48,7 @@ func run(t *testing.T, w *mail.Worker) (stop func()) {
 }
 
 // waitSent waits until no more than left messages wait in the outbox.
-func waitSent(t *testing.T, s *testenv.Server, left int) {
+func waitSent(t *testing.T, s *servertest.Server, left int) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); mailCounts(t, s) > left; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -58,7 +59,7 @@ func waitSent(t *testing.T, s *testenv.Server, left int) {
 
 // wantDeliveredOnce checks that the SMTP server holds n messages, each once,
 // and that the outbox kept no body of a sent message.
-func wantDeliveredOnce(t *testing.T, s *testenv.Server, n int) {
+func wantDeliveredOnce(t *testing.T, s *servertest.Server, n int) {
 	t.Helper()
 	msgs := s.SMTP.Messages()
 	ids := map[string]int{}
@@ -80,8 +81,8 @@ func wantDeliveredOnce(t *testing.T, s *testenv.Server, n int) {
 // Three workers on one outbox, each claiming batches and sending over
 // connections it keeps, deliver every message exactly once.
 func TestOutboxDeliveredOnceByManyWorkers(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.OpenServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Open(t, db)
 		const n = 300
 		queueResetMail(t, s, n)
 		for range 3 {
@@ -98,8 +99,8 @@ func TestOutboxDeliveredOnceByManyWorkers(t *testing.T) {
 // answers, costs a retry of that message and a new connection, not the
 // message, nor the others of the batch.
 func TestOutboxSurvivesHangUps(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.OpenServer(t, db, testenv.WithSMTP(testenv.WithHangUpEvery(7)))
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Open(t, db, servertest.WithSMTP(smtptest.WithHangUpEvery(7)))
 		const n = 100
 		queueResetMail(t, s, n)
 		run(t, newWorker(t, s))
@@ -120,8 +121,8 @@ func TestOutboxSurvivesHangUps(t *testing.T) {
 // the messages no one claimed at once, and the leased ones when the lease
 // ends. Nothing is lost, nothing sent twice.
 func TestOutboxLeaseReturnsMailOfAStoppedWorker(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.OpenServer(t, db, testenv.WithSMTP(testenv.WithSlowData(50*time.Millisecond)))
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Open(t, db, servertest.WithSMTP(smtptest.WithSlowData(50*time.Millisecond)))
 		const n = 70
 		queueResetMail(t, s, n)
 		first := newWorker(t, s)

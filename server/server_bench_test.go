@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -26,8 +27,8 @@ import (
 //
 //	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
 func BenchmarkMe(b *testing.B) {
-	testenv.BenchEachDatabase(b, func(b *testing.B, db testenv.ServerOption) {
-		s := testenv.StartServer(b, db)
+	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
+		s := servertest.Start(b, db)
 		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
 		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
 		h := handler(b, s)
@@ -73,7 +74,7 @@ func BenchmarkMe(b *testing.B) {
 // handler builds the site's handler as App.Serve does, logging at
 // `gatehouse serve`'s default level (info) rather than the test server's
 // debug level.
-func handler(t testing.TB, s *testenv.Server) http.Handler {
+func handler(t testing.TB, s *servertest.Server) http.Handler {
 	t.Helper()
 	cat, err := i18n.Load()
 	if err != nil {

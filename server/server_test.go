@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		c := s.Client(t)
 		if r := c.Get("/healthz"); r.StatusCode != 200 || strings.TrimSpace(string(r.Body)) != "ok" {
 			t.Errorf("healthz: got %d %q, want 200 ok", r.StatusCode, r.Body)
@@ -37,7 +39,7 @@ func TestHealthAndReadiness(t *testing.T) {
 var metricLine = regexp.MustCompile(`^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$|^[a-z_]+ (NaN|\+Inf|-Inf)$`)
 
 func TestMetrics(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithSMTP(testenv.WithRejectedRecipients("bounce@example.com")))
+	s := servertest.Start(t, servertest.WithSMTP(smtptest.WithRejectedRecipients("bounce@example.com")))
 	s.Company(t, "Acme", "ada@example.com", testenv.GoodPassword)
 	s.Company(t, "Bounce", "bounce@example.com", testenv.GoodPassword)
 	c := s.Client(t)
@@ -113,7 +115,7 @@ func TestMetrics(t *testing.T) {
 // TestShutdownFinishesRequestsInFlight stops the server while a login's
 // body is still arriving: the login completes, then the server stops.
 func TestShutdownFinishesRequestsInFlight(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", testenv.GoodPassword)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {

@@ -46,19 +46,9 @@ func storeKinds() []string {
 // openStore opens a fresh store of the given kind, closed when t ends.
 func openStore(t testing.TB, kind string) *store {
 	t.Helper()
-	cfg := sqldb.Config{DataDir: t.TempDir(), Clock: &testenv.Clock{}}
-	switch kind {
-	case "postgres":
-		cfg.URL = testenv.Postgres(t)
-	case "postgres-icu":
-		cfg.URL = testenv.PostgresICU(t, "en-US")
-	}
-	db, err := sqldb.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &store{DB: db, cfg: cfg, clock: cfg.Clock.(*testenv.Clock), raw: testenv.OpenSQL(t, cfg.URL, cfg.DataDir)}
+	clock := &testenv.Clock{}
+	cfg := testenv.StoreConfig(t, kind, clock)
+	return &store{DB: testenv.OpenStore(t, cfg), cfg: cfg, clock: clock, raw: testenv.OpenSQL(t, cfg.URL, cfg.DataDir)}
 }
 
 // update runs fn in a write transaction and fails the test on error.

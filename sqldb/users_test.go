@@ -14,18 +14,7 @@ import (
 // openEach runs f on a fresh SQLite database and a fresh PostgreSQL one.
 func openEach(t *testing.T, f func(t *testing.T, db *sqldb.DB)) {
 	for _, kind := range testenv.Databases() {
-		t.Run(kind, func(t *testing.T) {
-			cfg := sqldb.Config{DataDir: t.TempDir()}
-			if kind == "postgres" {
-				cfg.URL = testenv.Postgres(t)
-			}
-			db, err := sqldb.Open(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			f(t, db)
-		})
+		t.Run(kind, func(t *testing.T) { f(t, testenv.OpenStore(t, testenv.StoreConfig(t, kind, nil))) })
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -17,7 +17,7 @@ const pw = "plum tractor velvet oyster"
 
 // signedIn logs in through the login form, as a person would, and returns
 // the client holding the session cookie.
-func signedIn(t *testing.T, s *testenv.Server, email, password string) *testenv.Client {
+func signedIn(t *testing.T, s *servertest.Server, email, password string) *servertest.Client {
 	t.Helper()
 	c := s.Client(t)
 	r := c.PostForm("/login", map[string]string{"email": email, "password": password})
@@ -35,7 +35,7 @@ var tempPassword = regexp.MustCompile(`data-temporary-password>([^<]+)<`)
 // change at the next login; then invite, edit, disable, the company page
 // and the audit log.
 func TestAdminPagesJourney(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	acme, adaID := s.Company(t, "Acme", "ada@acme.example", pw)
 	carlID := s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
 	s.AddUser(t, acme, "bob@acme.example", pw, gatehouse.RoleMember)
@@ -134,7 +134,7 @@ func TestAdminPagesJourney(t *testing.T) {
 }
 
 func TestAdminPagesRefuseMembersAndStrangers(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	acme, _ := s.Company(t, "Acme", "ada@acme.example", pw)
 	carlID := s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
 	s.Company(t, "Globex", "eve@globex.example", pw)
@@ -153,7 +153,7 @@ func TestAdminPagesRefuseMembersAndStrangers(t *testing.T) {
 }
 
 // turnOnTOTP turns 2FA on for a signed-in browser through the profile page.
-func turnOnTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) {
+func turnOnTOTP(t *testing.T, s *servertest.Server, c *servertest.Client) {
 	t.Helper()
 	alignClock(s)
 	wantRedirect(t, "begin 2FA", c.PostForm("/settings/totp", nil), "/settings/profile#two-factor")
@@ -172,7 +172,7 @@ func turnOnTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) {
 // caused reads "Server operator", whatever else its detail says (the
 // reset link's says which method).
 func TestAuditPageNamesTheOperator(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	acme, _ := s.Company(t, "Acme", "ada@acme.example", pw)
 	s.AddUser(t, acme, "carl@acme.example", pw, gatehouse.RoleMember)
 	if _, _, err := s.Service().OperatorResetLink(context.Background(), "carl@acme.example", auth.Client{IP: "127.0.0.1"}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 const (
@@ -16,19 +17,19 @@ const (
 
 // startAcme starts a server with the company Acme and its admin
 // ada@example.com, whose password is goodPW.
-func startAcme(t *testing.T, opts ...testenv.ServerOption) *testenv.Server {
+func startAcme(t *testing.T, opts ...servertest.Option) *servertest.Server {
 	t.Helper()
-	s := testenv.StartServer(t, opts...)
+	s := servertest.Start(t, opts...)
 	s.Company(t, "Acme", "ada@example.com", goodPW)
 	return s
 }
 
 // text is a page's body with HTML entities decoded, for looking up words.
-func text(r *testenv.Response) string { return html.UnescapeString(string(r.Body)) }
+func text(r *servertest.Response) string { return html.UnescapeString(string(r.Body)) }
 
 // wantPage fails unless r is an HTML page with this status holding every
 // one of words, and returns the page's text.
-func wantPage(t *testing.T, what string, r *testenv.Response, status int, words ...string) string {
+func wantPage(t *testing.T, what string, r *servertest.Response, status int, words ...string) string {
 	t.Helper()
 	if r.StatusCode != status || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("%s: got %d %s, want %d HTML\n%s", what, r.StatusCode, r.Header.Get("Content-Type"), status, r.Body)
@@ -42,7 +43,7 @@ func wantPage(t *testing.T, what string, r *testenv.Response, status int, words 
 }
 
 // wantRedirect fails unless r is a 303 to location.
-func wantRedirect(t *testing.T, what string, r *testenv.Response, location string) {
+func wantRedirect(t *testing.T, what string, r *servertest.Response, location string) {
 	t.Helper()
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != location {
 		t.Fatalf("%s: got %d to %q, want 303 to %q\n%s", what, r.StatusCode, r.Header.Get("Location"), location, r.Body)
@@ -50,7 +51,7 @@ func wantRedirect(t *testing.T, what string, r *testenv.Response, location strin
 }
 
 // loginForm logs in through the login page and fails unless it succeeds.
-func loginForm(t *testing.T, c *testenv.Client, email, pw string) {
+func loginForm(t *testing.T, c *servertest.Client, email, pw string) {
 	t.Helper()
 	wantRedirect(t, "login", c.PostForm("/login", map[string]string{"email": email, "password": pw}), "/settings/profile")
 	if c.SessionCookie() == "" {

@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 func TestSetupJourney(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		ctx := context.Background()
 		first, err := s.Service().SetupLink(ctx)
 		if err != nil || !strings.HasPrefix(first, s.URL+"/setup?token=") {
@@ -68,7 +69,7 @@ func TestSetupJourney(t *testing.T) {
 }
 
 func TestSetupLinkOfTheWrongShape(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	for _, token := range []string{"", "abc", strings.Repeat("a", 43)} {
 		wantPage(t, "setup token "+token, s.Client(t).Get("/setup?token="+token), 400, "This link is invalid or has expired")
 	}
@@ -122,7 +123,7 @@ func TestChangePasswordPage(t *testing.T) {
 	wantPage(t, "password page", c.Get("/settings/password"), 200,
 		`name="current_password"`, `name="new_password"`, `name="confirm_password"`, "Update", "Passwords do not match")
 
-	post := func(current, newPW, confirm string) *testenv.Response {
+	post := func(current, newPW, confirm string) *servertest.Response {
 		return c.PostForm("/settings/password", map[string]string{"current_password": current, "new_password": newPW, "confirm_password": confirm})
 	}
 	wantPage(t, "mismatch", post(goodPW, otherPW, otherPW+"!"), 400, "Passwords do not match")
@@ -169,7 +170,7 @@ func TestForgotAndResetPasswordPages(t *testing.T) {
 			t.Errorf("Referrer-Policy: got %q, want no-referrer", got)
 		}
 	}
-	post := func(pw, confirm string) *testenv.Response {
+	post := func(pw, confirm string) *servertest.Response {
 		return c.PostForm("/reset-password", map[string]string{"token": token, "new_password": pw, "confirm_password": confirm})
 	}
 	wantPage(t, "mismatch", post(otherPW, otherPW+"!"), 400, "Passwords do not match", "Save")
@@ -210,8 +211,8 @@ func TestLanguageSwitchKeepsTheLink(t *testing.T) {
 // TestConcurrentSetupsMakeOneCompany races setup forms on two setup links
 // (two starts printed one each): exactly one company comes out of it.
 func TestConcurrentSetupsMakeOneCompany(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := testenv.StartServer(t, db)
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := servertest.Start(t, db)
 		var tokens []string
 		for range 2 {
 			link, err := s.Service().SetupLink(context.Background())

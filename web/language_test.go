@@ -3,7 +3,7 @@ package web_test
 import (
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // TestLanguageChoice: pages speak the user's setting, else the cookie of
@@ -30,7 +30,7 @@ func TestLanguageChoice(t *testing.T) {
 	d.Header["Accept-Language"] = "tr"
 	loginForm(t, d, "ada@example.com", goodPW)
 	wantPage(t, "setting beats Accept-Language", d.Get("/settings/password"), 200, `<html lang="en">`, "Update")
-	wantPage(t, "but not before login", testenv.NewClient(t, s.URL).Get("/login"), 200, `<html lang="en">`)
+	wantPage(t, "but not before login", servertest.NewClient(t, s.URL).Get("/login"), 200, `<html lang="en">`)
 
 	// Back to following the browser.
 	wantRedirect(t, "automatic", d.PostForm("/settings/language", map[string]string{"language": ""}), "/settings/profile#language")

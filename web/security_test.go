@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -49,7 +50,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 // mustSetupLikeResetLink mails a reset link to ada and returns it.
-func mustSetupLikeResetLink(t *testing.T, s *testenv.Server) string {
+func mustSetupLikeResetLink(t *testing.T, s *servertest.Server) string {
 	t.Helper()
 	s.Client(t).PostForm("/forgot-password", map[string]string{"email": "ada@example.com"})
 	return testenv.Link(t, s.SMTP.WaitFor(t, "ada@example.com", "Reset").Text)
@@ -117,7 +118,7 @@ func TestSessionCookieFlags(t *testing.T) {
 	t.Run("http", func(t *testing.T) {
 		s := startAcme(t)
 		for _, path := range []string{"/login", "/api/v1/login"} {
-			var resp *testenv.Response
+			var resp *servertest.Response
 			if path == "/login" {
 				resp = s.Client(t).PostForm(path, map[string]string{"email": "ada@example.com", "password": goodPW})
 			} else {
@@ -130,7 +131,7 @@ func TestSessionCookieFlags(t *testing.T) {
 		}
 	})
 	t.Run("https", func(t *testing.T) {
-		s := startAcme(t, testenv.WithOptions(func(o *server.Options) { o.PublicURL = "https://login.example.com" }))
+		s := startAcme(t, servertest.WithOptions(func(o *server.Options) { o.PublicURL = "https://login.example.com" }))
 		// A browser behind the TLS proxy: the Origin is the public one.
 		req, _ := http.NewRequest("POST", s.URL+"/login", strings.NewReader("email=ada%40example.com&password="+url.QueryEscape(goodPW)))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
-func codeAt(t *testing.T, s *testenv.Server, secret string) string {
+func codeAt(t *testing.T, s *servertest.Server, secret string) string {
 	t.Helper()
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
@@ -27,7 +27,7 @@ var secretPattern = regexp.MustCompile(`data-secret>([A-Z2-7]+)<`)
 // temporary password to replace, the company's 2FA to set up, the
 // recovery codes shown once, and a later login with a code.
 func TestLoginStepsThroughPages(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	companyID, adaID := s.Company(t, "Acme", "ada@example.com", goodPW)
 	temp, err := s.App.Hasher.Hash(context.Background(), "temporary password 1")
 	if err != nil {

@@ -17,33 +17,34 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
 // browser is a test client that keeps cookies and checks pages.
 type browser struct {
-	*testenv.Client
+	*servertest.Client
 	t *testing.T
 }
 
-func newBrowser(t *testing.T, s *testenv.Server) *browser { return &browser{s.Client(t), t} }
+func newBrowser(t *testing.T, s *servertest.Server) *browser { return &browser{s.Client(t), t} }
 
 // post submits a form and expects a status, and for redirects a target.
-func (b *browser) post(path string, form map[string]string, status int, location string) *testenv.Response {
+func (b *browser) post(path string, form map[string]string, status int, location string) *servertest.Response {
 	b.t.Helper()
 	r := b.PostForm(path, form)
 	b.want(r, status, location)
 	return r
 }
 
-func (b *browser) get(path string, status int, location string) *testenv.Response {
+func (b *browser) get(path string, status int, location string) *servertest.Response {
 	b.t.Helper()
 	r := b.Get(path)
 	b.want(r, status, location)
 	return r
 }
 
-func (b *browser) want(r *testenv.Response, status int, location string) {
+func (b *browser) want(r *servertest.Response, status int, location string) {
 	b.t.Helper()
 	if r.StatusCode != status {
 		b.t.Fatalf("%s %s: got %d, want %d\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.Body)
@@ -58,7 +59,7 @@ func (b *browser) login(email string) {
 	b.post("/login", map[string]string{"email": email, "password": pw}, 303, "/settings/profile")
 }
 
-func mustContain(t *testing.T, page *testenv.Response, parts ...string) {
+func mustContain(t *testing.T, page *servertest.Response, parts ...string) {
 	t.Helper()
 	body := html.UnescapeString(string(page.Body))
 	for _, p := range parts {
@@ -68,7 +69,7 @@ func mustContain(t *testing.T, page *testenv.Response, parts ...string) {
 	}
 }
 
-func mustNotContain(t *testing.T, page *testenv.Response, parts ...string) {
+func mustNotContain(t *testing.T, page *servertest.Response, parts ...string) {
 	t.Helper()
 	body := html.UnescapeString(string(page.Body))
 	for _, p := range parts {
@@ -84,7 +85,7 @@ var (
 )
 
 // pageQR returns the QR code image and the secret text a page shows.
-func pageQR(t *testing.T, page *testenv.Response) (png []byte, secret string) {
+func pageQR(t *testing.T, page *servertest.Response) (png []byte, secret string) {
 	t.Helper()
 	m := qrPattern.FindSubmatch(page.Body)
 	if m == nil {
@@ -101,7 +102,7 @@ func pageQR(t *testing.T, page *testenv.Response) (png []byte, secret string) {
 	return png, string(s[1])
 }
 
-func pageRecoveryCodes(t *testing.T, page *testenv.Response) []string {
+func pageRecoveryCodes(t *testing.T, page *servertest.Response) []string {
 	t.Helper()
 	var codes []string
 	for _, m := range codePattern.FindAllSubmatch(page.Body, -1) {
@@ -118,12 +119,12 @@ func pageRecoveryCodes(t *testing.T, page *testenv.Response) []string {
 // shows and oathtool makes the codes.
 type phone struct {
 	t                 *testing.T
-	s                 *testenv.Server
+	s                 *servertest.Server
 	zbarimg, oathtool string
 	secret            string
 }
 
-func newPhone(t *testing.T, s *testenv.Server) *phone {
+func newPhone(t *testing.T, s *servertest.Server) *phone {
 	t.Helper()
 	p := &phone{t: t, s: s}
 	for _, tool := range []struct {
@@ -140,7 +141,7 @@ func newPhone(t *testing.T, s *testenv.Server) *phone {
 }
 
 // scan reads the page's QR code and checks it against the secret text.
-func (p *phone) scan(page *testenv.Response) {
+func (p *phone) scan(page *servertest.Response) {
 	p.t.Helper()
 	png, text := pageQR(p.t, page)
 	file := filepath.Join(p.t.TempDir(), "qr.png")
@@ -173,7 +174,7 @@ func (p *phone) code() string {
 }
 
 // alignClock moves the server's clock two seconds into the next step.
-func alignClock(s *testenv.Server) {
+func alignClock(s *servertest.Server) {
 	now := s.Clock.Now()
 	s.Clock.Advance(now.Truncate(totp.Period).Add(totp.Period + 2*time.Second).Sub(now))
 }
@@ -182,7 +183,7 @@ func alignClock(s *testenv.Server) {
 // toggle, the QR code scanned by a "phone", Save, the recovery codes, a
 // login with the app, new recovery codes, turning it off.
 func TestProfileTwoFactorJourney(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	ph := newPhone(t, s)
 	b := newBrowser(t, s)
@@ -250,7 +251,7 @@ func TestProfileTwoFactorJourney(t *testing.T) {
 // After 15 minutes the toggle asks for the password; a cancelled setup
 // changes nothing.
 func TestProfileTwoFactorReauthAndCancel(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	s.Company(t, "Acme", "ada@example.com", pw)
 	b := newBrowser(t, s)
 	b.login("ada@example.com")
@@ -272,7 +273,7 @@ func TestProfileTwoFactorReauthAndCancel(t *testing.T) {
 // A company that requires 2FA sends a user without it through setup at
 // login, before any other page, and shows the recovery codes once.
 func TestForcedSetupPages(t *testing.T) {
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	companyID, _ := s.Company(t, "Acme", "ada@example.com", pw)
 	err := s.App.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
 		c, err := tx.Company(companyID)

@@ -12,7 +12,7 @@ import (
 // arrived, for the mail scenario. It speaks what Gatehouse's sender (Go's
 // net/smtp) needs over plain SMTP on loopback: EHLO, MAIL, RCPT, DATA,
 // RSET, NOOP, QUIT. The test suite has a strict, parsing sink in
-// internal/testenv; that one belongs to tests (it takes a testing.TB)
+// internal/testenv/smtptest; that one belongs to tests (it takes a testing.TB)
 // and does far more work per message than a throughput measurement wants.
 //
 // hold makes the sink accept connections but answer MAIL only after

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // binary is the gatehouse command built once for these tests: they run it
@@ -177,8 +178,8 @@ func (p *serveProcess) kill9(t *testing.T) {
 }
 
 // client is a testenv client for the process.
-func (p *serveProcess) client(t *testing.T) *testenv.Client {
-	s := &testenv.Server{URL: p.URL}
+func (p *serveProcess) client(t *testing.T) *servertest.Client {
+	s := &servertest.Server{URL: p.URL}
 	return s.Client(t)
 }
 

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 // setupCompany creates the first company through the setup page of p,
 // as a person with a browser would, and returns the admin's client.
-func setupCompany(t *testing.T, p *serveProcess, link string) *testenv.Client {
+func setupCompany(t *testing.T, p *serveProcess, link string) *servertest.Client {
 	t.Helper()
 	c := p.client(t)
 	path := strings.TrimPrefix(link, p.URL)
@@ -95,7 +97,7 @@ func TestQueuedMailAndDataSurviveKill9(t *testing.T) {
 			waitForFailedAttempt(t, dir, db)
 			p.kill9(t)
 
-			smtp := testenv.StartSMTP(t, testenv.WithWaitTimeout(90*time.Second))
+			smtp := smtptest.Start(t, smtptest.WithWaitTimeout(90*time.Second))
 			again := serve(t, nil, append(flags, "--smtp-url", smtp.URL())...)
 			c = again.client(t)
 			c.Login("ada@example.com", testenv.GoodPassword)
@@ -121,7 +123,7 @@ func TestResetRequestSurvivesKill9BeforeItIsProcessed(t *testing.T) {
 		t.Fatalf("reset request: got %d, want 202", r.StatusCode)
 	}
 	p.kill9(t)
-	smtp := testenv.StartSMTP(t, testenv.WithWaitTimeout(90*time.Second))
+	smtp := smtptest.Start(t, smtptest.WithWaitTimeout(90*time.Second))
 	serve(t, nil, "--data", dir, "--smtp-url", smtp.URL())
 	smtp.WaitFor(t, "ada@example.com", "Reset")
 }

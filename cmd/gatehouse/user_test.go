@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/sqldb"
 	"github.com/gatehouse/gatehouse/totp"
 )
@@ -31,13 +32,13 @@ type installation struct {
 	url  string
 	data string
 	env  []string
-	smtp *testenv.SMTPServer
+	smtp *smtptest.Server
 	log  *bytes.Buffer
 }
 
 func startServe(t *testing.T) *installation {
 	t.Helper()
-	smtp := testenv.StartSMTP(t, testenv.WithWaitTimeout(30*time.Second))
+	smtp := smtptest.Start(t, smtptest.WithWaitTimeout(30*time.Second))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +232,7 @@ func TestBreakGlassWhileServing(t *testing.T) {
 	if status, _ := in.call("PATCH", "/api/v1/company", bo, map[string]any{"require_totp": true}); status != 200 {
 		t.Fatalf("require 2FA: got %d", status)
 	}
-	c := testenv.NewClient(t, in.url)
+	c := servertest.NewClient(t, in.url)
 	c.SetUpTOTPAtLogin("ada@acme.example", "copper giraffe whistle sunday", time.Now())
 	out = in.mustRun("", "user", "disable-2fa", "--email", "ada@acme.example")
 	if !strings.Contains(out, "Removed two-factor authentication") {

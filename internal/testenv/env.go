@@ -1,7 +1,9 @@
 package testenv
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -16,4 +18,24 @@ func Need(t testing.TB, what string) {
 		t.Fatalf("CI=true but %s", what)
 	}
 	t.Skipf("skipped: %s (CI=true makes this a failure)", what)
+}
+
+// RepoRoot returns the folder of the module's go.mod, found from the
+// current directory up.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal(errors.New("no go.mod above the current directory"))
+		}
+		dir = parent
+	}
 }

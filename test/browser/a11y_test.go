@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // TestEveryPageIsAccessible visits each page in its states and checks
@@ -15,7 +15,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
 	secret, _ := enableTOTP(t, s.Server, carlEmail, goodPW)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	check := func(what string) { t.Helper(); p.CheckAccessibility(what) }
 
 	p.Open("/login")
@@ -62,7 +62,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	p.WaitText("cannot log in until an administrator enables them again")
 	check("disable confirmation page")
 
-	c := testenv.NewPage(t, s.URL)
+	c := browsertest.NewPage(t, s.URL)
 	login(c, carlEmail, goodPW, "/login/2fa")
 	c.CheckAccessibility("login 2FA")
 	c.Open("/login/2fa?recovery=1")
@@ -83,7 +83,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 func TestKeyboardOnly(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	p.Open("/login")
 	if got := p.Focused(); got != "email" {
 		t.Fatalf("focus on the login page: got %q, want the email field", got)
@@ -140,9 +140,9 @@ func TestKeyboardOnly(t *testing.T) {
 }
 
 // wantFocusRing fails unless the focused element shows that it is.
-func wantFocusRing(t *testing.T, p *testenv.Page) {
+func wantFocusRing(t *testing.T, p *browsertest.Page) {
 	t.Helper()
-	ring := testenv.Eval[string](p, `(() => { const s = getComputedStyle(document.activeElement);
+	ring := browsertest.Eval[string](p, `(() => { const s = getComputedStyle(document.activeElement);
 		return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2 ? "outline" : (s.boxShadow !== "none" ? "shadow" : ""); })()`)
 	if ring == "" {
 		t.Errorf("the focused %q shows no focus ring", p.Focused())

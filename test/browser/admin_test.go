@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // openReset goes from the user list to the reset page of Carl.
-func openReset(t *testing.T, p *testenv.Page, s *acme) {
+func openReset(t *testing.T, p *browsertest.Page, s *acme) {
 	t.Helper()
 	p.Click(`.sidebar a[href="/settings/users"]`)
 	p.WaitPath("/settings/users")
@@ -23,7 +23,7 @@ func openReset(t *testing.T, p *testenv.Page, s *acme) {
 func TestAdminResetByLink(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.Open("/settings/users")
 	p.Screenshot("users")
@@ -44,7 +44,7 @@ func TestAdminResetByLink(t *testing.T) {
 	wantToast(p, "Password reset link sent.")
 
 	link, _ := mailLink(t, s.Server, carlEmail, "Reset your Gatehouse password")
-	c := testenv.NewPage(t, s.URL)
+	c := browsertest.NewPage(t, s.URL)
 	c.Open(link)
 	c.Fill("#new_password", thirdPW)
 	c.Fill("#confirm_password", thirdPW)
@@ -58,7 +58,7 @@ func TestAdminResetByLink(t *testing.T) {
 func TestAdminResetByTemporaryPassword(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	openReset(t, p, s)
 	p.Click(`input[name=method][value=temporary]`)
@@ -90,12 +90,12 @@ func TestAdminResetByTemporaryPassword(t *testing.T) {
 	s.SMTP.WaitFor(t, carlEmail, "password was reset")
 
 	// Carl logs in with it and must choose his own.
-	c := testenv.NewPage(t, s.URL)
+	c := browsertest.NewPage(t, s.URL)
 	login(c, carlEmail, temp, "/login/change-password")
 	c.WaitText("Your administrator gave you a temporary password.")
 	const save = `form[action="/login/change-password"] button[type=submit]`
 	top := func() float64 {
-		return testenv.Eval[float64](c, `document.querySelector('`+save+`').getBoundingClientRect().top`)
+		return browsertest.Eval[float64](c, `document.querySelector('`+save+`').getBoundingClientRect().top`)
 	}
 	before := top()
 	c.Fill("#new_password", thirdPW)
@@ -122,7 +122,7 @@ func TestAdminResetByTemporaryPassword(t *testing.T) {
 func TestAdminDisablesUser(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.Open("/settings/users/" + s.CarlID)
 	p.Screenshot("user")
@@ -164,7 +164,7 @@ func TestCompanyEnforcement(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
 	adaSecret, _ := enableTOTP(t, s.Server, adaEmail, goodPW)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/login/2fa")
 	p.Fill("#code", nextCode(s.Server, adaSecret))
 	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
@@ -176,7 +176,7 @@ func TestCompanyEnforcement(t *testing.T) {
 	p.Submit(`form[action="/settings/company"] button[type=submit]`)
 	wantToast(p, "Company settings saved.")
 
-	c := testenv.NewPage(t, s.URL)
+	c := browsertest.NewPage(t, s.URL)
 	login(c, carlEmail, goodPW, "/login/setup-2fa")
 	c.WaitText("Your company requires two-factor authentication.")
 	c.WaitVisible("img[data-qr]")
@@ -195,7 +195,7 @@ func TestCompanyEnforcement(t *testing.T) {
 	c.WaitText("Your company requires two-factor authentication, so it can't be turned off.")
 
 	// The next login asks for a code.
-	d := testenv.NewPage(t, s.URL)
+	d := browsertest.NewPage(t, s.URL)
 	login(d, carlEmail, goodPW, "/login/2fa")
 	d.Fill("#code", nextCode(s.Server, secret))
 	d.Submit(`form[action="/login/2fa"] button[type=submit]`)

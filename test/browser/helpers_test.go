@@ -14,6 +14,9 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -26,7 +29,7 @@ const (
 // acme is a server with the company Acme, its admin Ada Lovelace and a
 // member, Carl Jensen.
 type acme struct {
-	*testenv.Server
+	*servertest.Server
 	CompanyID, AdaID, CarlID string
 }
 
@@ -37,7 +40,7 @@ const (
 
 func startAcme(t *testing.T) *acme {
 	t.Helper()
-	s := testenv.StartServer(t)
+	s := servertest.Start(t)
 	c, u, _, err := s.Service().CreateCompany(context.Background(), auth.NewCompany{
 		Name: "Acme", AdminName: "Ada Lovelace", AdminEmail: adaEmail, Password: goodPW,
 	}, auth.Client{})
@@ -63,7 +66,7 @@ func (a *acme) addUser(t *testing.T, name, email, pw string, role gatehouse.Role
 }
 
 // login logs in through the login page and waits for the page after it.
-func login(p *testenv.Page, email, pw, wantPath string) {
+func login(p *browsertest.Page, email, pw, wantPath string) {
 	p.T.Helper()
 	p.Open("/login")
 	p.Fill("#email", email)
@@ -73,7 +76,7 @@ func login(p *testenv.Page, email, pw, wantPath string) {
 }
 
 // logout uses the user menu.
-func logout(p *testenv.Page) {
+func logout(p *browsertest.Page) {
 	p.T.Helper()
 	p.Click(".user-menu summary")
 	p.WaitVisible(".user-menu .menu")
@@ -83,7 +86,7 @@ func logout(p *testenv.Page) {
 
 // mailLink waits for a mail to `to` whose subject holds subject and returns
 // its link's path and query, to open on the test's server.
-func mailLink(t *testing.T, s *testenv.Server, to, subject string) (path string, m testenv.ReceivedMail) {
+func mailLink(t *testing.T, s *servertest.Server, to, subject string) (path string, m smtptest.Mail) {
 	t.Helper()
 	m = s.SMTP.WaitFor(t, to, subject)
 	u, err := url.Parse(testenv.Link(t, m.Text))
@@ -94,13 +97,13 @@ func mailLink(t *testing.T, s *testenv.Server, to, subject string) (path string,
 }
 
 // code returns the TOTP code of secret at the server's time.
-func code(s *testenv.Server, secret []byte) string {
+func code(s *servertest.Server, secret []byte) string {
 	return totp.Code(secret, totp.Step(s.Clock.Now()))
 }
 
 // nextCode moves the server's clock to the next 30-second step, since a
 // step's code works once, and returns that step's code.
-func nextCode(s *testenv.Server, secret []byte) string {
+func nextCode(s *servertest.Server, secret []byte) string {
 	s.Clock.Advance(30 * time.Second)
 	return code(s, secret)
 }
@@ -108,7 +111,7 @@ func nextCode(s *testenv.Server, secret []byte) string {
 // readQR decodes the QR code shown by the element matched by selector,
 // from a picture of it, as a phone's camera would, and returns the secret
 // of its otpauth:// URI.
-func readQR(t *testing.T, p *testenv.Page, selector string) []byte {
+func readQR(t *testing.T, p *browsertest.Page, selector string) []byte {
 	t.Helper()
 	zbar, err := exec.LookPath("zbarimg")
 	if err != nil {
@@ -135,7 +138,7 @@ func readQR(t *testing.T, p *testenv.Page, selector string) []byte {
 
 // enableTOTP turns 2FA on for a user through the API, for tests about
 // what comes after, and returns the secret and recovery codes.
-func enableTOTP(t *testing.T, s *testenv.Server, email, pw string) (secret []byte, recovery []string) {
+func enableTOTP(t *testing.T, s *servertest.Server, email, pw string) (secret []byte, recovery []string) {
 	t.Helper()
 	c := s.Client(t)
 	c.Token = c.Login(email, pw)
@@ -155,16 +158,16 @@ func enableTOTP(t *testing.T, s *testenv.Server, email, pw string) (secret []byt
 }
 
 // wantToast waits for a success or error message at the top right.
-func wantToast(p *testenv.Page, text string) {
+func wantToast(p *browsertest.Page, text string) {
 	p.T.Helper()
 	p.WaitToast(text)
 }
 
 // wantNoOverflow fails when the page is wider than the screen, which on a
 // phone means sideways scrolling.
-func wantNoOverflow(t *testing.T, p *testenv.Page, what string) {
+func wantNoOverflow(t *testing.T, p *browsertest.Page, what string) {
 	t.Helper()
-	if w := testenv.Eval[float64](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+	if w := browsertest.Eval[float64](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 		t.Errorf("%s: the page is %v px wider than the screen", what, w)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/i18n"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // catalogue returns the pages' messages, so that a test can expect a page
@@ -44,7 +44,7 @@ func TestForgotPassword(t *testing.T) {
 			t.Parallel()
 			T := func(key string, args ...any) string { return cat.T(lang, key, args...) }
 			s := startAcme(t)
-			p := testenv.NewPage(t, s.URL, testenv.AcceptLanguage(lang+",en;q=0.5"))
+			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang+",en;q=0.5"))
 			p.Open("/login")
 			p.WaitText(T("login.heading"))
 			if got := p.Attr("html", "lang"); got != lang {
@@ -99,7 +99,7 @@ func TestLanguageSwitcher(t *testing.T) {
 	t.Parallel()
 	cat := catalogue(t)
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	p.Open("/login")
 	p.WaitText(cat.T("en", "login.heading"))
 	if got := p.Attr(`.lang-switch a[aria-current]`, "hreflang"); got != "en" {
@@ -126,7 +126,7 @@ func TestLanguageSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.WaitText(cat.T("en", "profile.language_auto", "language", "English"))
 

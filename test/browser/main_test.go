@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.BrowserMain(m)) }
+func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // TestChangePassword is the help centre's "change your password": the
@@ -13,7 +13,7 @@ import (
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.Click(`.sidebar a[href="/settings/password"]`)
 	p.WaitPath("/settings/password")
@@ -23,7 +23,7 @@ func TestChangePassword(t *testing.T) {
 		t.Fatal("Update is enabled on an empty form, want disabled")
 	}
 	// Update sits in the upper right of the form, beside the heading.
-	box := testenv.Eval[map[string]float64](p, `(() => { const b = document.querySelector('`+update+`').getBoundingClientRect();
+	box := browsertest.Eval[map[string]float64](p, `(() => { const b = document.querySelector('`+update+`').getBoundingClientRect();
 		const h = document.querySelector('.panel h1').getBoundingClientRect(); const f = document.querySelector('#current_password').getBoundingClientRect();
 		return {top: b.top, right: b.right, headingTop: h.top, fieldTop: f.top, fieldRight: f.right}; })()`)
 	if box["top"] > box["fieldTop"] || box["right"] <= box["fieldRight"] {
@@ -76,7 +76,7 @@ func TestChangePassword(t *testing.T) {
 func TestStrengthMeter(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.Open("/settings/password")
 	for _, tc := range []struct{ typed, level, says string }{

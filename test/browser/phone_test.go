@@ -3,7 +3,7 @@ package browser_test
 import (
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // TestPhone runs through the main pages on a phone-width screen: nothing
@@ -12,7 +12,7 @@ import (
 func TestPhone(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL, testenv.Phone())
+	p := browsertest.NewPage(t, s.URL, browsertest.Phone())
 	p.Open("/login")
 	wantNoOverflow(t, p, "login")
 	p.Screenshot("phone-login")
@@ -54,8 +54,8 @@ func TestPhone(t *testing.T) {
 
 // onScreen reports whether the element lies within the screen's width and
 // first screenful.
-func onScreen(p *testenv.Page, selector string) bool {
+func onScreen(p *browsertest.Page, selector string) bool {
 	p.T.Helper()
-	return testenv.Eval[bool](p, `(() => { const r = document.querySelector(`+"`"+selector+"`"+`).getBoundingClientRect();
+	return browsertest.Eval[bool](p, `(() => { const r = document.querySelector(`+"`"+selector+"`"+`).getBoundingClientRect();
 		return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth && r.top >= 0 && r.bottom <= window.innerHeight; })()`)
 }

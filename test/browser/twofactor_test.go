@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
 // TestEnableTwoFactor is the help centre's "turn on two-factor
@@ -13,7 +13,7 @@ import (
 func TestEnableTwoFactor(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/settings/profile")
 	p.Screenshot("profile")
 	p.Submit(`form[action="/settings/totp"] button[role=switch]`)
@@ -68,7 +68,7 @@ func TestLoginWithCode(t *testing.T) {
 	s := startAcme(t)
 	secret, recovery := enableTOTP(t, s.Server, adaEmail, goodPW)
 
-	p := testenv.NewPage(t, s.URL)
+	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/login/2fa")
 	p.WaitText("Open your authenticator app")
 	if got := p.Focused(); got != "code" {
@@ -82,7 +82,7 @@ func TestLoginWithCode(t *testing.T) {
 	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
 	p.WaitPath("/settings/profile")
 
-	q := testenv.NewPage(t, s.URL)
+	q := browsertest.NewPage(t, s.URL)
 	login(q, adaEmail, goodPW, "/login/2fa")
 	q.ClickLink("Use a recovery code instead")
 	q.WaitVisible("#recovery_code")
@@ -97,7 +97,7 @@ func TestLoginWithCode(t *testing.T) {
 	s.SMTP.WaitFor(t, adaEmail, "recovery code was used")
 
 	// A used recovery code does not work twice.
-	r := testenv.NewPage(t, s.URL)
+	r := browsertest.NewPage(t, s.URL)
 	login(r, adaEmail, goodPW, "/login/2fa")
 	r.Open("/login/2fa?recovery=1")
 	r.Fill("#recovery_code", recovery[3])

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 // requestResets posts one forgot-password request per email, spread over
@@ -61,7 +61,7 @@ func waitOutboxDone(t *testing.T, c *cluster, want int, d time.Duration) {
 }
 
 // messageIDs counts the messages the SMTP server received by Message-ID.
-func messageIDs(msgs []testenv.ReceivedMail) map[string]int {
+func messageIDs(msgs []smtptest.Mail) map[string]int {
 	ids := map[string]int{}
 	for _, m := range msgs {
 		ids[m.Header.Get("Message-ID")]++
@@ -91,7 +91,7 @@ func emailsFor(prefix string, n int) []string {
 // exactly once.
 func TestMailDeliveredOnceByAllNodes(t *testing.T) {
 	c := startCluster(t, clusterConfig{nodes: 3, flags: []string{"--trusted-proxies", "127.0.0.1"},
-		smtp: []testenv.SMTPOption{testenv.WithSlowData(20 * time.Millisecond)}})
+		smtp: []smtptest.Option{smtptest.WithSlowData(20 * time.Millisecond)}})
 	users := emailsFor("mail", 20)
 	c.CreateUsers(users...)
 	// Three requests each: the most reset mails one address gets an hour.
@@ -130,7 +130,7 @@ func TestMailOfKilledNodeDeliveredByOthers(t *testing.T) {
 	// Each message takes two seconds at the SMTP server, so that node1 is
 	// surely in the middle of its batch when it is killed.
 	c := newCluster(t, clusterConfig{nodes: 3, flags: []string{"--trusted-proxies", "127.0.0.1"},
-		smtp: []testenv.SMTPOption{testenv.WithSlowData(2 * time.Second)}})
+		smtp: []smtptest.Option{smtptest.WithSlowData(2 * time.Second)}})
 	first, others := c.Nodes[0], c.Nodes[1:]
 	first.Start()
 	first.WaitReady(60 * time.Second)

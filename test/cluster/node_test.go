@@ -22,6 +22,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 // password is good enough for the policy and used by every test user.
@@ -176,7 +178,7 @@ func (n *node) WaitReady(d time.Duration) {
 }
 
 // Client returns an HTTP client of this node.
-func (n *node) Client(t testing.TB) *testenv.Client { return testenv.NewClient(t, n.URL) }
+func (n *node) Client(t testing.TB) *servertest.Client { return servertest.NewClient(t, n.URL) }
 
 // getStatus fetches url and returns its status code.
 func getStatus(url string) (int, error) {
@@ -206,7 +208,7 @@ type cluster struct {
 	t       testing.TB
 	DBURL   string
 	KeyFile string
-	SMTP    *testenv.SMTPServer
+	SMTP    *smtptest.Server
 	Nodes   []*node
 	DB      *sql.DB // the test's own connection, to arrange and inspect
 }
@@ -215,7 +217,7 @@ type cluster struct {
 type clusterConfig struct {
 	nodes int    // how many nodes newCluster prepares
 	dbURL string // empty: a fresh database on the shared test server
-	smtp  []testenv.SMTPOption
+	smtp  []smtptest.Option
 	flags []string // extra flags of every node
 }
 
@@ -239,7 +241,7 @@ func newCluster(t testing.TB, cfg clusterConfig) *cluster {
 	if cfg.dbURL == "" {
 		cfg.dbURL = testenv.Postgres(t)
 	}
-	c := &cluster{t: t, DBURL: cfg.dbURL, KeyFile: testenv.WriteKeyFile(t, t.TempDir()), SMTP: testenv.StartSMTP(t, cfg.smtp...)}
+	c := &cluster{t: t, DBURL: cfg.dbURL, KeyFile: testenv.WriteKeyFile(t, t.TempDir()), SMTP: smtptest.Start(t, cfg.smtp...)}
 	db, err := sql.Open("pgx", cfg.dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +348,7 @@ func tail(s string, n int) string {
 }
 
 // postJSON posts body as JSON and returns the status code, or 0 when the
-// request failed; unlike testenv.Client it may be called from any goroutine.
+// request failed; unlike servertest.Client it may be called from any goroutine.
 func postJSON(url string, body any) int {
 	status, _, _ := postJSONHeader(url, body, nil)
 	return status

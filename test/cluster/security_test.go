@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
 var resetLink = regexp.MustCompile(`/reset-password\?token=([A-Za-z0-9_-]+)`)
 
 // resetToken returns the token of the link in a reset mail.
-func resetToken(t testing.TB, m testenv.ReceivedMail) string {
+func resetToken(t testing.TB, m smtptest.Mail) string {
 	t.Helper()
 	match := resetLink.FindStringSubmatch(m.Text)
 	if match == nil {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // A session made on one node works on every node, and ends on every node
@@ -17,10 +17,10 @@ func TestSessionsAcrossNodes(t *testing.T) {
 	c.CreateUsers(users...)
 
 	// login logs in on n and returns a client of each node holding the token.
-	login := func(t *testing.T, n *node, email string) []*testenv.Client {
+	login := func(t *testing.T, n *node, email string) []*servertest.Client {
 		t.Helper()
 		token := n.Client(t).Login(email, password)
-		var clients []*testenv.Client
+		var clients []*servertest.Client
 		for _, m := range c.Nodes {
 			cl := m.Client(t)
 			cl.Token = token
@@ -29,7 +29,7 @@ func TestSessionsAcrossNodes(t *testing.T) {
 		return clients
 	}
 	// wantMe checks GET /api/v1/me on every node.
-	wantMe := func(t *testing.T, clients []*testenv.Client, want int, why string) {
+	wantMe := func(t *testing.T, clients []*servertest.Client, want int, why string) {
 		t.Helper()
 		for i, cl := range clients {
 			if r := cl.Get("/api/v1/me"); r.StatusCode != want {

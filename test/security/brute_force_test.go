@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -24,7 +25,7 @@ type attacker struct {
 	n int
 }
 
-func (a *attacker) next(t *testing.T) *testenv.Client {
+func (a *attacker) next(t *testing.T) *servertest.Client {
 	a.n++
 	return from(a.w.s.Client(t), fmt.Sprintf("198.18.%d.%d", a.n/250, a.n%250+1))
 }
@@ -35,7 +36,7 @@ type entryPoint struct {
 	totp bool // the account has 2FA
 	// guess sends one guess (the right secret when right) from c, starting
 	// over (a new login, a new challenge) every time, and returns the answer.
-	guess func(t *testing.T, w *world, c *testenv.Client, email string, s *secrets, right bool) *testenv.Response
+	guess func(t *testing.T, w *world, c *servertest.Client, email string, s *secrets, right bool) *servertest.Response
 }
 
 // secrets are what the account's owner knows.
@@ -47,7 +48,7 @@ type secrets struct {
 // codeStep logs in with the right password and sends a code or a
 // recovery code to the challenge; a refused password step is returned as
 // it is.
-func codeStep(t *testing.T, w *world, c *testenv.Client, email string, body map[string]string) *testenv.Response {
+func codeStep(t *testing.T, w *world, c *servertest.Client, email string, body map[string]string) *servertest.Response {
 	r := loginAPI(c, email, pw)
 	if r.StatusCode != 200 {
 		return r
@@ -57,17 +58,17 @@ func codeStep(t *testing.T, w *world, c *testenv.Client, email string, body map[
 }
 
 var entryPoints = []entryPoint{
-	{"JSON login", false, func(t *testing.T, w *world, c *testenv.Client, email string, _ *secrets, right bool) *testenv.Response {
+	{"JSON login", false, func(t *testing.T, w *world, c *servertest.Client, email string, _ *secrets, right bool) *servertest.Response {
 		return loginAPI(c, email, pick(right, pw, wrongPW))
 	}},
-	{"login form", false, func(t *testing.T, w *world, c *testenv.Client, email string, _ *secrets, right bool) *testenv.Response {
+	{"login form", false, func(t *testing.T, w *world, c *servertest.Client, email string, _ *secrets, right bool) *servertest.Response {
 		return c.PostForm("/login", map[string]string{"email": email, "password": pick(right, pw, wrongPW)})
 	}},
-	{"TOTP code", true, func(t *testing.T, w *world, c *testenv.Client, email string, s *secrets, right bool) *testenv.Response {
+	{"TOTP code", true, func(t *testing.T, w *world, c *servertest.Client, email string, s *secrets, right bool) *servertest.Response {
 		keepStep(w.s)
 		return codeStep(t, w, c, email, map[string]string{"code": pick(right, codeAt(w.s, s.totp, 0), wrongCode(w.s, s.totp))})
 	}},
-	{"TOTP code on the page", true, func(t *testing.T, w *world, c *testenv.Client, email string, s *secrets, right bool) *testenv.Response {
+	{"TOTP code on the page", true, func(t *testing.T, w *world, c *servertest.Client, email string, s *secrets, right bool) *servertest.Response {
 		r := c.PostForm("/login", map[string]string{"email": email, "password": pw})
 		if r.StatusCode != 303 {
 			return r
@@ -75,15 +76,15 @@ var entryPoints = []entryPoint{
 		keepStep(w.s)
 		return c.PostForm("/login/2fa", map[string]string{"code": pick(right, codeAt(w.s, s.totp, 0), wrongCode(w.s, s.totp))})
 	}},
-	{"recovery code", true, func(t *testing.T, w *world, c *testenv.Client, email string, s *secrets, right bool) *testenv.Response {
+	{"recovery code", true, func(t *testing.T, w *world, c *servertest.Client, email string, s *secrets, right bool) *servertest.Response {
 		return codeStep(t, w, c, email, map[string]string{"recovery_code": pick(right, s.recovery[0], "AAAAA-AAAAA")})
 	}},
-	{"current password of a stolen session", false, func(t *testing.T, w *world, c *testenv.Client, email string, _ *secrets, right bool) *testenv.Response {
+	{"current password of a stolen session", false, func(t *testing.T, w *world, c *servertest.Client, email string, _ *secrets, right bool) *servertest.Response {
 		c.Token = w.stolen[email]
 		return c.Do("POST", "/api/v1/me/password", map[string]string{"current_password": pick(right, pw, wrongPW),
 			"new_password": otherPW, "confirm_password": otherPW})
 	}},
-	{"password to turn 2FA off", true, func(t *testing.T, w *world, c *testenv.Client, email string, _ *secrets, right bool) *testenv.Response {
+	{"password to turn 2FA off", true, func(t *testing.T, w *world, c *servertest.Client, email string, _ *secrets, right bool) *servertest.Response {
 		c.Token = w.stolen[email]
 		return c.Do("DELETE", "/api/v1/me/totp", map[string]string{"password": pick(right, pw, wrongPW)})
 	}},
@@ -96,7 +97,7 @@ var entryPoints = []entryPoint{
 // and jumps of up to 30 s between guesses would leave the 30 s lockout set
 // by the fifth wrong guess only the milliseconds that guess took, which a
 // loaded machine can outlast before the next request.
-func keepStep(s *testenv.Server) {
+func keepStep(s *servertest.Server) {
 	now := s.Clock.Now()
 	if left := now.Truncate(totp.Period).Add(totp.Period).Sub(now); left < 5*time.Second {
 		s.Clock.Advance(left + time.Second)
@@ -116,7 +117,7 @@ func pick(right bool, yes, no string) string {
 // right secret. The block ends by itself; and while it holds, the owner
 // still gets in with a reset link.
 func TestEveryDoorCountsPerAccount(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		w.stolen = map[string]string{}
 		a := &attacker{w: w}
@@ -156,7 +157,7 @@ func TestEveryDoorCountsPerAccount(t *testing.T) {
 
 // wantBlocked fails unless r is a 429 (a problem document, or the page
 // of one) with a Retry-After, and returns the Retry-After in seconds.
-func wantBlocked(t *testing.T, what string, r *testenv.Response) int {
+func wantBlocked(t *testing.T, what string, r *servertest.Response) int {
 	t.Helper()
 	wait, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if r.StatusCode != 429 || err != nil || wait < 1 {
@@ -170,7 +171,7 @@ func wantBlocked(t *testing.T, what string, r *testenv.Response) int {
 // block never grows past 15 minutes, and a reset link always works and
 // lifts it.
 func TestLockoutCannotKeepTheOwnerOut(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		a := &attacker{w: w}
 		for range 5 {
@@ -209,23 +210,23 @@ func TestLockoutCannotKeepTheOwnerOut(t *testing.T) {
 // nobody can try them at full speed. A blocked address is refused even a
 // good token; another address is not.
 func TestBadTokensAreCountedPerAddress(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		guesser := from(w.s.Client(t), "203.0.113.9")
-		doors := []func(token string) *testenv.Response{
-			func(token string) *testenv.Response {
+		doors := []func(token string) *servertest.Response{
+			func(token string) *servertest.Response {
 				return guesser.Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token, "new_password": otherPW, "confirm_password": otherPW})
 			},
-			func(token string) *testenv.Response {
+			func(token string) *servertest.Response {
 				return guesser.Do("POST", "/api/v1/login/totp", map[string]string{"challenge": token, "code": "123456"})
 			},
-			func(token string) *testenv.Response {
+			func(token string) *servertest.Response {
 				return guesser.Do("POST", "/api/v1/login/password", map[string]string{"challenge": token, "new_password": otherPW, "confirm_password": otherPW})
 			},
-			func(token string) *testenv.Response {
+			func(token string) *servertest.Response {
 				return guesser.Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": token})
 			},
-			func(token string) *testenv.Response {
+			func(token string) *servertest.Response {
 				return guesser.PostForm("/reset-password", map[string]string{"token": token, "new_password": otherPW, "confirm_password": otherPW})
 			},
 		}
@@ -251,7 +252,7 @@ func TestBadTokensAreCountedPerAddress(t *testing.T) {
 // however the guesses arrive: in parallel on one challenge, or spread over
 // many challenges.
 func TestParallelCodeGuessesAreCounted(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		secret, _ := enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
 		a := &attacker{w: w}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // Threat: another site makes the victim's browser act — a form, a
@@ -30,7 +31,7 @@ var crossSite = []map[string]string{
 // text/plain (which needs no preflight), as JSON — and wants 403 with
 // nothing changed and no cookie set.
 func TestCrossSiteRequestsChangeNothing(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		victim := w.browser(t, "ada@acme.example")
 		sessions := victim.Get("/api/v1/me/sessions").JSON(t)["sessions"].([]any)
@@ -106,7 +107,7 @@ func TestJSONEndpointsRefuseSimpleContentTypes(t *testing.T) {
 // no GET changes data (the audit export records itself, and only that),
 // and a link opened (by a person or a mail scanner) still works after.
 func TestGETChangesNothing(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		adaWeb := w.browser(t, "ada@acme.example")
@@ -130,7 +131,7 @@ func TestGETChangesNothing(t *testing.T) {
 			if r.Method != "GET" {
 				continue
 			}
-			for _, c := range []*testenv.Client{adaWeb, pending} {
+			for _, c := range []*servertest.Client{adaWeb, pending} {
 				c.Get(r.path(v))
 				c.Get(r.path(v) + "?token=" + token + "&next=/settings/sessions&recovery=1")
 			}

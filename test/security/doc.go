@@ -2,7 +2,7 @@
 // and keeps every attack as a test so that what was fixed stays fixed.
 //
 // The tests are black-box: they talk HTTP to a real server
-// (testenv.StartServer, built exactly as `gatehouse serve` is), with its
+// (servertest.Start, built exactly as `gatehouse serve` is), with its
 // real database — SQLite and PostgreSQL alike, through
 // testenv.ForEachDatabase — and its real SMTP server. They arrange state
 // through the store only where HTTP offers no way (a disabled user, a

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/server"
 )
@@ -36,12 +36,12 @@ var accountKinds = []string{"unknown", "wrong password", "disabled", "invited"}
 // kind of account, enough addresses for two rounds of samples that no
 // account is ever throttled (four tries each, below the five free
 // failures).
-func enumerationWorld(t *testing.T, db testenv.ServerOption) (*world, map[string][]string) {
+func enumerationWorld(t *testing.T, db servertest.Option) (*world, map[string][]string) {
 	t.Helper()
-	w := newWorld(t, db, testenv.WithOptions(func(o *server.Options) { o.HashParams = password.DefaultParams }))
+	w := newWorld(t, db, servertest.WithOptions(func(o *server.Options) { o.HashParams = password.DefaultParams }))
 	n := 2*samples/4 + 1
-	testenv.SeedUsers(t, w.s, w.acme, "known", n)
-	testenv.SeedUsers(t, w.s, w.acme, "disabled", n)
+	servertest.SeedUsers(t, w.s, w.acme, "known", n)
+	servertest.SeedUsers(t, w.s, w.acme, "disabled", n)
 	err := w.s.App.DB.Update(t.Context(), func(tx gatehouse.Tx) error {
 		var invited []*gatehouse.User
 		for i := range n {
@@ -79,7 +79,7 @@ type answer struct {
 	elapsed time.Duration
 }
 
-func observe(t *testing.T, email string, do func() *testenv.Response) answer {
+func observe(t *testing.T, email string, do func() *servertest.Response) answer {
 	t.Helper()
 	start := time.Now()
 	r := do()
@@ -115,7 +115,7 @@ func median(ds []time.Duration) time.Duration {
 // order each round, and fails when any kind's answers differ from the
 // unknown address's in status, headers or body, or, when timed, in median
 // time by more than a quarter (plus 3 ms of noise).
-func compareKinds(t *testing.T, what string, emails map[string][]string, n int, timed bool, do func(i int, email string) *testenv.Response) {
+func compareKinds(t *testing.T, what string, emails map[string][]string, n int, timed bool, do func(i int, email string) *servertest.Response) {
 	t.Helper()
 	if raceBuild && timed {
 		t.Logf("%s: answers compared on 8 samples, untimed: the race detector distorts time", what)
@@ -128,7 +128,7 @@ func compareKinds(t *testing.T, what string, emails map[string][]string, n int, 
 		rand.Shuffle(len(kinds), func(a, b int) { kinds[a], kinds[b] = kinds[b], kinds[a] })
 		for _, kind := range kinds {
 			email := emails[kind][i]
-			a := observe(t, email, func() *testenv.Response { return do(i, email) })
+			a := observe(t, email, func() *servertest.Response { return do(i, email) })
 			times[kind] = append(times[kind], a.elapsed)
 			if f, ok := first[kind]; !ok {
 				first[kind] = a
@@ -162,15 +162,15 @@ func compareKinds(t *testing.T, what string, emails map[string][]string, n int, 
 }
 
 func TestLoginTellsNoOneApart(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w, emails := enumerationWorld(t, db)
 		// Answers depend on nothing but the address typed: each request
 		// comes from its own client address, so none is throttled.
 		addr := func(i int, email string) string { return fmt.Sprintf("10.%d.%d.%d", len(email)%200, i/200, i%200) }
-		compareKinds(t, "JSON login", emails, samples, true, func(i int, email string) *testenv.Response {
+		compareKinds(t, "JSON login", emails, samples, true, func(i int, email string) *servertest.Response {
 			return loginAPI(from(w.s.Client(t), addr(i, email)), email, wrongPW)
 		})
-		compareKinds(t, "login form", secondRound(emails), 8, false, func(i int, email string) *testenv.Response {
+		compareKinds(t, "login form", secondRound(emails), 8, false, func(i int, email string) *servertest.Response {
 			return from(w.s.Client(t), addr(i+samples, email)).PostForm("/login", map[string]string{"email": email, "password": wrongPW})
 		})
 	})
@@ -179,7 +179,7 @@ func TestLoginTellsNoOneApart(t *testing.T) {
 // Throttled accounts: a known address and an unknown one, both blocked,
 // answer alike — the block is keyed by the address typed, not the account.
 func TestThrottledLoginsTellNoOneApart(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w, _ := enumerationWorld(t, db)
 		a := &attacker{w: w}
 		blocked := map[string]string{"unknown": "nobody-blocked@example.com", "wrong password": "known000000@example.com",
@@ -193,7 +193,7 @@ func TestThrottledLoginsTellNoOneApart(t *testing.T) {
 		for kind, email := range blocked {
 			emails[kind] = slices.Repeat([]string{email}, samples)
 		}
-		compareKinds(t, "throttled JSON login", emails, samples, true, func(i int, email string) *testenv.Response {
+		compareKinds(t, "throttled JSON login", emails, samples, true, func(i int, email string) *servertest.Response {
 			r := loginAPI(a.next(t), email, wrongPW)
 			if r.StatusCode != 429 {
 				t.Fatalf("%s: got %d, want 429", email, r.StatusCode)
@@ -205,7 +205,7 @@ func TestThrottledLoginsTellNoOneApart(t *testing.T) {
 }
 
 func TestResetRequestsTellNoOneApart(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w, emails := enumerationWorld(t, db)
 		// A known address past its hourly mail cap is answered alike too.
 		capped := "known000001@example.com"
@@ -215,10 +215,10 @@ func TestResetRequestsTellNoOneApart(t *testing.T) {
 		w.s.WaitQuiet(t)
 		emails["wrong password"][0] = capped
 		a := &attacker{w: w}
-		compareKinds(t, "reset request", emails, samples, true, func(i int, email string) *testenv.Response {
+		compareKinds(t, "reset request", emails, samples, true, func(i int, email string) *servertest.Response {
 			return a.next(t).Do("POST", "/api/v1/password-reset", map[string]string{"email": email})
 		})
-		compareKinds(t, "forgot-password form", secondRound(emails), 8, false, func(i int, email string) *testenv.Response {
+		compareKinds(t, "forgot-password form", secondRound(emails), 8, false, func(i int, email string) *servertest.Response {
 			return a.next(t).PostForm("/forgot-password", map[string]string{"email": email})
 		})
 		// No mail went to an address without an active account, and none

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 	"github.com/gatehouse/gatehouse/totp"
 	"github.com/gatehouse/gatehouse/web"
@@ -31,7 +32,7 @@ const (
 // Acme with its admin Ada, the member Mia and the disabled member Dan;
 // Bolt with its admin Bob and the member Ben. Every password is pw.
 type world struct {
-	s                       *testenv.Server
+	s                       *servertest.Server
 	acme, bolt              string // company IDs
 	ada, mia, dan, bob, ben string // user IDs
 
@@ -41,10 +42,10 @@ type world struct {
 // newWorld starts a server with the two companies. The server believes
 // X-Forwarded-For from 127.0.0.1, so that a test can pose as many client
 // addresses (see from).
-func newWorld(t *testing.T, opts ...testenv.ServerOption) *world {
+func newWorld(t *testing.T, opts ...servertest.Option) *world {
 	t.Helper()
-	opts = append([]testenv.ServerOption{viaProxy()}, opts...)
-	s := testenv.StartServer(t, opts...)
+	opts = append([]servertest.Option{viaProxy()}, opts...)
+	s := servertest.Start(t, opts...)
 	w := &world{s: s}
 	w.acme, w.ada = s.Company(t, "Acme", "ada@acme.example", pw)
 	w.bolt, w.bob = s.Company(t, "Bolt", "bob@bolt.example", pw)
@@ -58,8 +59,8 @@ func newWorld(t *testing.T, opts ...testenv.ServerOption) *world {
 
 // viaProxy makes the server believe X-Forwarded-For from the loopback
 // address the tests connect from.
-func viaProxy() testenv.ServerOption {
-	return testenv.WithOptions(func(o *server.Options) {
+func viaProxy() servertest.Option {
+	return servertest.WithOptions(func(o *server.Options) {
 		ps, err := httpx.ParseProxies("127.0.0.1")
 		if err != nil {
 			panic(err)
@@ -70,13 +71,13 @@ func viaProxy() testenv.ServerOption {
 
 // from makes c appear to come from the client address ip (the server
 // believes the loopback proxy; see viaProxy).
-func from(c *testenv.Client, ip string) *testenv.Client {
+func from(c *servertest.Client, ip string) *servertest.Client {
 	c.Header["X-Forwarded-For"] = ip
 	return c
 }
 
 // api returns a program's client signed in as email through the JSON API.
-func (w *world) api(t *testing.T, email string) *testenv.Client {
+func (w *world) api(t *testing.T, email string) *servertest.Client {
 	t.Helper()
 	c := w.s.Client(t)
 	c.Token = c.Login(email, pw)
@@ -85,7 +86,7 @@ func (w *world) api(t *testing.T, email string) *testenv.Client {
 
 // browser returns a browser's client signed in as email through the login
 // form.
-func (w *world) browser(t *testing.T, email string) *testenv.Client {
+func (w *world) browser(t *testing.T, email string) *servertest.Client {
 	t.Helper()
 	c := w.s.Client(t)
 	formLogin(t, c, email, pw)
@@ -93,7 +94,7 @@ func (w *world) browser(t *testing.T, email string) *testenv.Client {
 }
 
 // formLogin signs c in through the login form, or fails the test.
-func formLogin(t *testing.T, c *testenv.Client, email, password string) {
+func formLogin(t *testing.T, c *servertest.Client, email, password string) {
 	t.Helper()
 	r := c.PostForm("/login", map[string]string{"email": email, "password": password})
 	if r.StatusCode != http.StatusSeeOther || c.SessionCookie() == "" {
@@ -102,12 +103,12 @@ func formLogin(t *testing.T, c *testenv.Client, email, password string) {
 }
 
 // loginAPI posts an email and password to the JSON API.
-func loginAPI(c *testenv.Client, email, password string) *testenv.Response {
+func loginAPI(c *servertest.Client, email, password string) *servertest.Response {
 	return c.Do("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
 }
 
 // wantStatus fails the test unless r has the status.
-func wantStatus(t *testing.T, what string, r *testenv.Response, status int) {
+func wantStatus(t *testing.T, what string, r *servertest.Response, status int) {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("%s: got %d %s, want %d", what, r.StatusCode, clip(r.Body), status)
@@ -116,7 +117,7 @@ func wantStatus(t *testing.T, what string, r *testenv.Response, status int) {
 
 // wantProblem fails the test unless r is a problem document with this
 // status and code.
-func wantProblem(t *testing.T, what string, r *testenv.Response, status int, code string) {
+func wantProblem(t *testing.T, what string, r *servertest.Response, status int, code string) {
 	t.Helper()
 	if r.StatusCode != status || r.Header.Get("Content-Type") != "application/problem+json" || r.Code(t) != code {
 		t.Fatalf("%s: got %d %s %s, want %d problem %s", what, r.StatusCode, r.Header.Get("Content-Type"), clip(r.Body), status, code)
@@ -220,7 +221,7 @@ func changesState(method string) bool {
 // bodyMembers returns, for each API route, the members of its JSON body
 // and their types ("string", "boolean", ...), read from the document the
 // server serves. A route without a body has none.
-func bodyMembers(t *testing.T, s *testenv.Server) map[string]map[string]string {
+func bodyMembers(t *testing.T, s *servertest.Server) map[string]map[string]string {
 	t.Helper()
 	r := s.Client(t).Get("/api/v1/openapi.json")
 	var doc struct {
@@ -281,7 +282,7 @@ func stringMembers(members map[string]string) []string {
 
 // send makes a request exactly as given: headers, Host and cookies
 // included; it follows no redirect and keeps no cookie.
-func send(t *testing.T, s *testenv.Server, method, path, contentType string, body []byte, header map[string]string) *testenv.Response {
+func send(t *testing.T, s *servertest.Server, method, path, contentType string, body []byte, header map[string]string) *servertest.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -304,7 +305,7 @@ func send(t *testing.T, s *testenv.Server, method, path, contentType string, bod
 	defer resp.Body.Close()
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
-	return &testenv.Response{Response: resp, Body: b.Bytes()}
+	return &servertest.Response{Response: resp, Body: b.Bytes()}
 }
 
 // sessionCookieHeader is the Cookie header of a session token over http.
@@ -316,19 +317,19 @@ func sessionCookieHeader(token string) string {
 
 // alignClock moves the server's clock two seconds into the next step, so
 // that a test has most of a step before codes change under it.
-func alignClock(s *testenv.Server) {
+func alignClock(s *servertest.Server) {
 	now := s.Clock.Now()
 	next := now.Truncate(totp.Period).Add(totp.Period + 2*time.Second)
 	s.Clock.Advance(next.Sub(now))
 }
 
 // codeAt is the authenticator's code delta steps from now.
-func codeAt(s *testenv.Server, secret []byte, delta int64) string {
+func codeAt(s *servertest.Server, secret []byte, delta int64) string {
 	return totp.Code(secret, totp.Step(s.Clock.Now())+delta)
 }
 
 // wrongCode is a code that no step in the accepted window has.
-func wrongCode(s *testenv.Server, secret []byte) string {
+func wrongCode(s *servertest.Server, secret []byte) string {
 	for _, c := range []string{"000000", "111111", "222222", "333333"} {
 		if c != codeAt(s, secret, -1) && c != codeAt(s, secret, 0) && c != codeAt(s, secret, 1) {
 			return c
@@ -339,7 +340,7 @@ func wrongCode(s *testenv.Server, secret []byte) string {
 
 // enableTOTP turns 2FA on for the signed-in client c through the API and
 // returns the secret and the recovery codes. The step it used is spent.
-func enableTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) (secret []byte, recovery []string) {
+func enableTOTP(t *testing.T, s *servertest.Server, c *servertest.Client) (secret []byte, recovery []string) {
 	t.Helper()
 	alignClock(s)
 	r := c.Do("POST", "/api/v1/me/totp", map[string]string{"password": pw})
@@ -359,7 +360,7 @@ func enableTOTP(t *testing.T, s *testenv.Server, c *testenv.Client) (secret []by
 
 // challenge logs in with the password and returns the challenge of the
 // next step, which must be want.
-func challenge(t *testing.T, c *testenv.Client, email, want string) string {
+func challenge(t *testing.T, c *servertest.Client, email, want string) string {
 	t.Helper()
 	r := loginAPI(c, email, pw)
 	if r.StatusCode != 200 || r.Str(t, "status") != want {
@@ -369,7 +370,7 @@ func challenge(t *testing.T, c *testenv.Client, email, want string) string {
 }
 
 // requireTOTP switches a company's 2FA requirement in the store.
-func requireTOTP(t *testing.T, s *testenv.Server, companyID string, on bool) {
+func requireTOTP(t *testing.T, s *servertest.Server, companyID string, on bool) {
 	t.Helper()
 	err := s.App.DB.Update(t.Context(), func(tx gatehouse.Tx) error {
 		c, err := tx.Company(companyID)
@@ -395,7 +396,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 }
 
 // cookieValue returns the value of the client's cookie name for base.
-func cookieValue(c *testenv.Client, base, name string) string {
+func cookieValue(c *servertest.Client, base, name string) string {
 	u, _ := url.Parse(base + "/")
 	for _, ck := range c.HTTP.Jar.Cookies(u) {
 		if ck.Name == name {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // Threat: input that breaks the server (a 500, a crash, a hang), costs it
@@ -29,7 +29,7 @@ var hostileValues = []string{"\x00", "\xff", "a\xc3", "%", "'; DROP TABLE users;
 var queryParams = []string{"query", "cursor", "limit", "type", "user_id", "token", "next", "recovery"}
 
 // never500 fails the test when r is a server error.
-func never500(t *testing.T, what string, r *testenv.Response) {
+func never500(t *testing.T, what string, r *servertest.Response) {
 	t.Helper()
 	if r.StatusCode >= 500 {
 		t.Errorf("%s: got %d %s, want a 4xx", what, r.StatusCode, clip(r.Body))
@@ -40,7 +40,7 @@ func never500(t *testing.T, what string, r *testenv.Response) {
 func rawQuery(name, v string) string { return name + "=" + url.QueryEscape(v) }
 
 func TestHostilePathsAndQueriesAreRefusedCleanly(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		adaWeb := w.browser(t, "ada@acme.example")
@@ -87,7 +87,7 @@ func TestHostilePathsAndQueriesAreRefusedCleanly(t *testing.T) {
 // Headers the client chooses end up in sessions, challenges, the audit log
 // and mail: they must neither break a login nor be stored unreadable.
 func TestHostileHeadersDoNotBreakLogins(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		for _, h := range []map[string]string{
 			{"User-Agent": "Mozilla\xff\xfe"},
@@ -119,7 +119,7 @@ func TestHostileHeadersDoNotBreakLogins(t *testing.T) {
 // Every string member of every JSON body, given the wrong type, a NUL, or
 // in a body of the wrong kind: 4xx, and nothing changes.
 func TestHostileJSONBodiesAreRefusedCleanly(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		members := bodyMembers(t, w.s)

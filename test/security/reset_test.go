@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -35,9 +36,9 @@ var poisoned = []map[string]string{
 // forgot, and as an admin resetting or inviting — with poisoned headers:
 // every link in every mail starts with --public-url.
 func TestLinksComeFromThePublicURLOnly(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		const public = "https://login.acme.example"
-		w := newWorld(t, db, testenv.WithOptions(func(o *server.Options) { o.PublicURL = public }))
+		w := newWorld(t, db, servertest.WithOptions(func(o *server.Options) { o.PublicURL = public }))
 		adaToken := w.api(t, "ada@acme.example").Token
 		for i, h := range poisoned {
 			header := map[string]string{"Content-Type": "application/json"}
@@ -95,7 +96,7 @@ func TestLinksComeFromThePublicURLOnly(t *testing.T) {
 // folds onto a user's address (a dotless ı, the Kelvin sign K) is refused,
 // and nothing is mailed anywhere but to the address the account has.
 func TestResetMailGoesToTheStoredAddressOnly(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		w.s.AddUser(t, w.acme, "kate@acme.example", pw, gatehouse.RoleMember)
 		w.s.AddUser(t, w.acme, "admin@acme.example", pw, gatehouse.RoleMember)
@@ -157,7 +158,7 @@ func resetLink(t *testing.T, w *world, email string) string {
 	return ""
 }
 
-func confirm(w *world, c *testenv.Client, token, newPW string) *testenv.Response {
+func confirm(w *world, c *servertest.Client, token, newPW string) *servertest.Response {
 	return c.Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token, "new_password": newPW, "confirm_password": newPW})
 }
 
@@ -165,7 +166,7 @@ func confirm(w *world, c *testenv.Client, token, newPW string) *testenv.Response
 // wins), for an hour, only until the password changes, and only for the
 // account it was sent for.
 func TestResetLinksAreSingleUse(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		c := w.s.Client(t)
 
@@ -230,7 +231,7 @@ func TestTokensDoNotLeakFromTheirPages(t *testing.T) {
 	w := newWorld(t)
 	token := resetLink(t, w, "mia@acme.example")
 	c := w.s.Client(t)
-	for name, r := range map[string]*testenv.Response{
+	for name, r := range map[string]*servertest.Response{
 		"reset page":        c.Get("/reset-password?token=" + token),
 		"reset page again":  c.PostForm("/reset-password", map[string]string{"token": token, "new_password": "short", "confirm_password": "short"}),
 		"reset page, wrong": c.Get("/reset-password?token=" + strings.Repeat("A", 43)),

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -20,7 +21,7 @@ import (
 // site can read or plant.
 
 // authenticates tells whether a session token opens /api/v1/me.
-func authenticates(t *testing.T, s *testenv.Server, token string) bool {
+func authenticates(t *testing.T, s *servertest.Server, token string) bool {
 	t.Helper()
 	c := s.Client(t)
 	c.Token = token
@@ -29,12 +30,12 @@ func authenticates(t *testing.T, s *testenv.Server, token string) bool {
 
 // plant puts a cookie into a client's jar, as a sibling site or a script
 // injected earlier might.
-func plant(t *testing.T, c *testenv.Client, base, name, value string) {
+func plant(t *testing.T, c *servertest.Client, base, name, value string) {
 	c.HTTP.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
 func TestPlantedSessionsAreNeverPromoted(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		secret, _ := enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
 		attacker := w.api(t, "bob@bolt.example").Token
@@ -76,7 +77,7 @@ func TestPlantedSessionsAreNeverPromoted(t *testing.T) {
 // and a password change: each step answers with a token it made, and the
 // token of the step before stops working.
 func TestEveryPrivilegeStepIssuesANewToken(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		secret, _ := enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
 		browser := w.s.Client(t)
@@ -128,24 +129,24 @@ func TestEveryPrivilegeStepIssuesANewToken(t *testing.T) {
 // TestTheRightSessionsEnd: each way a session ends, on two sessions of the
 // user (the one acting, "mine", and another) and a bystander's.
 func TestTheRightSessionsEnd(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		bystander := w.api(t, "ben@bolt.example")
 		cases := []struct {
 			name        string
 			totp        bool
-			act         func(t *testing.T, userID string, mine, other *testenv.Client)
+			act         func(t *testing.T, userID string, mine, other *servertest.Client)
 			mine, other bool // still signed in afterwards
 		}{
-			{"logout through the API", false, func(t *testing.T, _ string, mine, _ *testenv.Client) {
+			{"logout through the API", false, func(t *testing.T, _ string, mine, _ *servertest.Client) {
 				wantStatus(t, "logout", mine.Do("POST", "/api/v1/logout", nil), 204)
 			}, false, true},
-			{"logout on the page", false, func(t *testing.T, _ string, mine, _ *testenv.Client) {
+			{"logout on the page", false, func(t *testing.T, _ string, mine, _ *servertest.Client) {
 				mine.Token = ""
 				wantStatus(t, "logout", mine.PostForm("/logout", nil), 303)
 			}, false, true},
-			{"revoking the other session", false, func(t *testing.T, _ string, mine, other *testenv.Client) {
+			{"revoking the other session", false, func(t *testing.T, _ string, mine, other *servertest.Client) {
 				var otherID string
 				for _, s := range mine.Get("/api/v1/me/sessions").JSON(t)["sessions"].([]any) {
 					if s.(map[string]any)["current"] == false {
@@ -154,25 +155,25 @@ func TestTheRightSessionsEnd(t *testing.T) {
 				}
 				wantStatus(t, "revoke", mine.Do("DELETE", "/api/v1/me/sessions/"+otherID, nil), 204)
 			}, true, false},
-			{"a new password", false, func(t *testing.T, _ string, mine, _ *testenv.Client) {
+			{"a new password", false, func(t *testing.T, _ string, mine, _ *servertest.Client) {
 				mine.Token = ""
 				wantStatus(t, "change", mine.PostForm("/settings/password",
 					map[string]string{"current_password": pw, "new_password": otherPW, "confirm_password": otherPW}), 303)
 			}, true, false},
-			{"a password reset", false, func(t *testing.T, userID string, mine, _ *testenv.Client) {
+			{"a password reset", false, func(t *testing.T, userID string, mine, _ *servertest.Client) {
 				email := mine.Get("/api/v1/me").Str(t, "email")
 				wantStatus(t, "reset request", w.s.Client(t).Do("POST", "/api/v1/password-reset", map[string]string{"email": email}), 202)
 				token := testenv.LinkToken(t, w.s.SMTP.WaitFor(t, email, "Reset").Text)
 				wantStatus(t, "reset", w.s.Client(t).Do("POST", "/api/v1/password-reset/confirm",
 					map[string]string{"token": token, "new_password": otherPW, "confirm_password": otherPW}), 204)
 			}, false, false},
-			{"a temporary password from an admin", false, func(t *testing.T, userID string, _, _ *testenv.Client) {
+			{"a temporary password from an admin", false, func(t *testing.T, userID string, _, _ *servertest.Client) {
 				wantStatus(t, "temporary", ada.Do("POST", "/api/v1/company/users/"+userID+"/password-reset", map[string]string{"method": "temporary"}), 200)
 			}, false, false},
-			{"disabled by an admin", false, func(t *testing.T, userID string, _, _ *testenv.Client) {
+			{"disabled by an admin", false, func(t *testing.T, userID string, _, _ *servertest.Client) {
 				wantStatus(t, "disable", ada.Do("PATCH", "/api/v1/company/users/"+userID, map[string]any{"disabled": true}), 200)
 			}, false, false},
-			{"2FA removed by an admin", true, func(t *testing.T, userID string, _, _ *testenv.Client) {
+			{"2FA removed by an admin", true, func(t *testing.T, userID string, _, _ *servertest.Client) {
 				wantStatus(t, "remove 2FA", ada.Do("DELETE", "/api/v1/company/users/"+userID+"/totp", nil), 204)
 			}, false, false},
 		}
@@ -180,7 +181,7 @@ func TestTheRightSessionsEnd(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				email := fmt.Sprintf("user%d@acme.example", i)
 				userID := w.s.AddUser(t, w.acme, email, pw, gatehouse.RoleMember)
-				var mine, other *testenv.Client
+				var mine, other *servertest.Client
 				if tc.totp {
 					secret, _ := enableTOTP(t, w.s, w.api(t, email))
 					mine, other = totpSignIn(t, w.s, email, secret), totpSignIn(t, w.s, email, secret)
@@ -191,7 +192,7 @@ func TestTheRightSessionsEnd(t *testing.T) {
 				tc.act(t, userID, mine, other)
 				for _, s := range []struct {
 					who  string
-					c    *testenv.Client
+					c    *servertest.Client
 					want bool
 				}{{"the acting session", mine, tc.mine}, {"the user's other session", other, tc.other}, {"a bystander", bystander, true}} {
 					token := s.c.Token
@@ -208,7 +209,7 @@ func TestTheRightSessionsEnd(t *testing.T) {
 }
 
 // totpSignIn signs in through the API with the password and a code.
-func totpSignIn(t *testing.T, s *testenv.Server, email string, secret []byte) *testenv.Client {
+func totpSignIn(t *testing.T, s *servertest.Server, email string, secret []byte) *servertest.Client {
 	t.Helper()
 	c := s.Client(t)
 	ch := challenge(t, c, email, "totp_required")
@@ -222,8 +223,8 @@ func totpSignIn(t *testing.T, s *testenv.Server, email string, secret []byte) *t
 // The idle and absolute lifetimes are the server's: a client that keeps
 // (or forges) the cookie past them is refused.
 func TestSessionLifetimesAreEnforcedByTheServer(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		w := newWorld(t, db, testenv.WithOptions(func(o *server.Options) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		w := newWorld(t, db, servertest.WithOptions(func(o *server.Options) {
 			o.SessionIdle, o.SessionLife = time.Hour, 3*time.Hour
 		}))
 		browser := w.browser(t, "mia@acme.example")
@@ -259,9 +260,9 @@ func TestSessionLifetimesAreEnforcedByTheServer(t *testing.T) {
 func TestCookieFlags(t *testing.T) {
 	for _, public := range []string{"", "https://login.example.com"} {
 		t.Run("public URL "+public, func(t *testing.T) {
-			var opts []testenv.ServerOption
+			var opts []servertest.Option
 			if public != "" {
-				opts = append(opts, testenv.WithOptions(func(o *server.Options) { o.PublicURL = public }))
+				opts = append(opts, servertest.WithOptions(func(o *server.Options) { o.PublicURL = public }))
 			}
 			w := newWorld(t, opts...)
 			secure := public != ""
@@ -272,7 +273,7 @@ func TestCookieFlags(t *testing.T) {
 			secret, _ := enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
 			jar := map[string]string{}
 			var seen []*http.Cookie
-			do := func(method, path, form string) *testenv.Response {
+			do := func(method, path, form string) *servertest.Response {
 				t.Helper()
 				var cookies []string
 				for k, v := range jar {

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -106,7 +107,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 // link, so the database never holds it in the clear — not the link, not
 // the words around it — even while delivery keeps failing.
 func TestQueuedMailIsSealed(t *testing.T) {
-	w := newWorld(t, testenv.WithSMTP(testenv.WithFailures(1000)))
+	w := newWorld(t, servertest.WithSMTP(smtptest.WithFailures(1000)))
 	wantStatus(t, "reset request", w.s.Client(t).Do("POST", "/api/v1/password-reset", map[string]string{"email": "mia@acme.example"}), 202)
 	ada := w.api(t, "ada@acme.example")
 	invite := ada.Do("POST", "/api/v1/company/users", map[string]string{"email": "new@acme.example", "name": "New"})

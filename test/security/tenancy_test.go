@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // Threat: an admin of one company reaches another company's users or log —
@@ -64,7 +64,7 @@ func boltState(t *testing.T, w *world) string {
 }
 
 func TestNoPathLeadsIntoAnotherCompany(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		bob := w.api(t, "bob@bolt.example")
 		bobSession := bob.Get("/api/v1/me/sessions").JSON(t)["sessions"].([]any)[0].(map[string]any)["id"].(string)
@@ -85,7 +85,7 @@ func TestNoPathLeadsIntoAnotherCompany(t *testing.T) {
 				if !strings.Contains(r.Pattern, "{id}") {
 					continue
 				}
-				var resp *testenv.Response
+				var resp *servertest.Response
 				if r.Method == "GET" {
 					resp = adaWeb.Get(r.path(v))
 				} else {
@@ -171,7 +171,7 @@ func TestMembersCannotAdminister(t *testing.T) {
 		if !strings.HasPrefix(r.Pattern, "/settings/users") && !strings.HasPrefix(r.Pattern, "/settings/company") && !strings.HasPrefix(r.Pattern, "/settings/audit") {
 			continue
 		}
-		var resp *testenv.Response
+		var resp *servertest.Response
 		if r.Method == "GET" {
 			resp = miaWeb.Get(r.path(ids{User: w.ada}))
 		} else {

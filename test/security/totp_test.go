@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -48,7 +49,7 @@ func pendingLogins(t *testing.T, w *world) map[string]string {
 // session cookie) and every protected page (with the challenge cookie the
 // password step set): all refuse, and nothing changes.
 func TestNothingOpensBeforeTheLoginCompletes(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		pending := pendingLogins(t, w)
 		before := w.s.Snapshot(t)
@@ -58,7 +59,7 @@ func TestNothingOpensBeforeTheLoginCompletes(t *testing.T) {
 			bearer.Token = ch
 			plant(t, cookie, w.s.URL, httpx.SessionCookieName, ch)
 			for _, r := range protected(apiRoutes(), publicAPI) {
-				for how, c := range map[string]*testenv.Client{"bearer": bearer, "cookie": cookie} {
+				for how, c := range map[string]*servertest.Client{"bearer": bearer, "cookie": cookie} {
 					wantProblem(t, fmt.Sprintf("%s with a %s challenge as %s", r, state, how),
 						c.Do(r.Method, r.path(v), userRouteBodies[r.String()]), 401, "unauthenticated")
 				}
@@ -67,7 +68,7 @@ func TestNothingOpensBeforeTheLoginCompletes(t *testing.T) {
 			browser := w.s.Client(t)
 			plant(t, browser, w.s.URL, httpx.ChallengeCookieName, ch)
 			for _, r := range protected(pageRoutes(), publicPages) {
-				var resp *testenv.Response
+				var resp *servertest.Response
 				if r.Method == "GET" {
 					resp = browser.Get(r.path(v))
 				} else {
@@ -79,14 +80,14 @@ func TestNothingOpensBeforeTheLoginCompletes(t *testing.T) {
 			}
 		}
 		// Nor does a challenge open another step than its own.
-		steps := map[string]func(ch string) *testenv.Response{
-			auth.StatusTOTPRequired: func(ch string) *testenv.Response {
+		steps := map[string]func(ch string) *servertest.Response{
+			auth.StatusTOTPRequired: func(ch string) *servertest.Response {
 				return w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": ch, "code": "123456"})
 			},
-			auth.StatusPasswordChangeRequired: func(ch string) *testenv.Response {
+			auth.StatusPasswordChangeRequired: func(ch string) *servertest.Response {
 				return w.s.Client(t).Do("POST", "/api/v1/login/password", map[string]string{"challenge": ch, "new_password": otherPW, "confirm_password": otherPW})
 			},
-			auth.StatusTOTPSetupRequired: func(ch string) *testenv.Response {
+			auth.StatusTOTPSetupRequired: func(ch string) *servertest.Response {
 				return w.s.Client(t).Do("POST", "/api/v1/login/totp-setup", map[string]string{"challenge": ch})
 			},
 		}
@@ -108,7 +109,7 @@ func TestNothingOpensBeforeTheLoginCompletes(t *testing.T) {
 // stop working at once — in the API and on the pages — and their next
 // login sets 2FA up. An admin without 2FA cannot switch it on.
 func TestEnforcementEndsPasswordOnlySessions(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		mia, miaWeb := w.api(t, "mia@acme.example"), w.browser(t, "mia@acme.example")
 		ada := w.api(t, "ada@acme.example")
@@ -135,7 +136,7 @@ func TestEnforcementEndsPasswordOnlySessions(t *testing.T) {
 // TestCodesAreUsedOnce: a code that logged in, the code of an earlier
 // step, and the code that confirmed enrollment are all refused afterwards.
 func TestCodesAreUsedOnce(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		alignClock(w.s)
 		c := w.api(t, "mia@acme.example")
@@ -143,7 +144,7 @@ func TestCodesAreUsedOnce(t *testing.T) {
 		secret := decodeB32(t, r.Str(t, "secret"))
 		enrolled := codeAt(w.s, secret, 0)
 		wantStatus(t, "confirm", c.Do("POST", "/api/v1/me/totp/confirm", map[string]string{"code": enrolled}), 200)
-		step := func(code string) *testenv.Response {
+		step := func(code string) *servertest.Response {
 			a := w.s.Client(t)
 			ch := challenge(t, a, "mia@acme.example", auth.StatusTOTPRequired)
 			return a.Do("POST", "/api/v1/login/totp", map[string]string{"challenge": ch, "code": code})
@@ -234,7 +235,7 @@ func TestCodeSpellings(t *testing.T) {
 // confirm it; a session older than 15 minutes cannot start enrollment
 // without the password; and once 2FA is on, the secret is shown nowhere.
 func TestEnrollmentCannotBeCopied(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		stale, staleWeb := w.api(t, "mia@acme.example"), w.browser(t, "mia@acme.example")
 		w.s.Clock.Advance(auth.ReauthWindow + time.Minute)
@@ -252,7 +253,7 @@ func TestEnrollmentCannotBeCopied(t *testing.T) {
 		b32 := secretOn(t, string(page.Body))
 		secret := decodeB32(t, b32)
 
-		for name, c := range map[string]*testenv.Client{"the stale page session": staleWeb, "the stale API session": stale} {
+		for name, c := range map[string]*servertest.Client{"the stale page session": staleWeb, "the stale API session": stale} {
 			if body := string(c.Get("/settings/profile").Body); strings.Contains(body, b32) {
 				t.Errorf("%s sees the secret offered to another session", name)
 			}
@@ -265,7 +266,7 @@ func TestEnrollmentCannotBeCopied(t *testing.T) {
 		wantStatus(t, "confirm on the page that asked", r, 200)
 
 		// 2FA is on: no page, no endpoint, no login step shows the secret.
-		for name, c := range map[string]*testenv.Client{"fresh": fresh, "stale": staleWeb} {
+		for name, c := range map[string]*servertest.Client{"fresh": fresh, "stale": staleWeb} {
 			if body := string(c.Get("/settings/profile").Body); strings.Contains(body, b32) {
 				t.Errorf("the profile page of the %s session shows the secret after enrollment", name)
 			}
@@ -318,16 +319,16 @@ func decodeB32(t *testing.T, s string) []byte {
 // whatever step it waits at, and enabling the user again does not revive
 // it.
 func TestDisabledUsersLoginInProgressDies(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		pending := pendingLogins(t, w)
 		owner := map[string]string{auth.StatusTOTPRequired: w.mia, auth.StatusPasswordChangeRequired: w.ben}
 		ada, bob := w.api(t, "ada@acme.example"), w.api(t, "bob@bolt.example")
-		admins := map[string]*testenv.Client{w.mia: ada, w.ben: bob}
+		admins := map[string]*servertest.Client{w.mia: ada, w.ben: bob}
 		for state, id := range owner {
 			wantStatus(t, "disable", admins[id].Do("PATCH", "/api/v1/company/users/"+id, map[string]any{"disabled": true}), 200)
 			wantStatus(t, "enable", admins[id].Do("PATCH", "/api/v1/company/users/"+id, map[string]any{"disabled": false}), 200)
-			var r *testenv.Response
+			var r *servertest.Response
 			if state == auth.StatusTOTPRequired {
 				r = w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": pending[state], "code": "123456"})
 			} else {

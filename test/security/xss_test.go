@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // Threat: script stored through what users type — names, emails, company
@@ -46,7 +46,7 @@ func rawPayloads(body string) []string {
 }
 
 func TestNoStoredOrReflectedScript(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		ada.Header["User-Agent"] = payloads[0]
@@ -70,7 +70,7 @@ func TestNoStoredOrReflectedScript(t *testing.T) {
 		loginAPI(from(w.s.Client(t), "192.0.2.1"), "mia@acme.example", payloads[0]) // a failed login in the log
 
 		pages := 0
-		for _, c := range []*testenv.Client{adaWeb, mia} {
+		for _, c := range []*servertest.Client{adaWeb, mia} {
 			for _, r := range pageRoutes() {
 				if r.Method != "GET" || strings.HasPrefix(r.Pattern, "/static/") {
 					continue

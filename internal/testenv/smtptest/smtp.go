@@ -1,13 +1,4 @@
-package testenv
-
-// This file is the SMTP sink that mail tests deliver to: a real server on a
-// loopback port that speaks enough of RFC 5321 (EHLO, STARTTLS, AUTH PLAIN and
-// LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for net/smtp and for Gatehouse's
-// own sender, and keeps every message it accepts, parsed, for assertions.
-//
-// It is strict where a lax server would hide a bug in our mail: command and
-// text line lengths (RFC 5321 §4.5.3.1), bare CR or LF in the message (the
-// stuff of SMTP smuggling), and messages that do not parse as MIME fail.
+package smtptest
 
 import (
 	"bufio"
@@ -46,13 +37,13 @@ const (
 	smtpIdleTimeout      = time.Minute
 )
 
-// SMTPWaitTimeout is how long WaitFor waits for a message unless
+// WaitTimeout is how long WaitFor waits for a message unless
 // WithWaitTimeout says otherwise. It is generous because the mail worker
 // polls and backs off; a test that passes waits far less.
-const SMTPWaitTimeout = 10 * time.Second
+const WaitTimeout = 10 * time.Second
 
-// ReceivedMail is one message the server accepted.
-type ReceivedMail struct {
+// Mail is one message the server accepted.
+type Mail struct {
 	From     string   // the envelope sender (MAIL FROM)
 	To       []string // the envelope recipients (RCPT TO)
 	Header   mail.Header
@@ -64,8 +55,8 @@ type ReceivedMail struct {
 	AuthUser string // who authenticated, "" without AUTH
 }
 
-// SMTPOption configures StartSMTP.
-type SMTPOption func(*smtpConfig)
+// Option configures Start.
+type Option func(*smtpConfig)
 
 type smtpConfig struct {
 	startTLS    bool
@@ -81,33 +72,33 @@ type smtpConfig struct {
 // WithSTARTTLS offers STARTTLS in the EHLO answer, with a certificate made
 // for this test. When combined with WithAuth, AUTH is offered only after the
 // upgrade, as real servers do.
-func WithSTARTTLS() SMTPOption { return func(c *smtpConfig) { c.startTLS = true } }
+func WithSTARTTLS() Option { return func(c *smtpConfig) { c.startTLS = true } }
 
 // WithImplicitTLS makes the server speak TLS from the first byte (smtps).
-func WithImplicitTLS() SMTPOption { return func(c *smtpConfig) { c.implicitTLS = true } }
+func WithImplicitTLS() Option { return func(c *smtpConfig) { c.implicitTLS = true } }
 
 // WithAuth requires AUTH PLAIN or LOGIN with these credentials before MAIL.
-func WithAuth(user, pass string) SMTPOption {
+func WithAuth(user, pass string) Option {
 	return func(c *smtpConfig) { c.user, c.pass = user, pass }
 }
 
 // WithFailures answers the first n DATA commands with 451, a temporary
 // failure, to exercise retries.
-func WithFailures(n int) SMTPOption { return func(c *smtpConfig) { c.failures = n } }
+func WithFailures(n int) Option { return func(c *smtpConfig) { c.failures = n } }
 
 // WithHangUpEvery closes the connection, without an answer and without
 // keeping the message, at the end of every k-th message (counted over all
 // connections): the client has sent it all and cannot know whether it
 // arrived, as when a server or the network fails mid-delivery.
-func WithHangUpEvery(k int) SMTPOption { return func(c *smtpConfig) { c.hangUpEvery = k } }
+func WithHangUpEvery(k int) Option { return func(c *smtpConfig) { c.hangUpEvery = k } }
 
 // WithSlowData waits d after the end of each message before accepting it,
 // so that a test can stop a client in the middle of a delivery.
-func WithSlowData(d time.Duration) SMTPOption { return func(c *smtpConfig) { c.slowData = d } }
+func WithSlowData(d time.Duration) Option { return func(c *smtpConfig) { c.slowData = d } }
 
 // WithRejectedRecipients answers RCPT TO for these addresses with 550, a
 // permanent failure.
-func WithRejectedRecipients(addrs ...string) SMTPOption {
+func WithRejectedRecipients(addrs ...string) Option {
 	return func(c *smtpConfig) {
 		for _, a := range addrs {
 			c.rejected[strings.ToLower(a)] = true
@@ -116,10 +107,10 @@ func WithRejectedRecipients(addrs ...string) SMTPOption {
 }
 
 // WithWaitTimeout changes how long WaitFor waits.
-func WithWaitTimeout(d time.Duration) SMTPOption { return func(c *smtpConfig) { c.wait = d } }
+func WithWaitTimeout(d time.Duration) Option { return func(c *smtpConfig) { c.wait = d } }
 
-// SMTPServer is a running SMTP sink. Its methods are safe for concurrent use.
-type SMTPServer struct {
+// Server is a running SMTP sink. Its methods are safe for concurrent use.
+type Server struct {
 	t         testing.TB
 	cfg       smtpConfig
 	ln        net.Listener
@@ -130,20 +121,20 @@ type SMTPServer struct {
 	mu           sync.Mutex
 	failuresLeft int
 	messagesRead int
-	msgs         []ReceivedMail
+	msgs         []Mail
 	commands     []string
 	arrived      chan struct{} // closed and replaced whenever a message arrives
 	conns        map[net.Conn]bool
 	wg           sync.WaitGroup
 }
 
-// StartSMTP starts an SMTP server on 127.0.0.1 and a free port. It stops,
+// Start starts an SMTP server on 127.0.0.1 and a free port. It stops,
 // closing every connection, when the test ends.
-func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &SMTPServer{
+	s := &Server{
 		t:       t,
-		cfg:     smtpConfig{rejected: map[string]bool{}, wait: SMTPWaitTimeout},
+		cfg:     smtpConfig{rejected: map[string]bool{}, wait: WaitTimeout},
 		done:    make(chan struct{}),
 		arrived: make(chan struct{}),
 		conns:   map[net.Conn]bool{},
@@ -171,7 +162,7 @@ func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 
 // URL is the server's address as an --smtp-url: smtps:// with implicit TLS,
 // smtp:// otherwise, with the credentials when WithAuth is set.
-func (s *SMTPServer) URL() string {
+func (s *Server) URL() string {
 	u := url.URL{Scheme: "smtp", Host: s.ln.Addr().String()}
 	if s.cfg.implicitTLS {
 		u.Scheme = "smtps"
@@ -183,12 +174,12 @@ func (s *SMTPServer) URL() string {
 }
 
 // Addr is the server's host:port.
-func (s *SMTPServer) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // TLSConfig is a client configuration that trusts the server's certificate,
 // with ServerName 127.0.0.1 (the certificate also names localhost and ::1).
 // It is nil when the server offers no TLS.
-func (s *SMTPServer) TLSConfig() *tls.Config {
+func (s *Server) TLSConfig() *tls.Config {
 	if s.clientTLS == nil {
 		return nil
 	}
@@ -196,26 +187,26 @@ func (s *SMTPServer) TLSConfig() *tls.Config {
 }
 
 // Messages returns a copy of the messages received so far, oldest first.
-func (s *SMTPServer) Messages() []ReceivedMail {
+func (s *Server) Messages() []Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]ReceivedMail(nil), s.msgs...)
+	return append([]Mail(nil), s.msgs...)
 }
 
 // Commands returns every command line received so far, in order, with the
 // credentials of AUTH commands cut off, so a test can see what a client did
 // (or did not) say: "STARTTLS", "AUTH PLAIN", "MAIL FROM:<a@example.com>".
-func (s *SMTPServer) Commands() []string {
+func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.commands...)
 }
 
-// WaitFor waits (SMTPWaitTimeout, or WithWaitTimeout) for the first message to the envelope
+// WaitFor waits (WaitTimeout, or WithWaitTimeout) for the first message to the envelope
 // recipient to (any recipient when empty) whose subject contains subjectPart,
 // and returns it. Otherwise it fails the test, listing what did arrive. Call
 // it from the test's goroutine.
-func (s *SMTPServer) WaitFor(t testing.TB, to, subjectPart string) ReceivedMail {
+func (s *Server) WaitFor(t testing.TB, to, subjectPart string) Mail {
 	t.Helper()
 	timeout := time.NewTimer(s.cfg.wait)
 	defer timeout.Stop()
@@ -235,12 +226,12 @@ func (s *SMTPServer) WaitFor(t testing.TB, to, subjectPart string) ReceivedMail 
 		case <-timeout.C:
 			t.Fatalf("testenv: no mail to %q with a subject containing %q after %v; received:\n%s",
 				to, subjectPart, s.cfg.wait, s.summary())
-			return ReceivedMail{}
+			return Mail{}
 		}
 	}
 }
 
-func (m ReceivedMail) sentTo(to string) bool {
+func (m Mail) sentTo(to string) bool {
 	if to == "" {
 		return true
 	}
@@ -252,7 +243,7 @@ func (m ReceivedMail) sentTo(to string) bool {
 	return false
 }
 
-func (s *SMTPServer) summary() string {
+func (s *Server) summary() string {
 	msgs := s.Messages()
 	if len(msgs) == 0 {
 		return "  nothing"
@@ -264,7 +255,7 @@ func (s *SMTPServer) summary() string {
 	return b.String()
 }
 
-func (s *SMTPServer) accept() {
+func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
 		conn, err := s.ln.Accept()
@@ -290,14 +281,14 @@ func (s *SMTPServer) accept() {
 	}
 }
 
-func (s *SMTPServer) forget(conn net.Conn) {
+func (s *Server) forget(conn net.Conn) {
 	conn.Close()
 	s.mu.Lock()
 	delete(s.conns, conn)
 	s.mu.Unlock()
 }
 
-func (s *SMTPServer) stop() {
+func (s *Server) stop() {
 	s.mu.Lock()
 	close(s.done)
 	s.ln.Close()
@@ -308,14 +299,14 @@ func (s *SMTPServer) stop() {
 	s.wg.Wait()
 }
 
-func (s *SMTPServer) record(cmd string) {
+func (s *Server) record(cmd string) {
 	s.mu.Lock()
 	s.commands = append(s.commands, cmd)
 	s.mu.Unlock()
 }
 
 // takeFailure reports whether this DATA command is one WithFailures asked to fail.
-func (s *SMTPServer) takeFailure() bool {
+func (s *Server) takeFailure() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failuresLeft > 0 {
@@ -327,14 +318,14 @@ func (s *SMTPServer) takeFailure() bool {
 
 // takeHangUp reports whether WithHangUpEvery asks to hang up on the
 // message just read.
-func (s *SMTPServer) takeHangUp() bool {
+func (s *Server) takeHangUp() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messagesRead++
 	return s.cfg.hangUpEvery > 0 && s.messagesRead%s.cfg.hangUpEvery == 0
 }
 
-func (s *SMTPServer) store(m ReceivedMail) {
+func (s *Server) store(m Mail) {
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
 	close(s.arrived)
@@ -344,7 +335,7 @@ func (s *SMTPServer) store(m ReceivedMail) {
 
 // smtpSession is one client connection.
 type smtpSession struct {
-	srv  *SMTPServer
+	srv  *Server
 	conn net.Conn
 	r    *bufio.Reader
 	tls  bool
@@ -357,7 +348,7 @@ type smtpSession struct {
 	rcpts    []string
 }
 
-func newSMTPSession(s *SMTPServer, conn net.Conn) *smtpSession {
+func newSMTPSession(s *Server, conn net.Conn) *smtpSession {
 	_, isTLS := conn.(*tls.Conn)
 	return &smtpSession{srv: s, conn: conn, r: bufio.NewReader(conn), tls: isTLS}
 }
@@ -743,8 +734,8 @@ func (c *smtpSession) reply(code int, lines ...string) bool {
 
 // parseReceivedMail fills in Header, Subject, Text and HTML. On error the
 // message keeps its Raw bytes and whatever parsed.
-func parseReceivedMail(raw []byte) (ReceivedMail, error) {
-	m := ReceivedMail{Raw: raw}
+func parseReceivedMail(raw []byte) (Mail, error) {
+	m := Mail{Raw: raw}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return m, err
@@ -758,7 +749,7 @@ func parseReceivedMail(raw []byte) (ReceivedMail, error) {
 	return m, err
 }
 
-func (m *ReceivedMail) readPart(contentType, encoding string, body io.Reader, depth int) error {
+func (m *Mail) readPart(contentType, encoding string, body io.Reader, depth int) error {
 	if depth > 10 {
 		return errors.New("MIME parts nested too deep")
 	}

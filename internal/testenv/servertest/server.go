@@ -1,4 +1,4 @@
-package testenv
+package servertest
 
 import (
 	"bytes"
@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,66 +18,41 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/server"
 )
 
-// Clock is a clock tests can move forward. It follows real time, shifted,
-// so that TOTP codes computed from the real time stay valid unless the
-// test advances it.
-type Clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-// Now returns the shifted time, in milliseconds as the store keeps it.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset).UTC().Truncate(time.Millisecond)
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
-// TestHashParams make argon2id cheap so that suites with many logins run
-// quickly; the parameters themselves are tested in package password.
-var TestHashParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// ServerConfig says how StartServer builds the server; options change it.
-type ServerConfig struct {
+// Config says how Start builds the server; options change it.
+type Config struct {
 	Options  server.Options
 	Postgres bool // a fresh PostgreSQL database instead of SQLite
-	SMTP     []SMTPOption
+	SMTP     []smtptest.Option
 }
 
-// ServerOption changes a ServerConfig.
-type ServerOption func(*ServerConfig)
+// Option changes a Config.
+type Option func(*Config)
 
 // WithPostgres runs the server on a fresh PostgreSQL database.
-func WithPostgres() ServerOption { return func(c *ServerConfig) { c.Postgres = true } }
+func WithPostgres() Option { return func(c *Config) { c.Postgres = true } }
 
 // WithOptions edits the server's options directly.
-func WithOptions(f func(*server.Options)) ServerOption {
-	return func(c *ServerConfig) { f(&c.Options) }
+func WithOptions(f func(*server.Options)) Option {
+	return func(c *Config) { f(&c.Options) }
 }
 
 // WithSMTP configures the server's SMTP server.
-func WithSMTP(opts ...SMTPOption) ServerOption {
-	return func(c *ServerConfig) { c.SMTP = append(c.SMTP, opts...) }
+func WithSMTP(opts ...smtptest.Option) Option {
+	return func(c *Config) { c.SMTP = append(c.SMTP, opts...) }
 }
 
 // Server is a running Gatehouse with its own data folder and SMTP server.
 type Server struct {
 	URL   string
 	App   *server.App
-	SMTP  *SMTPServer
-	Clock *Clock
+	SMTP  *smtptest.Server
+	Clock *testenv.Clock
 	Dir   string
 	Log   fmt.Stringer // everything the server logged; String is safe while it logs
 
@@ -89,60 +62,51 @@ type Server struct {
 // Service is the server's service, for arranging state quickly.
 func (s *Server) Service() *auth.Service { return s.App.Service }
 
-// Database names the database kinds suites run on: SQLite always, and
-// PostgreSQL too unless GATEHOUSE_TEST_POSTGRES=off.
-func Databases() []string {
-	if os.Getenv("GATEHOUSE_TEST_POSTGRES") == "off" {
-		return []string{"sqlite"}
-	}
-	return []string{"sqlite", "postgres"}
-}
-
 // ForEachDatabase runs f as a subtest on each database kind, with
 // WithPostgres for PostgreSQL.
-func ForEachDatabase(t *testing.T, f func(t *testing.T, db ServerOption)) {
-	for _, kind := range Databases() {
+func ForEachDatabase(t *testing.T, f func(t *testing.T, db Option)) {
+	for _, kind := range testenv.Databases() {
 		t.Run(kind, func(t *testing.T) { f(t, databaseOption(kind)) })
 	}
 }
 
 // BenchEachDatabase is ForEachDatabase for benchmarks.
-func BenchEachDatabase(b *testing.B, f func(b *testing.B, db ServerOption)) {
-	for _, kind := range Databases() {
+func BenchEachDatabase(b *testing.B, f func(b *testing.B, db Option)) {
+	for _, kind := range testenv.Databases() {
 		b.Run(kind, func(b *testing.B) { f(b, databaseOption(kind)) })
 	}
 }
 
-// databaseOption is the ServerOption that puts a server on kind.
-func databaseOption(kind string) ServerOption {
+// databaseOption is the Option that puts a server on kind.
+func databaseOption(kind string) Option {
 	if kind == "postgres" {
 		return WithPostgres()
 	}
-	return func(*ServerConfig) {}
+	return func(*Config) {}
 }
 
-// StartServer starts a server on a free loopback port, in-process, built
+// Start starts a server on a free loopback port, in-process, built
 // exactly as `gatehouse serve` builds it. It stops when the test ends.
-func StartServer(t testing.TB, opts ...ServerOption) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := OpenServer(t, opts...)
+	s := Open(t, opts...)
 	s.Start()
 	return s
 }
 
-// OpenServer is StartServer without the start: the database is open and
+// Open is Start without the start: the database is open and
 // the service usable, but nothing serves requests and no background worker
 // runs until Start. A test arranges state there that the workers must not
 // see half made, such as a full outbox.
-func OpenServer(t testing.TB, opts ...ServerOption) *Server {
+func Open(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	var cfg ServerConfig
+	var cfg Config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	smtp := StartSMTP(t, cfg.SMTP...)
+	smtp := smtptest.Start(t, cfg.SMTP...)
 	dir := t.TempDir()
-	clock := &Clock{}
+	clock := &testenv.Clock{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +123,7 @@ func OpenServer(t testing.TB, opts ...ServerOption) *Server {
 		o.SMTPTLS = smtp.TLSConfig()
 	}
 	if o.HashParams == (password.Params{}) {
-		o.HashParams = TestHashParams
+		o.HashParams = testenv.TestHashParams
 	}
 	if o.Clock == nil {
 		o.Clock = clock
@@ -168,9 +132,9 @@ func OpenServer(t testing.TB, opts ...ServerOption) *Server {
 		o.Log = slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if cfg.Postgres {
-		o.DatabaseURL = Postgres(t)
+		o.DatabaseURL = testenv.Postgres(t)
 		if o.SecretKeyFile == "" {
-			o.SecretKeyFile = WriteKeyFile(t, dir)
+			o.SecretKeyFile = testenv.WriteKeyFile(t, dir)
 		}
 	}
 	app, err := server.Open(context.Background(), o)
@@ -209,21 +173,11 @@ func OpenServer(t testing.TB, opts ...ServerOption) *Server {
 }
 
 // Start serves requests and runs the background workers of a server from
-// OpenServer; StartServer has already called it.
+// Open; the package's Start has already called it.
 func (s *Server) Start() { s.start() }
 
 // Stop shuts the server down as SIGTERM would.
 func (s *Server) Stop() { s.stop() }
-
-// WriteKeyFile writes a fresh secret key file into dir and returns its path.
-func WriteKeyFile(t testing.TB, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "test.key")
-	if _, _, err := seal.LoadOrCreateKey(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 type syncBuffer struct {
 	mu sync.Mutex

@@ -1,20 +1,7 @@
-package testenv
-
-// This file drives a real headless Chromium (Debian's chromium package)
-// through chromedp. A package's browser tests share one Chromium, started by
-// the first test that asks for a page; every Page is a fresh browser context
-// (like an incognito window: no cookies, storage or cache in common), so
-// tests cannot see each other's sessions. Call BrowserMain from the
-// package's TestMain so that the browser stops with the tests.
-//
-// When a test fails, its pages save a screenshot under
-// docs/screenshots/failures/ (ignored by git) and the test log says where.
-// Screenshot also writes a page's picture to docs/screenshots/ when
-// GATEHOUSE_SCREENSHOTS=1, which is how the README's pictures are made.
+package browsertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,11 +18,12 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-// BrowserTimeout bounds each step a Page takes: a click, a wait, a
+// Timeout bounds each step a Page takes: a click, a wait, a
 // navigation. Generous, since the machine may be busy with other tests.
-const BrowserTimeout = 15 * time.Second
+const Timeout = 15 * time.Second
 
 // chromiumPath is where Debian's chromium package puts the browser.
 func chromiumPath() string {
@@ -55,10 +43,10 @@ var shared struct {
 	dataDir string
 }
 
-// BrowserMain runs a package's tests and then stops the shared Chromium:
+// Main runs a package's tests and then stops the shared Chromium:
 //
-//	func TestMain(m *testing.M) { os.Exit(testenv.BrowserMain(m)) }
-func BrowserMain(m *testing.M) int {
+//	func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
+func Main(m *testing.M) int {
 	code := m.Run()
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
@@ -80,7 +68,7 @@ func browserContext(t testing.TB) context.Context {
 	}
 	path := chromiumPath()
 	if path == "" {
-		Need(t, "chromium is not installed (apt-get install chromium)")
+		testenv.Need(t, "chromium is not installed (apt-get install chromium)")
 	}
 	dir, err := os.MkdirTemp("", "gatehouse-chromium-")
 	if err != nil {
@@ -248,7 +236,7 @@ func (p *Page) CheckNoProblems() {
 // do runs steps with the step timeout and fails the test on an error.
 func (p *Page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, Timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		p.T.Fatalf("%s: %v (at %s)", what, err, p.URL())
@@ -258,7 +246,7 @@ func (p *Page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 // run runs one action that returns a value.
 func run[T any](p *Page, what string, a chromedp.Action[T]) T {
 	p.T.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, BrowserTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, Timeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
@@ -456,7 +444,7 @@ func (p *Page) Attr(selector, name string) string {
 // through navigations (a page being replaced cannot answer for a moment).
 func (p *Page) WaitFor(what, expr string) {
 	p.T.Helper()
-	deadline := time.Now().Add(BrowserTimeout)
+	deadline := time.Now().Add(Timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
@@ -468,7 +456,7 @@ func (p *Page) WaitFor(what, expr string) {
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.T.Fatalf("wait for %s: not after %v (last error: %v) at %s; the page says:\n%s", what, BrowserTimeout, last, p.URL(), p.Text("body"))
+	p.T.Fatalf("wait for %s: not after %v (last error: %v) at %s; the page says:\n%s", what, Timeout, last, p.URL(), p.Text("body"))
 }
 
 // WaitText waits until the page's visible text contains text.
@@ -538,7 +526,7 @@ func (p *Page) Screenshot(name string) {
 		return
 	}
 	png := p.PNG()
-	path := filepath.Join(RepoRoot(p.T), "docs", "screenshots", name+".png")
+	path := filepath.Join(testenv.RepoRoot(p.T), "docs", "screenshots", name+".png")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		p.T.Fatal(err)
 	}
@@ -565,7 +553,7 @@ func (p *Page) saveFailure() {
 		p.T.Logf("no failure screenshot: %v", err)
 		return
 	}
-	dir := filepath.Join(RepoRoot(p.T), "docs", "screenshots", "failures")
+	dir := filepath.Join(testenv.RepoRoot(p.T), "docs", "screenshots", "failures")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.T.Logf("no failure screenshot: %v", err)
 		return
@@ -583,7 +571,7 @@ func (p *Page) saveFailure() {
 func (p *Page) WaitDownload(name string) []byte {
 	p.T.Helper()
 	path := filepath.Join(p.Downloads, name)
-	deadline := time.Now().Add(BrowserTimeout)
+	deadline := time.Now().Add(Timeout)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
 			return b
@@ -595,7 +583,7 @@ func (p *Page) WaitDownload(name string) []byte {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	p.T.Fatalf("download %s: not there after %v; the folder holds %q", name, BrowserTimeout, names)
+	p.T.Fatalf("download %s: not there after %v; the folder holds %q", name, Timeout, names)
 	return nil
 }
 
@@ -603,24 +591,4 @@ func (p *Page) WaitDownload(name string) []byte {
 func (p *Page) Clipboard() string {
 	p.T.Helper()
 	return Eval[string](p, `navigator.clipboard.readText()`)
-}
-
-// RepoRoot returns the folder of the module's go.mod, found from the
-// current directory up.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal(errors.New("no go.mod above the current directory"))
-		}
-		dir = parent
-	}
 }

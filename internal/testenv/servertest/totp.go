@@ -1,4 +1,4 @@
-package testenv
+package servertest
 
 import (
 	"encoding/base32"

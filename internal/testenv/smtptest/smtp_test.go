@@ -1,4 +1,4 @@
-package testenv
+package smtptest
 
 import (
 	"crypto/tls"
@@ -37,7 +37,7 @@ const testMessage = "From: Gatehouse <no-reply@example.com>\r\n" +
 	"--b1--\r\n"
 
 func TestSMTPReceivesAndParses(t *testing.T) {
-	s := StartSMTP(t)
+	s := Start(t)
 	err := smtp.SendMail(s.Addr(), nil, "no-reply@example.com", []string{"ayse@example.com"}, []byte(testMessage))
 	if err != nil {
 		t.Fatalf("SendMail: %v", err)
@@ -71,7 +71,7 @@ func TestSMTPReceivesAndParses(t *testing.T) {
 }
 
 func TestSMTPStartTLSThenAuth(t *testing.T) {
-	s := StartSMTP(t, WithSTARTTLS(), WithAuth("mailer", "s3cret pass"))
+	s := Start(t, WithSTARTTLS(), WithAuth("mailer", "s3cret pass"))
 	c := dialSMTP(t, s)
 
 	if ok, _ := c.Extension("STARTTLS"); !ok {
@@ -110,7 +110,7 @@ func TestSMTPStartTLSThenAuth(t *testing.T) {
 }
 
 func TestSMTPAuthLoginWithoutTLS(t *testing.T) {
-	s := StartSMTP(t, WithAuth("mailer", "pw"))
+	s := Start(t, WithAuth("mailer", "pw"))
 	c := dialSMTP(t, s)
 	if err := c.Mail("a@example.com"); !hasCode(err, 530) {
 		t.Errorf("MAIL before AUTH: got %v, want 530", err)
@@ -130,7 +130,7 @@ func TestSMTPAuthLoginWithoutTLS(t *testing.T) {
 }
 
 func TestSMTPImplicitTLS(t *testing.T) {
-	s := StartSMTP(t, WithImplicitTLS())
+	s := Start(t, WithImplicitTLS())
 	if !strings.HasPrefix(s.URL(), "smtps://") {
 		t.Errorf("URL: got %q, want smtps://", s.URL())
 	}
@@ -150,7 +150,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 }
 
 func TestSMTPFailuresAndRejections(t *testing.T) {
-	s := StartSMTP(t, WithFailures(1), WithRejectedRecipients("nobody@example.com"))
+	s := Start(t, WithFailures(1), WithRejectedRecipients("nobody@example.com"))
 	c := dialSMTP(t, s)
 
 	if err := c.Mail("a@example.com"); err != nil {
@@ -170,7 +170,7 @@ func TestSMTPFailuresAndRejections(t *testing.T) {
 }
 
 func TestSMTPRefusesMalformedInput(t *testing.T) {
-	s := StartSMTP(t)
+	s := Start(t)
 	tc := dialRaw(t, s)
 
 	cmd(t, tc, 500, "NOOP "+strings.Repeat("x", 600))
@@ -204,7 +204,7 @@ func TestSMTPRefusesMalformedInput(t *testing.T) {
 }
 
 func TestSMTPAcceptsLongestLegalLine(t *testing.T) {
-	s := StartSMTP(t)
+	s := Start(t)
 	c := dialSMTP(t, s)
 	send(t, c, "bob@example.com", "Subject: long\r\n\r\n"+strings.Repeat("x", 998)+"\r\n")
 	if m := s.WaitFor(t, "bob@example.com", "long"); len(strings.TrimSuffix(m.Text, "\n")) != 998 {
@@ -221,7 +221,7 @@ type recordingTB struct {
 func (r *recordingTB) Fatalf(format string, args ...any) { r.failure = fmt.Sprintf(format, args...) }
 
 func TestSMTPWaitForSaysWhatArrived(t *testing.T) {
-	s := StartSMTP(t, WithWaitTimeout(50*time.Millisecond))
+	s := Start(t, WithWaitTimeout(50*time.Millisecond))
 	c := dialSMTP(t, s)
 	send(t, c, "bob@example.com", "Subject: Welcome\r\n\r\nhello\r\n")
 	s.WaitFor(t, "bob@example.com", "Welcome")
@@ -235,7 +235,7 @@ func TestSMTPWaitForSaysWhatArrived(t *testing.T) {
 	}
 }
 
-func dialSMTP(t *testing.T, s *SMTPServer) *smtp.Client {
+func dialSMTP(t *testing.T, s *Server) *smtp.Client {
 	t.Helper()
 	c, err := smtp.Dial(s.Addr())
 	if err != nil {
@@ -248,7 +248,7 @@ func dialSMTP(t *testing.T, s *SMTPServer) *smtp.Client {
 	return c
 }
 
-func dialRaw(t *testing.T, s *SMTPServer) *textproto.Conn {
+func dialRaw(t *testing.T, s *Server) *textproto.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", s.Addr())
 	if err != nil {

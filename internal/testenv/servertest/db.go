@@ -1,13 +1,12 @@
-package testenv
+package servertest
 
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // SQL opens the server's database directly, beside the server's own pools,
@@ -15,23 +14,7 @@ import (
 // closed when the test ends.
 func (s *Server) SQL(t testing.TB) *sql.DB {
 	t.Helper()
-	return OpenSQL(t, s.App.Opts.DatabaseURL, s.Dir)
-}
-
-// OpenSQL opens a database as package sqldb does: PostgreSQL when url is
-// set, else the SQLite file in dataDir (read-only).
-func OpenSQL(t testing.TB, url, dataDir string) *sql.DB {
-	t.Helper()
-	driver, dsn := "pgx", url
-	if url == "" {
-		driver, dsn = "sqlite", filepath.Join(dataDir, "gatehouse.db")+"?_busy_timeout=10000&_query_only=1"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return testenv.OpenSQL(t, s.App.Opts.DatabaseURL, s.Dir)
 }
 
 // snapshotQueries describe the state a bad request must leave alone: the

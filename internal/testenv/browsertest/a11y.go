@@ -1,4 +1,4 @@
-package testenv
+package browsertest
 
 // Checks of a page's accessibility that a machine can make: what WCAG AA
 // asks of labels, names, languages and colour contrast. They do not replace
