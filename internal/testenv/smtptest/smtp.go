@@ -148,7 +148,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testenv: SMTP listen: %v", err)
+		t.Fatalf("smtptest: SMTP listen: %v", err)
 	}
 	if s.cfg.implicitTLS {
 		ln = tls.NewListener(ln, s.serverTLS)
@@ -202,31 +202,40 @@ func (s *Server) Commands() []string {
 	return append([]string(nil), s.commands...)
 }
 
-// WaitFor waits (WaitTimeout, or WithWaitTimeout) for the first message to the envelope
-// recipient to (any recipient when empty) whose subject contains subjectPart,
-// and returns it. Otherwise it fails the test, listing what did arrive. Call
-// it from the test's goroutine.
+// WaitFor waits (WaitTimeout, or WithWaitTimeout) for the first message to
+// the envelope recipient to (any recipient when empty) whose subject
+// contains subjectPart, and returns it. Otherwise it fails the test,
+// listing what did arrive. Call it from the test's goroutine.
 func (s *Server) WaitFor(t testing.TB, to, subjectPart string) Mail {
+	t.Helper()
+	return s.WaitForCount(t, to, subjectPart, 1)[0]
+}
+
+// WaitForCount is WaitFor for the first n such messages, oldest first.
+func (s *Server) WaitForCount(t testing.TB, to, subjectPart string, n int) []Mail {
 	t.Helper()
 	timeout := time.NewTimer(s.cfg.wait)
 	defer timeout.Stop()
 	for {
+		var found []Mail
 		s.mu.Lock()
 		for _, m := range s.msgs {
 			if m.sentTo(to) && strings.Contains(m.Subject, subjectPart) {
-				s.mu.Unlock()
-				return m
+				found = append(found, m)
 			}
 		}
 		arrived := s.arrived
 		s.mu.Unlock()
+		if len(found) >= n {
+			return found[:n]
+		}
 
 		select {
 		case <-arrived:
 		case <-timeout.C:
-			t.Fatalf("testenv: no mail to %q with a subject containing %q after %v; received:\n%s",
-				to, subjectPart, s.cfg.wait, s.summary())
-			return Mail{}
+			t.Fatalf("smtptest: %d of %d mails to %q with a subject containing %q after %v; received:\n%s",
+				len(found), n, to, subjectPart, s.cfg.wait, s.summary())
+			return nil
 		}
 	}
 }
@@ -637,7 +646,7 @@ func (c *smtpSession) data() bool {
 	}
 	m, err := parseReceivedMail(raw)
 	if err != nil {
-		c.srv.t.Errorf("testenv: SMTP server received a message that does not parse: %v\n%s", err, raw)
+		c.srv.t.Errorf("smtptest: SMTP server received a message that does not parse: %v\n%s", err, raw)
 	}
 	m.From, m.To, m.TLS, m.AuthUser = c.from, c.rcpts, c.tls, c.authUser
 	c.srv.store(m)
@@ -810,11 +819,11 @@ func selfSignedTLS(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatalf("testenv: TLS key: %v", err)
+		t.Fatalf("smtptest: TLS key: %v", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
-		t.Fatalf("testenv: TLS serial: %v", err)
+		t.Fatalf("smtptest: TLS serial: %v", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
@@ -828,11 +837,11 @@ func selfSignedTLS(t testing.TB) (server, client *tls.Config) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatalf("testenv: TLS certificate: %v", err)
+		t.Fatalf("smtptest: TLS certificate: %v", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatalf("testenv: TLS certificate: %v", err)
+		t.Fatalf("smtptest: TLS certificate: %v", err)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
