@@ -86,12 +86,18 @@ var companyActions = []struct {
 		_, err := e.svc.UpdateCompany(ctx, id, auth.CompanyUpdate{Name: &name}, e.client())
 		return err
 	}},
-	{"list_users", func(e *env, id *auth.Identity) error { _, err := e.svc.ListUsers(ctx, id, auth.UserQuery{}); return err }},
+	{"list_users", func(e *env, id *auth.Identity) error {
+		_, err := e.svc.ListUsers(ctx, id, auth.UserQuery{})
+		return err
+	}},
 	{"invite", func(e *env, id *auth.Identity) error {
 		_, err := e.svc.InviteUser(ctx, id, auth.Invite{Email: fmt.Sprintf("invitee%d@example.com", e.seq.Add(1)), Name: "Invitee"}, e.client())
 		return err
 	}},
-	{"audit_log", func(e *env, id *auth.Identity) error { _, err := e.svc.AuditEvents(ctx, id, auth.AuditQuery{}); return err }},
+	{"audit_log", func(e *env, id *auth.Identity) error {
+		_, err := e.svc.AuditEvents(ctx, id, auth.AuditQuery{})
+		return err
+	}},
 }
 
 // userState is what an admin action could change about a user.
