@@ -67,6 +67,12 @@ func forEachDatabase(t *testing.T, f func(t *testing.T, e *env)) {
 // running until the test ends.
 func newEnv(t testing.TB, kind string) *env {
 	t.Helper()
+	return newEnvHashing(t, kind, testenv.TestHashParams)
+}
+
+// newEnvHashing is newEnv with the service's hasher on params.
+func newEnvHashing(t testing.TB, kind string, params password.Params) *env {
+	t.Helper()
 	e := &env{clock: &testenv.Clock{}, log: &logBuffer{}}
 	e.cfg = testenv.StoreConfig(t, kind, e.clock)
 	e.store = testenv.OpenStore(t, e.cfg)
@@ -77,7 +83,7 @@ func newEnv(t testing.TB, kind string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher := password.NewHasher(testenv.TestHashParams, 0, 10*time.Second)
+	hasher := password.NewHasher(params, 0, 10*time.Second)
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	worker := &mail.Worker{Log: log}
 	e.svc = auth.New(e.store, hasher, seal.New(key), templates, auth.Config{

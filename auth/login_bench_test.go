@@ -1,15 +1,11 @@
 package auth_test
 
 import (
-	"context"
 	"testing"
 
-	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
-	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/server"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -18,6 +14,14 @@ import (
 // statements rather than the hash, which password.BenchmarkParams measures.
 var cheapHash = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// benchEachDatabase runs f as a sub-benchmark on each database kind, each
+// with a service of its own on cheapHash.
+func benchEachDatabase(b *testing.B, f func(b *testing.B, e *env)) {
+	for _, kind := range testenv.Databases() {
+		b.Run(kind, func(b *testing.B) { f(b, newEnvHashing(b, kind, cheapHash)) })
+	}
+}
+
 // BenchmarkLogin runs whole logins through the service: the password step
 // alone, and the password step followed by a TOTP code. Each login makes a
 // session, an audit event and clears the throttles, as a real one does.
@@ -25,42 +29,32 @@ var cheapHash = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, Ke
 //
 //	go test ./auth -run '^$' -bench . -benchmem -benchtime 100x
 func BenchmarkLogin(b *testing.B) {
-	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
-		s := servertest.Start(b, db, servertest.WithOptions(func(o *server.Options) { o.HashParams = cheapHash }))
-		svc := s.Service()
-		ctx := context.Background()
+	benchEachDatabase(b, func(b *testing.B, e *env) {
 		client := auth.Client{IP: "192.0.2.1", UserAgent: "bench"}
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+		ada := e.company(b)
 
 		b.Run("password", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				res, err := svc.Login(ctx, "ada@example.com", testenv.GoodPassword, client)
+				res, err := e.svc.Login(ctx, ada.User.Email, goodPW, client)
 				if err != nil || res.Status != auth.StatusAuthenticated {
 					b.Fatalf("login: got %v, %v; want authenticated", res, err)
 				}
 			}
 		})
 
-		companyID, _ := s.Company(b, "Secure", "bob@example.com", testenv.GoodPassword)
-		err := s.App.DB.Update(ctx, func(tx gatehouse.Tx) error {
-			return tx.UpdateCompany(&gatehouse.Company{ID: companyID, Name: "Secure", RequireTOTP: true})
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		secret, _ := s.Client(b).SetUpTOTPAtLogin("bob@example.com", testenv.GoodPassword, s.Clock.Now())
+		bob := e.company(b)
+		secret, _ := e.enableTOTP(b, bob)
 		b.Run("password_totp", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				// A code is good once: the next login needs the next step.
-				s.Clock.Advance(totp.Period)
-				res, err := svc.Login(ctx, "bob@example.com", testenv.GoodPassword, client)
+				e.clock.Advance(totp.Period)
+				res, err := e.svc.Login(ctx, bob.User.Email, goodPW, client)
 				if err != nil || res.Status != auth.StatusTOTPRequired {
 					b.Fatalf("login: got %v, %v; want totp_required", res, err)
 				}
-				code := totp.Code(secret, totp.Step(s.Clock.Now()))
-				res, err = svc.LoginTOTP(ctx, res.Challenge, code, "", client)
+				res, err = e.svc.LoginTOTP(ctx, res.Challenge, e.code(secret, 0), "", client)
 				if err != nil || res.Status != auth.StatusAuthenticated {
 					b.Fatalf("login totp: got %v, %v; want authenticated", res, err)
 				}
@@ -74,15 +68,15 @@ func BenchmarkLogin(b *testing.B) {
 //
 //	go test ./auth -run '^$' -bench Authenticate -benchmem -benchtime 100x
 func BenchmarkAuthenticate(b *testing.B) {
-	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
-		s := servertest.Start(b, db)
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
-		svc := s.Service()
-		ctx := context.Background()
+	benchEachDatabase(b, func(b *testing.B, e *env) {
+		ada := e.company(b)
+		res, err := e.svc.Login(ctx, ada.User.Email, goodPW, e.client())
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := svc.Authenticate(ctx, token); err != nil {
+			if _, err := e.svc.Authenticate(ctx, res.SessionToken); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,17 +10,16 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/priority"
-	"github.com/gatehouse/gatehouse/internal/testenv"
-	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
 // TestResetIntakeWritesInTheBackground: a forgot-password request is
 // written on a thread at background priority, below the hashes of logins,
-// which the service keeps for the next requests. The server is open but
-// not started, so that no background loop of its own is at that priority.
+// which the service keeps for the next requests. The test's service runs
+// its background loops at normal priority, so that none of them is at
+// that priority.
 func TestResetIntakeWritesInTheBackground(t *testing.T) {
-	s := servertest.Open(t)
-	s.Company(t, "Acme", "ada@example.com", testenv.GoodPassword)
+	e := newEnv(t, "sqlite")
+	ada := e.company(t)
 	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +27,7 @@ func TestResetIntakeWritesInTheBackground(t *testing.T) {
 	background := min(20-prio+priority.Background, 19)
 
 	before := threadsAt(t, background)
-	if err := s.Service().RequestPasswordReset(t.Context(), "ada@example.com", auth.Client{IP: "192.0.2.1"}); err != nil {
+	if err := e.svc.RequestPasswordReset(t.Context(), ada.User.Email, auth.Client{IP: "192.0.2.1"}); err != nil {
 		t.Fatalf("RequestPasswordReset: %v", err)
 	}
 	after := threadsAt(t, background)
