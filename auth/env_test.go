@@ -42,13 +42,14 @@ const (
 
 // env is the service on one real database.
 type env struct {
-	svc   *auth.Service
-	store *sqldb.DB
-	cfg   sqldb.Config
-	clock *testenv.Clock
-	smtp  *smtptest.Server
-	log   *logBuffer
-	seq   atomic.Int64 // numbers the companies, users and client addresses a test makes
+	svc    *auth.Service
+	hasher *password.Hasher
+	store  *sqldb.DB
+	cfg    sqldb.Config
+	clock  *testenv.Clock
+	smtp   *smtptest.Server
+	log    *logBuffer
+	seq    atomic.Int64 // numbers the companies, users and client addresses a test makes
 
 	hashOnce sync.Once
 	hash     string // of goodPW, for users added straight into the store
@@ -83,10 +84,10 @@ func newEnvHashing(t testing.TB, kind string, params password.Params) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher := password.NewHasher(params, 0, 10*time.Second)
+	e.hasher = password.NewHasher(params, 0, 10*time.Second)
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	worker := &mail.Worker{Log: log}
-	e.svc = auth.New(e.store, hasher, seal.New(key), templates, auth.Config{
+	e.svc = auth.New(e.store, e.hasher, seal.New(key), templates, auth.Config{
 		PublicURL: "https://gatehouse.test", MailFrom: "Gatehouse <no-reply@gatehouse.test>",
 	}, log, nil, worker.Notify)
 	sender, err := mail.NewSender(e.smtp.URL(), e.smtp.TLSConfig())

@@ -157,6 +157,41 @@ func TestLoginSteps(t *testing.T) {
 			_, err := e.svc.LoginTOTP(ctx, res.Challenge, e.code(secret, 0), "", e.client())
 			wantCode(t, "the right code after five wrong ones", err, gatehouse.EInvalidChallenge)
 		})
+		t.Run("invalid_challenge/five_wrong_setup_codes", func(t *testing.T) {
+			admin := e.company(t)
+			e.enableTOTP(t, admin)
+			u := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
+			e.requireTOTP(t, admin)
+			res := e.loginStep(t, u.Email, goodPW, auth.StatusTOTPSetupRequired)
+			en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret := decodeSecret(t, en.Secret)
+			for i := range auth.ChallengeMaxFailures {
+				_, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, wrongCode(e.code(secret, 0)), e.client())
+				wantCode(t, "wrong setup code "+strconv.Itoa(i+1), err, gatehouse.EInvalidCode)
+			}
+			_, err = e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(secret, 0), e.client())
+			wantCode(t, "the right setup code after five wrong ones", err, gatehouse.EInvalidChallenge)
+		})
+		t.Run("invalid_challenge/parallel_wrong_codes", func(t *testing.T) {
+			admin := e.company(t)
+			secret, _ := e.enableTOTP(t, admin)
+			e.nextStep()
+			res := e.loginStep(t, admin.User.Email, goodPW, auth.StatusTOTPRequired)
+			wrong := wrongCode(e.code(secret, 0))
+			errs := concurrently(12, func(int) error {
+				_, err := e.svc.LoginTOTP(ctx, res.Challenge, wrong, "", e.client())
+				return err
+			})
+			codes := countCodes(errs)
+			if codes[gatehouse.EInvalidCode] > auth.ChallengeMaxFailures ||
+				codes[gatehouse.EInvalidCode]+codes[gatehouse.EInvalidChallenge]+codes[gatehouse.ETooManyAttempts] != len(errs) {
+				t.Fatalf("12 wrong codes at once on one challenge: got %v, want at most %d checked and the rest refused",
+					codes, auth.ChallengeMaxFailures)
+			}
+		})
 		t.Run("invalid_challenge/user_disabled_meanwhile", func(t *testing.T) {
 			admin := e.company(t)
 			member := e.member(t, admin)

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,5 +240,52 @@ func TestInvitation(t *testing.T) {
 			wantCode(t, "the second invitation", e.svc.ResetPassword(ctx, second, goodPW, goodPW, e.client()), "")
 			e.signIn(t, u.Email, goodPW)
 		})
+	})
+}
+
+// TestPasswordTooLong: a password over password.MaxBytes is refused on
+// every path before it is hashed, whether or not the account exists.
+func TestPasswordTooLong(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		long := strings.Repeat("correct horse ", 150) // 2,100 bytes
+		admin := e.company(t)
+		member := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
+		temp, err := e.svc.SetTemporaryPassword(ctx, admin, member.ID, "", e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		challenge := e.loginStep(t, member.Email, temp, auth.StatusPasswordChangeRequired).Challenge
+		resetFor := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
+		token := e.resetToken(t, resetFor.Email)
+		for name, call := range map[string]func() error{
+			"login":              func() error { _, err := e.svc.Login(ctx, admin.User.Email, long, e.client()); return err },
+			"login_unknown_user": func() error { _, err := e.svc.Login(ctx, "nobody@example.com", long, e.client()); return err },
+			"change_password": func() error {
+				_, err := e.svc.ChangePassword(ctx, admin, goodPW, long, long, false, e.client())
+				return err
+			},
+			"login_change_password": func() error {
+				_, err := e.svc.LoginChangePassword(ctx, challenge, long, long, e.client())
+				return err
+			},
+			"reset_password": func() error { return e.svc.ResetPassword(ctx, token, long, long, e.client()) },
+			"temporary_password": func() error {
+				_, err := e.svc.SetTemporaryPassword(ctx, admin, member.ID, long, e.client())
+				return err
+			},
+			"create_company": func() error {
+				_, _, _, err := e.svc.CreateCompany(ctx, auth.NewCompany{Name: "Long Ltd", AdminName: "Long",
+					AdminEmail: "long@example.com", Password: long}, e.client())
+				return err
+			},
+		} {
+			t.Run("password_too_long/"+name, func(t *testing.T) {
+				hashed := e.hasher.Hashed()
+				wantCode(t, name, call(), gatehouse.EPasswordTooLong)
+				if n := e.hasher.Hashed() - hashed; n != 0 {
+					t.Errorf("%s hashed %d times, want 0", name, n)
+				}
+			})
+		}
 	})
 }

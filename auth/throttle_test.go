@@ -136,6 +136,20 @@ func TestThrottle(t *testing.T) {
 			_, err := e.svc.LoginTOTP(ctx, res.Challenge, e.code(secret, 0), "", e.client())
 			wantThrottled(t, "the right code after five wrong ones over two challenges", err, 30*time.Second)
 		})
+		t.Run("too_many_attempts/setup_codes", func(t *testing.T) {
+			admin := e.company(t)
+			en, err := e.svc.BeginTOTPEnrollment(ctx, admin, "", e.client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret := decodeSecret(t, en.Secret)
+			for i := range 5 {
+				_, err := e.svc.ConfirmTOTP(ctx, admin, wrongCode(e.code(secret, 0)), e.client())
+				wantCode(t, "wrong setup code "+strconv.Itoa(i+1), err, gatehouse.EInvalidCode)
+			}
+			_, err = e.svc.ConfirmTOTP(ctx, admin, e.code(secret, 0), e.client())
+			wantThrottled(t, "the right setup code after five wrong ones", err, 30*time.Second)
+		})
 		t.Run("too_many_attempts/current_password", func(t *testing.T) {
 			admin := e.company(t)
 			for i := range 5 {
