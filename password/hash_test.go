@@ -320,54 +320,56 @@ func TestParamsValidate(t *testing.T) {
 	}
 }
 
-// TestConcurrencyBounded runs 50 real hashes at once through 2 slots.
+// TestConcurrencyBounded runs 50 real hashes at once through 2 slots. In
+// a synctest bubble each hash's extra millisecond passes only once every
+// other caller waits, so the callers always pile up behind the slots.
 func TestConcurrencyBounded(t *testing.T) {
-	const callers, slots = 50, 2
-	goroutines := runtime.NumGoroutine()
-	h := NewHasher(Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots, time.Minute)
-	var running, most atomic.Int64
-	h.derive = func(password, salt []byte, p Params) []byte {
-		n := running.Add(1)
-		defer running.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		time.Sleep(time.Millisecond) // long enough for the others to pile up
-		return deriveArgon2id(password, salt, p)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, callers)
-	for i := range callers {
-		wg.Go(func() {
-			var err error
-			if i%2 == 0 {
-				_, err = h.Hash(t.Context(), "correct horse battery staple")
-			} else {
-				err = h.VerifyDummy(t.Context(), "correct horse battery staple")
+	bubble(t, func(t *testing.T) {
+		const callers, slots = 50, 2
+		goroutines := runtime.NumGoroutine()
+		h := NewHasher(Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots, time.Minute)
+		var running, most atomic.Int64
+		h.derive = func(password, salt []byte, p Params) []byte {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("Hash or VerifyDummy: got %v, want nil", err)
+			time.Sleep(time.Millisecond)
+			return deriveArgon2id(password, salt, p)
 		}
-	}
-	if got := most.Load(); got != slots {
-		t.Errorf("most hashes at once: got %d, want %d", got, slots)
-	}
-	if running, waiting, busy := h.Stats(); running != 0 || waiting != 0 || busy != 0 {
-		t.Errorf("Stats after: got %d, %d, %d, want 0, 0, 0", running, waiting, busy)
-	}
-	// No goroutine outlives its call but the hashing threads kept for the
-	// next hashes, one a slot at most.
-	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines+slots; {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: got %d, want at most %d", runtime.NumGoroutine(), goroutines+slots)
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for i := range callers {
+			wg.Go(func() {
+				var err error
+				if i%2 == 0 {
+					_, err = h.Hash(t.Context(), "correct horse battery staple")
+				} else {
+					err = h.VerifyDummy(t.Context(), "correct horse battery staple")
+				}
+				errs <- err
+			})
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("Hash or VerifyDummy: got %v, want nil", err)
+			}
+		}
+		if got := most.Load(); got != slots {
+			t.Errorf("most hashes at once: got %d, want %d", got, slots)
+		}
+		if running, waiting, busy := h.Stats(); running != 0 || waiting != 0 || busy != 0 {
+			t.Errorf("Stats after: got %d, %d, %d, want 0, 0, 0", running, waiting, busy)
+		}
+		// No goroutine outlives its call but the hashing threads kept for
+		// the next hashes, one a slot at most.
+		synctest.Wait()
+		if n := runtime.NumGoroutine(); n > goroutines+slots {
+			t.Errorf("goroutines: got %d, want at most %d", n, goroutines+slots)
+		}
+	})
 }
 
 // bubble runs f in a synctest bubble (fake time, and a check that no

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
@@ -128,9 +129,7 @@ func TestOutboxLeaseReturnsMailOfAStoppedWorker(t *testing.T) {
 		first := newWorker(t, s)
 		first.Batch, first.Concurrency = 50, 2
 		stopFirst := run(t, first)
-		for len(s.SMTP.Messages()) < 4 {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testenv.WaitUntil(t, "the first worker to send some", func() bool { return len(s.SMTP.Messages()) >= 4 })
 		stopFirst()
 		var leased int
 		if err := s.SQL(t).QueryRow("SELECT count(*) FROM outbox WHERE sent_at = 0 AND lease_until > $1",

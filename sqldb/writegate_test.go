@@ -5,22 +5,21 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// queued waits until g has fg and bg waiters.
+// queued waits until every goroutine of the test's bubble is blocked, and
+// fails the test unless g then has fg and bg waiters. The tests run in a
+// synctest bubble: waiting is exact, and time moves only when all wait.
 func (g *writeGate) queued(t *testing.T, fg, bg int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		g.mu.Lock()
-		f, b := len(g.fg), len(g.bg)
-		g.mu.Unlock()
-		if f == fg && b == bg {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiters: got %d foreground and %d background, want %d and %d", f, b, fg, bg)
-		}
+	synctest.Wait()
+	g.mu.Lock()
+	f, b := len(g.fg), len(g.bg)
+	g.mu.Unlock()
+	if f != fg || b != bg {
+		t.Fatalf("waiters: got %d foreground and %d background, want %d and %d", f, b, fg, bg)
 	}
 }
 
@@ -53,72 +52,78 @@ func (g *writeGate) entrants(t *testing.T) (enter func(name string, background b
 // A request that arrives behind a backlog of background work gets the
 // writer next; background work goes on in its order once no request waits.
 func TestWriteGateLetsRequestsFirst(t *testing.T) {
-	g := writeGate{maxWait: time.Hour}
-	if err := g.acquire(context.Background(), true); err != nil {
-		t.Fatal(err)
-	}
-	enter, order := g.entrants(t)
-	enter("bg1", true)
-	g.queued(t, 0, 1)
-	enter("bg2", true)
-	g.queued(t, 0, 2)
-	enter("fg1", false)
-	g.queued(t, 1, 2)
-	enter("fg2", false)
-	g.queued(t, 2, 2)
-	g.release()
-	if got, want := order(), "[fg1 fg2 bg1 bg2]"; got != want {
-		t.Errorf("order: got %s, want %s", got, want)
-	}
-	if g.held {
-		t.Error("the writer is still held after everyone released it")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		g := writeGate{maxWait: time.Hour}
+		if err := g.acquire(context.Background(), true); err != nil {
+			t.Fatal(err)
+		}
+		enter, order := g.entrants(t)
+		enter("bg1", true)
+		g.queued(t, 0, 1)
+		enter("bg2", true)
+		g.queued(t, 0, 2)
+		enter("fg1", false)
+		g.queued(t, 1, 2)
+		enter("fg2", false)
+		g.queued(t, 2, 2)
+		g.release()
+		if got, want := order(), "[fg1 fg2 bg1 bg2]"; got != want {
+			t.Errorf("order: got %s, want %s", got, want)
+		}
+		if g.held {
+			t.Error("the writer is still held after everyone released it")
+		}
+	})
 }
 
 // Background work that has waited long enough goes before the requests
 // that keep arriving, one transaction per maxWait.
 func TestWriteGateBackgroundWaitsBoundedly(t *testing.T) {
-	g := writeGate{maxWait: 30 * time.Millisecond}
-	if err := g.acquire(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	enter, order := g.entrants(t)
-	enter("bg1", true)
-	g.queued(t, 0, 1)
-	enter("bg2", true)
-	g.queued(t, 0, 2)
-	time.Sleep(40 * time.Millisecond) // both have waited past maxWait
-	enter("fg1", false)
-	g.queued(t, 1, 2)
-	g.release()
-	if got, want := order(), "[bg1 fg1 bg2]"; got != want {
-		t.Errorf("order: got %s, want %s", got, want)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		g := writeGate{maxWait: 30 * time.Millisecond}
+		if err := g.acquire(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+		enter, order := g.entrants(t)
+		enter("bg1", true)
+		g.queued(t, 0, 1)
+		enter("bg2", true)
+		g.queued(t, 0, 2)
+		time.Sleep(g.maxWait) // both have waited maxWait: bg1 goes before fg1, once
+		enter("fg1", false)
+		g.queued(t, 1, 2)
+		g.release()
+		if got, want := order(), "[bg1 fg1 bg2]"; got != want {
+			t.Errorf("order: got %s, want %s", got, want)
+		}
+	})
 }
 
 // A waiter whose context ends leaves the queue, and a grant that races
 // with the end is passed on, not lost.
 func TestWriteGateCancelledWaiter(t *testing.T) {
-	var g writeGate
-	if err := g.acquire(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.acquire(ctx, true) }()
-	g.queued(t, 0, 1)
-	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("acquire with a cancelled context: got no error")
-	}
-	g.queued(t, 0, 0)
-	g.release()
-	// Free again: a new caller gets it at once.
-	if err := g.acquire(context.Background(), true); err != nil {
-		t.Fatal(err)
-	}
-	g.release()
-	if g.held {
-		t.Error("the writer is still held")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var g writeGate
+		if err := g.acquire(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- g.acquire(ctx, true) }()
+		g.queued(t, 0, 1)
+		cancel()
+		if err := <-done; err == nil {
+			t.Fatal("acquire with a cancelled context: got no error")
+		}
+		g.queued(t, 0, 0)
+		g.release()
+		// Free again: a new caller gets it at once.
+		if err := g.acquire(context.Background(), true); err != nil {
+			t.Fatal(err)
+		}
+		g.release()
+		if g.held {
+			t.Error("the writer is still held")
+		}
+	})
 }

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/loadgen"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestMain lets the test binary stand in for gatehouse-bench when the
@@ -99,10 +99,11 @@ func TestSink(t *testing.T) {
 	s.hold()
 	done := make(chan error, 1)
 	go func() { done <- send() }()
+	testenv.WaitUntil(t, "the sink to hold the message's MAIL", func() bool { return s.held() == 1 })
 	select {
 	case err := <-done:
 		t.Fatalf("a held sink took mail (err %v)", err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	s.release()
 	if err := <-done; err != nil {

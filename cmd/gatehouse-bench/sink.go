@@ -24,6 +24,7 @@ type sink struct {
 	mu       sync.Mutex
 	arrivals []time.Time
 	gate     chan struct{} // closed while open
+	holding  int           // MAIL commands waiting at the gate
 }
 
 func startSink() (*sink, error) {
@@ -66,6 +67,13 @@ func (s *sink) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.arrivals)
+}
+
+// held is how many senders wait for the answer to their MAIL command.
+func (s *sink) held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holding
 }
 
 // since returns the arrival times of the messages after the first n.
@@ -117,8 +125,12 @@ func (s *sink) session(c net.Conn) {
 		case "MAIL":
 			s.mu.Lock()
 			gate := s.gate
+			s.holding++
 			s.mu.Unlock()
 			<-gate
+			s.mu.Lock()
+			s.holding--
+			s.mu.Unlock()
 			ok = reply("250 OK")
 		case "DATA":
 			if !reply("354 End data with <CR><LF>.<CR><LF>") {

@@ -176,10 +176,16 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	body := fmt.Sprintf(`{"email": "ada@example.com", "password": %q}`, testenv.GoodPassword)
 	half := len(body) / 2
 	fmt.Fprintf(conn, "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:half])
-	time.Sleep(100 * time.Millisecond)
+	// The server has taken the connection once it has answered a later
+	// one: its one accepting goroutine takes connections in their order.
+	if r := p.client(t).Get("/healthz"); r.StatusCode != 200 {
+		t.Fatalf("healthz: got %d", r.StatusCode)
+	}
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitUntil(t, "the process to start shutting down", func() bool {
+		return strings.Contains(p.stderr.String()+p.stdout.String(), "shutting down: finishing requests in flight")
+	})
 	select {
 	case <-p.exited:
 		t.Fatalf("the process exited with a request in flight: %v", p.cmd.ProcessState)

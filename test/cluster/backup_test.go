@@ -55,7 +55,7 @@ func TestSQLiteBackupWhileServing(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond)
+	testenv.WaitUntil(t, "logins under way", func() bool { return ok.Load() >= 10 })
 	backup := filepath.Join(t.TempDir(), "gatehouse.db")
 	out, err := exec.Command(sqlite3, filepath.Join(n.Dir, "gatehouse.db"), ".timeout 10000", ".backup '"+backup+"'").CombinedOutput()
 	stop()

@@ -32,7 +32,7 @@ func TestBehindHAProxy(t *testing.T) {
 	}
 	c := startCluster(t, clusterConfig{nodes: 2, flags: []string{"--trusted-proxies", "127.0.0.1"}})
 	email := c.CreateUser("balanced@example.com")
-	lb := startHAProxy(t, haproxy, c.Nodes)
+	lb, lbLog := startHAProxy(t, haproxy, c.Nodes)
 
 	// The client comes from 127.0.0.2, the balancer talks to the nodes from
 	// 127.0.0.1 (all of 127.0.0.0/8 is loopback on Linux).
@@ -101,7 +101,9 @@ func TestBehindHAProxy(t *testing.T) {
 	// node1 goes away: the balancer's /readyz checks take it out, and the
 	// session keeps working on node2.
 	c.Nodes[0].Stop()
-	time.Sleep(2 * time.Second)
+	testenv.WaitUntil(t, "the balancer to take "+c.Nodes[0].Name+" out", func() bool {
+		return strings.Contains(lbLog(), "gatehouse/"+c.Nodes[0].Name+" is DOWN")
+	})
 	for range 10 {
 		if status, body := do("GET", "/api/v1/me", login.SessionToken, nil, nil); status != http.StatusOK {
 			t.Errorf("GET /api/v1/me with node1 stopped: got %d %s, want 200", status, body)
@@ -134,8 +136,8 @@ func requestsServed(t *testing.T, nodes []*node) []int {
 
 // startHAProxy runs HAProxy in front of the nodes with the settings of
 // docs/DEPLOYMENT.md (plain HTTP: TLS is not what is tested) and returns
-// its URL.
-func startHAProxy(t *testing.T, haproxy string, nodes []*node) string {
+// its URL, and its log so far.
+func startHAProxy(t *testing.T, haproxy string, nodes []*node) (url string, log func() string) {
 	t.Helper()
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`global
@@ -166,24 +168,35 @@ backend gatehouse
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", path)
-	var logBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	logPath := filepath.Join(dir, "haproxy.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	log = func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		cancel()
+		logFile.Close()
 		t.Fatalf("start haproxy: %v", err)
 	}
 	t.Cleanup(func() {
 		cancel()
 		cmd.Wait()
+		logFile.Close()
 		if t.Failed() {
-			t.Logf("haproxy:\n%s", logBuf.String())
+			t.Logf("haproxy:\n%s", log())
 		}
 	})
-	url := "http://" + addr
+	url = "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if status, _ := getStatus(url + "/readyz"); status == http.StatusOK {
-			return url
+			return url, log
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("haproxy does not answer at %s", url)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // faultLoad drives two nodes while their database goes away and returns,
@@ -53,6 +55,22 @@ func (l *faultLoad) record(op string, status int, header http.Header, body []byt
 	}
 	l.addBad(fmt.Sprintf("%s in phase %d: got %d %s", op, l.phase.Load(), status, body))
 	return false
+}
+
+// waitFor waits until the load has had each of the answers, keyed as in
+// counts ("2 login 200": a login answered 200 in phase 2).
+func (l *faultLoad) waitFor(t *testing.T, answers ...string) {
+	t.Helper()
+	testenv.WaitUntil(t, fmt.Sprintf("the answers %q", answers), func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, a := range answers {
+			if l.counts[a] == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // addBad keeps the first answers that must not happen; l.mu is held.
@@ -166,7 +184,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 			l.wg.Wait()
 		}
 	}()
-	time.Sleep(2 * time.Second)
+	l.waitFor(t, "0 login 200", "0 me 200", "0 reset 202")
 	token := c.Nodes[0].Client(t).Login(loginUsers[0], password)
 
 	// The database goes away.
@@ -176,7 +194,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		waitStatus(t, n.URL+"/readyz", http.StatusServiceUnavailable, 10*time.Second)
 		checkUnavailable(t, n, token)
 	}
-	time.Sleep(3 * time.Second)
+	l.waitFor(t, "1 login 503")
 
 	// It comes back; the nodes were not restarted.
 	pg.Start()
@@ -187,7 +205,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 			t.Fatalf("%s exited during the outage", n.Name)
 		}
 	}
-	time.Sleep(3 * time.Second)
+	l.waitFor(t, "2 login 200", "2 me 200", "2 reset 202")
 	close(l.stop)
 	l.wg.Wait()
 
