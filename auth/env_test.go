@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base32"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -328,29 +326,9 @@ func countCodes(errs []error) map[string]int {
 	return m
 }
 
-// raw opens the database beside the store, for what no Tx method shows.
-func (e *env) raw(t testing.TB) *sql.DB {
-	t.Helper()
-	return testenv.OpenSQL(t, e.cfg.URL, e.cfg.DataDir)
-}
-
-// waitMail waits for a message to the address whose subject contains
+// mailToken waits for a message to the address whose subject contains
 // subject, and returns the token of its link.
 func (e *env) mailToken(t testing.TB, to, subject string) string {
 	t.Helper()
 	return testenv.LinkToken(t, e.smtp.WaitFor(t, to, subject).Text)
-}
-
-// mailsTo counts the messages the SMTP server received for the address
-// whose subject contains subject.
-func (e *env) mailsTo(to, subject string) int {
-	n := 0
-	for _, m := range e.smtp.Messages() {
-		for _, rcpt := range m.To {
-			if strings.EqualFold(rcpt, to) && strings.Contains(m.Subject, subject) {
-				n++
-			}
-		}
-	}
-	return n
 }
