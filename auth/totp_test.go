@@ -222,7 +222,7 @@ func TestCompanyRequiresTOTP(t *testing.T) {
 				t.Error("2FA is off")
 			}
 		})
-		t.Run("totp_setup_required/after_admin_removes_2fa", func(t *testing.T) {
+		t.Run("unauthenticated/after_admin_removes_2fa", func(t *testing.T) {
 			admin := e.company(t)
 			e.enableTOTP(t, admin)
 			member := e.member(t, admin)
