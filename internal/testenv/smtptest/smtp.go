@@ -208,7 +208,10 @@ func (s *Server) Commands() []string {
 // listing what did arrive. Call it from the test's goroutine.
 func (s *Server) WaitFor(t testing.TB, to, subjectPart string) Mail {
 	t.Helper()
-	return s.WaitForCount(t, to, subjectPart, 1)[0]
+	if found := s.WaitForCount(t, to, subjectPart, 1); len(found) > 0 {
+		return found[0]
+	}
+	return Mail{} // t's Fatalf returned: a recording testing.TB
 }
 
 // WaitForCount is WaitFor for the first n such messages, oldest first.
