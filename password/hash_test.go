@@ -1,15 +1,12 @@
 package password
 
 import (
-	"context"
 	"errors"
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/password/internal/argon2id"
@@ -320,207 +317,6 @@ func TestParamsValidate(t *testing.T) {
 	}
 }
 
-// TestConcurrencyBounded runs 50 real hashes at once through 2 slots. In
-// a synctest bubble each hash's extra millisecond passes only once every
-// other caller waits, so the callers always pile up behind the slots.
-func TestConcurrencyBounded(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		const callers, slots = 50, 2
-		goroutines := runtime.NumGoroutine()
-		h := NewHasher(Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots, time.Minute)
-		var running, most atomic.Int64
-		h.derive = func(password, salt []byte, p Params) []byte {
-			n := running.Add(1)
-			defer running.Add(-1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
-			time.Sleep(time.Millisecond)
-			return deriveArgon2id(password, salt, p)
-		}
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		for i := range callers {
-			wg.Go(func() {
-				var err error
-				if i%2 == 0 {
-					_, err = h.Hash(t.Context(), "correct horse battery staple")
-				} else {
-					err = h.VerifyDummy(t.Context(), "correct horse battery staple")
-				}
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Errorf("Hash or VerifyDummy: got %v, want nil", err)
-			}
-		}
-		if got := most.Load(); got != slots {
-			t.Errorf("most hashes at once: got %d, want %d", got, slots)
-		}
-		if running, waiting, busy := h.Stats(); running != 0 || waiting != 0 || busy != 0 {
-			t.Errorf("Stats after: got %d, %d, %d, want 0, 0, 0", running, waiting, busy)
-		}
-		// No goroutine outlives its call but the hashing threads kept for
-		// the next hashes, one a slot at most.
-		synctest.Wait()
-		if n := runtime.NumGoroutine(); n > goroutines+slots {
-			t.Errorf("goroutines: got %d, want at most %d", n, goroutines+slots)
-		}
-	})
-}
-
-// bubble runs f in a synctest bubble (fake time, and a check that no
-// goroutine is left), then lets that time pass until the Hasher's idle
-// release and its kept hashing threads, idle, have ended.
-func bubble(t *testing.T, f func(t *testing.T)) {
-	synctest.Test(t, func(t *testing.T) {
-		f(t)
-		time.Sleep(time.Hour)
-	})
-}
-
-// holdingHasher returns a Hasher whose hashes block until release is closed.
-func holdingHasher(slots int, queueWait time.Duration) (h *Hasher, release chan struct{}) {
-	h = NewHasher(testParams, slots, queueWait)
-	release = make(chan struct{})
-	h.derive = func(password, salt []byte, p Params) []byte {
-		<-release
-		return deriveArgon2id(password, salt, p)
-	}
-	return h, release
-}
-
-func TestBusyAfterQueueWait(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		const callers, slots, queueWait = 50, 2, 500 * time.Millisecond
-		h, release := holdingHasher(slots, queueWait)
-		type result struct {
-			err     error
-			elapsed time.Duration
-		}
-		results := make(chan result, callers)
-		start := time.Now()
-		for range callers {
-			go func() {
-				_, err := h.Hash(t.Context(), "correct horse battery staple")
-				results <- result{err, time.Since(start)}
-			}()
-		}
-		synctest.Wait()
-		if running, waiting, busy := h.Stats(); running != slots || waiting != callers-slots || busy != 0 {
-			t.Errorf("Stats while full: got %d, %d, %d, want %d, %d, 0", running, waiting, busy, slots, callers-slots)
-		}
-		time.Sleep(queueWait)
-		synctest.Wait()
-		for range callers - slots {
-			r := <-results
-			if !errors.Is(r.err, ErrBusy) || r.elapsed != queueWait {
-				t.Errorf("waiting caller: got %v after %v, want ErrBusy after %v", r.err, r.elapsed, queueWait)
-			}
-		}
-		if running, waiting, busy := h.Stats(); running != slots || waiting != 0 || busy != callers-slots {
-			t.Errorf("Stats after the wait: got %d, %d, %d, want %d, 0, %d", running, waiting, busy, slots, callers-slots)
-		}
-		close(release)
-		for range slots {
-			if r := <-results; r.err != nil {
-				t.Errorf("running caller: got %v, want nil", r.err)
-			}
-		}
-		if running, _, _ := h.Stats(); running != 0 {
-			t.Errorf("running at the end: got %d, want 0", running)
-		}
-	}) // synctest fails if any goroutine is left blocked
-}
-
-func TestWaiterGetsSlotWhenOneFrees(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		h, release := holdingHasher(1, time.Second)
-		done := make(chan error, 2)
-		go func() { _, err := h.Hash(t.Context(), "first"); done <- err }()
-		synctest.Wait()
-		go func() { _, err := h.Hash(t.Context(), "second"); done <- err }()
-		time.Sleep(999 * time.Millisecond)
-		close(release)
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("Hash: got %v, want nil", err)
-			}
-		}
-	})
-}
-
-func TestContextEndsWait(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		h, release := holdingHasher(1, time.Hour)
-		go h.Hash(t.Context(), "holds the only slot")
-		synctest.Wait()
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { _, _, err := h.Verify(ctx, referenceHash, "password"); done <- err }()
-		synctest.Wait()
-		if _, waiting, _ := h.Stats(); waiting != 1 {
-			t.Errorf("waiting: got %d, want 1", waiting)
-		}
-		cancel()
-		err := <-done
-		if !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
-			t.Errorf("Verify after cancel: got %v, want ErrBusy and context.Canceled", err)
-		}
-		if running, waiting, busy := h.Stats(); running != 1 || waiting != 0 || busy != 1 {
-			t.Errorf("Stats: got %d, %d, %d, want 1, 0, 1", running, waiting, busy)
-		}
-		close(release)
-	})
-}
-
-// Once hashes have set a pace, a caller who could not be served within
-// the queue wait is refused at once instead of after waiting.
-func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		const slots, queueWait, hashTime = 2, 500 * time.Millisecond, 100 * time.Millisecond
-		h := NewHasher(testParams, slots, queueWait)
-		h.derive = func(password, salt []byte, p Params) []byte {
-			time.Sleep(hashTime)
-			return deriveArgon2id(password, salt, p)
-		}
-		if _, err := h.Hash(t.Context(), "sets the pace"); err != nil {
-			t.Fatalf("Hash: %v", err)
-		}
-		// Two run, and eight wait: at 100 ms a hash on two slots the last
-		// two start at 400 ms, within the 500 ms wait. The next two would
-		// start at 500 ms, when their wait ends.
-		const servable = slots + slots*(int(queueWait/hashTime)-1)
-		results := make(chan error, servable+1)
-		start := time.Now()
-		for range servable {
-			go func() { _, err := h.Hash(t.Context(), "waits"); results <- err }()
-			synctest.Wait()
-		}
-		if err := h.CheckCapacity(); !errors.Is(err, ErrBusy) {
-			t.Errorf("CheckCapacity with the queue full: got %v, want ErrBusy", err)
-		}
-		_, err := h.Hash(t.Context(), "one too many")
-		if !errors.Is(err, ErrBusy) || time.Since(start) != 0 {
-			t.Errorf("caller beyond what the queue serves: got %v after %v, want ErrBusy at once", err, time.Since(start))
-		}
-		if _, _, busy := h.Stats(); busy != 2 {
-			t.Errorf("refusals counted: got %d, want 2", busy)
-		}
-		for range servable {
-			if err := <-results; err != nil {
-				t.Errorf("servable caller: got %v, want nil", err)
-			}
-		}
-		if err := h.CheckCapacity(); err != nil {
-			t.Errorf("CheckCapacity with the queue empty: got %v, want nil", err)
-		}
-	})
-}
-
 func BenchmarkHash(b *testing.B) {
 	h := NewHasher(DefaultParams, 1, time.Minute)
 	for b.Loop() {
@@ -557,29 +353,5 @@ func BenchmarkParams(b *testing.B) {
 				mem.Key([]byte("correct horse battery staple"), salt, p.p.Time, p.p.Memory, p.p.Threads, p.p.KeyLen)
 			}
 		})
-	}
-}
-
-// BenchmarkHashParallel saturates the machine: with one slot per core,
-// ns/op is the reciprocal of logins per second for the whole machine.
-func BenchmarkHashParallel(b *testing.B) {
-	h := NewHasher(DefaultParams, 0, time.Minute)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := h.VerifyDummy(b.Context(), "correct horse battery staple"); err != nil {
-				b.Error(err)
-			}
-		}
-	})
-}
-
-func TestHasherString(t *testing.T) {
-	got := NewHasher(DefaultParams, 3, time.Second).String()
-	g := "Go"
-	if argon2id.Accelerated() {
-		g = "AVX2"
-	}
-	if want := "argon2id m=65536 t=1 p=1, 3 at once, " + g; got != want {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }
