@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/password"
@@ -212,8 +211,11 @@ func hashError(err error) error {
 		// The chain keeps ErrBusy, so that the handlers can tell a full
 		// queue (summarised by the server's log, see server.App) from a
 		// database that is away.
+		// Retry-After is the wait the Hasher estimated: the queue the
+		// caller found has been served by then.
+		wait, _ := password.RetryAfter(err)
 		return fmt.Errorf("%w: %w", &gatehouse.Error{Code: gatehouse.EUnavailable,
-			Message: "The service is busy. Please try again in a moment.", RetryAfter: time.Second}, err)
+			Message: "The service is busy. Please try again in a moment.", RetryAfter: wait}, err)
 	case errors.Is(err, password.ErrTooLong):
 		return errPasswordTooLong()
 	}

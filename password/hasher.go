@@ -12,28 +12,36 @@ import (
 )
 
 // Hasher hashes and verifies with bounded concurrency: at most slots hashes
-// run at once, further callers wait up to queueWait (or until their context
-// ends) for a slot and then get ErrBusy. This bounds memory and keeps cheap
-// requests fast. Each slot owns the argon2id memory of one hash, allocated
-// by its first hash outside the Go heap and reused by every later one, so
-// hashing costs slots × Memory and nothing more (a stored hash with more
-// memory than the Hasher's borrows its own for that one hash); after
-// idleRelease without a hash the pages go back to the operating system.
-// A caller who could not get a slot within queueWait, at the pace hashes
-// are finishing, gets ErrBusy at once rather than after waiting for
-// nothing. Hashes run on threads of lower priority (priority.Hash), kept
-// from hash to hash (at most one a slot), so that the requests served
-// beside a flood of logins stay fast. A Hasher is safe for concurrent use.
+// run at once, and further callers queue for a slot. This bounds memory and
+// keeps cheap requests fast. A caller is admitted to the queue only when
+// the wait it faces, estimated from the throughput the slots have shown
+// over the last seconds (admission.go), is within queueWait; otherwise it
+// gets a BusyError (ErrBusy) at once, with that estimate for Retry-After.
+// An admitted caller waits up to queueWait plus the time of one hash (the
+// grain of the estimate), or until its context ends. Each slot owns the
+// argon2id memory of one hash, allocated by its first hash outside the Go
+// heap and reused by every later one, so hashing costs slots × Memory and
+// nothing more (a stored hash with more memory than the Hasher's borrows
+// its own for that one hash); after idleRelease without a hash the pages
+// go back to the operating system. Hashes run on threads of lower priority
+// (priority.Hash), kept from hash to hash (at most one a slot), so that the
+// requests served beside a flood of logins stay fast. A Hasher is safe for
+// concurrent use.
 type Hasher struct {
 	params    Params
 	slots     chan *workspace // the free slots: a semaphore whose tokens carry memory
 	queueWait time.Duration
 	waiting   atomic.Int64
-	busyTotal atomic.Uint64
 	hashed    atomic.Uint64 // hashes computed, including verifications
-	pace      atomic.Int64  // recent time of one hash in nanoseconds, a moving average; 0 until one finished
+	load      *throughput   // the slots' recent rate, for admission
 	dummy     string        // an argon2id hash no password matches, for VerifyDummy
 	threads   *priority.Pool
+
+	// Refusals since the Hasher was made (see Load).
+	refused        atomic.Uint64
+	refusedAtOnce  atomic.Uint64
+	refusedWaitSum atomic.Int64 // nanoseconds
+	timedOut       atomic.Uint64
 
 	epoch      time.Time    // when the Hasher was made: lastHash counts from it
 	lastHash   atomic.Int64 // when a hash that used a slot's memory ended, in nanoseconds since epoch
@@ -76,6 +84,7 @@ func NewHasher(p Params, slots int, queueWait time.Duration) *Hasher {
 		epoch:     time.Now(),
 		threads:   priority.NewPool(priority.Hash),
 	}
+	h.load = newThroughput(slots, h.epoch)
 	for range slots {
 		h.slots <- &workspace{}
 	}
@@ -113,24 +122,56 @@ func deriveOnce(password, salt []byte, p Params) ([]byte, error) {
 }
 
 // String says how the Hasher hashes, for the log at start-up: "argon2id
-// m=65536 t=1 p=1, 2 at once, AVX2". Without "AVX2" (a CPU without it, or
-// a build with -tags purego) a hash takes about 2.5 times as long, and a
-// node serves that many fewer logins.
+// m=65536 t=1 p=1, 2 at once, AVX2, queue wait 2s". Without "AVX2" (a CPU
+// without it, a build with -tags purego, or an AVX2 path that failed its
+// self-test) a hash takes about 3 times as long, and a node serves that
+// many fewer logins.
 func (h *Hasher) String() string {
 	g := "Go"
 	if argon2id.Accelerated() {
 		g = "AVX2"
 	}
-	return fmt.Sprintf("argon2id m=%d t=%d p=%d, %d at once, %s", h.params.Memory, h.params.Time, h.params.Threads, cap(h.slots), g)
+	return fmt.Sprintf("argon2id m=%d t=%d p=%d, %d at once, %s, queue wait %s",
+		h.params.Memory, h.params.Time, h.params.Threads, cap(h.slots), g, h.queueWait)
 }
-
-// Hash returns the argon2id PHC string of the normalised password, salted
-// at random. Errors: ErrTooLong, ErrBusy, or the system's when it has no
 
 // Stats reports hashes running now, callers waiting for a slot now, and how
 // many callers got ErrBusy since the Hasher was made: for Prometheus.
 func (h *Hasher) Stats() (running, waiting int, busyTotal uint64) {
-	return cap(h.slots) - len(h.slots), int(h.waiting.Load()), h.busyTotal.Load()
+	return cap(h.slots) - len(h.slots), int(h.waiting.Load()), h.refused.Load()
+}
+
+// Load is what a Hasher knows of its queue, for metrics and the log.
+type Load struct {
+	Running, Waiting int
+	// Refused counts every ErrBusy since the Hasher was made: RefusedAtOnce
+	// on arrival, for an estimated wait beyond the queue wait (their
+	// estimates sum to RefusedWaitSum); TimedOut after waiting as long as
+	// an admitted caller may; the rest because the caller's context ended
+	// while it waited.
+	Refused, RefusedAtOnce, TimedOut uint64
+	RefusedWaitSum                   time.Duration
+	// Throughput is hashes a second at full use over the last seconds (0
+	// before any was measured); Wait is the wait a caller arriving now
+	// would face, 0 when a slot is free or nothing was measured.
+	Throughput float64
+	Wait       time.Duration
+	QueueWait  time.Duration
+}
+
+// Load reports the queue now and the refusals so far.
+func (h *Hasher) Load() Load {
+	now := time.Now()
+	l := Load{
+		Running: cap(h.slots) - len(h.slots), Waiting: int(h.waiting.Load()),
+		Refused: h.refused.Load(), RefusedAtOnce: h.refusedAtOnce.Load(), TimedOut: h.timedOut.Load(),
+		RefusedWaitSum: time.Duration(h.refusedWaitSum.Load()),
+		Throughput:     h.load.rate(now), QueueWait: h.queueWait,
+	}
+	if l.Running == cap(h.slots) {
+		l.Wait, _ = h.load.wait(int64(l.Waiting)+1, now)
+	}
+	return l
 }
 
 // Hashed reports how many hashes (Hash, Verify, VerifyDummy) took a slot
@@ -138,11 +179,8 @@ func (h *Hasher) Stats() (running, waiting int, busyTotal uint64) {
 // request was refused before any hashing.
 func (h *Hasher) Hashed() uint64 { return h.hashed.Load() }
 
-// run derives a key in the slot's memory on a thread of lower priority
-// and records how long it took in the moving average that acquire's
-// estimate uses.
+// run derives a key in the slot's memory on a thread of lower priority.
 func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, error) {
-	start := time.Now()
 	var key []byte
 	var err error
 	h.threads.Run(func() {
@@ -152,44 +190,55 @@ func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, er
 			key, err = ws.derive(h, password, salt, p)
 		}
 	})
-	took := int64(time.Since(start))
-	for {
-		old := h.pace.Load()
-		next := took
-		if old != 0 {
-			next = old + (took-old)/8
-		}
-		if h.pace.CompareAndSwap(old, next) {
-			return key, err
-		}
-	}
+	return key, err
 }
 
-// CheckCapacity returns ErrBusy, counted as a refusal, when a hash asked
-// for now would be refused at once (see acquire), so that a caller can
-// refuse before doing any other work for it: a login flood then costs the
-// database nothing beyond capacity.
+// CheckCapacity returns a BusyError, counted as a refusal, when a hash
+// asked for now would be refused at once (see acquire), so that a caller
+// can refuse before doing any other work for it: a login flood then costs
+// the database nothing beyond capacity.
 func (h *Hasher) CheckCapacity() error {
-	if h.cannotServe(h.waiting.Load() + 1) {
-		h.busyTotal.Add(1)
-		return ErrBusy
+	if len(h.slots) > 0 {
+		return nil
+	}
+	if wait, over := h.overQueueWait(h.waiting.Load()+1, time.Now()); over {
+		return h.refuseAtOnce(wait)
 	}
 	return nil
 }
 
-// cannotServe reports whether the waiting-th caller in the queue would wait
-// longer than queueWait for a slot at the recent pace of hashes.
-func (h *Hasher) cannotServe(waiting int64) bool {
-	slots := int64(cap(h.slots))
-	pace := time.Duration(h.pace.Load())
-	return len(h.slots) == 0 && pace > 0 && time.Duration((waiting+slots-1)/slots)*pace >= h.queueWait
+// overQueueWait reports whether the position-th caller in the queue would
+// wait longer than queueWait at the slots' measured throughput, and the
+// wait estimated. Before any throughput is measured it never is: callers
+// then wait, at most queueWait.
+func (h *Hasher) overQueueWait(position int64, now time.Time) (time.Duration, bool) {
+	wait, ok := h.load.wait(position, now)
+	return wait, ok && wait > h.queueWait
 }
 
-// acquire takes a hashing slot, waiting up to queueWait or until ctx ends.
-// When the callers already waiting would take longer than queueWait to be
-// served at the recent pace, it refuses at once: a client told to come back
-// at once is better served than one that waits two seconds to hear it.
+func (h *Hasher) refuseAtOnce(wait time.Duration) error {
+	h.refused.Add(1)
+	h.refusedAtOnce.Add(1)
+	h.refusedWaitSum.Add(int64(wait))
+	return &BusyError{Wait: wait, QueueWait: h.queueWait}
+}
+
+// deadline is how long an admitted caller waits for its slot: queueWait,
+// plus the time of one hash at the measured throughput (slots ÷ rate),
+// since the estimate that admitted it counts whole hashes.
+func (h *Hasher) deadline(now time.Time) time.Duration {
+	if r := h.load.rate(now); r > 0 {
+		return h.queueWait + time.Duration(float64(cap(h.slots))/r*float64(time.Second))
+	}
+	return h.queueWait
+}
+
+// acquire takes a hashing slot. When none is free, a caller whose
+// estimated wait exceeds queueWait is refused at once: a client told at
+// once when to come back is better served than one that waits two seconds
+// to hear it. Others wait (see deadline), or until ctx ends.
 func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
+	h.load.enter(time.Now())
 	select {
 	case ws := <-h.slots:
 		h.hashed.Add(1)
@@ -198,22 +247,28 @@ func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
 	}
 	waiting := h.waiting.Add(1)
 	defer h.waiting.Add(-1)
-	if h.cannotServe(waiting) {
-		h.busyTotal.Add(1)
-		return nil, ErrBusy
+	now := time.Now()
+	if wait, over := h.overQueueWait(waiting, now); over {
+		h.load.leave(now)
+		return nil, h.refuseAtOnce(wait)
 	}
-	timer := time.NewTimer(h.queueWait)
+	timer := time.NewTimer(h.deadline(now))
 	defer timer.Stop()
 	select {
 	case ws := <-h.slots:
 		h.hashed.Add(1)
 		return ws, nil
 	case <-timer.C:
-		h.busyTotal.Add(1)
-		return nil, ErrBusy
+		now := time.Now()
+		h.load.leave(now)
+		h.refused.Add(1)
+		h.timedOut.Add(1)
+		wait, _ := h.load.wait(h.waiting.Load(), now)
+		return nil, &BusyError{Wait: max(wait, h.queueWait), QueueWait: h.queueWait}
 	case <-ctx.Done():
-		h.busyTotal.Add(1)
-		return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+		h.load.leave(time.Now())
+		h.refused.Add(1)
+		return nil, &BusyError{QueueWait: h.queueWait, cause: context.Cause(ctx)}
 	}
 }
 
@@ -221,6 +276,7 @@ func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
 // releaseIdle will run: a timer per idle period, not per hash.
 func (h *Hasher) release(ws *workspace) {
 	used := ws.resident // read before another caller can take ws
+	h.load.complete(time.Now())
 	h.slots <- ws
 	if !used {
 		return

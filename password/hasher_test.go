@@ -170,8 +170,10 @@ func TestContextEndsWait(t *testing.T) {
 	})
 }
 
-// Once hashes have set a pace, a caller who could not be served within
-// the queue wait is refused at once instead of after waiting.
+// Once the slots have shown their throughput, a caller whose estimated
+// wait exceeds the queue wait is refused at once, with that wait, and
+// every caller within it is served. Hashes take exactly 100 ms of the
+// bubble's clock on 2 slots: 20 a second.
 func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		const slots, queueWait, hashTime = 2, 500 * time.Millisecond, 100 * time.Millisecond
@@ -180,33 +182,58 @@ func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
 			time.Sleep(hashTime)
 			return deriveArgon2id(password, salt, p)
 		}
-		if _, err := h.Hash(t.Context(), "sets the pace"); err != nil {
-			t.Fatalf("Hash: %v", err)
+		// Before any throughput is measured nobody is refused at once.
+		if l := h.Load(); l.Throughput != 0 || l.Wait != 0 {
+			t.Errorf("Load before any hash: got throughput %v, wait %v, want 0, 0", l.Throughput, l.Wait)
 		}
-		// Two run, and eight wait: at 100 ms a hash on two slots the last
-		// two start at 400 ms, within the 500 ms wait. The next two would
-		// start at 500 ms, when their wait ends.
-		const servable = slots + slots*(int(queueWait/hashTime)-1)
-		results := make(chan error, servable+1)
+		// Three rounds of both slots: 6 hashes in 300 ms of full use.
+		var wg sync.WaitGroup
+		for range slots {
+			wg.Go(func() {
+				for range 3 {
+					if _, err := h.Hash(t.Context(), "sets the pace"); err != nil {
+						t.Errorf("Hash: %v", err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if l := h.Load(); l.Throughput != 20 {
+			t.Errorf("throughput: got %v hashes/s, want 20 (6 in 300 ms)", l.Throughput)
+		}
+		// Two run, and the k-th waiter is estimated to wait k × 50 ms:
+		// ten are admitted (the tenth at 500 ms), the eleventh is not.
+		const admitted = slots + 10
+		results := make(chan error, admitted)
 		start := time.Now()
-		for range servable {
+		for range admitted {
 			go func() { _, err := h.Hash(t.Context(), "waits"); results <- err }()
 			synctest.Wait()
 		}
-		if err := h.CheckCapacity(); !errors.Is(err, ErrBusy) {
-			t.Errorf("CheckCapacity with the queue full: got %v, want ErrBusy", err)
+		if l := h.Load(); l.Running != slots || l.Waiting != 10 || l.Wait != 550*time.Millisecond {
+			t.Errorf("Load with the queue full: got %d running, %d waiting, wait %v, want %d, 10, 550ms", l.Running, l.Waiting, l.Wait, slots)
 		}
-		_, err := h.Hash(t.Context(), "one too many")
-		if !errors.Is(err, ErrBusy) || time.Since(start) != 0 {
-			t.Errorf("caller beyond what the queue serves: got %v after %v, want ErrBusy at once", err, time.Since(start))
+		err := h.CheckCapacity()
+		if wait, ok := RetryAfter(err); !errors.Is(err, ErrBusy) || !ok || wait != time.Second {
+			t.Errorf("CheckCapacity with the queue full: got %v (Retry-After %v), want ErrBusy, Retry-After 1s", err, wait)
 		}
-		if _, _, busy := h.Stats(); busy != 2 {
-			t.Errorf("refusals counted: got %d, want 2", busy)
+		_, err = h.Hash(t.Context(), "one too many")
+		var busy *BusyError
+		if !errors.As(err, &busy) || busy.Wait != 550*time.Millisecond || time.Since(start) != 0 {
+			t.Errorf("the eleventh waiter: got %v after %v, want ErrBusy at once, estimated wait 550ms", err, time.Since(start))
 		}
-		for range servable {
+		for range admitted {
 			if err := <-results; err != nil {
-				t.Errorf("servable caller: got %v, want nil", err)
+				t.Errorf("admitted caller: got %v, want nil", err)
 			}
+		}
+		if got := time.Since(start); got != 600*time.Millisecond {
+			t.Errorf("last admitted caller served after %v, want 600ms (5 × 100 ms waiting, 100 ms hashing)", got)
+		}
+		l := h.Load()
+		if l.Refused != 2 || l.RefusedAtOnce != 2 || l.TimedOut != 0 || l.RefusedWaitSum != 1100*time.Millisecond {
+			t.Errorf("refusals: got %d, %d at once (estimates summing to %v), %d timed out; want 2, 2 (1.1s), 0",
+				l.Refused, l.RefusedAtOnce, l.RefusedWaitSum, l.TimedOut)
 		}
 		if err := h.CheckCapacity(); err != nil {
 			t.Errorf("CheckCapacity with the queue empty: got %v, want nil", err)
@@ -233,7 +260,7 @@ func TestHasherString(t *testing.T) {
 	if argon2id.Accelerated() {
 		g = "AVX2"
 	}
-	if want := "argon2id m=65536 t=1 p=1, 3 at once, " + g; got != want {
+	if want := "argon2id m=65536 t=1 p=1, 3 at once, " + g + ", queue wait 1s"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

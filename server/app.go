@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -49,7 +50,8 @@ type Options struct {
 	SessionIdle        time.Duration
 
 	// HashParams default to password.DefaultParams; HashSlots to the number
-	// of cores; HashQueueWait to 2s.
+	// of cores; HashQueueWait (the longest a request is to wait for a
+	// hashing slot: see password.Hasher) to 2s.
 	HashParams    password.Params
 	HashSlots     int
 	HashQueueWait time.Duration
@@ -275,28 +277,46 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // reportRefusals logs, at most once per CapacityReportEvery, how many
-// requests the hashing queue turned away with 503 since the last report:
-// the one line an operator needs to add cores or nodes, where a line per
-// refused request would bury everything else under a flood.
+// requests the hashing queue turned away with 503 since the last report,
+// and at what estimated wait: the one line an operator needs to add cores
+// or nodes, where a line per refused request would bury everything else
+// under a flood.
 func (a *App) reportRefusals(ctx context.Context) {
 	every := a.Opts.CapacityReportEvery
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	_, _, reported := a.Hasher.Stats()
+	reported := a.Hasher.Load()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		_, waiting, refused := a.Hasher.Stats()
-		if n := refused - reported; n > 0 {
-			a.Log.Warn("password hashing at capacity: requests answered 503 with Retry-After",
-				"refused", n, "period", every, "waiting_now", waiting,
-				"hint", "add cores or nodes: docs/PASSWORDS.md, Sizing")
+		now := a.Hasher.Load()
+		if line := capacityLine(reported, now); line != nil {
+			a.Log.Warn("password hashing at capacity: requests answered 503 with Retry-After", line...)
 		}
-		reported = refused
+		reported = now
 	}
+}
+
+// capacityLine returns the attributes of the log's capacity line for the
+// refusals between two loads of the Hasher, or nil when there were none.
+func capacityLine(before, now password.Load) []any {
+	n := now.Refused - before.Refused
+	if n == 0 {
+		return nil
+	}
+	attrs := []any{"refused", n}
+	if atOnce := now.RefusedAtOnce - before.RefusedAtOnce; atOnce > 0 {
+		mean := (now.RefusedWaitSum - before.RefusedWaitSum) / time.Duration(atOnce)
+		attrs = append(attrs, "refused_on_arrival", atOnce, "mean_estimated_wait", mean.Round(time.Millisecond))
+	}
+	if late := now.TimedOut - before.TimedOut; late > 0 {
+		attrs = append(attrs, "refused_after_waiting", late)
+	}
+	return append(attrs, "queue_wait", now.QueueWait, "hashes_per_second", math.Round(now.Throughput*10)/10,
+		"waiting_now", now.Waiting, "hint", "add cores or nodes: docs/PASSWORDS.md, Sizing")
 }
 
 // registerGauges exposes the hashing queue and the outbox.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -64,6 +66,28 @@ func TestFlagsFromTheEnvironment(t *testing.T) {
 	}
 }
 
+// The hashing queue's wait comes from --hash-queue-wait or the
+// environment, and the start-up line says which it is.
+func TestHashQueueWait(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, nil, "queue wait 2s"},
+		{[]string{"GATEHOUSE_HASH_QUEUE_WAIT=750ms"}, nil, "queue wait 750ms"},
+		{[]string{"GATEHOUSE_HASH_QUEUE_WAIT=750ms"}, []string{"--hash-queue-wait", "5s"}, "queue wait 5s"},
+	} {
+		p := serve(t, c.env, append([]string{"--data", t.TempDir()}, c.args...)...)
+		line := regexp.MustCompile(`msg="gatehouse serving".* passwords="[^"]*` + c.want + `"`)
+		if !line.MatchString(p.stderr.String()) {
+			t.Errorf("env %v, args %v: no start-up line with %q:\n%s", c.env, c.args, c.want, p.stderr)
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.exited
+	}
+}
+
 func TestBadCommandLines(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -84,6 +108,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"company without name", nil, []string{"company", "create", "--data", dir, "--admin-email", "a@example.com"}, "--name"},
 		{"empty password on stdin", nil, []string{"company", "create", "--data", dir, "--name", "A", "--admin-email", "a@example.com", "--password-stdin"}, "standard input is empty"},
 		{"bad log level", nil, []string{"serve", "--data", dir, "--log-level", "loud"}, "--log-level"},
+		{"no hash queue wait", nil, []string{"serve", "--data", dir, "--hash-queue-wait", "0s"}, "--hash-queue-wait"},
+		{"hash queue wait beyond the write timeout", []string{"GATEHOUSE_HASH_QUEUE_WAIT=1m"}, []string{"serve", "--data", dir}, "--hash-queue-wait"},
 		{"public URL without a scheme", nil, []string{"serve", "--data", dir, "--public-url", "login.example.com"}, "--public-url"},
 		{"public URL with a query", nil, []string{"company", "create", "--data", dir, "--public-url", "https://login.example.com/?a=b",
 			"--name", "A", "--admin-email", "a@example.com"}, "--public-url"},

@@ -30,6 +30,7 @@ type options struct {
 	dbStmtTimeout  time.Duration
 	sessionLife    time.Duration
 	sessionIdle    time.Duration
+	hashQueueWait  time.Duration
 }
 
 // dataFlags registers the flags of every command that touches data.
@@ -54,6 +55,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes whose X-Forwarded-For is believed")
 	fs.DurationVar(&o.sessionLife, "session-lifetime", 7*24*time.Hour, "absolute lifetime of a session")
 	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", 24*time.Hour, "a session unused this long ends")
+	fs.DurationVar(&o.hashQueueWait, "hash-queue-wait", 2*time.Second, "longest a request that hashes a password (a login, a password change) is to wait for a hashing slot; "+
+		"one that would wait longer, at the measured rate of hashing, answers 503 with Retry-After at once")
 }
 
 // parse reads the environment (GATEHOUSE_<FLAG>) and then the arguments,

@@ -18,6 +18,10 @@ import (
 	"github.com/gatehouse/gatehouse/server"
 )
 
+// maxHashQueueWait bounds --hash-queue-wait well within the server's
+// write timeout (60 s), after which an answer would be lost.
+const maxHashQueueWait = 30 * time.Second
+
 // open builds the installation from the options.
 func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error) {
 	log, err := newLogger(logOut, o.logLevel, o.logFormat)
@@ -42,7 +46,8 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 	a, err := server.Open(ctx, server.Options{
 		DataDir: o.data, DatabaseURL: o.databaseURL, SecretKeyFile: o.secretKeyFile, PublicURL: publicURL,
 		MailFrom: o.mailFrom, ProductName: o.productName, SMTPURL: o.smtpURL, TrustedProxies: proxies,
-		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle, Log: log,
+		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle,
+		HashQueueWait: o.hashQueueWait, Log: log,
 	})
 	if err == server.ErrKeyRequired {
 		return nil, usageError{err.Error()}
@@ -58,6 +63,9 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	o.serveFlags(fs)
 	if err := parse(fs, args, env.getenv); err != nil {
 		return err
+	}
+	if o.hashQueueWait <= 0 || o.hashQueueWait > maxHashQueueWait {
+		return usageError{fmt.Sprintf("--hash-queue-wait %s: want more than 0 and at most %s", o.hashQueueWait, maxHashQueueWait)}
 	}
 	a, err := open(ctx, o, env.stderr)
 	if err != nil {
