@@ -68,11 +68,13 @@ type workspace struct {
 
 // NewHasher returns a Hasher for p with at most slots hashes at once
 // (runtime.NumCPU() when slots <= 0). It panics if p is invalid: validate
-// configured parameters with Params.Validate first.
+// configured parameters with Params.Validate first. The first Hasher of a
+// process runs SelfTest, and panics if argon2id cannot be computed right.
 func NewHasher(p Params, slots int, queueWait time.Duration) *Hasher {
 	if err := p.Validate(); err != nil {
 		panic(fmt.Sprintf("password.NewHasher: %v", err))
 	}
+	selfTestPassed()
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}

@@ -102,9 +102,12 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if o.CapacityReportEvery <= 0 {
 		o.CapacityReportEvery = time.Minute
 	}
-	// The templates parse on the other core while the database opens.
+	// The templates parse, and argon2id tests itself, on the other core
+	// while the database opens.
 	web.Prepare()
 	go mail.LoadTemplates()
+	selfTest := make(chan error, 1)
+	go func() { selfTest <- hashSelfTest() }()
 	key, err := loadKey(o)
 	if err != nil {
 		return nil, err
@@ -124,6 +127,10 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := checkHashing(<-selfTest, o.Log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: sealer, Registry: metrics.NewRegistry(), worker: &mail.Worker{}}
 	a.Hasher = password.NewHasher(o.HashParams, o.HashSlots, o.HashQueueWait)
 	a.Service = auth.New(db, a.Hasher, a.Sealer, templates, auth.Config{
@@ -131,6 +138,26 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		SessionLifetime: o.SessionLife, SessionIdleTimeout: o.SessionIdle,
 	}, o.Log, auth.NewMetrics(a.Registry), a.worker.Notify)
 	return a, nil
+}
+
+// hashSelfTest is password.SelfTest; tests replace it to see what Open
+// does with each outcome.
+var hashSelfTest = password.SelfTest
+
+// checkHashing acts on the outcome of argon2id's self-test: an AVX2 path
+// found wrong is logged, and the node serves with the Go path; a Go path
+// found wrong stops the start, since every hash would be wrong.
+func checkHashing(selfTest error, log *slog.Logger) error {
+	switch {
+	case errors.Is(selfTest, password.ErrAcceleratedOff):
+		log.Error("argon2id self-test: the AVX2 implementation gave a wrong hash on this CPU, so passwords are hashed "+
+			"with the Go implementation instead: hashes are right, but each takes about 3 times the CPU and the node "+
+			"serves that many fewer logins a second. Report the CPU model; build with -tags purego to choose Go outright "+
+			"(docs/PASSWORDS.md, Self-test)", "err", selfTest)
+	case selfTest != nil:
+		return fmt.Errorf("password hashing cannot be trusted on this machine, refusing to start: %w", selfTest)
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -35,11 +35,12 @@ func Blocks(memory uint32, threads uint8) uint32 {
 // the CPU it would in parallel but saves no time, and the caller decides
 // how many derivations run at once.
 func (m *Memory) Key(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	return m.derive(password, salt, nil, nil, time, memory, threads, keyLen)
+	return m.derive(Accelerated(), password, salt, nil, nil, time, memory, threads, keyLen)
 }
 
-// derive is Key with RFC 9106's optional secret and associated data.
-func (m *Memory) derive(password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+// derive is Key with RFC 9106's optional secret and associated data, with
+// the assembly's G when avx2 is set (which the CPU must have), else Go's.
+func (m *Memory) derive(avx2 bool, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	if time < 1 || threads < 1 || keyLen < 1 {
 		panic(fmt.Sprintf("argon2id: time %d, threads %d, key length %d: want at least 1", time, threads, keyLen))
 	}
@@ -52,6 +53,7 @@ func (m *Memory) derive(password, salt, secret, data []byte, time, memory uint32
 		scratch: m.scratch,
 		lanes:   uint32(threads),
 		passes:  time,
+		avx2:    avx2,
 	}
 	f.laneLen = uint32(len(f.memory)) / f.lanes
 	f.segmentLen = f.laneLen / syncPoints
@@ -129,6 +131,7 @@ type filler struct {
 	laneLen    uint32 // blocks per lane
 	segmentLen uint32 // blocks per lane per slice
 	passes     uint32
+	avx2       bool // G in assembly
 }
 
 // firstBlocks writes blocks 0 and 1 of every lane from H0 (RFC 9106,
@@ -188,8 +191,8 @@ func (f *filler) fillSegment(pass, slice, lane uint32) {
 			if independent {
 				if index%blockWords == 0 || index == first {
 					input[6]++
-					compress(&addresses, &zero, &input, f.scratch, false)
-					compress(&addresses, &zero, &addresses, f.scratch, false)
+					compress(&addresses, &zero, &input, f.scratch, false, f.avx2)
+					compress(&addresses, &zero, &addresses, f.scratch, false, f.avx2)
 				}
 				pseudoRand = addresses[index%blockWords]
 			}
@@ -207,21 +210,21 @@ func (f *filler) fillSegment(pass, slice, lane uint32) {
 			ref, known = f.referenceBlock(addresses[next%blockWords], pass, slice, lane, next), true
 			prefetchBlock(&f.memory[ref])
 		}
-		compressHead(out, last, y, f.scratch, xor)
+		compressHead(out, last, y, f.scratch, xor, f.avx2)
 		if !independent && next < f.segmentLen {
 			ref, known = f.referenceBlock(out[0], pass, slice, lane, next), true
 			prefetchBlock(&f.memory[ref])
 		}
-		compressTail(out, last, y, f.scratch, xor)
+		compressTail(out, last, y, f.scratch, xor, f.avx2)
 		last = out
 		cur++
 	}
 }
 
 // compress is G (see compressGeneric) in one go.
-func compress(out, x, y, scratch *block, xor bool) {
-	compressHead(out, x, y, scratch, xor)
-	compressTail(out, x, y, scratch, xor)
+func compress(out, x, y, scratch *block, xor, avx2 bool) {
+	compressHead(out, x, y, scratch, xor, avx2)
+	compressTail(out, x, y, scratch, xor, avx2)
 }
 
 // referenceBlock maps 64 pseudo-random bits to the block that block index

@@ -2,21 +2,33 @@
 
 package argon2id
 
-import "golang.org/x/sys/cpu"
+import (
+	"sync/atomic"
 
-// useAVX2 selects the assembly; tests clear it to check compressGeneric.
-var useAVX2 = cpu.X86.HasAVX2
+	"golang.org/x/sys/cpu"
+)
+
+// haveAVX2 reports whether the CPU can run the assembly.
+var haveAVX2 = cpu.X86.HasAVX2
+
+// accelerated selects the assembly for the derivations that start from
+// now on: set where the CPU has AVX2, cleared by a failed SelfTest (and by
+// tests, to check compressGeneric).
+var accelerated atomic.Bool
+
+func init() { accelerated.Store(haveAVX2) }
 
 // Accelerated reports whether G runs in assembly (AVX2) rather than in Go,
-// about 2.5 times slower a hash.
-func Accelerated() bool { return useAVX2 }
+// about 3 times slower a hash.
+func Accelerated() bool { return accelerated.Load() }
 
 // compressHead is G (see compressGeneric) up to the moment out[0] is
 // final: the rows and the first column. compressTail finishes it. A
 // derivation learns the next block's reference from out[0], and asks
-// memory for that block while the other columns are computed.
-func compressHead(out, x, y, scratch *block, xor bool) {
-	if useAVX2 {
+// memory for that block while the other columns are computed. avx2 says
+// which G: the assembly, or compressGeneric.
+func compressHead(out, x, y, scratch *block, xor, avx2 bool) {
+	if avx2 {
 		compressRowsAVX2(x, y, scratch)
 		compressColumnsAVX2(out, x, y, scratch, xor, 0, 1)
 	} else {
@@ -25,8 +37,8 @@ func compressHead(out, x, y, scratch *block, xor bool) {
 }
 
 // compressTail finishes what compressHead began, with the same arguments.
-func compressTail(out, x, y, scratch *block, xor bool) {
-	if useAVX2 {
+func compressTail(out, x, y, scratch *block, xor, avx2 bool) {
+	if avx2 {
 		compressColumnsAVX2(out, x, y, scratch, xor, 1, 7)
 	}
 }

@@ -3,9 +3,9 @@
 package argon2id
 
 func forceGeneric() (restore func()) {
-	saved := useAVX2
-	useAVX2 = false
-	return func() { useAVX2 = saved }
+	saved := accelerated.Load()
+	accelerated.Store(false)
+	return func() { accelerated.Store(saved) }
 }
 
-func hasAssembly() bool { return useAVX2 }
+func hasAssembly() bool { return accelerated.Load() }
