@@ -1,195 +1,110 @@
-// Package metrics keeps counters, gauges and histograms and writes them in
-// the Prometheus text exposition format. It is small on purpose: Gatehouse
-// needs a handful of series, not a client library.
+// Package metrics is what Gatehouse counts, through the Prometheus client
+// library (github.com/prometheus/client_golang): a Registry that comes with
+// the Go runtime's and the process's collectors (go_*, process_*), the
+// few kinds of series Gatehouse keeps, each with at most one label, and
+// the /metrics handler.
 package metrics
 
 import (
-	"fmt"
-	"io"
-	"math"
-	"sort"
-	"strings"
+	"errors"
+	"net/http"
 	"sync"
-	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Registry holds metrics in the order they were registered.
+// Registry holds an installation's metrics.
 type Registry struct {
-	mu      sync.Mutex
-	metrics []metric
+	reg *prometheus.Registry
 }
 
-type metric interface {
-	write(w io.Writer)
+// NewRegistry returns a registry with the Go runtime's collector (go_*:
+// goroutines, heap, collections) and the process's (process_*: CPU,
+// resident memory, open files).
+func NewRegistry() *Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Registry{reg: r}
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{} }
-
-func (r *Registry) add(m metric) {
-	r.mu.Lock()
-	r.metrics = append(r.metrics, m)
-	r.mu.Unlock()
+// Handler serves every metric in Prometheus's text format.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
 }
 
-// Write writes every metric in the text format.
-func (r *Registry) Write(w io.Writer) {
-	r.mu.Lock()
-	ms := append([]metric(nil), r.metrics...)
-	r.mu.Unlock()
-	for _, m := range ms {
-		m.write(w)
+// register registers c, or returns the collector already registered
+// under its name when it is of the same kind: a handler built twice on
+// one registry (as the benchmarks do) counts into the same series. It
+// panics on any other conflict, which is a programming error.
+func register[C prometheus.Collector](r *Registry, c C) C {
+	err := r.reg.Register(c)
+	if err == nil {
+		return c
 	}
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		if existing, ok := already.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic(err)
 }
 
 // CounterVec is a family of counters told apart by one label.
 type CounterVec struct {
-	name, help, label string
-	mu                sync.RWMutex
-	values            map[string]*atomic.Uint64
+	vec      *prometheus.CounterVec
+	children sync.Map // label value → prometheus.Counter
 }
 
 // NewCounterVec registers a counter family with one label.
 func (r *Registry) NewCounterVec(name, help, label string) *CounterVec {
-	c := &CounterVec{name: name, help: help, label: label, values: map[string]*atomic.Uint64{}}
-	r.add(c)
-	return c
+	vec := register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label}))
+	return &CounterVec{vec: vec}
 }
 
 // Inc adds one to the counter with the given label value.
-func (c *CounterVec) Inc(value string) { c.Add(value, 1) }
-
-// Add adds n to the counter with the given label value.
-func (c *CounterVec) Add(value string, n uint64) {
-	c.mu.RLock()
-	v, ok := c.values[value]
-	c.mu.RUnlock()
-	if !ok {
-		c.mu.Lock()
-		if v, ok = c.values[value]; !ok {
-			v = new(atomic.Uint64)
-			c.values[value] = v
-		}
-		c.mu.Unlock()
+func (c *CounterVec) Inc(value string) {
+	// The children are looked up without a lock: every request counts.
+	if child, ok := c.children.Load(value); ok {
+		child.(prometheus.Counter).Inc()
+		return
 	}
-	v.Add(n)
-}
-
-// Value returns the current count for a label value.
-func (c *CounterVec) Value(value string) uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if v, ok := c.values[value]; ok {
-		return v.Load()
-	}
-	return 0
-}
-
-func (c *CounterVec) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)
-	c.mu.RLock()
-	keys := make([]string, 0, len(c.values))
-	for k := range c.values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "%s{%s=\"%s\"} %d\n", c.name, c.label, escape(k), c.values[k].Load())
-	}
-	c.mu.RUnlock()
-}
-
-// GaugeFunc reports a value computed when scraped.
-type GaugeFunc struct {
-	name, help, kind string
-	fn               func() float64
+	child, _ := c.children.LoadOrStore(value, c.vec.WithLabelValues(value))
+	child.(prometheus.Counter).Inc()
 }
 
 // NewGaugeFunc registers a gauge whose value fn computes at scrape time.
 func (r *Registry) NewGaugeFunc(name, help string, fn func() float64) {
-	r.add(&GaugeFunc{name: name, help: help, kind: "gauge", fn: fn})
+	register(r, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
 }
 
 // NewCounterFunc registers a counter kept elsewhere (fn must never
 // decrease), read at scrape time.
 func (r *Registry) NewCounterFunc(name, help string, fn func() float64) {
-	r.add(&GaugeFunc{name: name, help: help, kind: "counter", fn: fn})
-}
-
-func (g *GaugeFunc) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", g.name, g.help, g.name, g.kind, g.name, formatFloat(g.fn()))
+	register(r, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
 }
 
 // Histogram counts observations into fixed buckets, per label value.
 type Histogram struct {
-	name, help, label string
-	buckets           []float64
-	mu                sync.Mutex
-	series            map[string]*histSeries
-}
-
-type histSeries struct {
-	counts []uint64 // per bucket, not cumulative
-	count  uint64
-	sum    float64
+	vec      *prometheus.HistogramVec
+	children sync.Map // label value → prometheus.Observer
 }
 
 // NewHistogram registers a histogram family with one label and the given
 // upper bounds (seconds, for durations).
 func (r *Registry) NewHistogram(name, help, label string, buckets []float64) *Histogram {
-	h := &Histogram{name: name, help: help, label: label, buckets: buckets, series: map[string]*histSeries{}}
-	r.add(h)
-	return h
+	vec := register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{label}))
+	return &Histogram{vec: vec}
 }
 
 // Observe records v for the label value.
 func (h *Histogram) Observe(value string, v float64) {
-	h.mu.Lock()
-	s, ok := h.series[value]
-	if !ok {
-		s = &histSeries{counts: make([]uint64, len(h.buckets))}
-		h.series[value] = s
+	if child, ok := h.children.Load(value); ok {
+		child.(prometheus.Observer).Observe(v)
+		return
 	}
-	for i, b := range h.buckets {
-		if v <= b {
-			s.counts[i]++
-			break
-		}
-	}
-	s.count++
-	s.sum += v
-	h.mu.Unlock()
+	child, _ := h.children.LoadOrStore(value, h.vec.WithLabelValues(value))
+	child.(prometheus.Observer).Observe(v)
 }
-
-func (h *Histogram) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", h.name, h.help, h.name)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	keys := make([]string, 0, len(h.series))
-	for k := range h.series {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		s := h.series[k]
-		var cum uint64
-		for i, b := range h.buckets {
-			cum += s.counts[i]
-			fmt.Fprintf(w, "%s_bucket{%s=\"%s\",le=\"%s\"} %d\n", h.name, h.label, escape(k), formatFloat(b), cum)
-		}
-		fmt.Fprintf(w, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %d\n", h.name, h.label, escape(k), s.count)
-		fmt.Fprintf(w, "%s_sum{%s=\"%s\"} %s\n", h.name, h.label, escape(k), formatFloat(s.sum))
-		fmt.Fprintf(w, "%s_count{%s=\"%s\"} %d\n", h.name, h.label, escape(k), s.count)
-	}
-}
-
-func formatFloat(v float64) string {
-	if math.IsInf(v, 1) {
-		return "+Inf"
-	}
-	return fmt.Sprintf("%g", v)
-}
-
-var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escape(s string) string { return escaper.Replace(s) }

@@ -359,6 +359,10 @@ func (a *App) registerGauges() {
 		stat(func(_, _ int, b uint64) float64 { return float64(b) }))
 	a.Registry.NewCounterFunc("gatehouse_hash_total", "Password hashes computed (hashing and verifying) since start.",
 		func() float64 { return float64(a.Hasher.Hashed()) })
+	a.Registry.NewGaugeFunc("gatehouse_hash_throughput", "Password hashes a second the hashing slots finish at full use, over the last 2 seconds (what admission estimates waits from; 0 before the first).",
+		func() float64 { return a.Hasher.Load().Throughput })
+	a.Registry.NewGaugeFunc("gatehouse_hash_estimated_wait_seconds", "The wait for a hashing slot that a request arriving now is estimated to face (0 while a slot is free); beyond the queue wait it is refused with 503.",
+		func() float64 { return a.Hasher.Load().Wait.Seconds() })
 	mailCount := func(failed bool) func() float64 {
 		return func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

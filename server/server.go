@@ -46,7 +46,7 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 	}
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(store))
-	mux.Handle("GET /metrics", handleMetrics(reg))
+	mux.Handle("GET /metrics", reg.Handler())
 
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
@@ -86,13 +86,6 @@ func handleReady(store gatehouse.Store) http.Handler {
 			return
 		}
 		w.Write([]byte("ready\n"))
-	})
-}
-
-func handleMetrics(reg *metrics.Registry) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		reg.Write(w)
 	})
 }
 
