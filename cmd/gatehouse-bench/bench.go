@@ -24,7 +24,7 @@ import (
 
 // allScenarios in the order they run: the 1M-user database that start-up
 // seeds is reused by scale.
-var allScenarios = []string{"session-check", "login", "flood", "memory", "startup", "scale", "mail"}
+var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail"}
 
 // options are the harness's flags.
 type options struct {
@@ -56,9 +56,10 @@ type harness struct {
 	self    string // this program, for the baseline
 	targets []loadgen.Target
 
-	hashLimit    float64 // logins/s the hashing allows, once measured
-	parallelHash float64 // hashes/s with every core hashing, measured with hashLimit
-	largeDir     string  // the seeded large SQLite database, once made
+	hashLimit    float64       // logins/s the hashing allows, once measured
+	parallelHash float64       // hashes/s with every core hashing, measured with hashLimit
+	singleHash   time.Duration // one hash alone, median, measured with hashLimit
+	largeDir     string        // the seeded large SQLite database, once made
 	sinkSrv      *sink
 }
 
@@ -178,6 +179,8 @@ func (h *harness) scenario(ctx context.Context, name string) error {
 		return h.sessionCheck(ctx)
 	case "login":
 		return h.login(ctx)
+	case "crowd":
+		return h.crowd(ctx)
 	case "flood":
 		return h.flood(ctx)
 	case "memory":
@@ -235,8 +238,9 @@ type instance struct {
 type gatehouseConfig struct {
 	name        string // for logs: "session-check", "login-postgres"
 	dataDir     string
-	databaseURL string // PostgreSQL; dataDir still holds the key file
-	smtp        bool   // deliver to the harness's SMTP sink
+	databaseURL string   // PostgreSQL; dataDir still holds the key file
+	smtp        bool     // deliver to the harness's SMTP sink
+	args        []string // more flags of serve
 }
 
 // dir returns a fresh folder in the work folder.
@@ -282,6 +286,7 @@ func (h *harness) start(ctx context.Context, c gatehouseConfig, p population) (*
 		}
 		args = append(args, "--smtp-url", s.url())
 	}
+	args = append(args, c.args...)
 	n, err := startNode("gatehouse "+c.name, addr, filepath.Join(h.logs, c.name+".log"), h.bin, args...)
 	if err != nil {
 		return nil, err
@@ -357,6 +362,7 @@ func (h *harness) hashRate(ctx context.Context) (float64, error) {
 	}
 	h.hashLimit = float64(runtime.NumCPU()) / single.Seconds()
 	h.parallelHash = parallel
+	h.singleHash = single
 	fmt.Fprintf(h.out, "one argon2id hash (default parameters), median of 20: %s → hash-bound limit %d cores ÷ %s = %.1f logins/s\n",
 		single.Round(100*time.Microsecond), runtime.NumCPU(), single.Round(100*time.Microsecond), h.hashLimit)
 	fmt.Fprintf(h.out, "%d goroutines hashing at once: %.1f hashes/s (%.2f× the limit: what the cores give when all hash)\n",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/loadgen"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -155,5 +158,45 @@ func TestRatioOfEmptyRun(t *testing.T) {
 	}
 	if got := ratioOf(ok, loadgen.Stats{OK: 1, PerSecond: 10}, rate); got != 0.5 {
 		t.Errorf("5/s ÷ 10/s: got %v, want 0.5", got)
+	}
+}
+
+// The crowd's clients time their refusals apart and count those that
+// came after the queue wait. The server refuses the first login, at once
+// or after 60 ms, and ends the run at the second.
+func TestCrowdLoginsTellLateRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		delay time.Duration
+		late  int64
+	}{{0, 0}, {60 * time.Millisecond, 1}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		requests := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests++                  // one client, one request at a time
+			io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+			if requests > 1 {
+				cancel()
+				<-r.Context().Done()
+				return
+			}
+			time.Sleep(tt.delay) // the request's own latency, not the test's synchronisation
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(503)
+			w.Write([]byte(`{"code":"unavailable"}`))
+		}))
+		var late atomic.Int64
+		c := loadgen.Client{Base: srv.URL, HTTP: srv.Client()}
+		rep := loadgen.Run(ctx, loadgen.Config{Clients: 1, Duration: time.Minute},
+			crowdLogins(c, func(int) string { return "a@example.com" }, &late, 50*time.Millisecond))
+		srv.Close()
+		if got := rep.Get("login").Count("503 "); got != 1 {
+			t.Errorf("delay %v: 503s counted: got %d, want 1", tt.delay, got)
+		}
+		if got := rep.Get("refused").OK; got != 1 {
+			t.Errorf("delay %v: refusals timed: got %d, want 1", tt.delay, got)
+		}
+		if got := late.Load(); got != tt.late {
+			t.Errorf("delay %v: late refusals: got %d, want %d", tt.delay, got, tt.late)
+		}
 	}
 }

@@ -39,42 +39,75 @@ func (h *harness) sessionCheck(ctx context.Context) error {
 	defer bare.stop()
 
 	var rows []loadgen.Row
-	type pair struct{ bare, gh loadgen.Stats }
-	res := map[int]pair{}
+	res := map[int]checkPair{}
 	for _, conns := range []int{64, 16} {
-		bc := loadgen.Client{Base: bare.base, HTTP: loadgen.NewHTTPClient(conns)}
-		gc := g.client(conns)
-		loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(bc, tokens))
-		loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(gc, tokens))
-		br, bp := h.measure(ctx, bare, conns, checks(bc, tokens))
-		gr, gp := h.measure(ctx, g.node, conns, checks(gc, tokens))
-		p := pair{br.Get("me"), gr.Get("me")}
+		p := h.compareChecks(ctx, g, bare, conns, tokens)
 		res[conns] = p
-		rows = append(rows,
-			loadgen.Row{Label: "bare handler", Clients: conns, Stats: p.bare, PeakRSS: bp},
-			loadgen.Row{Label: "gatehouse", Clients: conns, Stats: p.gh, PeakRSS: gp,
-				Note: fmt.Sprintf("  %.2f× the req/s, %.2f× the p99", loadgen.Ratio(p.gh.PerSecond, p.bare.PerSecond),
-					loadgen.Ratio(loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99)))})
+		rows = append(rows, p.rows()...)
 	}
 	fmt.Fprintln(h.out)
 	loadgen.WriteRows(h.out, rows)
 	for _, conns := range []int{64, 16} {
-		p := res[conns]
-		h.add(loadgen.Target{Scenario: "session-check", What: fmt.Sprintf("req/s ÷ bare handler, %d conns", conns),
-			Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
-			Detail: fmt.Sprintf("%.0f/s vs %.0f/s", p.gh.PerSecond, p.bare.PerSecond)})
+		h.add(res[conns].rateTarget("session-check"))
 	}
-	p := res[64]
-	h.add(loadgen.Target{Scenario: "session-check", What: "p99 ÷ bare handler's, 64 conns",
-		Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
-		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99))})
+	h.add(res[64].p99Target("session-check"))
 	for _, conns := range []int{64, 16} {
-		if e := res[conns].gh.Errors + res[conns].bare.Errors; e > 0 {
-			h.add(loadgen.Target{Scenario: "session-check", What: fmt.Sprintf("errors, %d conns", conns),
-				Value: float64(e), Op: "<=", Bound: 0})
+		if t, ok := res[conns].errorTarget("session-check"); ok {
+			h.add(t)
 		}
 	}
 	return nil
+}
+
+// checkPair is a run of session checks against the bare handler and one
+// against Gatehouse, with the same connections, one after the other.
+type checkPair struct {
+	conns          int
+	bare, gh       loadgen.Stats
+	bareRSS, ghRSS uint64
+}
+
+// compareChecks warms up and measures conns connections of GET
+// /api/v1/me against the bare handler, then against Gatehouse.
+func (h *harness) compareChecks(ctx context.Context, g *instance, bare *node, conns int, tokens []string) checkPair {
+	bc := loadgen.Client{Base: bare.base, HTTP: loadgen.NewHTTPClient(conns)}
+	gc := g.client(conns)
+	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(bc, tokens))
+	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(gc, tokens))
+	br, bp := h.measure(ctx, bare, conns, checks(bc, tokens))
+	gr, gp := h.measure(ctx, g.node, conns, checks(gc, tokens))
+	return checkPair{conns: conns, bare: br.Get("me"), gh: gr.Get("me"), bareRSS: bp, ghRSS: gp}
+}
+
+func (p checkPair) rows() []loadgen.Row {
+	return []loadgen.Row{
+		{Label: "bare handler", Clients: p.conns, Stats: p.bare, PeakRSS: p.bareRSS},
+		{Label: "gatehouse", Clients: p.conns, Stats: p.gh, PeakRSS: p.ghRSS,
+			Note: fmt.Sprintf("  %.2f× the req/s, %.2f× the p99", loadgen.Ratio(p.gh.PerSecond, p.bare.PerSecond),
+				loadgen.Ratio(loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99)))},
+	}
+}
+
+// rateTarget: Gatehouse's session checks a second, at least half the bare
+// handler's.
+func (p checkPair) rateTarget(scenario string) loadgen.Target {
+	return loadgen.Target{Scenario: scenario, What: fmt.Sprintf("req/s ÷ bare handler, %d conns", p.conns),
+		Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
+		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", p.gh.PerSecond, p.bare.PerSecond)}
+}
+
+// p99Target: Gatehouse's p99, at most twice the bare handler's.
+func (p checkPair) p99Target(scenario string) loadgen.Target {
+	return loadgen.Target{Scenario: scenario, What: fmt.Sprintf("p99 ÷ bare handler's, %d conns", p.conns),
+		Value: ratioOf(p.gh, p.bare, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
+		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(p.gh.P99), loadgen.Millis(p.bare.P99))}
+}
+
+// errorTarget is a target of no errors, when there were some.
+func (p checkPair) errorTarget(scenario string) (loadgen.Target, bool) {
+	e := p.gh.Errors + p.bare.Errors
+	return loadgen.Target{Scenario: scenario, What: fmt.Sprintf("errors, %d conns", p.conns),
+		Value: float64(e), Op: "<=", Bound: 0}, e > 0
 }
 
 // startBaseline captures Gatehouse's answer to GET /api/v1/me and starts
