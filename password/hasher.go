@@ -17,8 +17,8 @@ import (
 // the wait it faces, estimated from the throughput the slots have shown
 // over the last seconds (admission.go), is within queueWait; otherwise it
 // gets a BusyError (ErrBusy) at once, with that estimate for Retry-After.
-// An admitted caller waits up to queueWait plus the time of one hash (the
-// grain of the estimate), or until its context ends. Each slot owns the
+// An admitted caller waits for its slot (see acquire for the bounds), or
+// until its context ends. Each slot owns the
 // argon2id memory of one hash, allocated by its first hash outside the Go
 // heap and reused by every later one, so hashing costs slots × Memory and
 // nothing more (a stored hash with more memory than the Hasher's borrows
@@ -203,19 +203,10 @@ func (h *Hasher) CheckCapacity() error {
 	if len(h.slots) > 0 {
 		return nil
 	}
-	if wait, over := h.overQueueWait(h.waiting.Load()+1, time.Now()); over {
+	if wait, ok := h.load.wait(h.waiting.Load()+1, time.Now()); ok && wait > h.queueWait {
 		return h.refuseAtOnce(wait)
 	}
 	return nil
-}
-
-// overQueueWait reports whether the position-th caller in the queue would
-// wait longer than queueWait at the slots' measured throughput, and the
-// wait estimated. Before any throughput is measured it never is: callers
-// then wait, at most queueWait.
-func (h *Hasher) overQueueWait(position int64, now time.Time) (time.Duration, bool) {
-	wait, ok := h.load.wait(position, now)
-	return wait, ok && wait > h.queueWait
 }
 
 func (h *Hasher) refuseAtOnce(wait time.Duration) error {
@@ -225,20 +216,19 @@ func (h *Hasher) refuseAtOnce(wait time.Duration) error {
 	return &BusyError{Wait: wait, QueueWait: h.queueWait}
 }
 
-// deadline is how long an admitted caller waits for its slot: queueWait,
-// plus the time of one hash at the measured throughput (slots ÷ rate),
-// since the estimate that admitted it counts whole hashes.
-func (h *Hasher) deadline(now time.Time) time.Duration {
-	if r := h.load.rate(now); r > 0 {
-		return h.queueWait + time.Duration(float64(cap(h.slots))/r*float64(time.Second))
-	}
-	return h.queueWait
-}
+// admittedWaits is how many queue waits a caller admitted on an estimate
+// waits at most. The estimate is a mean, and the pace may fall while the
+// caller waits (other work takes the cores): one admitted is served a
+// little late rather than refused after waiting, the worst answer of all.
+// The bound is for a pace that collapses.
+const admittedWaits = 2
 
 // acquire takes a hashing slot. When none is free, a caller whose
 // estimated wait exceeds queueWait is refused at once: a client told at
 // once when to come back is better served than one that waits two seconds
-// to hear it. Others wait (see deadline), or until ctx ends.
+// to hear it. Others wait until a slot frees or ctx ends, at most
+// admittedWaits × queueWait, or queueWait while the Hasher has measured
+// no throughput yet (and so admits without an estimate).
 func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
 	h.load.enter(time.Now())
 	select {
@@ -250,11 +240,15 @@ func (h *Hasher) acquire(ctx context.Context) (*workspace, error) {
 	waiting := h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	now := time.Now()
-	if wait, over := h.overQueueWait(waiting, now); over {
-		h.load.leave(now)
-		return nil, h.refuseAtOnce(wait)
+	limit := h.queueWait
+	if wait, ok := h.load.wait(waiting, now); ok {
+		if wait > h.queueWait {
+			h.load.leave(now)
+			return nil, h.refuseAtOnce(wait)
+		}
+		limit = admittedWaits * h.queueWait
 	}
-	timer := time.NewTimer(h.deadline(now))
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	select {
 	case ws := <-h.slots:

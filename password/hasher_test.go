@@ -241,6 +241,63 @@ func TestBusyAtOnceWhenQueueCannotBeServed(t *testing.T) {
 	})
 }
 
+// A caller admitted on an estimate is served late rather than refused
+// when the pace falls while it waits, up to admittedWaits queue waits.
+// The slots show 20 hashes a second (100 ms each), then slow to 300 ms.
+func TestAdmittedCallerOutlastsASlowerPace(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		const slots, queueWait = 2, 500 * time.Millisecond
+		var hashTime atomic.Int64
+		hashTime.Store(int64(100 * time.Millisecond))
+		h := NewHasher(testParams, slots, queueWait)
+		h.derive = func(password, salt []byte, p Params) []byte {
+			time.Sleep(time.Duration(hashTime.Load()))
+			return deriveArgon2id(password, salt, p)
+		}
+		var wg sync.WaitGroup
+		for range slots {
+			wg.Go(func() {
+				for range 3 {
+					h.Hash(t.Context(), "sets the pace")
+				}
+			})
+		}
+		wg.Wait()
+		hashTime.Store(int64(300 * time.Millisecond))
+		// Two run and ten wait, all admitted at 20 a second (the tenth
+		// for 500 ms). At 300 ms a hash, waiters 1–4 get a slot at 300
+		// and 600 ms, 5–6 at 900 ms: past the queue wait, within twice
+		// it. 7–10 would at 1,200 and 1,500 ms, and are refused at 1 s.
+		type result struct {
+			err     error
+			elapsed time.Duration
+		}
+		results := make([]chan result, slots+10)
+		start := time.Now()
+		for i := range results {
+			results[i] = make(chan result, 1)
+			go func() {
+				_, err := h.Hash(t.Context(), "waits")
+				results[i] <- result{err, time.Since(start)}
+			}()
+			synctest.Wait()
+		}
+		for i, c := range results {
+			r := <-c
+			waiter := i - slots + 1
+			switch {
+			case waiter <= 6 && r.err != nil:
+				t.Errorf("waiter %d: got %v after %v, want served", waiter, r.err, r.elapsed)
+			case waiter > 6 && (!errors.Is(r.err, ErrBusy) || r.elapsed != 2*queueWait):
+				t.Errorf("waiter %d: got %v after %v, want ErrBusy after %v", waiter, r.err, r.elapsed, 2*queueWait)
+			}
+		}
+		if l := h.Load(); l.TimedOut != 4 || l.RefusedAtOnce != 0 {
+			t.Errorf("refusals: got %d after waiting, %d at once; want 4, 0", l.TimedOut, l.RefusedAtOnce)
+		}
+	})
+}
+
 // BenchmarkHashParallel saturates the machine: with one slot per core,
 // ns/op is the reciprocal of logins per second for the whole machine.
 func BenchmarkHashParallel(b *testing.B) {
