@@ -58,8 +58,12 @@ func (h *harness) crowd(ctx context.Context) error {
 	loadgen.WriteRows(h.out, rows)
 	for _, level := range crowdLevels {
 		if r := runs[level]; r.queueSamples > 0 {
-			fmt.Fprintf(h.out, "%d clients: hashing queue %.0f on average (gatehouse_hash_waiting, %d samples), the server's throughput %.1f hashes/s; %d refused, %d of them after waiting\n",
-				level, r.meanWaiting, r.queueSamples, r.throughput, r.login.Count("503 "), r.late)
+			perLogin := "-"
+			if r.login.OK > 0 {
+				perLogin = fmt.Sprintf("%.1f ms", loadgen.Millis(r.cpu.node)/float64(r.login.OK))
+			}
+			fmt.Fprintf(h.out, "%d clients: hashing queue %.0f on average (gatehouse_hash_waiting, %d samples), the server's throughput %.1f hashes/s; %d refused, %d of them after waiting; processor time %s, gatehouse's %s a login served\n",
+				level, r.meanWaiting, r.queueSamples, r.throughput, r.login.Count("503 "), r.late, r.cpu, perLogin)
 		}
 	}
 
@@ -142,6 +146,7 @@ type crowdRun struct {
 	meanWaiting  float64 // gatehouse_hash_waiting, sampled
 	queueSamples int
 	throughput   float64 // gatehouse_hash_throughput at the end
+	cpu          cpuUse
 }
 
 func (r crowdRun) row() loadgen.Row {
@@ -170,12 +175,14 @@ func (h *harness) crowdRun(ctx context.Context, g *instance, level int) crowdRun
 			}
 		}
 	})
+	cpu := measureCPU(g.node)
 	rep, peak := h.measureFor(ctx, h.opts.loginDuration, g.node, level,
 		crowdLogins(g.client(level), func(client int) string { return standard.account(client) }, &late, crowdQueueWait))
+	use := cpu()
 	stop()
 	wg.Wait()
 	r := crowdRun{clients: level, login: rep.Get("login"), refused: rep.Get("refused"), late: late.Load(), peak: peak,
-		queueSamples: len(samples)}
+		queueSamples: len(samples), cpu: use}
 	for _, v := range samples {
 		r.meanWaiting += v / float64(len(samples))
 	}
