@@ -2,11 +2,16 @@
 //
 //   - hashing with argon2id, encoded as a PHC string
 //     ($argon2id$v=19$m=65536,t=1,p=1$salt$hash), and verifying argon2id and
-//     imported bcrypt hashes, saying when a hash should be replaced;
-//   - bounding how many hashes run at once (Hasher), so that a login flood
-//     can neither exhaust memory nor starve cheap requests; each slot
-//     reuses one hash's memory, outside the Go heap (internal/argon2id,
-//     our argon2id, since x/crypto/argon2 allocates it for every hash);
+//     imported bcrypt hashes, saying when a hash should be replaced
+//     (hash.go, phc.go);
+//   - bounding how many hashes run at once (Hasher, hasher.go), so that a
+//     login flood can neither exhaust memory nor starve cheap requests;
+//     each slot reuses one hash's memory, outside the Go heap
+//     (internal/argon2id, our argon2id, since x/crypto/argon2 allocates it
+//     for every hash), which tests itself at start (SelfTest);
+//   - admitting to the queue for a slot only the callers it can serve
+//     within the queue wait, at the throughput the slots have shown
+//     (admission.go), and telling the others at once how long to wait;
 //   - the password policy (Check): what a new password must be, and why
 //     one is refused;
 //   - NFKC normalisation (NIST SP 800-63B), applied by Hash, Verify, Check

@@ -9,5 +9,7 @@
 // Release gives the pages back to the kernel when the memory is idle.
 //
 // The compression function G runs in AVX2 assembly on amd64 CPUs that have
-// it, and in Go elsewhere and under the purego build tag.
+// it, and in Go elsewhere and under the purego build tag. SelfTest checks
+// both against RFC 9106's test vector and each other, and turns the
+// assembly off should it give another answer.
 package argon2id
