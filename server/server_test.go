@@ -36,7 +36,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 // metricLine matches a sample of the Prometheus text format.
-var metricLine = regexp.MustCompile(`^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$|^[a-z_]+ (NaN|\+Inf|-Inf)$`)
+var metricLine = regexp.MustCompile(`^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.]+(e[+-][0-9]+)?$|^[a-z_]+ (NaN|\+Inf|-Inf)$`)
 
 func TestMetrics(t *testing.T) {
 	s := servertest.Start(t, servertest.WithSMTP(smtptest.WithRejectedRecipients("bounce@example.com")))
