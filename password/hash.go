@@ -44,8 +44,10 @@ const (
 )
 
 var (
-	// ErrBusy is returned when no hashing slot frees within the queue wait
-	// (or before the context ends). The auth service answers 503.
+	// ErrBusy is what a caller the Hasher turns away gets (as a
+	// *BusyError, which says how long to wait): one it could not serve
+	// within the queue wait, or whose context ended while it waited. The
+	// auth service answers 503 with Retry-After.
 	ErrBusy = errors.New("password: too many hashes in progress")
 	// ErrTooLong is returned for a password of more than MaxBytes,
 	// before any hashing.

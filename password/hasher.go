@@ -18,15 +18,14 @@ import (
 // over the last seconds (admission.go), is within queueWait; otherwise it
 // gets a BusyError (ErrBusy) at once, with that estimate for Retry-After.
 // An admitted caller waits for its slot (see acquire for the bounds), or
-// until its context ends. Each slot owns the
-// argon2id memory of one hash, allocated by its first hash outside the Go
-// heap and reused by every later one, so hashing costs slots × Memory and
-// nothing more (a stored hash with more memory than the Hasher's borrows
-// its own for that one hash); after idleRelease without a hash the pages
-// go back to the operating system. Hashes run on threads of lower priority
-// (priority.Hash), kept from hash to hash (at most one a slot), so that the
-// requests served beside a flood of logins stay fast. A Hasher is safe for
-// concurrent use.
+// until its context ends. Each slot owns the argon2id memory of one hash,
+// allocated by its first hash outside the Go heap and reused by every later
+// one, so hashing costs slots × Memory and nothing more (a stored hash with
+// more memory than the Hasher's borrows its own for that one hash); after
+// idleRelease without a hash the pages go back to the operating system.
+// Hashes run on threads of lower priority (priority.Hash), kept from hash
+// to hash (at most one a slot), so that the requests served beside a flood
+// of logins stay fast. A Hasher is safe for concurrent use.
 type Hasher struct {
 	params    Params
 	slots     chan *workspace // the free slots: a semaphore whose tokens carry memory
