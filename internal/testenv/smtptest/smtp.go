@@ -223,7 +223,7 @@ func (s *Server) WaitForCount(t testing.TB, to, subjectPart string, n int) []Mai
 		var found []Mail
 		s.mu.Lock()
 		for _, m := range s.msgs {
-			if m.sentTo(to) && strings.Contains(m.Subject, subjectPart) {
+			if m.SentTo(to) && strings.Contains(m.Subject, subjectPart) {
 				found = append(found, m)
 			}
 		}
@@ -243,7 +243,9 @@ func (s *Server) WaitForCount(t testing.TB, to, subjectPart string, n int) []Mai
 	}
 }
 
-func (m Mail) sentTo(to string) bool {
+// SentTo reports whether to is among m's envelope recipients; an empty to
+// matches any.
+func (m Mail) SentTo(to string) bool {
 	if to == "" {
 		return true
 	}
@@ -647,7 +649,7 @@ func (c *smtpSession) data() bool {
 			return false
 		}
 	}
-	m, err := parseReceivedMail(raw)
+	m, err := ParseMail(raw)
 	if err != nil {
 		c.srv.t.Errorf("smtptest: SMTP server received a message that does not parse: %v\n%s", err, raw)
 	}
@@ -744,9 +746,11 @@ func (c *smtpSession) reply(code int, lines ...string) bool {
 	return err == nil
 }
 
-// parseReceivedMail fills in Header, Subject, Text and HTML. On error the
-// message keeps its Raw bytes and whatever parsed.
-func parseReceivedMail(raw []byte) (Mail, error) {
+// ParseMail reads a message as the server does (raw with CRLF line ends),
+// filling in Header, Subject, Text and HTML; another server's messages
+// (postfixtest's Maildir) are read the same way. On error the message
+// keeps its Raw bytes and whatever parsed.
+func ParseMail(raw []byte) (Mail, error) {
 	m := Mail{Raw: raw}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
