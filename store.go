@@ -144,15 +144,30 @@ type Tx interface {
 
 	// EnqueueMail adds a sealed, composed message to the outbox.
 	EnqueueMail(m *OutboxMail) error
-	// ClaimMail leases up to n due messages until leaseUntil; a message
-	// whose lease ran out (a crashed node) is due again.
+	// ClaimMail leases up to n due messages until leaseUntil, the longest
+	// due first; a message whose lease ran out (a crashed node) is due
+	// again.
 	ClaimMail(n int, leaseUntil time.Time) ([]*OutboxMail, error)
 	// MailDelivered marks messages sent and erases their bodies.
 	MailDelivered(ids ...string) error
 	MailRetry(id string, at time.Time, lastErr string) error
-	MailFailed(id string, lastErr string) error
+	// MailFailed gives up on a message and erases its body.
+	MailFailed(id string, f MailFailure) error
+	// MailRelease gives claimed messages back, due now, without counting
+	// the claim as an attempt; lastErr, when not empty, replaces their
+	// last error.
+	MailRelease(lastErr string, ids ...string) error
+	// MailRetryNow makes every waiting message due now.
+	MailRetryNow() error
+	// ExpireMail gives up on every waiting message whose link expires at
+	// or before before (MailExpired), erasing its body, and returns them
+	// without bodies.
+	ExpireMail(before time.Time) ([]*OutboxMail, error)
 	// MailCounts returns the number of messages waiting and failed.
 	MailCounts() (pending, failed int, err error)
+	// MailProblems returns, for each of the company's users given whose
+	// latest message with a link was given up, why.
+	MailProblems(companyID string, userIDs []string) (map[string]*MailProblem, error)
 
 	// DeleteExpired removes what can no longer be used: expired sessions,
 	// challenges and tokens, forgotten throttles, and delivered or failed
@@ -200,6 +215,40 @@ type OutboxMail struct {
 	Body          []byte
 	Attempts      int
 	NextAttemptAt time.Time
+
+	// Whom and what it is: the recipient's account, when the recipient
+	// is a user, and the message's template.
+	CompanyID, UserID string
+	Template          string
+	// LinkExpiresAt is when the link the message carries stops working;
+	// zero for a message without a link. Mail delayed past it is not sent.
+	LinkExpiresAt time.Time
+}
+
+// MailFailure is why a message was given up.
+type MailFailure struct {
+	Reason string // MailRejected, MailGaveUp, MailExpired or MailUnreadable
+	// Answer is the server's answer that refused the recipient or the
+	// message, shown to the company's admins; empty when there was none.
+	Answer string
+	Err    string // the whole error, for the operator
+}
+
+// Reasons a message was given up.
+const (
+	MailRejected   = "rejected"   // the server refused the recipient or the message
+	MailGaveUp     = "gave_up"    // temporary failures, too many times
+	MailExpired    = "expired"    // delayed past the lifetime of its link: not sent
+	MailUnreadable = "unreadable" // its sealed body does not open with this key
+)
+
+// MailProblem is why the latest message with a link (an invitation, a
+// password reset) to a user was not delivered.
+type MailProblem struct {
+	Template string // the message: invitation, password_reset
+	Reason   string // MailRejected, MailGaveUp, MailExpired or MailUnreadable
+	Answer   string // the server's answer, when it gave one
+	At       time.Time
 }
 
 // ResetRequest is a forgot-password request, queued as it arrived so that

@@ -88,7 +88,7 @@ func newEnvHashing(t testing.TB, kind string, params password.Params) *env {
 	e.svc = auth.New(e.store, e.hasher, seal.New(key), templates, auth.Config{
 		PublicURL: "https://gatehouse.test", MailFrom: "Gatehouse <no-reply@gatehouse.test>",
 	}, log, nil, worker.Notify)
-	sender, err := mail.NewSender(e.smtp.URL(), e.smtp.TLSConfig())
+	sender, err := mail.NewSender(e.smtp.URL(), mail.Options{TLS: e.smtp.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,10 +19,19 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		var n int
+		var expired []*gatehouse.OutboxMail
 		err := s.store.UpdateBackground(ctx, func(tx gatehouse.Tx) (err error) {
+			// Mail whose link expired while the queue was held is recorded
+			// now, not when the queue next moves: the admins see it.
+			if expired, err = tx.ExpireMail(tx.Now().Add(LinkMargin)); err != nil {
+				return err
+			}
 			n, err = tx.DeleteExpired(keepMail)
 			return err
 		})
+		if err == nil {
+			s.logExpired(expired)
+		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("housekeeping", "err", err)
 		} else if n > 0 {

@@ -200,9 +200,14 @@ func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to *gatehouse.User, c C
 		return fmt.Errorf("compose %s: %w", name, err)
 	}
 	id := gatehouse.NewID(tx.Now())
-	if err := tx.EnqueueMail(&gatehouse.OutboxMail{
-		ID: id, CreatedAt: tx.Now(), Recipient: to.Email, Body: s.sealer.Seal(body, outboxAAD(id)),
-	}); err != nil {
+	om := &gatehouse.OutboxMail{
+		ID: id, CreatedAt: tx.Now(), Recipient: m.To, Body: s.sealer.Seal(body, outboxAAD(id)),
+		CompanyID: to.CompanyID, UserID: to.ID, Template: name,
+	}
+	if d.Link != "" {
+		om.LinkExpiresAt = tx.Now().Add(d.ExpiresIn)
+	}
+	if err := tx.EnqueueMail(om); err != nil {
 		return err
 	}
 	s.metrics.MailQueued.Inc(name)

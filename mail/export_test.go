@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"net"
+	"time"
 )
 
 // DialInstead makes the SMTP sender s connect to addr whatever its URL
@@ -13,5 +14,9 @@ func DialInstead(s Sender, addr string) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
 }
+
+// SetGreetingTimeout shortens how long the SMTP sender s waits for a
+// server's greeting.
+func SetGreetingTimeout(s Sender, d time.Duration) { s.(*smtpSender).greeting = d }
 
 var LoadTemplatesFrom = loadTemplates

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 const (
 	dialTimeout      = 10 * time.Second
+	greetingTimeout  = 10 * time.Second // for a plain-text greeting: see connect
 	handshakeTimeout = 30 * time.Second // greeting, EHLO, STARTTLS and AUTH together
 	messageTimeout   = time.Minute      // MAIL to the end of DATA
 	quitTimeout      = 5 * time.Second
@@ -27,28 +29,46 @@ const (
 	maxPerConnection = 100
 )
 
+// Options are what NewSender needs besides the URL.
+type Options struct {
+	// TLS is the client's TLS configuration; nil means the system's roots
+	// with ServerName from the URL.
+	TLS *tls.Config
+	// CAFile names a PEM file of CA certificates trusted for the relay
+	// besides the system's (or TLS's) roots: --smtp-ca-file.
+	CAFile string
+	// AllowPlaintext lets mail go unencrypted to a relay that is not on
+	// loopback and offers no STARTTLS: --smtp-allow-plaintext. Credentials
+	// never go in clear, whatever it says.
+	AllowPlaintext bool
+}
+
 // NewSender parses --smtp-url. An empty URL means no SMTP server and returns
 // a nil Sender: the caller then writes mail to files with NewFileSender.
 //
 //	smtp://[user:pass@]host[:port]   plain SMTP (port 25), upgraded with STARTTLS when offered
 //	smtps://[user:pass@]host[:port]  implicit TLS (port 465)
 //
-// Credentials are sent only over TLS, or in clear to a loopback host
-// (localhost, 127.0.0.0/8, ::1); to any other host without TLS, Send fails
-// and says so. A STARTTLS that fails (a certificate that does not verify,
-// say) fails the delivery rather than falling back to plain text.
-//
-// tlsConfig may be nil: the system's roots, with ServerName from the URL.
-func NewSender(smtpURL string, tlsConfig *tls.Config) (Sender, error) {
+// Mail goes to a relay that is not on loopback (localhost, 127.0.0.0/8,
+// ::1) only over TLS, unless o.AllowPlaintext: reset and invitation links
+// are credentials. Credentials are sent only over TLS, or in clear to a
+// loopback host; to any other host without TLS, Send fails and says so. A
+// STARTTLS that fails (a certificate that does not verify, say) fails the
+// delivery rather than falling back to plain text.
+func NewSender(smtpURL string, o Options) (Sender, error) {
 	if smtpURL == "" {
 		return nil, nil
+	}
+	if err := checkUserinfo(smtpURL); err != nil {
+		return nil, err
 	}
 	// url.Parse's errors quote the whole URL, password and all: say less.
 	u, err := url.Parse(smtpURL)
 	if err != nil {
-		return nil, errors.New("mail: --smtp-url is not a valid URL")
+		return nil, errors.New("mail: --smtp-url is not a valid URL (smtp://user:password@host:port, with any /, #, %, ?, @ or : in the user name or password percent-encoded)")
 	}
-	s := &smtpSender{host: u.Hostname(), dial: (&net.Dialer{}).DialContext}
+	s := &smtpSender{host: u.Hostname(), dial: (&net.Dialer{}).DialContext, allowPlaintext: o.AllowPlaintext,
+		greeting: greetingTimeout}
 	var defaultPort string
 	switch u.Scheme {
 	case "smtp":
@@ -71,6 +91,9 @@ func NewSender(smtpURL string, tlsConfig *tls.Config) (Sender, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return nil, fmt.Errorf("mail: --smtp-url: bad port %q", port)
 	}
+	if err := checkSchemePort(u.Scheme, s.host, port); err != nil {
+		return nil, err
+	}
 	s.addr = net.JoinHostPort(s.host, port)
 	if u.User != nil {
 		s.user = u.User.Username()
@@ -79,6 +102,7 @@ func NewSender(smtpURL string, tlsConfig *tls.Config) (Sender, error) {
 			return nil, errors.New("mail: --smtp-url: credentials without a user name")
 		}
 	}
+	tlsConfig := o.TLS
 	if tlsConfig == nil {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
@@ -86,26 +110,111 @@ func NewSender(smtpURL string, tlsConfig *tls.Config) (Sender, error) {
 	if s.tls.ServerName == "" {
 		s.tls.ServerName = s.host
 	}
+	if o.CAFile != "" {
+		if s.tls.RootCAs, err = addCAFile(s.tls.RootCAs, o.CAFile); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// checkUserinfo finds what url.Parse would only call "not a valid URL", or
+// worse, read as something else: a user name or password with a character
+// that must be percent-encoded. The user information ends at the last "@";
+// a "/", "?" or "#" before it ends the host part early, and a "%" must
+// start an escape. The error names the character, never the password.
+func checkUserinfo(raw string) error {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return nil
+	}
+	userinfo := rest[:at]
+	bad := ""
+	if i := strings.IndexAny(userinfo, "/?#"); i >= 0 {
+		bad = userinfo[i : i+1]
+	}
+	for i := 0; i < len(userinfo) && bad == ""; i++ {
+		if userinfo[i] == '%' && (i+2 >= len(userinfo) || !isHex(userinfo[i+1]) || !isHex(userinfo[i+2])) {
+			bad = "%"
+		}
+	}
+	if bad == "" {
+		return nil
+	}
+	return fmt.Errorf("mail: --smtp-url: the user name or password holds %q, which a URL reads as something else: "+
+		"percent-encode it (/ is %%2F, # is %%23, %% is %%25, ? is %%3F, @ is %%40, : is %%3A), "+
+		"as in smtp://user:pa%%2Fss@host:587", bad)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// checkSchemePort refuses the two mix-ups of scheme and well-known port,
+// which otherwise fail slowly or obscurely: smtp:// to 465 waits for a
+// greeting the server never sends (it waits for a TLS handshake), and
+// smtps:// to 25 or 587 gets a plain-text greeting where TLS was due.
+func checkSchemePort(scheme, host, port string) error {
+	switch {
+	case scheme == "smtp" && port == "465":
+		return fmt.Errorf("mail: --smtp-url: port 465 is for implicit TLS: use smtps://%s:465 "+
+			"(smtp:// is plain SMTP upgraded with STARTTLS, on ports 25 and 587)", host)
+	case scheme == "smtps" && (port == "25" || port == "587"):
+		return fmt.Errorf("mail: --smtp-url: port %s takes plain SMTP upgraded with STARTTLS: use smtp://%s:%s "+
+			"(smtps:// is implicit TLS, on port 465)", port, host, port)
+	}
+	return nil
+}
+
+// addCAFile returns roots (the system's when nil) with the certificates of
+// the PEM file path added.
+func addCAFile(roots *x509.CertPool, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mail: --smtp-ca-file: %w", err)
+	}
+	if roots == nil {
+		if roots, err = x509.SystemCertPool(); err != nil {
+			return nil, fmt.Errorf("mail: --smtp-ca-file: the system's roots: %w", err)
+		}
+	} else {
+		roots = roots.Clone()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("mail: --smtp-ca-file %s holds no PEM certificate", path)
+	}
+	return roots, nil
 }
 
 // smtpSender delivers through one SMTP server.
 type smtpSender struct {
-	host        string // as in the URL: the TLS name, and what the loopback rule looks at
-	addr        string // host:port
-	implicitTLS bool
-	user, pass  string
-	tls         *tls.Config
+	host           string // as in the URL: the TLS name, and what the loopback rule looks at
+	addr           string // host:port
+	implicitTLS    bool
+	allowPlaintext bool
+	user, pass     string
+	tls            *tls.Config
 	// dial is a field so that tests can point a non-loopback name at a
 	// local server.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// greeting is greetingTimeout, shorter in tests.
+	greeting time.Duration
 }
 
 // Send delivers msg over a connection of its own.
 func (s *smtpSender) Send(ctx context.Context, from, to string, msg []byte) error {
-	ss := s.session()
+	_, err := s.deliver(ctx, from, to, msg)
+	return err
+}
+
+func (s *smtpSender) deliver(ctx context.Context, from, to string, msg []byte) (string, error) {
+	ss := &smtpSession{s: s}
 	defer ss.Close()
-	return ss.Send(ctx, from, to, msg)
+	return ss.send(ctx, from, to, msg)
 }
 
 func (s *smtpSender) session() session { return &smtpSession{s: s} }
@@ -118,6 +227,20 @@ func (s *smtpSender) check(ctx context.Context) error {
 	return c.quit()
 }
 
+// Deliver sends msg through s over a connection of its own, as Send does,
+// and returns the server's answer to it, such as "250 2.0.0 Ok: queued as
+// 4F1A2B3C": `gatehouse mail test` prints it. A failure's error holds the
+// answer that refused it.
+func Deliver(ctx context.Context, s Sender, from, to string, msg []byte) (answer string, err error) {
+	if s, ok := s.(*smtpSender); ok {
+		return s.deliver(ctx, from, to, msg)
+	}
+	if s == nil {
+		return "", errors.New("mail: no SMTP server (--smtp-url) to deliver to")
+	}
+	return "", s.Send(ctx, from, to, msg)
+}
+
 // smtpSession delivers messages over one connection, opened on first use
 // and again after a failure or maxPerConnection messages.
 type smtpSession struct {
@@ -126,24 +249,29 @@ type smtpSession struct {
 }
 
 func (ss *smtpSession) Send(ctx context.Context, from, to string, msg []byte) error {
+	_, err := ss.send(ctx, from, to, msg)
+	return err
+}
+
+func (ss *smtpSession) send(ctx context.Context, from, to string, msg []byte) (string, error) {
 	from, to, err := envelope(from, to)
 	if err != nil {
-		return &PermanentError{err}
+		return "", &PermanentError{err}
 	}
 	for {
 		reused := ss.c != nil
 		if ss.c == nil {
 			if ss.c, err = ss.s.connect(ctx); err != nil {
-				return ss.s.classify(ctx, err)
+				return "", ss.s.classify(ctx, err)
 			}
 		}
-		started, err := ss.c.deliver(ctx, from, to, msg)
+		answer, started, err := ss.c.deliver(ctx, from, to, msg)
 		if err == nil {
 			ss.c.sent++
 			if ss.c.sent >= maxPerConnection {
 				ss.Close()
 			}
-			return nil
+			return answer, nil
 		}
 		if !ss.c.recover(err) {
 			ss.c.close()
@@ -155,7 +283,7 @@ func (ss *smtpSession) Send(ctx context.Context, from, to string, msg []byte) er
 		if reused && !started && droppedConnection(err) {
 			continue
 		}
-		return ss.s.classify(ctx, err)
+		return "", ss.s.classify(ctx, transaction(err, from, to))
 	}
 }
 
@@ -189,19 +317,28 @@ type smtpConn struct {
 	sent   int
 }
 
+// connect opens a connection ready for mail. Its failures are
+// RelayErrors: they are the relay's or the configuration's, the same for
+// every message.
 func (s *smtpSender) connect(ctx context.Context) (_ *smtpConn, err error) {
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	raw, err := s.dial(dialCtx, "tcp", s.addr)
 	if err != nil {
-		return nil, err
+		return nil, connectFault("connect", err, s.implicitTLS)
 	}
 	defer func() {
 		if err != nil {
 			raw.Close()
 		}
 	}()
-	defer watch(ctx, raw, handshakeTimeout)()
+	stop := watch(ctx, raw, handshakeTimeout)
+	defer func() { stop() }()
+	// The greeting has a shorter wait of its own: a server that says
+	// nothing is most often one that waits for a TLS handshake.
+	if !s.implicitTLS {
+		raw.SetReadDeadline(earliest(ctx, time.Now().Add(s.greeting)))
+	}
 
 	var conn net.Conn = raw
 	if s.implicitTLS {
@@ -209,15 +346,27 @@ func (s *smtpSender) connect(ctx context.Context) (_ *smtpConn, err error) {
 	}
 	client, err := smtp.NewClient(conn, s.host)
 	if err != nil {
-		return nil, err
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && !s.implicitTLS && ctx.Err() == nil {
+			return nil, &RelayError{FaultConnect, fixTLSPort,
+				fmt.Errorf("no SMTP greeting within %v: %w", s.greeting, err)}
+		}
+		return nil, connectFault("greeting", err, s.implicitTLS)
 	}
+	stop()
+	stop = watch(ctx, raw, handshakeTimeout)
 	if err := client.Hello(helloName(raw.LocalAddr())); err != nil {
-		return nil, err
+		return nil, connectFault("EHLO", err, s.implicitTLS)
 	}
+	encrypted := s.implicitTLS
 	if ok, _ := client.Extension("STARTTLS"); ok && !s.implicitTLS {
 		if err := client.StartTLS(s.tls); err != nil {
-			return nil, fmt.Errorf("STARTTLS: %w", err)
+			return nil, connectFault("STARTTLS", fmt.Errorf("STARTTLS: %w", err), false)
 		}
+		encrypted = true
+	}
+	if !encrypted && !isLoopback(s.host) && !s.allowPlaintext {
+		return nil, &RelayError{FaultTLS, fixNoSTARTTLS,
+			fmt.Errorf("refusing to send mail unencrypted to %s: it does not offer STARTTLS", s.host)}
 	}
 	if s.user != "" {
 		if err := s.authenticate(client); err != nil {
@@ -227,14 +376,24 @@ func (s *smtpSender) connect(ctx context.Context) (_ *smtpConn, err error) {
 	return &smtpConn{raw: raw, client: client}, nil
 }
 
+// earliest is the earlier of t and ctx's deadline.
+func earliest(ctx context.Context, t time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok && d.Before(t) {
+		return d
+	}
+	return t
+}
+
 func (s *smtpSender) authenticate(c *smtp.Client) error {
 	if _, encrypted := c.TLSConnectionState(); !encrypted && !isLoopback(s.host) {
-		return fmt.Errorf("refusing to send the credentials in --smtp-url unencrypted to %s: "+
-			"the server does not offer STARTTLS; use smtps:// or a server with STARTTLS", s.host)
+		return &RelayError{FaultTLS, "use smtps://, or a relay that offers STARTTLS",
+			fmt.Errorf("refusing to send the credentials in --smtp-url unencrypted to %s: "+
+				"the server does not offer STARTTLS; use smtps:// or a server with STARTTLS", s.host)}
 	}
 	ok, mechs := c.Extension("AUTH")
 	if !ok {
-		return errors.New("--smtp-url has credentials but the server does not offer AUTH")
+		return &RelayError{FaultAuth, "remove the credentials from --smtp-url, or use a relay (or port, such as 587) that takes them",
+			errors.New("--smtp-url has credentials but the server does not offer AUTH")}
 	}
 	var a smtp.Auth
 	switch fields := strings.Fields(strings.ToUpper(mechs)); {
@@ -243,10 +402,11 @@ func (s *smtpSender) authenticate(c *smtp.Client) error {
 	case slices.Contains(fields, "LOGIN"):
 		a = loginAuth{s.user, s.pass}
 	default:
-		return fmt.Errorf("the server offers AUTH %s, but only PLAIN and LOGIN are supported", mechs)
+		return &RelayError{FaultAuth, "enable AUTH PLAIN or LOGIN on the relay (over TLS)",
+			fmt.Errorf("the server offers AUTH %s, but only PLAIN and LOGIN are supported", mechs)}
 	}
 	if err := c.Auth(a); err != nil {
-		return fmt.Errorf("AUTH: %w", err)
+		return connectFault("AUTH", fmt.Errorf("AUTH: %w", err), false)
 	}
 	return nil
 }
@@ -277,28 +437,42 @@ func helloName(local net.Addr) string {
 	return "localhost"
 }
 
-// deliver runs one mail transaction; started reports whether the server
-// had said yes to DATA, after which the message may have been delivered.
-func (c *smtpConn) deliver(ctx context.Context, from, to string, msg []byte) (started bool, err error) {
+// deliver runs one mail transaction and returns the server's answer to the
+// message; started reports whether the server had said yes to DATA, after
+// which the message may have been delivered. DATA is spoken here rather
+// than by net/smtp, whose writer drops the answer.
+func (c *smtpConn) deliver(ctx context.Context, from, to string, msg []byte) (answer string, started bool, err error) {
 	defer watch(ctx, c.raw, messageTimeout)()
 	if err := c.client.Mail(from); err != nil {
-		return false, &stageError{"MAIL FROM", err}
+		return "", false, &stageError{"MAIL FROM", err}
 	}
 	if err := c.client.Rcpt(to); err != nil {
-		return false, &stageError{"RCPT TO", err}
+		return "", false, &stageError{"RCPT TO", err}
 	}
-	w, err := c.client.Data()
+	text := c.client.Text
+	id, err := text.Cmd("DATA")
 	if err != nil {
-		return false, &stageError{"DATA", err}
+		return "", false, &stageError{"DATA", err}
 	}
+	text.StartResponse(id)
+	_, _, err = text.ReadResponse(354)
+	text.EndResponse(id)
+	if err != nil {
+		return "", false, &stageError{"DATA", err}
+	}
+	w := text.DotWriter()
 	if _, err := w.Write(msg); err != nil {
 		w.Close()
-		return true, &stageError{"DATA", err}
+		return "", true, &stageError{"DATA", err}
 	}
 	if err := w.Close(); err != nil {
-		return true, &stageError{"end of DATA", err}
+		return "", true, &stageError{"DATA", err}
 	}
-	return true, nil
+	code, reply, err := text.ReadResponse(250)
+	if err != nil {
+		return "", true, &stageError{"end of DATA", err}
+	}
+	return fmt.Sprintf("%d %s", code, strings.Join(strings.Fields(reply), " ")), true, nil
 }
 
 // recover readies the connection for the next message after err, and
@@ -326,11 +500,7 @@ func (c *smtpConn) close() { c.client.Close() }
 // ctx's and now+timeout, and ends at once if ctx is cancelled. The returned
 // func stops watching.
 func watch(ctx context.Context, conn net.Conn, timeout time.Duration) (stop func()) {
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	conn.SetDeadline(deadline)
+	conn.SetDeadline(earliest(ctx, time.Now().Add(timeout)))
 	cancel := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	return func() { cancel() }
 }
@@ -351,11 +521,28 @@ func droppedConnection(err error) bool {
 	return !ok || e.Code == 421
 }
 
-// classify names the server in err, and the context's cause when it ended,
-// and marks the failures that a retry
-// cannot fix: a 5xx answer to RCPT TO or to the message. A 5xx to MAIL FROM
-// stays temporary, because it is about our sender address, the same for
-// every message: the queue should wait for the operator to fix it.
+// transaction classifies a failure of the mail transaction: a refusal
+// that every message would meet becomes a RelayError (transactionFault);
+// a 5xx answer to RCPT TO or to the message is permanent for this message;
+// anything else is temporary.
+func transaction(err error, from, to string) error {
+	stage, _ := errors.AsType[*stageError](err)
+	reply, isReply := errors.AsType[*textproto.Error](err)
+	if stage == nil || !isReply {
+		return err
+	}
+	if f := transactionFault(stage.stage, reply, from, to); f != nil {
+		return f
+	}
+	if reply.Code >= 500 && stage.stage != "MAIL FROM" {
+		return &PermanentError{err}
+	}
+	return err
+}
+
+// classify names the server in err, and the context's cause when it
+// ended. A context that ended makes any failure temporary: it is about
+// our shutdown or deadline, not the relay.
 func (s *smtpSender) classify(ctx context.Context, err error) error {
 	// The connection's deadline is ctx's and may fire a moment before ctx
 	// is marked done; wait for it, so that the error says why.
@@ -363,13 +550,25 @@ func (s *smtpSender) classify(ctx context.Context, err error) error {
 		<-ctx.Done()
 	}
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		return fmt.Errorf("smtp %s: %w (%w)", s.addr, context.Cause(ctx), unrelay(err))
 	}
-	err = fmt.Errorf("smtp %s: %w", s.addr, err)
-	stage, _ := errors.AsType[*stageError](err)
-	reply, isReply := errors.AsType[*textproto.Error](err)
-	if isReply && reply.Code >= 500 && stage != nil && stage.stage != "MAIL FROM" {
-		return &PermanentError{err}
+	named := fmt.Errorf("smtp %s: %w", s.addr, unrelay(err))
+	switch e := err.(type) {
+	case *RelayError:
+		return &RelayError{e.Fault, e.Fix, named}
+	case *PermanentError:
+		return &PermanentError{named}
+	}
+	return named
+}
+
+// unrelay returns the error a RelayError or PermanentError wraps, or err.
+func unrelay(err error) error {
+	switch e := err.(type) {
+	case *RelayError:
+		return e.Err
+	case *PermanentError:
+		return e.Err
 	}
 	return err
 }

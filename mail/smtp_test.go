@@ -3,6 +3,8 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func composed(t testing.TB, to, subject string) []byte {
 
 func newSender(t testing.TB, url string, srv *smtptest.Server) mail.Sender {
 	t.Helper()
-	s, err := mail.NewSender(url, srv.TLSConfig())
+	s, err := mail.NewSender(url, mail.Options{TLS: srv.TLSConfig()})
 	if err != nil {
 		t.Fatalf("NewSender: %v", err)
 	}
@@ -42,28 +44,71 @@ func send(t *testing.T, s mail.Sender, to, subject string) error {
 }
 
 func TestNewSenderURLs(t *testing.T) {
-	if s, err := mail.NewSender("", nil); s != nil || err != nil {
+	if s, err := mail.NewSender("", mail.Options{}); s != nil || err != nil {
 		t.Errorf(`NewSender(""): got %v, %v, want nil, nil`, s, err)
 	}
 	for _, u := range []string{
 		"smtp://mail.example.com", "smtp://mail.example.com:587", "smtps://user:p%40ss@mail.example.com",
 		"smtp://[::1]:2525", "smtp://user:@127.0.0.1/",
 	} {
-		if s, err := mail.NewSender(u, nil); s == nil || err != nil {
+		if s, err := mail.NewSender(u, mail.Options{}); s == nil || err != nil {
 			t.Errorf("NewSender(%q): got %v, %v, want a sender", u, s, err)
 		}
 	}
 	for _, u := range []string{
+		"smtp://mail.example.com:465", "smtps://mail.example.com:587", "smtps://mail.example.com:25",
 		"http://mail.example.com", "mail.example.com:25", "smtp://", "smtp:mail.example.com",
 		"smtp://mail.example.com:0", "smtp://mail.example.com:99999", "smtp://mail.example.com/inbox",
 		"smtp://mail.example.com?tls=off", "smtp://:secret@mail.example.com",
 		"smtp://user:secret@mail.example.com:port",
 	} {
-		_, err := mail.NewSender(u, nil)
+		_, err := mail.NewSender(u, mail.Options{})
 		if err == nil {
 			t.Errorf("NewSender(%q): got no error", u)
 		} else if strings.Contains(err.Error(), "secret") {
 			t.Errorf("NewSender(%q): the error shows the password: %v", u, err)
+		}
+	}
+}
+
+// What an operator gets wrong most in --smtp-url gets advice, not just
+// "not a valid URL"; the password never shows.
+func TestNewSenderSaysWhatIsWrong(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"smtp://mailer:se/cret@mail.example.com:587", `holds "/"`},
+		{"smtp://mailer:se#cret@mail.example.com:587", `holds "#"`},
+		{"smtp://mailer:se%cret@mail.example.com:587", `holds "%"`},
+		{"smtp://mailer:secre%@mail.example.com:587", `holds "%"`},
+		{"smtp://mailer:se?cret@mail.example.com:587", `holds "?"`},
+		{"smtp://mail.example.com:465", "use smtps://mail.example.com:465"},
+		{"smtps://mail.example.com:587", "use smtp://mail.example.com:587"},
+		{"smtps://mail.example.com:25", "use smtp://mail.example.com:25"},
+	} {
+		_, err := mail.NewSender(tt.url, mail.Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("NewSender(%q): got %v, want %s", tt.url, err, tt.want)
+			continue
+		}
+		if strings.Contains(tt.url, "@") && !strings.Contains(err.Error(), "percent-encode") {
+			t.Errorf("NewSender(%q): got %v, want advice to percent-encode", tt.url, err)
+		}
+		if strings.Contains(err.Error(), "cret") {
+			t.Errorf("NewSender(%q): the error shows the password: %v", tt.url, err)
+		}
+	}
+	// Encoded, they are fine, and mean what they say.
+	if _, err := mail.NewSender("smtp://mailer:se%2F%23%25%3Fcret@mail.example.com:587", mail.Options{}); err != nil {
+		t.Errorf("an encoded password: %v", err)
+	}
+}
+
+func TestNewSenderCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600)
+	for _, path := range []string{notPEM, filepath.Join(dir, "missing.pem")} {
+		if _, err := mail.NewSender("smtp://mail.example.com:587", mail.Options{CAFile: path}); err == nil || !strings.Contains(err.Error(), "--smtp-ca-file") {
+			t.Errorf("CAFile %s: got %v, want an error naming --smtp-ca-file", path, err)
 		}
 	}
 }
@@ -177,7 +222,7 @@ func TestSendOverSMTPS(t *testing.T) {
 
 func TestSendDoesNotFallBackToClearText(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.WithSTARTTLS())
-	s, err := mail.NewSender(srv.URL(), nil) // system roots: the test certificate does not verify
+	s, err := mail.NewSender(srv.URL(), mail.Options{}) // system roots: the test certificate does not verify
 	if err != nil {
 		t.Fatal(err)
 	}

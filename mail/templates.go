@@ -115,6 +115,8 @@ var messages = map[string]message{
 	MessageAccountDisabled:          {needs: []string{"Email", "At"}},
 	MessageBreakGlassUsed: {needs: []string{"Email", "Company", "TargetEmail", "At"},
 		actions: []Action{ActionResetLink, ActionTemporaryPassword, ActionTOTPRemoved}},
+	// mail_test is what `gatehouse mail test` sends.
+	"mail_test": {needs: []string{"Email", "At"}},
 }
 
 // Templates holds every message in every language, parsed.

@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var allMessages = []string{
-	"account_disabled", "break_glass_used", "email_changed", "invitation",
+	"account_disabled", "break_glass_used", "email_changed", "invitation", "mail_test",
 	"password_changed", "password_reset", "password_reset_by_admin",
 	"recovery_code_used", "recovery_codes_regenerated", "totp_disabled",
 	"totp_enabled", "totp_removed_by_admin",
@@ -57,6 +57,8 @@ func sampleData(name, lang string) mail.Data {
 		d.Email, d.OldEmail, d.NewEmail = "", "user@example.com", "user@new.example.com"
 	case "totp_removed_by_admin", "account_disabled":
 		admin()
+	case "mail_test":
+		d.Name, d.IP, d.UserAgent = "", "", ""
 	case "break_glass_used":
 		d.IP, d.UserAgent = "", ""
 		d.Action = mail.ActionTOTPRemoved

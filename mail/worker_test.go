@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type memItem struct {
 	due, leasedUntil time.Time
 	state            string // queued, delivered, failed
 	lastErr          string
+	failure          mail.Failure
 }
 
 func (q *memQueue) add(to string, body []byte) string {
@@ -57,9 +59,12 @@ func (q *memQueue) Claim(ctx context.Context, n int, lease time.Duration) ([]mai
 		default:
 		}
 	}()
+	// The longest due first, as the store claims them.
 	now := time.Now()
+	byDue := slices.Clone(q.items)
+	slices.SortStableFunc(byDue, func(a, b *memItem) int { return a.due.Compare(b.due) })
 	var out []mail.Queued
-	for _, it := range q.items {
+	for _, it := range byDue {
 		if len(out) == n {
 			break
 		}
@@ -104,8 +109,37 @@ func (q *memQueue) Retry(_ context.Context, id string, at time.Time, lastErr str
 	})
 }
 
-func (q *memQueue) Fail(_ context.Context, id string, lastErr string) error {
-	return q.update(id, func(it *memItem) { it.Attempts++; it.state, it.lastErr = "failed", lastErr })
+func (q *memQueue) Fail(_ context.Context, id string, f mail.Failure) error {
+	return q.update(id, func(it *memItem) {
+		it.Attempts++
+		it.state, it.lastErr, it.failure, it.Body = "failed", f.Err, f, nil
+	})
+}
+
+func (q *memQueue) Release(_ context.Context, lastErr string, ids ...string) error {
+	for _, id := range ids {
+		err := q.update(id, func(it *memItem) {
+			it.due, it.leasedUntil = time.Now(), time.Time{}
+			if lastErr != "" {
+				it.lastErr = lastErr
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *memQueue) RetryNow(context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range q.items {
+		if it.state == "queued" && it.due.After(time.Now()) {
+			it.due = time.Now()
+		}
+	}
+	return nil
 }
 
 func (q *memQueue) get(id string) memItem {
@@ -234,6 +268,9 @@ func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
 	if it := q.get(id); !strings.Contains(it.lastErr, "550") || it.Attempts != 1 {
 		t.Errorf("got %d attempts and last error %q, want 1 and a 550", it.Attempts, it.lastErr)
 	}
+	if f := q.get(id).failure; f.Reason != mail.FailRejected || f.Answer != "550 5.1.1 No such user here" {
+		t.Errorf("failure: got %+v, want rejected with the server's answer alone", f)
+	}
 	if c.failed.Load() != 1 || c.retried.Load() != 0 {
 		t.Errorf("hooks: got failed %d retried %d, want 1 and 0", c.failed.Load(), c.retried.Load())
 	}
@@ -340,8 +377,8 @@ func TestWorkerReusesConnections(t *testing.T) {
 	waitUntil(t, "all are done", func() bool { return q.count("delivered") == 9 && q.count("failed") == 1 })
 
 	cmds := strings.Join(srv.Commands(), "\n")
-	if n := strings.Count(cmds, "STARTTLS"); n != 1 {
-		t.Errorf("got %d connections for one batch, want 1:\n%s", n, cmds)
+	if n := strings.Count(cmds, "STARTTLS"); n != 2 {
+		t.Errorf("got %d connections for the check at start and one batch, want 2:\n%s", n, cmds)
 	}
 }
 
@@ -356,8 +393,8 @@ func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
 	}
 	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 3})
 	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 20 })
-	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 1 {
-		t.Errorf("got %d connections for seven batches, want 1", n)
+	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 2 {
+		t.Errorf("got %d connections for the check at start and seven batches, want 2", n)
 	}
 }
 
@@ -387,6 +424,69 @@ func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
 		waitUntil(t, "every send is counted", func() bool { return c.sent.Load() == n })
 		stop()
 	})
+}
+
+// Amazon SES refuses an unverified sender only after the message: "554
+// Message rejected: Email address is not verified". That is about every
+// message: the queue is held, and nothing is erased.
+func TestWorkerHoldsTheQueueForAnUnverifiedSender(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("no-reply@example.com"))
+	q := &memQueue{}
+	for i := range 20 {
+		to := fmt.Sprintf("user%d@example.com", i)
+		q.add(to, composed(t, to, "unverified"))
+	}
+	w, _, f := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
+	h := waitHeld(t, w)
+	if h.Fault != mail.FaultSender || !strings.Contains(h.Err, "Email address is not verified") {
+		t.Errorf("hold: got %+v, want a sender fault with SES's answer", h)
+	}
+	waitUntil(t, "every message is given back", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		for _, it := range q.items {
+			if it.leasedUntil.After(time.Now()) {
+				return false
+			}
+		}
+		return true
+	})
+	wantKept(t, q)
+	// The senders that were sending when the first refusal came may finish.
+	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n < 1 || n > mail.DefaultConcurrency {
+		t.Errorf("the server saw %d messages, want at most one per sender (%d)", n, mail.DefaultConcurrency)
+	}
+	if got := f.list(); len(got) != 1 {
+		t.Errorf("OnHold: got %v, want one call", got)
+	}
+}
+
+// In its sandbox SES refuses unverified recipients with the same words,
+// naming the recipient alone: that message fails, the others go.
+func TestWorkerFailsAnUnverifiedRecipientAlone(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("stranger@example.com"))
+	q := &memQueue{}
+	bad := q.add("stranger@example.com", composed(t, "stranger@example.com", "sandbox"))
+	good := q.add("bob@example.com", composed(t, "bob@example.com", "sandbox"))
+	w, _, _ := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
+	waitUntil(t, "both are done", func() bool { return q.get(bad).state == "failed" && q.get(good).state == "delivered" })
+	if f := q.get(bad).failure; f.Reason != mail.FailRejected || !strings.HasPrefix(f.Answer, "554 Message rejected") {
+		t.Errorf("failure: got %+v, want rejected with SES's answer", f)
+	}
+	if _, held := w.Held(); held {
+		t.Error("the queue is held for one recipient's refusal")
+	}
+}
+
+// Mail backing off when the worker starts is retried at once: the restart
+// may be the fix of what made it fail.
+func TestWorkerRetriesTheQueueAtStart(t *testing.T) {
+	srv := smtptest.Start(t)
+	q := &memQueue{}
+	id := q.add("bob@example.com", composed(t, "bob@example.com", "after the restart"))
+	q.update(id, func(it *memItem) { it.due, it.Attempts = time.Now().Add(time.Hour), 5 })
+	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
+	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
 }
 
 func TestWorkerNeedsAQueueAndASender(t *testing.T) {

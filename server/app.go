@@ -32,15 +32,21 @@ import (
 // Options configure an installation; the command line fills them from
 // flags and the environment, tests directly.
 type Options struct {
-	DataDir        string
-	DatabaseURL    string
-	SecretKeyFile  string
-	PublicURL      string
-	MailFrom       string
-	ProductName    string
-	SMTPURL        string
-	SMTPTLS        *tls.Config // nil: system roots
-	TrustedProxies httpx.Proxies
+	DataDir       string
+	DatabaseURL   string
+	SecretKeyFile string
+	PublicURL     string
+	MailFrom      string
+	ProductName   string
+	SMTPURL       string
+	SMTPTLS       *tls.Config // nil: system roots
+	// SMTPCAFile is --smtp-ca-file: CA certificates trusted for the relay
+	// besides the system's.
+	SMTPCAFile string
+	// SMTPAllowPlaintext is --smtp-allow-plaintext: mail may go
+	// unencrypted to a relay off loopback that offers no STARTTLS.
+	SMTPAllowPlaintext bool
+	TrustedProxies     httpx.Proxies
 	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
 	// the PostgreSQL pool; zero means sqldb's defaults.
 	DBMaxConns         int
@@ -219,7 +225,7 @@ func loadKey(o Options) (seal.Key, error) {
 // requests in flight finish, then the message being sent.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	log := a.Log
-	sender, err := mail.NewSender(a.Opts.SMTPURL, a.Opts.SMTPTLS)
+	sender, err := mail.NewSender(a.Opts.SMTPURL, a.MailOptions())
 	if err != nil {
 		return fmt.Errorf("--smtp-url: %w", err)
 	}
@@ -233,19 +239,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// follow a link; those links are live. Say so loudly, once.
 		log.Warn("no --smtp-url: every message, live reset and invitation links included, is written to this log and to files; "+
 			"for development only, set --smtp-url in production", "dir", dir)
-	} else {
-		checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := mail.Check(checkCtx, sender); err != nil {
-			log.Error("the SMTP server cannot be used yet; mail stays queued until it can", "err", err)
-		}
-		cancel()
+	} else if a.Opts.SMTPAllowPlaintext {
+		log.Warn("--smtp-allow-plaintext: mail, live reset and invitation links included, goes unencrypted to an SMTP relay " +
+			"that offers no STARTTLS; whoever can read the network between here and the relay can take over accounts. " +
+			"Use it only on a network you trust, and prefer smtps:// or a relay with STARTTLS")
 	}
+	// The worker checks the relay as it starts (mail.Worker.Run): a fault
+	// there holds the queue from the start, and says so in the log, the
+	// metrics and /readyz.
 	delivered := a.Registry.NewCounterVec("gatehouse_mail_delivered_total", "Mail delivery attempts by outcome.", "outcome")
+	holds := a.Registry.NewCounterVec("gatehouse_mail_holds_total",
+		"Times this node held the mail queue, by fault of the SMTP relay or its configuration (connect, tls, auth, sender).", "fault")
 	w := a.worker
 	w.Queue, w.Sender, w.Log = a.Service.Outbox(), sender, log
 	w.OnSent = func() { delivered.Inc("sent") }
 	w.OnFailed = func() { delivered.Inc("failed") }
 	w.OnRetry = func() { delivered.Inc("retry") }
+	w.OnHold = func(f mail.Fault) { holds.Inc(string(f)) }
 	w.Background = func() { priority.Lower(priority.Background) }
 	a.registerGauges()
 
@@ -253,7 +263,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL, Proxies: a.Opts.TrustedProxies}, log)
+	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL,
+		Proxies: a.Opts.TrustedProxies, MailState: a.MailState}, log)
 	if err != nil {
 		return err
 	}
@@ -301,6 +312,29 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// MailOptions are the options of the SMTP sender, from --smtp-ca-file and
+// --smtp-allow-plaintext.
+func (a *App) MailOptions() mail.Options {
+	return mail.Options{TLS: a.Opts.SMTPTLS, CAFile: a.Opts.SMTPCAFile, AllowPlaintext: a.Opts.SMTPAllowPlaintext}
+}
+
+// MailState is the mail line of /readyz: whether this node's queue flows,
+// or is held, since when and why. It never fails readiness: a held queue
+// is the relay's or its configuration's fault, the same on every node, and
+// taking nodes out of the balancer would stop logins without sending a
+// single message more (docs/DEPLOYMENT.md, Health checks).
+func (a *App) MailState() string {
+	if a.Opts.SMTPURL == "" {
+		return "mail: written to files (no --smtp-url)"
+	}
+	h, held := a.worker.Held()
+	if !held {
+		return "mail: ok"
+	}
+	return fmt.Sprintf("mail: held since %s: %s (fault %s); no mail is sent, none is lost; next probe at %s; the log says what to fix",
+		h.Since.UTC().Format(time.RFC3339), h.Fault.Summary(), h.Fault, h.NextProbe.UTC().Format(time.RFC3339))
 }
 
 // reportRefusals logs, at most once per CapacityReportEvery, how many
@@ -376,4 +410,12 @@ func (a *App) registerGauges() {
 	}
 	a.Registry.NewGaugeFunc("gatehouse_mail_pending", "Messages waiting in the outbox.", mailCount(false))
 	a.Registry.NewGaugeFunc("gatehouse_mail_failed", "Messages that failed for good.", mailCount(true))
+	a.Registry.NewGaugeFunc("gatehouse_mail_held",
+		"1 while this node holds the mail queue for a fault of the SMTP relay or its configuration (the log and /readyz say which), else 0.",
+		func() float64 {
+			if _, held := a.worker.Held(); held {
+				return 1
+			}
+			return 0
+		})
 }

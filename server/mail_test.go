@@ -21,7 +21,7 @@ import (
 // server, that retries quickly.
 func newWorker(t *testing.T, s *servertest.Server) *mail.Worker {
 	t.Helper()
-	sender, err := mail.NewSender(s.SMTP.URL(), s.SMTP.TLSConfig())
+	sender, err := mail.NewSender(s.SMTP.URL(), mail.Options{TLS: s.SMTP.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ import (
 type Config struct {
 	PublicURL string
 	Proxies   httpx.Proxies
+	// MailState is the mail line of /readyz; nil leaves it out.
+	MailState func() string
 }
 
 // New returns the handler of the whole site.
@@ -45,7 +47,7 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 		return nil, err
 	}
 	mux.Handle("GET /healthz", handleHealth())
-	mux.Handle("GET /readyz", handleReady(store))
+	mux.Handle("GET /readyz", handleReady(store, cfg.MailState))
 	mux.Handle("GET /metrics", reg.Handler())
 
 	cop := http.NewCrossOriginProtection()
@@ -73,19 +75,24 @@ func handleHealth() http.Handler {
 }
 
 // handleReady answers 503 while the database does not answer, so that a
-// load balancer sends requests elsewhere.
-func handleReady(store gatehouse.Store) http.Handler {
+// load balancer sends requests elsewhere. A second line says how mail
+// goes (see App.MailState); it never changes the status.
+func handleReady(store gatehouse.Store, mailState func() string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		mail := ""
+		if mailState != nil {
+			mail = mailState() + "\n"
+		}
 		if err := store.Ping(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("database unavailable\n"))
+			w.Write([]byte("database unavailable\n" + mail))
 			return
 		}
-		w.Write([]byte("ready\n"))
+		w.Write([]byte("ready\n" + mail))
 	})
 }
 

@@ -960,7 +960,7 @@ func TestOutbox(t *testing.T) {
 			if err := tx.MailDelivered(ids[0]); err != nil {
 				return err
 			}
-			if err := tx.MailFailed(ids[1], "550 no such user"); err != nil {
+			if err := tx.MailFailed(ids[1], gatehouse.MailFailure{Reason: gatehouse.MailRejected, Answer: "550 no such user", Err: "RCPT TO: 550 no such user"}); err != nil {
 				return err
 			}
 			if err := tx.MailRetry(ids[2], tx.Now().Add(10*time.Minute), "451 try later"); err != nil {
@@ -997,6 +997,129 @@ func TestOutbox(t *testing.T) {
 		if got := claim(100); len(got) != 2 {
 			t.Errorf("claim later: got %d messages, want the delayed one and the leased retry", len(got))
 		}
+	})
+}
+
+// A held queue gives claims back uncounted; a fixed relay makes every
+// waiting message due; mail whose link expired is given up, never sent;
+// and the admins see, for each user, why their latest link did not go.
+func TestOutboxHoldsExpiresAndTellsAdmins(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		c := s.company(t, "Acme")
+		other := s.company(t, "Other")
+		ada := s.user(t, c.ID, "ada@example.com", "Ada")
+		bob := s.user(t, c.ID, "bob@example.com", "Bob")
+		eve := s.user(t, other.ID, "eve@example.com", "Eve")
+		enqueue := func(tx gatehouse.Tx, u *gatehouse.User, template string, link time.Duration, at time.Time) string {
+			m := &gatehouse.OutboxMail{ID: gatehouse.NewID(tx.Now()), CreatedAt: tx.Now(), Recipient: u.Email, Body: []byte("sealed"),
+				CompanyID: u.CompanyID, UserID: u.ID, Template: template, NextAttemptAt: at}
+			if link > 0 {
+				m.LinkExpiresAt = tx.Now().Add(link)
+			}
+			if err := tx.EnqueueMail(m); err != nil {
+				t.Fatal(err)
+			}
+			return m.ID
+		}
+		var reset, notice, later string
+		s.update(t, func(tx gatehouse.Tx) error {
+			reset = enqueue(tx, ada, "password_reset", time.Hour, time.Time{})
+			notice = enqueue(tx, ada, "password_changed", 0, time.Time{})
+			later = enqueue(tx, bob, "invitation", 7*24*time.Hour, tx.Now().Add(time.Hour)) // backing off
+			return nil
+		})
+
+		// Claimed, then given back uncounted with the relay's error.
+		s.update(t, func(tx gatehouse.Tx) error {
+			list, err := tx.ClaimMail(10, tx.Now().Add(time.Minute))
+			if err != nil || len(list) != 2 {
+				return fmt.Errorf("claim: got %d, %v; want the 2 due", len(list), err)
+			}
+			return tx.MailRelease("553 sender rejected", reset, notice)
+		})
+		var attempts int
+		var lastErr string
+		if err := s.raw.QueryRow("SELECT attempts, last_error FROM outbox WHERE id = $1", reset).Scan(&attempts, &lastErr); err != nil {
+			t.Fatal(err)
+		}
+		if attempts != 0 || lastErr != "553 sender rejected" {
+			t.Errorf("released: got %d attempts, last error %q; want 0 and the relay's error", attempts, lastErr)
+		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			if list, err := tx.ClaimMail(10, tx.Now().Add(time.Minute)); err != nil || len(list) != 2 || list[0].Template == "" {
+				return fmt.Errorf("claim after release: got %v, %v; want the 2 again, with their templates", list, err)
+			}
+			return tx.MailRelease("", reset, notice)
+		})
+
+		// The relay works again: the one backing off is due too.
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.MailRetryNow(); err != nil {
+				return err
+			}
+			list, err := tx.ClaimMail(10, tx.Now().Add(time.Minute))
+			if err != nil || len(list) != 3 {
+				return fmt.Errorf("claim after retry now: got %d, %v; want all 3", len(list), err)
+			}
+			return tx.MailRelease("", reset, notice, later)
+		})
+
+		// An hour later the reset link is dead: the reset is given up, the
+		// notice (no link) and the invitation (7 days) wait on.
+		s.clock.Advance(time.Hour)
+		s.update(t, func(tx gatehouse.Tx) error {
+			expired, err := tx.ExpireMail(tx.Now().Add(2 * time.Minute))
+			if err != nil || len(expired) != 1 || expired[0].ID != reset || expired[0].UserID != ada.ID || expired[0].Template != "password_reset" {
+				return fmt.Errorf("expire: got %v, %v; want the reset alone", expired, err)
+			}
+			if again, err := tx.ExpireMail(tx.Now()); err != nil || len(again) != 0 {
+				return fmt.Errorf("expire again: got %v, %v; want nothing", again, err)
+			}
+			return nil
+		})
+		var body []byte
+		var failure string
+		if err := s.raw.QueryRow("SELECT body, failure FROM outbox WHERE id = $1", reset).Scan(&body, &failure); err != nil {
+			t.Fatal(err)
+		}
+		if body != nil || failure != gatehouse.MailExpired {
+			t.Errorf("expired: got body %q, failure %q; want erased and expired", body, failure)
+		}
+
+		// Bob's invitation is refused; Eve, in another company, has one
+		// refused too.
+		var eveMail string
+		s.update(t, func(tx gatehouse.Tx) error {
+			eveMail = enqueue(tx, eve, "invitation", time.Hour, time.Time{})
+			if err := tx.MailFailed(eveMail, gatehouse.MailFailure{Reason: gatehouse.MailRejected, Answer: "550 no"}); err != nil {
+				return err
+			}
+			return tx.MailFailed(later, gatehouse.MailFailure{Reason: gatehouse.MailRejected, Answer: "550 5.1.1 User unknown", Err: "smtp: RCPT TO: 550"})
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			p, err := tx.MailProblems(c.ID, []string{ada.ID, bob.ID, eve.ID})
+			if err != nil {
+				return err
+			}
+			if len(p) != 2 || p[ada.ID] == nil || p[ada.ID].Reason != gatehouse.MailExpired || p[ada.ID].Template != "password_reset" ||
+				p[bob.ID] == nil || p[bob.ID].Reason != gatehouse.MailRejected || p[bob.ID].Answer != "550 5.1.1 User unknown" || p[bob.ID].At.IsZero() {
+				return fmt.Errorf("problems: got %v, want Ada's expired reset and Bob's refused invitation, not Eve's", p)
+			}
+			return nil
+		})
+		// A new link supersedes the failed one.
+		s.clock.Advance(time.Second)
+		s.update(t, func(tx gatehouse.Tx) error {
+			enqueue(tx, bob, "invitation", 7*24*time.Hour, time.Time{})
+			return nil
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			p, err := tx.MailProblems(c.ID, []string{ada.ID, bob.ID})
+			if err != nil || len(p) != 1 || p[ada.ID] == nil {
+				return fmt.Errorf("problems after a new invitation: got %v, %v; want Ada's alone", p, err)
+			}
+			return nil
+		})
 	})
 }
 
@@ -1115,7 +1238,7 @@ func TestDeleteExpired(t *testing.T) {
 			if err := tx.MailDelivered("sent"); err != nil {
 				return err
 			}
-			if err := tx.MailFailed("failed", "no"); err != nil {
+			if err := tx.MailFailed("failed", gatehouse.MailFailure{Reason: gatehouse.MailGaveUp, Err: "no"}); err != nil {
 				return err
 			}
 			for _, key := range []string{"old", "blocked"} {

@@ -19,6 +19,8 @@ type options struct {
 	databaseURL    string
 	publicURL      string
 	smtpURL        string
+	smtpCAFile     string
+	smtpAllowPlain bool
 	mailFrom       string
 	secretKeyFile  string
 	trustedProxies string
@@ -39,8 +41,7 @@ func (o *options) dataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user@host/db); empty means SQLite under --data")
 	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "file with the base64 32-byte key sealing TOTP secrets and queued mail (default <data>/secret.key with SQLite)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the URL people use to reach Gatehouse; the only base of links in mail (default http://<addr>)")
-	fs.StringVar(&o.mailFrom, "mail-from", "Gatehouse <no-reply@localhost>", "From address of every message")
-	fs.StringVar(&o.productName, "product-name", "Gatehouse", "name shown in mail and in authenticator apps")
+	o.messageFlags(fs)
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "largest number of database connections (default 20 for PostgreSQL)")
 	fs.DurationVar(&o.dbConnTimeout, "db-connect-timeout", sqldb.DefaultConnectTimeout, "PostgreSQL: how long to wait for a new connection")
 	fs.DurationVar(&o.dbStmtTimeout, "db-statement-timeout", sqldb.DefaultStatementTimeout, "PostgreSQL: longest a statement may run, or a transaction stay idle, before the request answers 503")
@@ -48,10 +49,25 @@ func (o *options) dataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 }
 
+// messageFlags registers what every message says about its sender.
+func (o *options) messageFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.mailFrom, "mail-from", "Gatehouse <no-reply@localhost>", "From address of every message")
+	fs.StringVar(&o.productName, "product-name", "Gatehouse", "name shown in mail and in authenticator apps")
+}
+
+// mailFlags registers how mail reaches the relay: serve's and mail test's.
+func (o *options) mailFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.smtpURL, "smtp-url", "", "smtp://user:pass@host:port (STARTTLS) or smtps://... (implicit TLS); "+
+		"percent-encode / # % ? @ : in the password; empty writes mail to <data>/mail and the log")
+	fs.StringVar(&o.smtpCAFile, "smtp-ca-file", "", "PEM file of CA certificates trusted for the SMTP relay, besides the system's")
+	fs.BoolVar(&o.smtpAllowPlain, "smtp-allow-plaintext", false, "let mail, links included, go unencrypted to an SMTP relay "+
+		"off loopback that offers no STARTTLS (only on a network you trust; credentials never go in clear)")
+}
+
 // serveFlags registers the flags only serve has.
 func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&o.smtpURL, "smtp-url", "", "smtp://user:pass@host:port (STARTTLS when offered) or smtps://...; empty writes mail to <data>/mail and the log")
+	o.mailFlags(fs)
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes whose X-Forwarded-For is believed")
 	fs.DurationVar(&o.sessionLife, "session-lifetime", 7*24*time.Hour, "absolute lifetime of a session")
 	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", 24*time.Hour, "a session unused this long ends")

@@ -45,6 +45,8 @@ Usage:
   gatehouse serve   [--addr 127.0.0.1:8080] [--data ./gatehouse-data] [--database-url postgres://...]
                     [--public-url URL] [--smtp-url smtp://user:pass@host:port] [--mail-from ADDRESS]
                     [--secret-key-file PATH] [--trusted-proxies CIDR,...]
+                    [--smtp-ca-file PATH] [--smtp-allow-plaintext]
+  gatehouse mail test --to ADDRESS [--smtp-url ...] [--mail-from ...] [--smtp-ca-file PATH]
   gatehouse company create --name NAME --admin-email EMAIL [--admin-name NAME] [--password-stdin]
   gatehouse user reset-password --email EMAIL [--temporary]
   gatehouse user disable-2fa --email EMAIL
@@ -76,6 +78,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdUser(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
+	case "mail":
+		if len(args) > 1 && args[1] == "test" {
+			return cmdMailTest(ctx, env, args[2:])
+		}
+		return usageError{`"mail" needs a subcommand: test`}
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil

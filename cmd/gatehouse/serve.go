@@ -40,12 +40,13 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 		return nil, usageError{err.Error()}
 	}
 	// Refuse a wrong --smtp-url now, before anything is printed or stored.
-	if _, err := mail.NewSender(o.smtpURL, nil); err != nil {
+	if _, err := mail.NewSender(o.smtpURL, mail.Options{CAFile: o.smtpCAFile, AllowPlaintext: o.smtpAllowPlain}); err != nil {
 		return nil, usageError{err.Error()}
 	}
 	a, err := server.Open(ctx, server.Options{
 		DataDir: o.data, DatabaseURL: o.databaseURL, SecretKeyFile: o.secretKeyFile, PublicURL: publicURL,
 		MailFrom: o.mailFrom, ProductName: o.productName, SMTPURL: o.smtpURL, TrustedProxies: proxies,
+		SMTPCAFile: o.smtpCAFile, SMTPAllowPlaintext: o.smtpAllowPlain,
 		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle,
 		HashQueueWait: o.hashQueueWait, Log: log,
 	})

@@ -206,9 +206,8 @@ func (p *Postfix) start(t testing.TB, master string) error {
 		return err
 	}
 
-	// postfix check creates the queue's folders with their owners.
-	if out, err := exec.Command(sbin("postfix"), "-c", p.conf, "check").CombinedOutput(); err != nil {
-		return fmt.Errorf("postfix check: %v\n%s", err, out)
+	if err := makeQueue(filepath.Join(dir, "queue"), uid); err != nil {
+		return err
 	}
 	// -s keeps master in the foreground (it makes itself a session leader,
 	// so it is its own process group), writing to our buffer.
@@ -302,6 +301,40 @@ func greets(addr string, implicitTLS bool) error {
 	return nil
 }
 
+// makeQueue makes the queue's folders with the owners and modes `postfix
+// check` gives them (as postfix-files lists them), without its three
+// seconds of checking the whole installation.
+func makeQueue(queue string, uid int) error {
+	postdrop, err := user.LookupGroup("postdrop")
+	if err != nil {
+		return err
+	}
+	gid, _ := strconv.Atoi(postdrop.Gid)
+	for _, d := range []struct {
+		name     string
+		uid, gid int
+		mode     os.FileMode
+	}{
+		{"active", uid, 0, 0o700}, {"bounce", uid, 0, 0o700}, {"corrupt", uid, 0, 0o700},
+		{"defer", uid, 0, 0o700}, {"deferred", uid, 0, 0o700}, {"flush", uid, 0, 0o700},
+		{"hold", uid, 0, 0o700}, {"incoming", uid, 0, 0o700}, {"private", uid, 0, 0o700},
+		{"saved", uid, 0, 0o700}, {"trace", uid, 0, 0o700}, {"pid", 0, 0, 0o755},
+		{"maildrop", uid, gid, 0o730}, {"public", uid, gid, 0o710},
+	} {
+		path := filepath.Join(queue, d.name)
+		if err := os.Mkdir(path, d.mode); err != nil {
+			return err
+		}
+		if err := os.Chown(path, d.uid, d.gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(path, d.mode); err != nil { // past the umask
+			return err
+		}
+	}
+	return nil
+}
+
 func freePorts(n int) ([]string, error) {
 	var lns []net.Listener
 	defer func() {
@@ -337,11 +370,24 @@ func (p *Postfix) writeConfig(uid, gid int) error {
 		"sasl/smtpd.conf": "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: " + filepath.Join(p.conf, "sasldb2") + "\n",
 	}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(p.conf, name), []byte(content), 0o644); err != nil {
+		if err := writeConf(filepath.Join(p.conf, name), content); err != nil {
 			return err
 		}
 	}
 	return os.Chmod(filepath.Join(p.conf, "key.pem"), 0o600)
+}
+
+// writeConf writes a configuration file dated a minute ago: Postfix reads
+// main.cf and texthash tables only once they are two seconds old (it
+// waits, 300 ms at a time, for a file that may still be being written),
+// which would cost every start, and the first connection after each
+// change, two seconds.
+func writeConf(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return err
+	}
+	past := time.Now().Add(-time.Minute)
+	return os.Chtimes(path, past, past)
 }
 
 // mainCF is the whole configuration: every path inside the instance's
@@ -459,7 +505,7 @@ func (p *Postfix) AllowSenders(t testing.TB, addrs ...string) {
 	p.senders = addrs
 	m := p.senderMap()
 	p.mu.Unlock()
-	if err := os.WriteFile(filepath.Join(p.conf, "senders"), []byte(m), 0o644); err != nil {
+	if err := writeConf(filepath.Join(p.conf, "senders"), m); err != nil {
 		t.Fatal(err)
 	}
 }

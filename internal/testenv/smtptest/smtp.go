@@ -66,6 +66,7 @@ type smtpConfig struct {
 	hangUpEvery int
 	slowData    time.Duration
 	rejected    map[string]bool
+	unverified  map[string]bool
 	wait        time.Duration
 }
 
@@ -106,6 +107,19 @@ func WithRejectedRecipients(addrs ...string) Option {
 	}
 }
 
+// WithUnverifiedIdentities answers the end of a message from or to any of
+// these addresses as Amazon SES answers an identity it has not verified
+// (the sender; in its sandbox, the recipients too), after the whole
+// message: "554 Message rejected: Email address is not verified. The
+// following identities failed the check in region US-EAST-1: <addrs>".
+func WithUnverifiedIdentities(addrs ...string) Option {
+	return func(c *smtpConfig) {
+		for _, a := range addrs {
+			c.unverified[strings.ToLower(a)] = true
+		}
+	}
+}
+
 // WithWaitTimeout changes how long WaitFor waits.
 func WithWaitTimeout(d time.Duration) Option { return func(c *smtpConfig) { c.wait = d } }
 
@@ -134,7 +148,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		t:       t,
-		cfg:     smtpConfig{rejected: map[string]bool{}, wait: WaitTimeout},
+		cfg:     smtpConfig{rejected: map[string]bool{}, unverified: map[string]bool{}, wait: WaitTimeout},
 		done:    make(chan struct{}),
 		arrived: make(chan struct{}),
 		conns:   map[net.Conn]bool{},
@@ -642,6 +656,11 @@ func (c *smtpSession) data() bool {
 		c.resetTransaction()
 		return c.reply(554, problem)
 	}
+	if failed := c.unverifiedIdentities(); len(failed) > 0 {
+		c.resetTransaction()
+		return c.reply(554, "Message rejected: Email address is not verified. "+
+			"The following identities failed the check in region US-EAST-1: "+strings.Join(failed, ", "))
+	}
 	if d := c.srv.cfg.slowData; d > 0 {
 		select {
 		case <-time.After(d):
@@ -690,6 +709,18 @@ func (c *smtpSession) readData() (raw []byte, problem string, err error) {
 		buf.WriteString("\r\n")
 	}
 	return buf.Bytes(), problem, nil
+}
+
+// unverifiedIdentities lists the transaction's addresses that
+// WithUnverifiedIdentities names, sender first.
+func (c *smtpSession) unverifiedIdentities() []string {
+	var failed []string
+	for _, a := range append([]string{c.from}, c.rcpts...) {
+		if c.srv.cfg.unverified[strings.ToLower(a)] {
+			failed = append(failed, a)
+		}
+	}
+	return failed
 }
 
 func (c *smtpSession) resetTransaction() {
