@@ -242,6 +242,9 @@ const (
 	MailUnreadable = "unreadable" // its sealed body does not open with this key
 )
 
+// MailReasons lists the reasons a message is given up.
+var MailReasons = []string{MailRejected, MailGaveUp, MailExpired, MailUnreadable}
+
 // MailProblem is why the latest message with a link (an invitation, a
 // password reset) to a user was not delivered.
 type MailProblem struct {

@@ -132,11 +132,11 @@ func (d deps) handleListUsers() http.Handler {
 			return err
 		}
 		out := struct {
-			Users      []adminUserJSON `json:"users"`
-			NextCursor *string         `json:"next_cursor"`
-		}{Users: []adminUserJSON{}, NextCursor: nextCursor(page.Next)}
+			Users      []listedUserJSON `json:"users"`
+			NextCursor *string          `json:"next_cursor"`
+		}{Users: []listedUserJSON{}, NextCursor: nextCursor(page.Next)}
 		for _, u := range page.Users {
-			out.Users = append(out.Users, toAdminUser(u))
+			out.Users = append(out.Users, listedUserJSON{toAdminUser(u), toMailProblem(page.MailProblems[u.ID])})
 		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
@@ -161,10 +161,17 @@ func (d deps) handleInviteUser() http.Handler {
 	})
 }
 
+// listedUserJSON is a user in the admins' list.
+type listedUserJSON struct {
+	adminUserJSON
+	MailProblem *mailProblemJSON `json:"mail_problem"`
+}
+
 // userDetailJSON is one user as an admin sees them on their own.
 type userDetailJSON struct {
 	adminUserJSON
-	LockedUntil *string `json:"locked_until"`
+	LockedUntil *string          `json:"locked_until"`
+	MailProblem *mailProblemJSON `json:"mail_problem"`
 }
 
 func (d deps) handleGetUser() http.Handler {
@@ -176,7 +183,8 @@ func (d deps) handleGetUser() http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, userDetailJSON{adminUserJSON: toAdminUser(u.User), LockedUntil: timePtr(u.LockedUntil)})
+		writeJSON(w, http.StatusOK, userDetailJSON{adminUserJSON: toAdminUser(u.User), LockedUntil: timePtr(u.LockedUntil),
+			MailProblem: toMailProblem(u.MailProblem)})
 		return nil
 	})
 }

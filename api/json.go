@@ -33,6 +33,27 @@ func toAdminUser(u *gatehouse.User) adminUserJSON {
 	return adminUserJSON{userJSON: toUser(u), Status: string(u.Status()), LastLoginAt: timePtr(u.LastLoginAt)}
 }
 
+// mailProblemJSON says why the latest mail with a link (an invitation, a
+// password reset) to a user was not delivered: the admins' member
+// mail_problem of the user object, null when there is none.
+type mailProblemJSON struct {
+	Mail   string  `json:"mail"`   // invitation or password_reset
+	Reason string  `json:"reason"` // rejected, gave_up, expired or unreadable
+	Answer *string `json:"answer"` // the mail server's answer, when it gave one
+	At     string  `json:"at"`
+}
+
+func toMailProblem(p *gatehouse.MailProblem) *mailProblemJSON {
+	if p == nil {
+		return nil
+	}
+	j := &mailProblemJSON{Mail: p.Template, Reason: p.Reason, At: timeString(p.At)}
+	if p.Answer != "" {
+		j.Answer = &p.Answer
+	}
+	return j
+}
+
 // timeString renders times as RFC 3339 in UTC with milliseconds.
 func timeString(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 

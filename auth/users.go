@@ -20,10 +20,12 @@ type UserQuery struct {
 }
 
 // UserPage is a page of users; Next is the cursor of the next page, ""
-// on the last page.
+// on the last page. MailProblems holds, by user ID, why the latest mail
+// with a link to a user was not delivered (see mailProblems).
 type UserPage struct {
-	Users []*gatehouse.User
-	Next  string
+	Users        []*gatehouse.User
+	Next         string
+	MailProblems map[string]*gatehouse.MailProblem
 }
 
 // ListUsers returns a page of the caller's company's users. One more row
@@ -52,7 +54,8 @@ func (s *Service) ListUsers(ctx context.Context, id *Identity, q UserQuery) (*Us
 			return err
 		}
 		page.Users, page.Next = lastPage(users, limit, func(u *gatehouse.User) string { return u.Email })
-		return nil
+		page.MailProblems, err = mailProblems(tx, actor.CompanyID, page.Users...)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -66,6 +69,9 @@ type UserDetail struct {
 	// LockedUntil is when the login throttle lets the user try again;
 	// zero when it does not hold them back.
 	LockedUntil time.Time
+	// MailProblem is why the latest mail with a link to the user was not
+	// delivered; nil when it was, or is on its way (see mailProblems).
+	MailProblem *gatehouse.MailProblem
 }
 
 // CompanyUser returns a user of the caller's company.
@@ -84,7 +90,9 @@ func (s *Service) CompanyUser(ctx context.Context, id *Identity, userID string) 
 		if tx.Now().Before(t.BlockedUntil) {
 			d.LockedUntil = t.BlockedUntil
 		}
-		return nil
+		problems, err := mailProblems(tx, actor.CompanyID, u)
+		d.MailProblem = problems[u.ID]
+		return err
 	})
 	return d, err
 }

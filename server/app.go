@@ -46,7 +46,11 @@ type Options struct {
 	// SMTPAllowPlaintext is --smtp-allow-plaintext: mail may go
 	// unencrypted to a relay off loopback that offers no STARTTLS.
 	SMTPAllowPlaintext bool
-	TrustedProxies     httpx.Proxies
+	// MailProbeEvery is how long a held mail queue waits between probes of
+	// the relay; zero means mail.DefaultProbeBackoff (15 s, doubling to
+	// 15 minutes).
+	MailProbeEvery time.Duration
+	TrustedProxies httpx.Proxies
 	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
 	// the PostgreSQL pool; zero means sqldb's defaults.
 	DBMaxConns         int
@@ -256,6 +260,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	w.OnFailed = func() { delivered.Inc("failed") }
 	w.OnRetry = func() { delivered.Inc("retry") }
 	w.OnHold = func(f mail.Fault) { holds.Inc(string(f)) }
+	if every := a.Opts.MailProbeEvery; every > 0 {
+		w.ProbeBackoff = func(int) time.Duration { return every }
+	}
 	w.Background = func() { priority.Lower(priority.Background) }
 	a.registerGauges()
 

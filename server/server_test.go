@@ -22,8 +22,8 @@ func TestHealthAndReadiness(t *testing.T) {
 		if r := c.Get("/healthz"); r.StatusCode != 200 || strings.TrimSpace(string(r.Body)) != "ok" {
 			t.Errorf("healthz: got %d %q, want 200 ok", r.StatusCode, r.Body)
 		}
-		if r := c.Get("/readyz"); r.StatusCode != 200 {
-			t.Errorf("readyz: got %d %q, want 200", r.StatusCode, r.Body)
+		if r := c.Get("/readyz"); r.StatusCode != 200 || string(r.Body) != "ready\nmail: ok\n" {
+			t.Errorf("readyz: got %d %q, want 200 ready, mail ok", r.StatusCode, r.Body)
 		}
 		s.App.DB.Close()
 		if r := c.Get("/readyz"); r.StatusCode != 503 {

@@ -77,6 +77,9 @@ type usersData struct {
 	Paged    bool   // this is not the first page
 	MeID     string
 	NotFound bool // the search found nobody
+	// MailProblems says, by user ID, why the latest mail with a link to
+	// a user was not delivered.
+	MailProblems map[string]*gatehouse.MailProblem
 }
 
 func (d deps) handleUsersPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
@@ -90,7 +93,7 @@ func (d deps) handleUsersPage(w http.ResponseWriter, r *http.Request, id *auth.I
 		return
 	}
 	data := usersData{Users: page.Users, Query: query, Paged: cursor != "", MeID: id.User.ID,
-		NotFound: len(page.Users) == 0 && query != ""}
+		NotFound: len(page.Users) == 0 && query != "", MailProblems: page.MailProblems}
 	if page.Next != "" {
 		v := url.Values{"cursor": {page.Next}}
 		if query != "" {

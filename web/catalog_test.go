@@ -33,7 +33,17 @@ func keyFamilies() map[string][]string {
 		"role.":   {string(gatehouse.RoleAdmin), string(gatehouse.RoleMember)},
 		"status.": {string(gatehouse.StatusActive), string(gatehouse.StatusInvited), string(gatehouse.StatusDisabled)},
 		"lang.":   i18n.Supported,
+		// The messages that carry a link, and why one was given up.
+		"mail_problem.": append([]string{"invitation", "password_reset"}, prefixed("reason.", gatehouse.MailReasons)...),
 	}
+}
+
+func prefixed(prefix string, codes []string) []string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = prefix + c
+	}
+	return out
 }
 
 // usedKeys returns the keys written in the templates and the Go code of
