@@ -4,9 +4,14 @@
 //   - templates/: the words, one .txt and one .html file per message and
 //     language, embedded and parsed at start-up (LoadTemplates, Render);
 //   - Compose: the RFC 5322 bytes, multipart/alternative, 7-bit clean;
-//   - Sender: NewSender for --smtp-url (smtp:// with STARTTLS when offered,
-//     smtps://), NewFileSender for running without it;
-//   - Worker: delivers the outbox, with retries and backoff.
+//   - Sender: NewSender for --smtp-url (smtp:// with STARTTLS, smtps://;
+//     TLS required off loopback), NewFileSender for running without it;
+//     Deliver for `gatehouse mail test`;
+//   - relay.go: which failures are the relay's or its configuration's
+//     (RelayError, the same for every message) and which are one
+//     message's (PermanentError) or temporary;
+//   - Worker: delivers the outbox, with retries and backoff; a RelayError
+//     holds the whole queue until a probe passes (Hold).
 //
 // Mail is never sent inside a request. The service renders and composes a
 // message and writes it to the outbox table in the same transaction as the

@@ -135,6 +135,22 @@ func transactionFault(stage string, reply *textproto.Error, from, to string) *Re
 	return nil
 }
 
+// Reply returns the server's answer in err, exactly as it gave it but on
+// one line ("553 5.7.1 <a@example.com>: Sender address rejected"), and
+// the command it answered (MAIL FROM, RCPT TO, DATA, end of DATA, or
+// AUTH, EHLO...); both empty when err holds no answer (a connection that
+// failed or broke). `gatehouse mail test` prints them.
+func Reply(err error) (stage, answer string) {
+	reply, ok := errors.AsType[*textproto.Error](err)
+	if !ok {
+		return "", ""
+	}
+	if s, ok := errors.AsType[*stageError](err); ok {
+		stage = s.stage
+	}
+	return stage, fmt.Sprintf("%d %s", reply.Code, strings.Join(strings.Fields(reply.Msg), " "))
+}
+
 // answerOf is the server's answer to the recipient or the message in
 // err, "550 5.1.1 <a@example.com>: ..." on one line, or "" when there is
 // none: a broken connection, or an answer before RCPT TO, which is about

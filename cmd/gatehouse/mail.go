@@ -62,10 +62,19 @@ func cmdMailTest(ctx context.Context, env environment, args []string) error {
 	fmt.Fprintf(env.stdout, "Sending a test message from %s to %s through %s\n", o.mailFrom, addr, redactURL(o.smtpURL))
 	answer, err := mail.Deliver(ctx, sender, o.mailFrom, addr, raw)
 	if err != nil {
+		fmt.Fprint(env.stdout, "Not sent")
 		if rerr := mail.AsRelayError(err); rerr != nil {
-			fmt.Fprintf(env.stdout, "Not sent: %s.\nFix: %s\n", rerr.Fault.Summary(), rerr.Fix)
-		} else {
-			fmt.Fprintln(env.stdout, "Not sent.")
+			fmt.Fprintf(env.stdout, ": %s", rerr.Fault.Summary())
+		}
+		fmt.Fprintln(env.stdout, ".")
+		if stage, answer := mail.Reply(err); answer != "" {
+			if stage != "" {
+				stage = " (to " + stage + ")"
+			}
+			fmt.Fprintf(env.stdout, "Its answer%s: %s\n", stage, answer)
+		}
+		if rerr := mail.AsRelayError(err); rerr != nil {
+			fmt.Fprintf(env.stdout, "Fix: %s\n", rerr.Fix)
 		}
 		return fmt.Errorf("mail test: %w", err)
 	}
