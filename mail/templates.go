@@ -90,6 +90,8 @@ const (
 	MessageRecoveryCodesRegenerated = "recovery_codes_regenerated"
 	MessageAccountDisabled          = "account_disabled"
 	MessageBreakGlassUsed           = "break_glass_used"
+	// MessageMailTest is what `gatehouse mail test` sends.
+	MessageMailTest = "mail_test"
 )
 
 // message says what one message needs from Data.
@@ -115,8 +117,7 @@ var messages = map[string]message{
 	MessageAccountDisabled:          {needs: []string{"Email", "At"}},
 	MessageBreakGlassUsed: {needs: []string{"Email", "Company", "TargetEmail", "At"},
 		actions: []Action{ActionResetLink, ActionTemporaryPassword, ActionTOTPRemoved}},
-	// mail_test is what `gatehouse mail test` sends.
-	"mail_test": {needs: []string{"Email", "At"}},
+	MessageMailTest: {needs: []string{"Email", "At"}},
 }
 
 // Templates holds every message in every language, parsed.

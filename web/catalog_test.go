@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/password"
 )
 
@@ -34,7 +35,7 @@ func keyFamilies() map[string][]string {
 		"status.": {string(gatehouse.StatusActive), string(gatehouse.StatusInvited), string(gatehouse.StatusDisabled)},
 		"lang.":   i18n.Supported,
 		// The messages that carry a link, and why one was given up.
-		"mail_problem.": append([]string{"invitation", "password_reset"}, prefixed("reason.", gatehouse.MailReasons)...),
+		"mail_problem.": append([]string{mail.MessageInvitation, mail.MessagePasswordReset}, prefixed("reason.", gatehouse.MailReasons)...),
 	}
 }
 

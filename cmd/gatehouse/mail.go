@@ -49,7 +49,7 @@ func cmdMailTest(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	now := time.Now()
-	m, err := tmpl.Render("mail_test", mail.DefaultLang, mail.Data{Product: o.productName, Email: addr, At: now})
+	m, err := tmpl.Render(mail.MessageMailTest, mail.DefaultLang, mail.Data{Product: o.productName, Email: addr, At: now})
 	if err != nil {
 		return err
 	}
