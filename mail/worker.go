@@ -79,8 +79,11 @@ const (
 	// DefaultShutdownGrace is how long a message being sent may go on once
 	// Run's context ends.
 	DefaultShutdownGrace = 10 * time.Second
-	// CheckTimeout bounds the check of the relay at start.
-	CheckTimeout = 10 * time.Second
+	// CheckTimeout bounds a check of the relay (at start, and the probe of
+	// a held queue with no mail due): longer than a connection's own
+	// limits (10 s to connect, 30 s to greet, upgrade and log in), so that
+	// those say what failed.
+	CheckTimeout = 45 * time.Second
 )
 
 // bookkeepingTimeout bounds each Delivered, Retry or Fail, which run on a
@@ -345,22 +348,30 @@ func (w *Worker) feed(ctx context.Context, s settings, jobs chan<- Queued) {
 
 // start checks the relay; if it works, every waiting message is due now.
 func (w *Worker) start(ctx context.Context, s settings) {
-	checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
-	err := Check(checkCtx, w.Sender)
-	cancel()
-	if ctx.Err() != nil {
+	if rerr := w.check(ctx); rerr != nil {
+		if ctx.Err() == nil {
+			w.hold(s, rerr, false)
+		}
 		return
-	}
-	if rerr := AsRelayError(err); rerr != nil {
-		w.hold(s, rerr, false)
-		return
-	}
-	if err != nil {
-		s.log.Warn("mail: the check of the SMTP relay failed; delivering anyway", "err", err)
 	}
 	if err := w.Queue.RetryNow(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("mail: cannot make the waiting mail due", "err", err)
 	}
+}
+
+// check runs Check; any failure is the relay's: one that Check could not
+// name (it took too long) is FaultConnect.
+func (w *Worker) check(ctx context.Context) *RelayError {
+	checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	err := Check(checkCtx, w.Sender)
+	if err == nil {
+		return nil
+	}
+	if rerr := AsRelayError(err); rerr != nil {
+		return rerr
+	}
+	return &RelayError{FaultConnect, fixConnect, err}
 }
 
 // hold holds the queue for e, or, when it is held already, records e
@@ -424,17 +435,18 @@ func (w *Worker) probe(ctx context.Context, s settings) {
 		if ctx.Err() == nil {
 			s.log.Error("mail: cannot claim mail from the outbox", "err", err)
 			w.mu.Lock()
-			w.held.NextProbe = time.Now().Add(s.poll)
+			if w.held != nil {
+				w.held.NextProbe = time.Now().Add(s.poll)
+			}
 			w.mu.Unlock()
 		}
 		return
 	}
 	if len(batch) == 0 {
-		checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
-		err = Check(checkCtx, w.Sender)
-		cancel()
-		if rerr := AsRelayError(err); rerr != nil && ctx.Err() == nil {
-			w.hold(s, rerr, true)
+		if rerr := w.check(ctx); rerr != nil {
+			if ctx.Err() == nil {
+				w.hold(s, rerr, true)
+			}
 			return
 		}
 	} else {
