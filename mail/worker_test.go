@@ -514,6 +514,25 @@ func TestDefaultBackoff(t *testing.T) {
 	}
 }
 
+func TestDefaultProbeBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		n        int
+		min, max time.Duration
+	}{
+		{0, 11250 * time.Millisecond, 15 * time.Second},
+		{1, 22500 * time.Millisecond, 30 * time.Second},
+		{3, 90 * time.Second, 2 * time.Minute},
+		{6, 675 * time.Second, 15 * time.Minute},
+		{100, 675 * time.Second, 15 * time.Minute},
+	} {
+		for range 100 {
+			if d := mail.DefaultProbeBackoff(tt.n); d < tt.min || d > tt.max {
+				t.Fatalf("DefaultProbeBackoff(%d): got %v, want %v to %v", tt.n, d, tt.min, tt.max)
+			}
+		}
+	}
+}
+
 // BenchmarkWorkerDelivery measures mail per second from the queue to the
 // test SMTP server over loopback, with the default batch and concurrency.
 func BenchmarkWorkerDelivery(b *testing.B) {
