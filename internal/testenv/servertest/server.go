@@ -11,10 +11,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
