@@ -37,6 +37,12 @@ const (
 	EventRecoveryCodeUsed        = "totp.recovery_code_used"
 	EventRecoveryCodesRegenerate = "totp.recovery_codes_regenerated"
 	EventAuditExported           = "audit.exported"
+	EventWebhookCreated          = "webhook.created"
+	EventWebhookDeleted          = "webhook.deleted"
+	EventWebhookSecretRotated    = "webhook.secret_rotated"
+	EventWebhookDisabled         = "webhook.disabled" // by Gatehouse: the endpoint kept failing, or answered 410
+	EventWebhookEnabled          = "webhook.enabled"
+	EventWebhookDeliveryResent   = "webhook.delivery_resent"
 )
 
 // EventTypes lists the event types above, for filters and documentation.
@@ -47,7 +53,8 @@ var EventTypes = []string{
 	EventUserUpdated, EventUserEmailChanged, EventUserRoleChanged, EventUserDisabled, EventUserEnabled,
 	EventThrottleCleared, EventCompanyCreated, EventCompanyUpdated, EventTOTPEnabled, EventTOTPDisabled,
 	EventTOTPRemovedByAdmin, EventTOTPFailed, EventRecoveryCodeUsed, EventRecoveryCodesRegenerate,
-	EventAuditExported,
+	EventAuditExported, EventWebhookCreated, EventWebhookDeleted, EventWebhookSecretRotated, EventWebhookDisabled,
+	EventWebhookEnabled, EventWebhookDeliveryResent,
 }
 
 // AuditEvent is one row of a company's security log: who (ActorID, empty

@@ -43,6 +43,13 @@ const (
 	EOwnTOTPRequired          = "own_totp_required" // an admin without 2FA tried to require it for everyone
 )
 
+// Error codes of webhook endpoints (docs/WEBHOOKS.md).
+const (
+	EWebhookURLInvalid        = "webhook_url_invalid"         // not an absolute https URL (http with --webhook-allow-private)
+	EWebhookAddressNotAllowed = "webhook_address_not_allowed" // the URL names, or its name resolves to, an internal address
+	EWebhookDisabled          = "webhook_disabled"            // the endpoint is disabled: enable it first
+)
+
 // Error is an error meant for the user: a code from the list above and a
 // message safe to show. Any other error is internal: the client sees
 // "Internal error." and the log gets the whole chain.

@@ -178,6 +178,51 @@ type Tx interface {
 	// TakeResetRequests removes and returns up to n queued requests;
 	// each is returned to exactly one caller.
 	TakeResetRequests(n int) ([]*ResetRequest, error)
+
+	WebhookTx
+}
+
+// WebhookTx is the part of Tx that keeps webhook endpoints and their
+// outbox (see webhook.go).
+type WebhookTx interface {
+	CreateWebhookEndpoint(e *WebhookEndpoint) error
+	WebhookEndpoint(id string) (*WebhookEndpoint, error)
+	// WebhookEndpoints lists a company's endpoints, oldest first; "" lists
+	// the operator's.
+	WebhookEndpoints(companyID string) ([]*WebhookEndpoint, error)
+	// WebhookReceivers lists the enabled endpoints that hear a company's
+	// events: the company's own and the operator's.
+	WebhookReceivers(companyID string) ([]*WebhookEndpoint, error)
+	// DeleteWebhookEndpoint deletes an endpoint and its deliveries; false
+	// when there was none.
+	DeleteWebhookEndpoint(id string) (bool, error)
+	SetWebhookSecret(id string, secret, previous []byte, previousUntil time.Time) error
+	// MarkWebhookFailing records a failed attempt; it returns when the
+	// endpoint's current run of failures began.
+	MarkWebhookFailing(id, lastErr string) (failingSince time.Time, err error)
+	// WebhooksSucceeded ends the run of failures of the endpoints.
+	WebhooksSucceeded(ids ...string) error
+	// DisableWebhookEndpoint stops deliveries: waiting ones fail.
+	DisableWebhookEndpoint(id, reason string) error
+	EnableWebhookEndpoint(id string) error
+
+	EnqueueWebhookDeliveries(ds ...*WebhookDelivery) error
+	// ClaimWebhookDeliveries leases up to n due deliveries until
+	// leaseUntil, except the endpoints' in skip, counting the attempt; a
+	// delivery whose lease ran out (a crashed node) is due again.
+	ClaimWebhookDeliveries(n int, leaseUntil time.Time, skip []string) ([]*WebhookDelivery, error)
+	WebhookDelivered(attempts ...WebhookAttempt) error
+	WebhookRetry(a WebhookAttempt, next time.Time) error
+	WebhookFailed(a WebhookAttempt) error
+	// ReleaseWebhookDeliveries gives claimed deliveries back unattempted.
+	ReleaseWebhookDeliveries(ids ...string) error
+	WebhookDelivery(id string) (*WebhookDelivery, error)
+	// WebhookDeliveries returns an endpoint's latest deliveries, newest first.
+	WebhookDeliveries(endpointID string, limit int) ([]*WebhookDelivery, error)
+	// ResendWebhookDelivery makes a delivery due now with a fresh schedule.
+	ResendWebhookDelivery(id string) error
+	WebhookCounts() (pending, failed int, err error)
+	DeleteOldWebhookDeliveries(before time.Time) (int, error)
 }
 
 // UserFilter selects a page of a company's users, ordered by email.

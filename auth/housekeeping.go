@@ -26,7 +26,11 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 			if expired, err = tx.ExpireMail(tx.Now().Add(LinkMargin)); err != nil {
 				return err
 			}
-			n, err = tx.DeleteExpired(keepMail)
+			if n, err = tx.DeleteExpired(keepMail); err != nil {
+				return err
+			}
+			m, err := deleteOldWebhookDeliveries(tx)
+			n += m
 			return err
 		})
 		if err == nil {

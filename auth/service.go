@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/seal"
+	"github.com/gatehouse/gatehouse/webhook"
 )
 
 // Lifetimes and limits that ../shared/DESIGN.md sets.
@@ -44,6 +45,9 @@ type Config struct {
 	// SessionIdleTimeout ends a session unused for that long (default 24h).
 	SessionLifetime    time.Duration
 	SessionIdleTimeout time.Duration
+	// Webhooks says where webhook endpoints may point (nil: public
+	// addresses only, names looked up with the system's resolver).
+	Webhooks *webhook.Policy
 }
 
 // Service implements the use cases.
@@ -60,6 +64,9 @@ type Service struct {
 	// resetQueued wakes the reset-request worker.
 	mailQueued  func()
 	resetQueued chan struct{}
+	// webhooksQueued wakes the webhook worker after a commit that queued
+	// deliveries (WebhooksQueued).
+	webhooksQueued chan struct{}
 
 	// touching holds the IDs of sessions whose activity is being written
 	// (see touch).
@@ -104,7 +111,7 @@ func New(store gatehouse.Store, hasher *password.Hasher, sealer *seal.Sealer, te
 	}
 	return &Service{
 		store: store, hasher: hasher, sealer: sealer, templates: templates, cfg: cfg, log: log,
-		metrics: m, mailQueued: mailQueued, resetQueued: make(chan struct{}, 1),
+		metrics: m, mailQueued: mailQueued, resetQueued: make(chan struct{}, 1), webhooksQueued: make(chan struct{}, 1),
 		intake: resetIntake{threads: priority.NewPool(priority.Background)},
 	}
 }
@@ -149,10 +156,17 @@ func (s *Service) commit(ctx context.Context, update func(context.Context, func(
 	var o outcome
 	err := update(ctx, func(tx gatehouse.Tx) error {
 		o = outcome{}
-		return fn(tx, &o)
+		ctx := &changeTx{Tx: tx}
+		if err := fn(ctx, &o); err != nil {
+			return err
+		}
+		return s.queueWebhooks(ctx, &o)
 	})
 	if err == nil && o.mailQueued {
 		s.mailQueued()
+	}
+	if err == nil && o.webhooksQueued {
+		wake(s.webhooksQueued)
 	}
 	if err == nil {
 		err = o.err
@@ -162,14 +176,21 @@ func (s *Service) commit(ctx context.Context, update func(context.Context, func(
 
 // outcome collects what a transaction did that matters after the commit.
 type outcome struct {
-	mailQueued bool
+	mailQueued     bool
+	webhooksQueued bool
 	// err is returned to the caller after the transaction commits: a
 	// refusal whose audit event and counters must be kept.
 	err error
 }
 
-// audit records a security event in the transaction.
+// audit records a security event in the transaction. The events of a
+// transaction of commit are also what its webhooks are made of
+// (queueWebhooks), so an event that has a webhook may only be audited
+// there.
 func (s *Service) audit(tx gatehouse.Tx, e gatehouse.AuditEvent) error {
+	if _, ok := tx.(*changeTx); !ok && hasWebhook(e.Type) {
+		return fmt.Errorf("auth: %s audited outside Service.commit: its webhook would be lost", e.Type)
+	}
 	e.ID = gatehouse.NewID(tx.Now())
 	e.At = tx.Now()
 	return tx.AddAuditEvent(&e)

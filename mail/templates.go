@@ -58,6 +58,11 @@ type Data struct {
 	// the recipient should see them (their own sign-ins and changes).
 	IP, UserAgent string
 	At            time.Time // when it happened; shown in UTC
+
+	// Endpoint is the URL of a webhook endpoint, Reason the last error of
+	// its deliveries and Since when they began to fail (webhook_disabled).
+	Endpoint, Reason string
+	Since            time.Time
 }
 
 // Action tells apart the cases of password_reset_by_admin and break_glass_used.
@@ -67,6 +72,12 @@ const (
 	ActionResetLink         Action = "reset_link"         // a reset link was mailed to the user
 	ActionTemporaryPassword Action = "temporary_password" // a temporary password was set
 	ActionTOTPRemoved       Action = "totp_removed"       // two-factor authentication was removed
+)
+
+// The cases of webhook_disabled.
+const (
+	ActionWebhookFailing Action = "failing" // every delivery failed for days
+	ActionWebhookGone    Action = "gone"    // the receiver answered 410 Gone
 )
 
 // Message is a rendered message, ready for Compose.
@@ -91,7 +102,8 @@ const (
 	MessageAccountDisabled          = "account_disabled"
 	MessageBreakGlassUsed           = "break_glass_used"
 	// MessageMailTest is what `gatehouse mail test` sends.
-	MessageMailTest = "mail_test"
+	MessageMailTest        = "mail_test"
+	MessageWebhookDisabled = "webhook_disabled"
 )
 
 // message says what one message needs from Data.
@@ -118,6 +130,8 @@ var messages = map[string]message{
 	MessageBreakGlassUsed: {needs: []string{"Email", "Company", "TargetEmail", "At"},
 		actions: []Action{ActionResetLink, ActionTemporaryPassword, ActionTOTPRemoved}},
 	MessageMailTest: {needs: []string{"Email", "At"}},
+	MessageWebhookDisabled: {needs: []string{"Email", "Company", "Endpoint", "Link", "Since", "At"},
+		actions: []Action{ActionWebhookFailing, ActionWebhookGone}},
 }
 
 // Templates holds every message in every language, parsed.
@@ -348,6 +362,7 @@ func (d Data) tidy() Data {
 		{&d.Product, 60}, {&d.Name, 100}, {&d.Company, 100}, {&d.Actor, 150},
 		{&d.TargetName, 100}, {&d.UserAgent, 200}, {&d.IP, 64},
 		{&d.Email, 254}, {&d.OldEmail, 254}, {&d.NewEmail, 254}, {&d.TargetEmail, 254},
+		{&d.Endpoint, 300}, {&d.Reason, 300},
 	} {
 		*f.s = oneLine(*f.s, f.max)
 	}

@@ -18,7 +18,7 @@ var allMessages = []string{
 	"account_disabled", "break_glass_used", "email_changed", "invitation", "mail_test",
 	"password_changed", "password_reset", "password_reset_by_admin",
 	"recovery_code_used", "recovery_codes_regenerated", "totp_disabled",
-	"totp_enabled", "totp_removed_by_admin",
+	"totp_enabled", "totp_removed_by_admin", "webhook_disabled",
 }
 
 var allLangs = []string{"en", "id", "tr"}
@@ -63,6 +63,12 @@ func sampleData(name, lang string) mail.Data {
 		d.IP, d.UserAgent = "", ""
 		d.Action = mail.ActionTOTPRemoved
 		d.TargetName, d.TargetEmail = "Rahmat Hidayat", "rahmat@example.com"
+	case "webhook_disabled":
+		d.IP, d.UserAgent = "", ""
+		d.Action = mail.ActionWebhookFailing
+		d.Endpoint, d.Reason = "https://hooks.example.com/gatehouse", "no answer within 15s"
+		d.Since = d.At.Add(-5 * 24 * time.Hour)
+		d.Link = "https://gatehouse.example.com/settings/webhooks/01jq3x4y5z6a7b8c9d0e1f2g3h"
 	}
 	return d
 }

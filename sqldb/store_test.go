@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -132,8 +133,14 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 		if err := s.raw.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil {
 			t.Fatal(err)
 		}
-		if int64(applied) != v1 {
-			t.Errorf("schema_migrations rows: got %d, want %d (one per migration)", applied, v1)
+		// Numbers may have gaps (each branch takes its own), so the rows
+		// are counted against the files, not the version.
+		files, err := os.ReadDir("migrations/sqlite")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied != len(files) {
+			t.Errorf("schema_migrations rows: got %d, want %d (one per migration)", applied, len(files))
 		}
 		err = again.View(ctx, func(tx gatehouse.Tx) error {
 			n, err := tx.CompanyCount()

@@ -41,6 +41,9 @@ var codeStatus = map[string]int{
 	gatehouse.ELastAdmin:                http.StatusConflict,
 	gatehouse.ESetupDone:                http.StatusConflict,
 	gatehouse.EOwnTOTPRequired:          http.StatusConflict,
+	gatehouse.EWebhookURLInvalid:        http.StatusBadRequest,
+	gatehouse.EWebhookAddressNotAllowed: http.StatusBadRequest,
+	gatehouse.EWebhookDisabled:          http.StatusConflict,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.

@@ -1,0 +1,260 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/clip"
+	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/webhook"
+)
+
+// WebhookQueue returns the webhook worker's view of the outbox: it claims
+// deliveries with their endpoints' URLs and opened keys, and records
+// outcomes, deciding here whether a failure is retried, given up or
+// disables its endpoint.
+func (s *Service) WebhookQueue() webhook.Queue { return &webhookQueue{svc: s} }
+
+// WebhooksQueued receives after each commit that queued deliveries: the
+// webhook worker's Wake.
+func (s *Service) WebhooksQueued() <-chan struct{} { return s.webhooksQueued }
+
+type webhookQueue struct{ svc *Service }
+
+// webhookErrLimit keeps one receiver's answer from bloating the rows.
+const webhookErrLimit = 500
+
+// Claim leases due deliveries and opens their endpoints' keys. A key that
+// does not open (another node's --secret-key-file) fails the delivery for
+// good with a message that says why: retrying cannot help.
+func (q *webhookQueue) Claim(ctx context.Context, n int, lease time.Duration, skip []string) ([]webhook.Delivery, error) {
+	var claimed []*gatehouse.WebhookDelivery
+	endpoints := map[string]*gatehouse.WebhookEndpoint{}
+	var now time.Time
+	err := q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) (err error) {
+		now = tx.Now()
+		clear(endpoints)
+		if claimed, err = tx.ClaimWebhookDeliveries(n, now.Add(lease), skip); err != nil {
+			return err
+		}
+		for _, d := range claimed {
+			if endpoints[d.EndpointID] == nil {
+				if endpoints[d.EndpointID], err = tx.WebhookEndpoint(d.EndpointID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string][][]byte{}
+	out := make([]webhook.Delivery, 0, len(claimed))
+	for _, d := range claimed {
+		e := endpoints[d.EndpointID]
+		k, ok := keys[e.ID]
+		if !ok {
+			if k, err = q.svc.webhookKeys(e, now); err != nil {
+				q.svc.log.Error("webhook secret cannot be opened: is --secret-key-file the same on every node?", "endpoint", e.ID, "err", err)
+				k = nil
+			}
+			keys[e.ID] = k
+		}
+		if k == nil {
+			a := gatehouse.WebhookAttempt{DeliveryID: d.ID, At: time.Now(), Error: "the signing secret cannot be opened with this node's key"}
+			if err := q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.WebhookFailed(a) }); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		out = append(out, webhook.Delivery{ID: d.ID, EndpointID: e.ID, Attempt: d.Attempts,
+			Message: webhook.Message{URL: e.URL, ID: d.MessageID, Body: d.Body, Keys: k}})
+	}
+	return out, nil
+}
+
+// webhookKeys opens the keys that sign for e at now: its secret, and the
+// one it replaced while that still signs.
+func (s *Service) webhookKeys(e *gatehouse.WebhookEndpoint, now time.Time) ([][]byte, error) {
+	key, err := s.sealer.Open(e.Secret, webhookAAD(e.ID))
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]byte{key}
+	if e.PreviousSecret != nil && now.Before(e.PreviousUntil) {
+		prev, err := s.sealer.Open(e.PreviousSecret, webhookAAD(e.ID))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, prev)
+	}
+	return keys, nil
+}
+
+// Release gives unattempted deliveries back.
+func (q *webhookQueue) Release(ctx context.Context, ids []string) error {
+	return q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.ReleaseWebhookDeliveries(ids...) })
+}
+
+// Record writes a group of outcomes in one background transaction: the
+// successes in one statement, each failure retried (webhook.RetryWait),
+// given up once the delivery has failed for WebhookRetryFor, or — when
+// its endpoint has failed without a success for WebhookDisableAfter, or
+// answered 410 Gone — disabling the endpoint.
+func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) error {
+	s := q.svc
+	return s.updateBackground(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		var delivered []gatehouse.WebhookAttempt
+		succeeded := map[string]bool{}
+		endpoints := map[string]*gatehouse.WebhookEndpoint{}
+		for _, r := range results {
+			a := gatehouse.WebhookAttempt{DeliveryID: r.DeliveryID, At: r.At, Status: r.Status}
+			if r.Err == nil {
+				delivered = append(delivered, a)
+				succeeded[r.EndpointID] = true
+				continue
+			}
+			a.Error = clip.Prefix(r.Err.Error(), webhookErrLimit)
+			e, ok := endpoints[r.EndpointID]
+			if !ok {
+				var err error
+				e, err = tx.WebhookEndpoint(r.EndpointID)
+				if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+					continue // deleted while the attempt was made
+				}
+				if err != nil {
+					return err
+				}
+				endpoints[e.ID] = e
+			}
+			if err := s.recordFailure(tx, o, e, r, a); err != nil {
+				return err
+			}
+		}
+		if err := tx.WebhookDelivered(delivered...); err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(succeeded))
+		for id := range succeeded {
+			ids = append(ids, id)
+		}
+		return tx.WebhooksSucceeded(ids...)
+	})
+}
+
+// recordFailure schedules the retry of a failed attempt, or gives up on
+// the delivery, or disables the endpoint.
+func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, r webhook.Result, a gatehouse.WebhookAttempt) error {
+	d, err := tx.WebhookDelivery(r.DeliveryID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.State() != gatehouse.DeliveryPending || e.Disabled() {
+		return tx.WebhookFailed(a) // the endpoint was disabled while the attempt ran
+	}
+	since, err := tx.MarkWebhookFailing(e.ID, a.Error)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	reason := ""
+	switch {
+	case r.Status == http.StatusGone:
+		reason = gatehouse.WebhookDisabledGone
+	case now.Sub(since) >= WebhookDisableAfter:
+		reason = gatehouse.WebhookDisabledFailing
+	}
+	if reason != "" {
+		if err := tx.WebhookFailed(a); err != nil {
+			return err
+		}
+		return s.disableWebhook(tx, o, e, reason, since, a.Error)
+	}
+	if now.Sub(d.RetryFrom) >= WebhookRetryFor {
+		s.log.Warn("webhook delivery given up", "id", d.ID, "endpoint", e.ID, "attempts", r.Attempt, "err", a.Error)
+		return tx.WebhookFailed(a)
+	}
+	return tx.WebhookRetry(a, now.Add(webhook.RetryWait(r.Attempt, r.RetryAfter)))
+}
+
+// disableWebhook stops deliveries to e, audits it and tells the company's
+// admins by mail, with the reason and the page where they enable it again.
+// The operator's endpoints have no admins: the log says it.
+func (s *Service) disableWebhook(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, reason string, since time.Time, lastErr string) error {
+	if err := tx.DisableWebhookEndpoint(e.ID, reason); err != nil {
+		return err
+	}
+	e.DisabledAt, e.DisabledReason = tx.Now(), reason
+	ev := event(gatehouse.EventWebhookDisabled, e.CompanyID, "", "", Client{})
+	ev.Detail = "endpoint=" + e.ID + " reason=" + reason
+	if err := s.audit(tx, ev); err != nil {
+		return err
+	}
+	s.log.Warn("webhook endpoint disabled", "endpoint", e.ID, "company", e.CompanyID, "url", e.URL, "reason", reason,
+		"failing_since", since.UTC().Format(time.RFC3339), "err", lastErr)
+	if e.CompanyID == "" {
+		return nil
+	}
+	company, err := tx.Company(e.CompanyID)
+	if err != nil {
+		return err
+	}
+	action := mail.ActionWebhookFailing
+	if reason == gatehouse.WebhookDisabledGone {
+		action = mail.ActionWebhookGone
+	}
+	return eachActiveAdmin(tx, e.CompanyID, func(admin *gatehouse.User) error {
+		d := mail.Data{Name: admin.Name, Email: admin.Email, Company: company.Name, Endpoint: e.URL,
+			Reason: lastErr, Since: since, At: tx.Now(), Action: action,
+			Link: s.cfg.PublicURL + WebhooksPath + "/" + e.ID}
+		return s.queueMail(tx, o, admin, Client{}, mail.MessageWebhookDisabled, d)
+	})
+}
+
+// eachActiveAdmin calls f for every active admin of the company.
+func eachActiveAdmin(tx gatehouse.Tx, companyID string, f func(*gatehouse.User) error) error {
+	after := ""
+	for {
+		admins, err := tx.ListUsers(gatehouse.UserFilter{CompanyID: companyID, Role: gatehouse.RoleAdmin, After: after, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, a := range admins {
+			if a.Status() != gatehouse.StatusActive {
+				continue
+			}
+			if err := f(a); err != nil {
+				return err
+			}
+		}
+		if len(admins) < 100 {
+			return nil
+		}
+		after = admins[len(admins)-1].Email
+	}
+}
+
+// WebhookCounts returns the number of deliveries waiting and failed.
+func (s *Service) WebhookCounts(ctx context.Context) (pending, failed int, err error) {
+	err = s.store.View(ctx, func(tx gatehouse.Tx) error {
+		pending, failed, err = tx.WebhookCounts()
+		return err
+	})
+	return pending, failed, err
+}
+
+// deleteOldWebhookDeliveries is housekeeping's share of the webhooks.
+func deleteOldWebhookDeliveries(tx gatehouse.Tx) (int, error) {
+	n, err := tx.DeleteOldWebhookDeliveries(tx.Now().Add(-keepWebhookDeliveries))
+	if err != nil {
+		return n, fmt.Errorf("delete old webhook deliveries: %w", err)
+	}
+	return n, nil
+}
