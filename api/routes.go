@@ -56,6 +56,13 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("DELETE /api/v1/company/users/{id}/totp", d.handleRemoveUserTOTP())
 	mux.Handle("GET /api/v1/company/audit-events", d.handleAuditEvents())
 	mux.Handle("GET /api/v1/company/audit-events/export", d.handleExportAudit())
+	mux.Handle("GET /api/v1/company/webhooks", d.handleListWebhooks())
+	mux.Handle("POST /api/v1/company/webhooks", d.handleCreateWebhook())
+	mux.Handle("GET /api/v1/company/webhooks/{id}", d.handleGetWebhook())
+	mux.Handle("DELETE /api/v1/company/webhooks/{id}", d.handleDeleteWebhook())
+	mux.Handle("POST /api/v1/company/webhooks/{id}/rotate-secret", d.handleRotateWebhookSecret())
+	mux.Handle("POST /api/v1/company/webhooks/{id}/enable", d.handleEnableWebhook())
+	mux.Handle("POST /api/v1/company/webhooks/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
 
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 	mux.Handle("/api/", d.handleNotFound(mux))

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/sqldb"
 	"github.com/gatehouse/gatehouse/web"
+	"github.com/gatehouse/gatehouse/webhook"
 )
 
 // Options configure an installation; the command line fills them from
@@ -59,6 +61,17 @@ type Options struct {
 	SessionLife        time.Duration
 	SessionIdle        time.Duration
 
+	// WebhookAllowPrivate lets webhook endpoints be on loopback, private and
+	// other internal addresses, and use http (--webhook-allow-private):
+	// development and tests only.
+	WebhookAllowPrivate bool
+	// WebhookResolve looks webhook hosts up (nil: the system's resolver);
+	// tests play DNS with it.
+	WebhookResolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// WebhookTimeout bounds one delivery attempt (default
+	// webhook.DefaultTimeout).
+	WebhookTimeout time.Duration
+
 	// HashParams default to password.DefaultParams; HashSlots to the number
 	// of cores; HashQueueWait (the longest a request is to wait for a
 	// hashing slot: see password.Hasher) to 2s.
@@ -85,7 +98,8 @@ type App struct {
 	Registry *metrics.Registry
 	Service  *auth.Service
 
-	worker *mail.Worker
+	worker   *mail.Worker
+	webhooks *webhook.Policy
 }
 
 // Open opens the database (migrating it), loads the key and builds the
@@ -141,11 +155,12 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: sealer, Registry: metrics.NewRegistry(), worker: &mail.Worker{}}
+	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: sealer, Registry: metrics.NewRegistry(), worker: &mail.Worker{},
+		webhooks: &webhook.Policy{AllowPrivate: o.WebhookAllowPrivate, Resolve: o.WebhookResolve}}
 	a.Hasher = password.NewHasher(o.HashParams, o.HashSlots, o.HashQueueWait)
 	a.Service = auth.New(db, a.Hasher, a.Sealer, templates, auth.Config{
 		PublicURL: o.PublicURL, Product: o.ProductName, MailFrom: o.MailFrom,
-		SessionLifetime: o.SessionLife, SessionIdleTimeout: o.SessionIdle,
+		SessionLifetime: o.SessionLife, SessionIdleTimeout: o.SessionIdle, Webhooks: a.webhooks,
 	}, o.Log, auth.NewMetrics(a.Registry), a.worker.Notify)
 	return a, nil
 }
@@ -264,6 +279,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		w.ProbeBackoff = func(int) time.Duration { return every }
 	}
 	w.Background = func() { priority.Lower(priority.Background) }
+	hooks := a.webhookWorker()
 	a.registerGauges()
 
 	cat, err := i18n.Load()
@@ -291,6 +307,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// (package priority): a burst of reset requests then costs logins
 	// little, since its mail and its processing yield the processor.
 	wg.Go(func() { w.Run(bg) })
+	wg.Go(func() { hooks.Run(bg) })
 	wg.Go(func() {
 		priority.Lower(priority.Background)
 		a.Service.RunResetRequests(bg)
@@ -342,6 +359,25 @@ func (a *App) MailState() string {
 	}
 	return fmt.Sprintf("mail: held since %s: %s (fault %s); no mail is sent, none is lost; next probe at %s; the log says what to fix",
 		h.Since.UTC().Format(time.RFC3339), h.Fault.Summary(), h.Fault, h.NextProbe.UTC().Format(time.RFC3339))
+}
+
+// webhookWorker builds the webhook worker: its own goroutines and
+// connections, so that a slow receiver delays neither mail nor requests.
+func (a *App) webhookWorker() *webhook.Worker {
+	if a.Opts.WebhookAllowPrivate {
+		a.Log.Warn("--webhook-allow-private: webhooks may reach loopback, private and other internal addresses, over http too; " +
+			"for development and tests only, never in production")
+	}
+	attempts := a.Registry.NewCounterVec("gatehouse_webhook_attempts_total", "Webhook delivery attempts by outcome.", "outcome")
+	return &webhook.Worker{
+		Queue:       a.Service.WebhookQueue(),
+		Client:      webhook.NewClient(a.webhooks, webhook.ClientOptions{Timeout: a.Opts.WebhookTimeout}),
+		Log:         a.Log,
+		Wake:        a.Service.WebhooksQueued(),
+		OnDelivered: func() { attempts.Inc("delivered") },
+		OnFailed:    func() { attempts.Inc("failed") },
+		Background:  func() { priority.Lower(priority.Background) },
+	}
 }
 
 // reportRefusals logs, at most once per CapacityReportEvery, how many
@@ -425,4 +461,17 @@ func (a *App) registerGauges() {
 			}
 			return 0
 		})
+	webhookCount := func(failed bool) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			p, f, _ := a.Service.WebhookCounts(ctx)
+			if failed {
+				return float64(f)
+			}
+			return float64(p)
+		}
+	}
+	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", webhookCount(false))
+	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", webhookCount(true))
 }

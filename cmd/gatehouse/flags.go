@@ -33,6 +33,8 @@ type options struct {
 	sessionLife    time.Duration
 	sessionIdle    time.Duration
 	hashQueueWait  time.Duration
+
+	webhookAllowPrivate bool
 }
 
 // dataFlags registers the flags of every command that touches data.
@@ -73,6 +75,14 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", 24*time.Hour, "a session unused this long ends")
 	fs.DurationVar(&o.hashQueueWait, "hash-queue-wait", 2*time.Second, "longest a request that hashes a password (a login, a password change) is to wait for a hashing slot; "+
 		"one that would wait longer, at the measured rate of hashing, answers 503 with Retry-After at once")
+	o.webhookFlags(fs)
+}
+
+// webhookFlags registers the flags of the commands that check webhook
+// URLs or send webhooks.
+func (o *options) webhookFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&o.webhookAllowPrivate, "webhook-allow-private", false,
+		"let webhooks reach loopback, private and other internal addresses, over http too (development and tests only)")
 }
 
 // parse reads the environment (GATEHOUSE_<FLAG>) and then the arguments,

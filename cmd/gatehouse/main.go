@@ -44,12 +44,15 @@ const usage = `Gatehouse: login, sessions, password reset and two-factor authent
 Usage:
   gatehouse serve   [--addr 127.0.0.1:8080] [--data ./gatehouse-data] [--database-url postgres://...]
                     [--public-url URL] [--smtp-url smtp://user:pass@host:port] [--mail-from ADDRESS]
-                    [--secret-key-file PATH] [--trusted-proxies CIDR,...]
+                    [--secret-key-file PATH] [--trusted-proxies CIDR,...] [--webhook-allow-private]
                     [--smtp-ca-file PATH] [--smtp-allow-plaintext]
   gatehouse mail test --to ADDRESS [--smtp-url ...] [--mail-from ...] [--smtp-ca-file PATH]
   gatehouse company create --name NAME --admin-email EMAIL [--admin-name NAME] [--password-stdin]
   gatehouse user reset-password --email EMAIL [--temporary]
   gatehouse user disable-2fa --email EMAIL
+  gatehouse webhook create --url URL [--company ID] [--event TYPE]...
+  gatehouse webhook list [--company ID]
+  gatehouse webhook delete --id ID
   gatehouse migrate
   gatehouse version
 
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{`"company" needs a subcommand: create`}
 	case "user":
 		return cmdUser(ctx, env, args[1:])
+	case "webhook":
+		return cmdWebhook(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
 	case "mail":

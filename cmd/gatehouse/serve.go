@@ -49,6 +49,7 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 		SMTPCAFile: o.smtpCAFile, SMTPAllowPlaintext: o.smtpAllowPlain,
 		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle,
 		HashQueueWait: o.hashQueueWait, Log: log,
+		WebhookAllowPrivate: o.webhookAllowPrivate,
 	})
 	if err == server.ErrKeyRequired {
 		return nil, usageError{err.Error()}
