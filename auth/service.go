@@ -188,8 +188,8 @@ type outcome struct {
 // (queueWebhooks), so an event that has a webhook may only be audited
 // there.
 func (s *Service) audit(tx gatehouse.Tx, e gatehouse.AuditEvent) error {
-	if _, ok := tx.(*changeTx); !ok && hasWebhook(e.Type) {
-		return fmt.Errorf("auth: %s audited outside Service.commit: its webhook would be lost", e.Type)
+	if err := checkAuditedInCommit(tx, e.Type); err != nil {
+		return err
 	}
 	e.ID = gatehouse.NewID(tx.Now())
 	e.At = tx.Now()

@@ -53,6 +53,15 @@ var webhookOf = map[string]string{
 // hasWebhook reports whether an audit event of type t may report a webhook.
 func hasWebhook(t string) bool { _, ok := webhookOf[t]; return ok }
 
+// checkAuditedInCommit refuses an event that reports a webhook on a
+// transaction that is not commit's: its webhook would be lost.
+func checkAuditedInCommit(tx gatehouse.Tx, typ string) error {
+	if _, ok := tx.(*changeTx); !ok && hasWebhook(typ) {
+		return fmt.Errorf("auth: %s audited outside Service.commit: its webhook would be lost", typ)
+	}
+	return nil
+}
+
 // webhookType is the webhook event e reports, or "". A reset link mailed
 // or printed (password.reset_by_admin) reports nothing: the password
 // changes, and user.password_reset goes out, when the link is used.
