@@ -207,6 +207,27 @@ func (r *Receiver) WaitFor(d time.Duration, what string, ok func([]Received) boo
 	return append([]Received(nil), r.received...)
 }
 
+// Await waits up to d until ok holds of the requests received and the
+// number of requests held, and reports whether it did.
+func (r *Receiver) Await(d time.Duration, ok func(rs []Received, hanging int) bool) bool {
+	deadline := time.Now().Add(d)
+	stop := time.AfterFunc(d, func() {
+		r.mu.Lock()
+		r.changed.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for !ok(r.received, r.hanging) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		r.changed.Wait()
+	}
+	return true
+}
+
 // Wake makes waiters look again (when what they wait for is outside the
 // receiver, as Hanging is after a sender gives up).
 func (r *Receiver) Wake() {

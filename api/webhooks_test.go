@@ -1,0 +1,303 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/webhooktest"
+	"github.com/gatehouse/gatehouse/server"
+)
+
+// allowPrivate lets the server deliver to receivers on loopback.
+var allowPrivate = testenv.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true })
+
+// webhookAdmin starts a server with Acme and returns the admin's client.
+func webhookAdmin(t *testing.T, opts ...testenv.ServerOption) (*testenv.Server, *testenv.Client) {
+	t.Helper()
+	s := startAcme(t, opts...)
+	c := s.Client(t)
+	c.Token = c.Login("ada@example.com", goodPW)
+	return s, c
+}
+
+// register registers url through the API and returns the endpoint's ID
+// and secret.
+func register(t *testing.T, c *testenv.Client, url string, events ...string) (id, secret string) {
+	t.Helper()
+	body := map[string]any{"url": url}
+	if events != nil {
+		body["events"] = events
+	}
+	r := c.Do("POST", "/api/v1/company/webhooks", body)
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("register %s: got %d %s, want 201", url, r.StatusCode, r.Body)
+	}
+	id, secret = r.Str(t, "id"), r.Str(t, "secret")
+	if !strings.HasPrefix(secret, "whsec_") || r.Header.Get("Location") != "/api/v1/company/webhooks/"+id {
+		t.Fatalf("register: got secret %q, Location %q", secret, r.Header.Get("Location"))
+	}
+	return id, secret
+}
+
+// A delivery end to end: registered through the API, caused by an admin's
+// change through the API, signed so that the reference library verifies
+// it under the secret the API showed once, carrying the user exactly as
+// the API shows them. The receiver fails, then hangs, then recovers: the
+// delivery is retried with the same webhook-id until it succeeds, and the
+// endpoint's page in the API tells each attempt.
+func TestWebhookDeliveredEndToEnd(t *testing.T) {
+	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
+		s, c := webhookAdmin(t, db, allowPrivate, testenv.WithOptions(func(o *server.Options) { o.WebhookTimeout = time.Second }))
+		r := webhooktest.Start(t)
+		var mu sync.Mutex
+		attempt := 0
+		r.Respond(func(webhooktest.Received) webhooktest.Answer {
+			mu.Lock()
+			defer mu.Unlock()
+			attempt++
+			switch attempt {
+			case 1:
+				return webhooktest.Answer{Status: 500}
+			case 2:
+				return webhooktest.Answer{Hang: true} // until the sender's timeout
+			}
+			return webhooktest.Answer{Status: 204}
+		})
+		id, secret := register(t, c, r.URL, gatehouse.WebhookUserDisabled)
+		r.SetSecrets(secret)
+		companyID := c.Get("/api/v1/company").Str(t, "id")
+		bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+		if p := c.Do("PATCH", "/api/v1/company/users/"+bob, map[string]any{"disabled": true}); p.StatusCode != 200 {
+			t.Fatalf("disable: got %d %s", p.StatusCode, p.Body)
+		}
+
+		// The retries come 5 s and 25 s after the failures; move the clock
+		// instead of waiting for them, whenever no request is held.
+		deadline := time.Now().Add(60 * time.Second)
+		for len(r.Received()) < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("after a minute the receiver got %d attempts, want 3", len(r.Received()))
+			}
+			n := len(r.Received())
+			if n > 0 && r.Hanging() == 0 {
+				s.Clock.Advance(time.Minute)
+			}
+			// A new attempt, or the end of a held one (the sender gave up).
+			held := r.Hanging()
+			r.Await(time.Second, func(rs []webhooktest.Received, hanging int) bool { return len(rs) > n || hanging < held })
+		}
+		got := r.Received()
+		for i, x := range got {
+			if !x.Verified() {
+				t.Errorf("attempt %d: the reference library refused the signature: %v", i+1, x.Errors)
+			}
+			if x.ID != got[0].ID {
+				t.Errorf("attempt %d: webhook-id %s, want %s as at the first", i+1, x.ID, got[0].ID)
+			}
+		}
+		user := c.Get("/api/v1/company/users/" + bob).JSON(t)
+		delete(user, "locked_until")
+		var data map[string]any
+		json.Unmarshal(got[0].Payload.Data, &data)
+		if fmt.Sprint(data) != fmt.Sprint(user) || got[0].Payload.Type != gatehouse.WebhookUserDisabled {
+			t.Errorf("payload %s data %v, want user.disabled with the API's user %v", got[0].Payload.Type, data, user)
+		}
+
+		// The API shows the delivery done, with its attempts.
+		waitDelivered := time.Now().Add(10 * time.Second)
+		for {
+			ep := c.Get("/api/v1/company/webhooks/" + id).JSON(t)
+			ds := ep["deliveries"].([]any)
+			d := ds[0].(map[string]any)
+			if d["state"] == "delivered" {
+				if d["attempts"].(float64) != 3 || d["last_status"].(float64) != 204 || d["message_id"] != got[0].ID {
+					t.Errorf("delivery: got %v, want delivered at the third attempt, 204, webhook-id %s", d, got[0].ID)
+				}
+				if ep["failing_since"] != nil || ep["state"] != "enabled" {
+					t.Errorf("endpoint after a success: got %v", ep)
+				}
+				break
+			}
+			if time.Now().After(waitDelivered) {
+				t.Fatalf("the delivery is not marked delivered: %v", d)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// The API's rules: the contract's 201 with the secret once, the address
+// rule's 400s, members 403, another company's endpoints 404, rotation,
+// resend, delete, all audited.
+func TestWebhookAPI(t *testing.T) {
+	s, c := webhookAdmin(t)
+	companyID := c.Get("/api/v1/company").Str(t, "id")
+	for _, tc := range []struct{ url, code string }{
+		{"http://hooks.example.com/x", gatehouse.EWebhookURLInvalid},
+		{"https://127.0.0.1/x", gatehouse.EWebhookAddressNotAllowed},
+		{"https://[::ffff:10.0.0.1]/x", gatehouse.EWebhookAddressNotAllowed},
+		{"https://169.254.169.254/x", gatehouse.EWebhookAddressNotAllowed},
+	} {
+		before := s.Snapshot(t)
+		wantProblem(t, tc.url, c.Do("POST", "/api/v1/company/webhooks", map[string]any{"url": tc.url}), 400, tc.code)
+		if after := s.Snapshot(t); after != before {
+			t.Errorf("%s: a refused registration changed the data", tc.url)
+		}
+	}
+	wantProblem(t, "unknown event", c.Do("POST", "/api/v1/company/webhooks",
+		map[string]any{"url": "https://1.1.1.1/x", "events": []string{"user.nope"}}), 400, gatehouse.EInvalidRequest)
+
+	id, _ := register(t, c, "https://1.1.1.1/hooks", gatehouse.WebhookUserUpdated, gatehouse.WebhookUserUpdated)
+	list := c.Get("/api/v1/company/webhooks").JSON(t)["webhooks"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["secret"] != nil || fmt.Sprint(list[0].(map[string]any)["events"]) != "[user.updated]" {
+		t.Errorf("list: got %v, want the one endpoint with its events and no secret", list)
+	}
+
+	r := c.Do("POST", "/api/v1/company/webhooks/"+id+"/rotate-secret", nil)
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Str(t, "secret"), "whsec_") {
+		t.Errorf("rotate: got %d %s", r.StatusCode, r.Body)
+	}
+	if ep := c.Get("/api/v1/company/webhooks/" + id).JSON(t); ep["previous_secret_expires_at"] == nil {
+		t.Errorf("after rotation the endpoint does not say until when the old secret signs: %v", ep)
+	}
+
+	// A member, another company's admin.
+	s.AddUser(t, companyID, "mo@example.com", goodPW, gatehouse.RoleMember)
+	m := s.Client(t)
+	m.Token = m.Login("mo@example.com", goodPW)
+	wantProblem(t, "member lists", m.Get("/api/v1/company/webhooks"), 403, gatehouse.EForbidden)
+	wantProblem(t, "member registers", m.Do("POST", "/api/v1/company/webhooks", map[string]any{"url": "https://1.1.1.1/x"}), 403, gatehouse.EForbidden)
+	s.Company(t, "Globex", "gil@example.com", goodPW)
+	o := s.Client(t)
+	o.Token = o.Login("gil@example.com", goodPW)
+	wantProblem(t, "other company reads", o.Get("/api/v1/company/webhooks/"+id), 404, gatehouse.ENotFound)
+	wantProblem(t, "other company deletes", o.Do("DELETE", "/api/v1/company/webhooks/"+id, nil), 404, gatehouse.ENotFound)
+	wantProblem(t, "other company rotates", o.Do("POST", "/api/v1/company/webhooks/"+id+"/rotate-secret", nil), 404, gatehouse.ENotFound)
+	wantProblem(t, "resend of nothing", c.Do("POST", "/api/v1/company/webhooks/"+id+"/deliveries/nope/resend", nil), 404, gatehouse.ENotFound)
+
+	if r := c.Do("DELETE", "/api/v1/company/webhooks/"+id, nil); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: got %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, "deleted", c.Get("/api/v1/company/webhooks/"+id), 404, gatehouse.ENotFound)
+
+	events := c.Get("/api/v1/company/audit-events").JSON(t)["events"].([]any)
+	var types []string
+	for _, e := range events {
+		types = append(types, e.(map[string]any)["type"].(string))
+	}
+	for _, want := range []string{gatehouse.EventWebhookCreated, gatehouse.EventWebhookSecretRotated, gatehouse.EventWebhookDeleted} {
+		if !strings.Contains(strings.Join(types, " "), want) {
+			t.Errorf("audit log %v lacks %s", types, want)
+		}
+	}
+}
+
+// A slow or dead endpoint delays nobody: while ten receivers hang, every
+// delivery to ten others arrives, and so does mail, and a login works. The
+// hanging receivers hold at most webhook.DefaultPerEndpoint requests
+// each, and the attempts' timeout is far longer than the test waits, so
+// nothing here gets through by waiting for them.
+func TestSlowEndpointsDelayNobody(t *testing.T) {
+	s, c := webhookAdmin(t, allowPrivate, testenv.WithOptions(func(o *server.Options) { o.WebhookTimeout = 5 * time.Minute }))
+	companyID := c.Get("/api/v1/company").Str(t, "id")
+	var fast, slow []*webhooktest.Receiver
+	for i := range 20 {
+		r := webhooktest.Start(t)
+		if i%2 == 0 {
+			r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Hang: true} })
+			slow = append(slow, r)
+		} else {
+			fast = append(fast, r)
+		}
+		_, secret := register(t, c, r.URL, gatehouse.WebhookUserUpdated)
+		r.SetSecrets(secret)
+	}
+	bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+	const changes = 12
+	for i := range changes {
+		if r := c.Do("PATCH", "/api/v1/company/users/"+bob, map[string]any{"name": fmt.Sprintf("Bob %d", i)}); r.StatusCode != 200 {
+			t.Fatalf("rename: got %d %s", r.StatusCode, r.Body)
+		}
+	}
+	// Mail goes out meanwhile: an invitation.
+	if r := c.Do("POST", "/api/v1/company/users", map[string]string{"email": "cy@example.com", "name": "Cy"}); r.StatusCode != 201 {
+		t.Fatalf("invite: got %d %s", r.StatusCode, r.Body)
+	}
+	for _, r := range fast {
+		r.WaitFor(30*time.Second, fmt.Sprint(changes, " verified deliveries"), func(rs []webhooktest.Received) bool {
+			n := 0
+			for _, x := range rs {
+				if x.Verified() {
+					n++
+				}
+			}
+			return n == changes
+		})
+	}
+	s.SMTP.WaitFor(t, "cy@example.com", "")
+	if tok := s.Client(t).Login("bob@example.com", goodPW); tok == "" {
+		t.Error("login failed while endpoints hang")
+	}
+	for i, r := range slow {
+		if n := r.Hanging(); n == 0 || n > 4 {
+			t.Errorf("hanging receiver %d holds %d requests, want 1 to 4 (webhook.DefaultPerEndpoint)", i, n)
+		}
+		if n := len(r.Received()); n > 4 {
+			t.Errorf("hanging receiver %d got %d requests, want at most 4 while its first ones hang", i, n)
+		}
+	}
+}
+
+// DNS rebinding through the whole server: the name of a registered
+// endpoint resolved to a public address at registration, and resolves to
+// loopback at delivery. The attempt is refused by the dialer's check, the
+// endpoint's page says why, and the loopback receiver sees nothing.
+func TestWebhookDNSRebinding(t *testing.T) {
+	r := webhooktest.Start(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimSuffix(r.URL, "/hooks"), "http://"))
+	var mu sync.Mutex
+	answer := "93.184.216.34"
+	resolve := func(_ context.Context, host string) ([]netip.Addr, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if host != "hooks.rebind.test" {
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		return []netip.Addr{netip.MustParseAddr(answer)}, nil
+	}
+	s, c := webhookAdmin(t, testenv.WithOptions(func(o *server.Options) { o.WebhookResolve = resolve }))
+	id, _ := register(t, c, "https://hooks.rebind.test:"+port+"/hooks")
+	mu.Lock()
+	answer = "127.0.0.1"
+	mu.Unlock()
+	companyID := c.Get("/api/v1/company").Str(t, "id")
+	bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+	c.Do("PATCH", "/api/v1/company/users/"+bob, map[string]any{"name": "Robert"})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ep := c.Get("/api/v1/company/webhooks/" + id).JSON(t)
+		if e, _ := ep["last_error"].(string); e != "" {
+			if !strings.Contains(e, "127.0.0.1 is loopback") {
+				t.Errorf("last error: got %q, want the loopback refusal", e)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt recorded: %v", ep)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(r.Received()); n != 0 {
+		t.Errorf("the loopback receiver got %d requests, want none", n)
+	}
+}
