@@ -13,16 +13,16 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/webhooktest"
 	"github.com/gatehouse/gatehouse/server"
 )
 
 // allowPrivate lets the server deliver to receivers on loopback.
-var allowPrivate = testenv.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true })
+var allowPrivate = servertest.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true })
 
 // webhookAdmin starts a server with Acme and returns the admin's client.
-func webhookAdmin(t *testing.T, opts ...testenv.ServerOption) (*testenv.Server, *testenv.Client) {
+func webhookAdmin(t *testing.T, opts ...servertest.Option) (*servertest.Server, *servertest.Client) {
 	t.Helper()
 	s := startAcme(t, opts...)
 	c := s.Client(t)
@@ -32,7 +32,7 @@ func webhookAdmin(t *testing.T, opts ...testenv.ServerOption) (*testenv.Server, 
 
 // register registers url through the API and returns the endpoint's ID
 // and secret.
-func register(t *testing.T, c *testenv.Client, url string, events ...string) (id, secret string) {
+func register(t *testing.T, c *servertest.Client, url string, events ...string) (id, secret string) {
 	t.Helper()
 	body := map[string]any{"url": url}
 	if events != nil {
@@ -56,8 +56,8 @@ func register(t *testing.T, c *testenv.Client, url string, events ...string) (id
 // delivery is retried with the same webhook-id until it succeeds, and the
 // endpoint's page in the API tells each attempt.
 func TestWebhookDeliveredEndToEnd(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, c := webhookAdmin(t, db, allowPrivate, testenv.WithOptions(func(o *server.Options) { o.WebhookTimeout = time.Second }))
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s, c := webhookAdmin(t, db, allowPrivate, servertest.WithOptions(func(o *server.Options) { o.WebhookTimeout = time.Second }))
 		r := webhooktest.Start(t)
 		var mu sync.Mutex
 		attempt := 0
@@ -208,7 +208,7 @@ func TestWebhookAPI(t *testing.T) {
 // each, and the attempts' timeout is far longer than the test waits, so
 // nothing here gets through by waiting for them.
 func TestSlowEndpointsDelayNobody(t *testing.T) {
-	s, c := webhookAdmin(t, allowPrivate, testenv.WithOptions(func(o *server.Options) { o.WebhookTimeout = 5 * time.Minute }))
+	s, c := webhookAdmin(t, allowPrivate, servertest.WithOptions(func(o *server.Options) { o.WebhookTimeout = 5 * time.Minute }))
 	companyID := c.Get("/api/v1/company").Str(t, "id")
 	var fast, slow []*webhooktest.Receiver
 	for i := range 20 {
@@ -275,7 +275,7 @@ func TestWebhookDNSRebinding(t *testing.T) {
 		}
 		return []netip.Addr{netip.MustParseAddr(answer)}, nil
 	}
-	s, c := webhookAdmin(t, testenv.WithOptions(func(o *server.Options) { o.WebhookResolve = resolve }))
+	s, c := webhookAdmin(t, servertest.WithOptions(func(o *server.Options) { o.WebhookResolve = resolve }))
 	id, _ := register(t, c, "https://hooks.rebind.test:"+port+"/hooks")
 	mu.Lock()
 	answer = "127.0.0.1"

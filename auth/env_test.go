@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/sqldb"
 	"github.com/gatehouse/gatehouse/totp"
+	"github.com/gatehouse/gatehouse/webhook"
 )
 
 // The service tests run every rule on the real things, below HTTP: the
@@ -69,8 +70,10 @@ func newEnv(t testing.TB, kind string) *env {
 	return newEnvHashing(t, kind, testenv.TestHashParams)
 }
 
-// newEnvHashing is newEnv with the service's hasher on params.
-func newEnvHashing(t testing.TB, kind string, params password.Params) *env {
+// newEnvHashing is newEnv with the service's hasher on params. Webhook
+// endpoints may be on loopback (the tests' receivers) unless configure
+// says otherwise.
+func newEnvHashing(t testing.TB, kind string, params password.Params, configure ...func(*auth.Config)) *env {
 	t.Helper()
 	e := &env{clock: &testenv.Clock{}, log: &logBuffer{}}
 	e.cfg = testenv.StoreConfig(t, kind, e.clock)
@@ -85,9 +88,14 @@ func newEnvHashing(t testing.TB, kind string, params password.Params) *env {
 	e.hasher = password.NewHasher(params, 0, 10*time.Second)
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	worker := &mail.Worker{Log: log}
-	e.svc = auth.New(e.store, e.hasher, seal.New(key), templates, auth.Config{
+	cfg := auth.Config{
 		PublicURL: "https://gatehouse.test", MailFrom: "Gatehouse <no-reply@gatehouse.test>",
-	}, log, nil, worker.Notify)
+		Webhooks: &webhook.Policy{AllowPrivate: true},
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	e.svc = auth.New(e.store, e.hasher, seal.New(key), templates, cfg, log, nil, worker.Notify)
 	sender, err := mail.NewSender(e.smtp.URL(), mail.Options{TLS: e.smtp.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)

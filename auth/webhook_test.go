@@ -1,8 +1,6 @@
 package auth_test
 
 import (
-	"context"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,8 +13,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
-	"github.com/gatehouse/gatehouse/server"
-	"github.com/gatehouse/gatehouse/totp"
 	"github.com/gatehouse/gatehouse/webhook"
 )
 
@@ -27,41 +23,18 @@ import (
 // opened but not started: deliveries stay in the outbox to be read, and
 // the tests play the worker's part through the queue.
 
-var ctx = context.Background()
-
-const goodPW = testenv.GoodPassword
-
 var cli = auth.Client{IP: "192.0.2.10", UserAgent: "webhook-test"}
-
-// webhookServer opens a server whose endpoints may be on loopback.
-func webhookServer(t *testing.T, db testenv.ServerOption) *testenv.Server {
-	return testenv.OpenServer(t, db, testenv.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true }))
-}
-
-// signIn logs in with a password and returns the identity.
-func signIn(t *testing.T, svc *auth.Service, email, pw string) *auth.Identity {
-	t.Helper()
-	res, err := svc.Login(ctx, email, pw, cli)
-	if err != nil || res.Status != auth.StatusAuthenticated {
-		t.Fatalf("login %s: got %+v, %v", email, res, err)
-	}
-	id, err := svc.Authenticate(ctx, res.SessionToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
 
 // outbox reads the deliveries of one endpoint, oldest first.
 type outbox struct {
-	s    *testenv.Server
+	e    *env
 	seen map[string]bool
 }
 
 func (o *outbox) all(t *testing.T, endpointID string) []*gatehouse.WebhookDelivery {
 	t.Helper()
 	var ds []*gatehouse.WebhookDelivery
-	err := o.s.App.DB.View(ctx, func(tx gatehouse.Tx) (err error) {
+	err := o.e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
 		ds, err = tx.WebhookDeliveries(endpointID, 1000)
 		return err
 	})
@@ -99,15 +72,6 @@ func payload(t *testing.T, d *gatehouse.WebhookDelivery) (typ string, at time.Ti
 	return p.Type, p.Timestamp, p.Data
 }
 
-func totpCode(t *testing.T, s *testenv.Server, secret string) string {
-	t.Helper()
-	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return totp.Code(raw, totp.Step(s.Clock.Now()))
-}
-
 func tokenOf(t *testing.T, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
@@ -124,11 +88,10 @@ func tokenOf(t *testing.T, link string) string {
 // company as the change left it, with the webhook-id of the change's
 // audit event.
 func TestWebhookEvents(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := webhookServer(t, db)
-		svc := s.Service()
-		companyID, adminID := s.Company(t, "Acme", "ada@example.com", goodPW)
-		admin := signIn(t, svc, "ada@example.com", goodPW)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		svc := e.svc
+		admin := e.company(t)
+		companyID, adminID := admin.User.CompanyID, admin.User.ID
 		hook, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "http://127.0.0.1:9/hooks"}, cli)
 		if err != nil {
 			t.Fatal(err)
@@ -137,8 +100,8 @@ func TestWebhookEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ob := &outbox{s: s, seen: map[string]bool{}}
-		bobID := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+		ob := &outbox{e: e, seen: map[string]bool{}}
+		bobID := e.user(t, companyID, gatehouse.RoleMember).ID
 
 		type want struct {
 			typ, subject string
@@ -182,10 +145,10 @@ func TestWebhookEvents(t *testing.T) {
 			}
 			// The webhook-id is the audit event's ID: one place made both.
 			var n int
-			err := s.App.DB.View(ctx, func(tx gatehouse.Tx) error {
+			err := e.store.View(ctx, func(tx gatehouse.Tx) error {
 				evs, err := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: w.company, Limit: 50})
-				for _, e := range evs {
-					if "msg_"+e.ID == msgID {
+				for _, ev := range evs {
+					if "msg_"+ev.ID == msgID {
 						n++
 					}
 				}
@@ -260,7 +223,7 @@ func TestWebhookEvents(t *testing.T) {
 			check(t, want{gatehouse.WebhookUserEnabled, bobID, companyID, field("status", "active")})
 		})
 		t.Run("user.password_changed", func(t *testing.T) {
-			bob := signIn(t, svc, "robert@example.com", goodPW)
+			bob := e.signIn(t, "robert@example.com", goodPW)
 			if _, err := svc.ChangePassword(ctx, bob, goodPW, testenv.OtherPassword, testenv.OtherPassword, false, cli); err != nil {
 				t.Fatal(err)
 			}
@@ -302,12 +265,12 @@ func TestWebhookEvents(t *testing.T) {
 			check(t, want{gatehouse.WebhookUserPasswordReset, bobID, companyID, nil})
 		})
 		t.Run("user.totp_enabled", func(t *testing.T) {
-			bob := signIn(t, svc, "robert@example.com", testenv.OtherPassword)
+			bob := e.signIn(t, "robert@example.com", testenv.OtherPassword)
 			en, err := svc.BeginTOTPEnrollment(ctx, bob, "", cli)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.ConfirmTOTP(ctx, bob, totpCode(t, s, en.Secret), cli); err != nil {
+			if _, err := svc.ConfirmTOTP(ctx, bob, e.code(decodeSecret(t, en.Secret), 0), cli); err != nil {
 				t.Fatal(err)
 			}
 			check(t, want{gatehouse.WebhookUserTOTPEnabled, bobID, companyID, field("totp_enabled", true)})
@@ -319,7 +282,7 @@ func TestWebhookEvents(t *testing.T) {
 			check(t, want{gatehouse.WebhookUserTOTPDisabled, bobID, companyID, field("totp_enabled", false)})
 		})
 		t.Run("user.totp_disabled/operator", func(t *testing.T) {
-			s.Clock.Advance(time.Minute) // a fresh TOTP step for the new secret
+			e.clock.Advance(time.Minute) // a fresh TOTP step for the new secret
 			res, err := svc.Login(ctx, "robert@example.com", testenv.OtherPassword, cli)
 			if err != nil {
 				t.Fatal(err)
@@ -329,7 +292,7 @@ func TestWebhookEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.ConfirmTOTP(ctx, bob, totpCode(t, s, en.Secret), cli); err != nil {
+			if _, err := svc.ConfirmTOTP(ctx, bob, e.code(decodeSecret(t, en.Secret), 0), cli); err != nil {
 				t.Fatal(err)
 			}
 			check(t, want{gatehouse.WebhookUserTOTPEnabled, bobID, companyID, nil})
@@ -343,14 +306,14 @@ func TestWebhookEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.ConfirmTOTP(ctx, admin, totpCode(t, s, en.Secret), cli); err != nil {
+			if _, err := svc.ConfirmTOTP(ctx, admin, e.code(decodeSecret(t, en.Secret), 0), cli); err != nil {
 				t.Fatal(err)
 			}
 			check(t, want{gatehouse.WebhookUserTOTPEnabled, adminID, companyID, nil})
-			s.Clock.Advance(time.Minute) // a step the confirmation did not use
-			res, err := svc.Login(ctx, "ada@example.com", goodPW, cli)
+			e.clock.Advance(time.Minute) // a step the confirmation did not use
+			res, err := svc.Login(ctx, admin.User.Email, goodPW, cli)
 			if err == nil {
-				res, err = svc.LoginTOTP(ctx, res.Challenge, totpCode(t, s, en.Secret), "", cli)
+				res, err = svc.LoginTOTP(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), "", cli)
 			}
 			if err != nil || res.Status != auth.StatusAuthenticated {
 				t.Fatalf("login with 2FA: got %+v, %v", res, err)
@@ -387,13 +350,10 @@ func TestWebhookEvents(t *testing.T) {
 // An endpoint hears only the types it chose; a disabled endpoint and
 // another company's endpoint hear nothing.
 func TestWebhookEventFilter(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s := webhookServer(t, db)
-		svc := s.Service()
-		companyID, _ := s.Company(t, "Acme", "ada@example.com", goodPW)
-		s.Company(t, "Globex", "gil@example.com", goodPW)
-		admin := signIn(t, svc, "ada@example.com", goodPW)
-		other := signIn(t, svc, "gil@example.com", goodPW)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		svc := e.svc
+		admin, other := e.company(t), e.company(t)
+		companyID := admin.User.CompanyID
 		only, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "http://127.0.0.1:9/a", Events: []string{gatehouse.WebhookUserDisabled}}, cli)
 		if err != nil {
 			t.Fatal(err)
@@ -402,7 +362,7 @@ func TestWebhookEventFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bobID := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+		bobID := e.user(t, companyID, gatehouse.RoleMember).ID
 		name := "Bob B"
 		yes := true
 		if _, err := svc.UpdateUser(ctx, admin, bobID, auth.UserUpdate{Name: &name}, cli); err != nil {
@@ -411,7 +371,7 @@ func TestWebhookEventFilter(t *testing.T) {
 		if _, err := svc.UpdateUser(ctx, admin, bobID, auth.UserUpdate{Disabled: &yes}, cli); err != nil {
 			t.Fatal(err)
 		}
-		ob := &outbox{s: s, seen: map[string]bool{}}
+		ob := &outbox{e: e, seen: map[string]bool{}}
 		if ds := ob.fresh(t, only.Endpoint.ID); len(ds) != 1 || ds[0].Type != gatehouse.WebhookUserDisabled {
 			t.Errorf("the user.disabled endpoint got %d deliveries, want the one user.disabled", len(ds))
 		}
@@ -441,30 +401,30 @@ func TestWebhookEventsCannotBeAuditedOutsideCommit(t *testing.T) {
 }
 
 // claimOne plays the worker: it claims what is due and returns it.
-func claimAll(t *testing.T, s *testenv.Server) []webhook.Delivery {
+func claimAll(t *testing.T, e *env) []webhook.Delivery {
 	t.Helper()
-	ds, err := s.Service().WebhookQueue().Claim(ctx, 100, time.Minute, nil)
+	ds, err := e.svc.WebhookQueue().Claim(ctx, 100, time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ds
 }
 
-func record(t *testing.T, s *testenv.Server, ds []webhook.Delivery, a webhook.Answer) {
+func record(t *testing.T, e *env, ds []webhook.Delivery, a webhook.Answer) {
 	t.Helper()
 	var rs []webhook.Result
 	for _, d := range ds {
 		rs = append(rs, webhook.Result{DeliveryID: d.ID, EndpointID: d.EndpointID, Attempt: d.Attempt, At: time.Now(), Answer: a})
 	}
-	if err := s.Service().WebhookQueue().Record(ctx, rs); err != nil {
+	if err := e.svc.WebhookQueue().Record(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func delivery(t *testing.T, s *testenv.Server, id string) *gatehouse.WebhookDelivery {
+func delivery(t *testing.T, e *env, id string) *gatehouse.WebhookDelivery {
 	t.Helper()
 	var d *gatehouse.WebhookDelivery
-	err := s.App.DB.View(ctx, func(tx gatehouse.Tx) (err error) {
+	err := e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
 		d, err = tx.WebhookDelivery(id)
 		return err
 	})
@@ -474,40 +434,36 @@ func delivery(t *testing.T, s *testenv.Server, id string) *gatehouse.WebhookDeli
 	return d
 }
 
-func endpoint(t *testing.T, s *testenv.Server, id string) *gatehouse.WebhookEndpoint {
+func endpoint(t *testing.T, e *env, id string) *gatehouse.WebhookEndpoint {
 	t.Helper()
-	var e *gatehouse.WebhookEndpoint
-	err := s.App.DB.View(ctx, func(tx gatehouse.Tx) (err error) {
-		e, err = tx.WebhookEndpoint(id)
+	var ep *gatehouse.WebhookEndpoint
+	err := e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		ep, err = tx.WebhookEndpoint(id)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return ep
 }
 
 // failing sets up a company, an endpoint and one delivery to it, claimed.
-func failing(t *testing.T, db testenv.ServerOption) (*testenv.Server, *auth.CreatedWebhook, webhook.Delivery) {
+func failing(t *testing.T, e *env) (admin *auth.Identity, hook *auth.CreatedWebhook, d webhook.Delivery) {
 	t.Helper()
-	s := webhookServer(t, db)
-	svc := s.Service()
-	companyID, _ := s.Company(t, "Acme", "ada@example.com", goodPW)
-	admin := signIn(t, svc, "ada@example.com", goodPW)
-	s.AddUser(t, companyID, "ops@example.com", goodPW, gatehouse.RoleAdmin)
-	hook, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "http://127.0.0.1:9/hooks"}, cli)
+	admin = e.company(t)
+	hook, err := e.svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "http://127.0.0.1:9/hooks"}, cli)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := "Acme Corp"
-	if _, err := svc.UpdateCompany(ctx, admin, auth.CompanyUpdate{Name: &name}, cli); err != nil {
+	if _, err := e.svc.UpdateCompany(ctx, admin, auth.CompanyUpdate{Name: &name}, cli); err != nil {
 		t.Fatal(err)
 	}
-	ds := claimAll(t, s)
+	ds := claimAll(t, e)
 	if len(ds) != 1 || ds[0].Attempt != 1 {
 		t.Fatalf("claimed %+v, want one delivery at attempt 1", ds)
 	}
-	return s, hook, ds[0]
+	return admin, hook, ds[0]
 }
 
 var serverError = webhook.Answer{Status: 500, Err: errors.New("HTTP 500 Internal Server Error")}
@@ -516,26 +472,26 @@ var serverError = webhook.Answer{Status: 500, Err: errors.New("HTTP 500 Internal
 // Retry-After, when longer), with the same webhook-id; a delivery that has
 // failed for a day is given up; the endpoint stays enabled.
 func TestWebhookRetryRules(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, hook, d := failing(t, db)
-		record(t, s, []webhook.Delivery{d}, webhook.Answer{Status: 503, Err: errors.New("HTTP 503"), RetryAfter: time.Hour})
-		got := delivery(t, s, d.ID)
-		if got.State() != gatehouse.DeliveryPending || got.LastStatus != 503 || got.NextAttemptAt.Sub(s.Clock.Now()) < 59*time.Minute {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		_, hook, d := failing(t, e)
+		record(t, e, []webhook.Delivery{d}, webhook.Answer{Status: 503, Err: errors.New("HTTP 503"), RetryAfter: time.Hour})
+		got := delivery(t, e, d.ID)
+		if got.State() != gatehouse.DeliveryPending || got.LastStatus != 503 || got.NextAttemptAt.Sub(e.clock.Now()) < 59*time.Minute {
 			t.Fatalf("after a 503 with Retry-After 1h: got state %s status %d next in %v, want pending, 503, an hour",
-				got.State(), got.LastStatus, got.NextAttemptAt.Sub(s.Clock.Now()))
+				got.State(), got.LastStatus, got.NextAttemptAt.Sub(e.clock.Now()))
 		}
-		if ds := claimAll(t, s); len(ds) != 0 {
+		if ds := claimAll(t, e); len(ds) != 0 {
 			t.Fatalf("claimed %d deliveries before the retry was due", len(ds))
 		}
 		for attempt := 2; ; attempt++ {
-			s.Clock.Advance(webhook.MaxRetryWait)
-			ds := claimAll(t, s)
+			e.clock.Advance(webhook.MaxRetryWait)
+			ds := claimAll(t, e)
 			if len(ds) != 1 || ds[0].Attempt != attempt || ds[0].Message.ID != d.Message.ID {
 				t.Fatalf("attempt %d: claimed %+v, want the delivery again with webhook-id %s", attempt, ds, d.Message.ID)
 			}
-			record(t, s, ds, serverError)
-			if got := delivery(t, s, d.ID); got.State() == gatehouse.DeliveryFailed {
-				if age := s.Clock.Now().Sub(got.RetryFrom); age < auth.WebhookRetryFor {
+			record(t, e, ds, serverError)
+			if got := delivery(t, e, d.ID); got.State() == gatehouse.DeliveryFailed {
+				if age := e.clock.Now().Sub(got.RetryFrom); age < auth.WebhookRetryFor {
 					t.Errorf("given up after %v, want at least %v", age, auth.WebhookRetryFor)
 				}
 				break
@@ -544,9 +500,9 @@ func TestWebhookRetryRules(t *testing.T) {
 				t.Fatal("never given up")
 			}
 		}
-		if e := endpoint(t, s, hook.Endpoint.ID); e.Disabled() || e.FailingSince.IsZero() || e.LastError == "" {
+		if ep := endpoint(t, e, hook.Endpoint.ID); ep.Disabled() || ep.FailingSince.IsZero() || ep.LastError == "" {
 			t.Errorf("endpoint after a day of failures: got disabled=%v failing_since=%v last_error=%q, want enabled, failing, the error",
-				e.Disabled(), e.FailingSince, e.LastError)
+				ep.Disabled(), ep.FailingSince, ep.LastError)
 		}
 	})
 }
@@ -577,33 +533,33 @@ func TestWebhookBackoffSchedule(t *testing.T) {
 // its waiting deliveries fail, the company's admins are told by mail, the
 // audit log says so, and the page's data says why.
 func TestWebhookDisabledAfterFailingFiveDays(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, hook, d := failing(t, db)
-		record(t, s, []webhook.Delivery{d}, serverError)
-		s.Clock.Advance(auth.WebhookDisableAfter - time.Hour)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin, hook, d := failing(t, e)
+		other := e.admin(t, admin)
+		record(t, e, []webhook.Delivery{d}, serverError)
+		e.clock.Advance(auth.WebhookDisableAfter - time.Hour)
 		// A new event in the meantime: the endpoint has not succeeded since.
-		svc := s.Service()
-		admin := signIn(t, svc, "ada@example.com", goodPW)
+		svc := e.svc
 		name := "Acme Again"
 		if _, err := svc.UpdateCompany(ctx, admin, auth.CompanyUpdate{Name: &name}, cli); err != nil {
 			t.Fatal(err)
 		}
-		ds := claimAll(t, s)
+		ds := claimAll(t, e)
 		if len(ds) != 2 {
 			t.Fatalf("claimed %d, want the old delivery (given up by now? no: it was claimed) and the new", len(ds))
 		}
-		record(t, s, ds[:1], serverError)
-		if e := endpoint(t, s, hook.Endpoint.ID); e.Disabled() {
+		record(t, e, ds[:1], serverError)
+		if ep := endpoint(t, e, hook.Endpoint.ID); ep.Disabled() {
 			t.Fatalf("disabled after %v of failures, want %v", auth.WebhookDisableAfter-time.Hour, auth.WebhookDisableAfter)
 		}
-		s.Clock.Advance(time.Hour)
-		record(t, s, ds[1:], serverError)
-		e := endpoint(t, s, hook.Endpoint.ID)
-		if !e.Disabled() || e.DisabledReason != gatehouse.WebhookDisabledFailing {
-			t.Fatalf("after %v of failures: got disabled=%v reason %q, want disabled, failing", auth.WebhookDisableAfter, e.Disabled(), e.DisabledReason)
+		e.clock.Advance(time.Hour)
+		record(t, e, ds[1:], serverError)
+		ep := endpoint(t, e, hook.Endpoint.ID)
+		if !ep.Disabled() || ep.DisabledReason != gatehouse.WebhookDisabledFailing {
+			t.Fatalf("after %v of failures: got disabled=%v reason %q, want disabled, failing", auth.WebhookDisableAfter, ep.Disabled(), ep.DisabledReason)
 		}
 		for _, x := range ds {
-			if got := delivery(t, s, x.ID); got.State() != gatehouse.DeliveryFailed {
+			if got := delivery(t, e, x.ID); got.State() != gatehouse.DeliveryFailed {
 				t.Errorf("delivery %s of the disabled endpoint: got %s, want failed", x.ID, got.State())
 			}
 		}
@@ -615,38 +571,37 @@ func TestWebhookDisabledAfterFailingFiveDays(t *testing.T) {
 		if _, err := svc.UpdateCompany(ctx, admin, auth.CompanyUpdate{Name: &name}, cli); err != nil {
 			t.Fatal(err)
 		}
-		if n := len((&outbox{s: s, seen: map[string]bool{}}).all(t, e.ID)); n != 2 {
+		if n := len((&outbox{e: e, seen: map[string]bool{}}).all(t, ep.ID)); n != 2 {
 			t.Errorf("the disabled endpoint has %d deliveries, want still 2", n)
 		}
-		err := svc.ResendWebhookDelivery(ctx, admin, e.ID, ds[0].ID, cli)
+		err := svc.ResendWebhookDelivery(ctx, admin, ep.ID, ds[0].ID, cli)
 		if gatehouse.ErrorCode(err) != gatehouse.EWebhookDisabled {
 			t.Errorf("resend to a disabled endpoint: got %v, want webhook_disabled", err)
 		}
 		var events []*gatehouse.AuditEvent
-		s.App.DB.View(ctx, func(tx gatehouse.Tx) (err error) {
-			events, err = tx.AuditEvents(gatehouse.AuditFilter{CompanyID: e.CompanyID, Type: gatehouse.EventWebhookDisabled, Limit: 10})
+		e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+			events, err = tx.AuditEvents(gatehouse.AuditFilter{CompanyID: ep.CompanyID, Type: gatehouse.EventWebhookDisabled, Limit: 10})
 			return err
 		})
-		if len(events) != 1 || !strings.Contains(events[0].Detail, "endpoint="+e.ID) {
+		if len(events) != 1 || !strings.Contains(events[0].Detail, "endpoint="+ep.ID) {
 			t.Errorf("audit: got %d webhook.disabled events, want one naming the endpoint", len(events))
 		}
 
 		// Enabled again, it receives events and a resend.
-		if err := svc.EnableWebhook(ctx, admin, e.ID, cli); err != nil {
+		if err := svc.EnableWebhook(ctx, admin, ep.ID, cli); err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.ResendWebhookDelivery(ctx, admin, e.ID, ds[0].ID, cli); err != nil {
+		if err := svc.ResendWebhookDelivery(ctx, admin, ep.ID, ds[0].ID, cli); err != nil {
 			t.Fatalf("resend after enabling: %v", err)
 		}
-		if got := delivery(t, s, ds[0].ID); got.State() != gatehouse.DeliveryPending || got.Attempts != 0 {
+		if got := delivery(t, e, ds[0].ID); got.State() != gatehouse.DeliveryPending || got.Attempts != 0 {
 			t.Errorf("resent delivery: got %s after %d attempts, want pending with a fresh schedule", got.State(), got.Attempts)
 		}
 
 		// Both admins were told, in their mail.
-		s.Start()
-		for _, to := range []string{"ada@example.com", "ops@example.com"} {
-			m := s.SMTP.WaitFor(t, to, "Webhook endpoint disabled")
-			if !strings.Contains(m.Text, hook.Endpoint.URL) || !strings.Contains(m.Text, auth.WebhooksPath+"/"+e.ID) {
+		for _, to := range []string{admin.User.Email, other.User.Email} {
+			m := e.smtp.WaitFor(t, to, "Webhook endpoint disabled")
+			if !strings.Contains(m.Text, hook.Endpoint.URL) || !strings.Contains(m.Text, auth.WebhooksPath+"/"+ep.ID) {
 				t.Errorf("mail to %s: want the endpoint's URL and page in\n%s", to, m.Text)
 			}
 		}
@@ -656,27 +611,27 @@ func TestWebhookDisabledAfterFailingFiveDays(t *testing.T) {
 // A receiver that answers 410 Gone asks senders to stop: its endpoint is
 // disabled at once.
 func TestWebhookGoneDisables(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, hook, d := failing(t, db)
-		record(t, s, []webhook.Delivery{d}, webhook.Answer{Status: http.StatusGone, Err: errors.New("HTTP 410 Gone")})
-		if e := endpoint(t, s, hook.Endpoint.ID); !e.Disabled() || e.DisabledReason != gatehouse.WebhookDisabledGone {
-			t.Errorf("after 410: got disabled=%v reason %q, want disabled, gone", e.Disabled(), e.DisabledReason)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		_, hook, d := failing(t, e)
+		record(t, e, []webhook.Delivery{d}, webhook.Answer{Status: http.StatusGone, Err: errors.New("HTTP 410 Gone")})
+		if ep := endpoint(t, e, hook.Endpoint.ID); !ep.Disabled() || ep.DisabledReason != gatehouse.WebhookDisabledGone {
+			t.Errorf("after 410: got disabled=%v reason %q, want disabled, gone", ep.Disabled(), ep.DisabledReason)
 		}
 	})
 }
 
 // A success ends the endpoint's run of failures.
 func TestWebhookSuccessClearsFailing(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, hook, d := failing(t, db)
-		record(t, s, []webhook.Delivery{d}, serverError)
-		s.Clock.Advance(time.Minute)
-		ds := claimAll(t, s)
-		record(t, s, ds, webhook.Answer{Status: 204})
-		if e := endpoint(t, s, hook.Endpoint.ID); !e.FailingSince.IsZero() || e.LastError != "" {
-			t.Errorf("after a success: failing_since %v, last_error %q, want none", e.FailingSince, e.LastError)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		_, hook, d := failing(t, e)
+		record(t, e, []webhook.Delivery{d}, serverError)
+		e.clock.Advance(time.Minute)
+		ds := claimAll(t, e)
+		record(t, e, ds, webhook.Answer{Status: 204})
+		if ep := endpoint(t, e, hook.Endpoint.ID); !ep.FailingSince.IsZero() || ep.LastError != "" {
+			t.Errorf("after a success: failing_since %v, last_error %q, want none", ep.FailingSince, ep.LastError)
 		}
-		if got := delivery(t, s, d.ID); got.State() != gatehouse.DeliveryDelivered || got.LastStatus != 204 {
+		if got := delivery(t, e, d.ID); got.State() != gatehouse.DeliveryDelivered || got.LastStatus != 204 {
 			t.Errorf("delivery: got %s %d, want delivered 204", got.State(), got.LastStatus)
 		}
 	})
@@ -685,9 +640,8 @@ func TestWebhookSuccessClearsFailing(t *testing.T) {
 // Rotating a secret: the new one signs, and the old one beside it for a
 // day, then no more.
 func TestWebhookRotation(t *testing.T) {
-	testenv.ForEachDatabase(t, func(t *testing.T, db testenv.ServerOption) {
-		s, hook, d := failing(t, db)
-		admin := signIn(t, s.Service(), "ada@example.com", goodPW)
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin, hook, d := failing(t, e)
 		if len(d.Keys) != 1 {
 			t.Fatalf("keys before rotation: got %d, want 1", len(d.Keys))
 		}
@@ -695,19 +649,19 @@ func TestWebhookRotation(t *testing.T) {
 		if old != hook.Secret {
 			t.Fatalf("signing key %s is not the secret shown at creation", old)
 		}
-		secret, err := s.Service().RotateWebhookSecret(ctx, admin, hook.Endpoint.ID, cli)
+		secret, err := e.svc.RotateWebhookSecret(ctx, admin, hook.Endpoint.ID, cli)
 		if err != nil {
 			t.Fatal(err)
 		}
-		record(t, s, []webhook.Delivery{d}, serverError)
-		s.Clock.Advance(time.Minute)
-		ds := claimAll(t, s)
+		record(t, e, []webhook.Delivery{d}, serverError)
+		e.clock.Advance(time.Minute)
+		ds := claimAll(t, e)
 		if len(ds) != 1 || len(ds[0].Keys) != 2 || webhook.FormatSecret(ds[0].Keys[0]) != secret || webhook.FormatSecret(ds[0].Keys[1]) != old {
 			t.Fatalf("keys after rotation: got %d, want the new secret, then the old", len(ds[0].Keys))
 		}
-		record(t, s, ds, serverError)
-		s.Clock.Advance(auth.WebhookPreviousSecretLife)
-		ds = claimAll(t, s)
+		record(t, e, ds, serverError)
+		e.clock.Advance(auth.WebhookPreviousSecretLife)
+		ds = claimAll(t, e)
 		if len(ds) != 1 || len(ds[0].Keys) != 1 || webhook.FormatSecret(ds[0].Keys[0]) != secret {
 			t.Fatalf("keys a day after rotation: got %d, want the new secret alone", len(ds[0].Keys))
 		}
@@ -716,10 +670,9 @@ func TestWebhookRotation(t *testing.T) {
 
 // Registration refuses what the contract refuses, and changes nothing.
 func TestWebhookRegistrationRefusals(t *testing.T) {
-	s := testenv.OpenServer(t) // the address rule on
-	svc := s.Service()
-	s.Company(t, "Acme", "ada@example.com", goodPW)
-	admin := signIn(t, svc, "ada@example.com", goodPW)
+	e := newEnvHashing(t, "sqlite", testenv.TestHashParams, func(c *auth.Config) { c.Webhooks = nil }) // the address rule on
+	svc := e.svc
+	admin := e.company(t)
 	for _, c := range []struct {
 		url, events, code string
 	}{

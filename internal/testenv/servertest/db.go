@@ -30,6 +30,8 @@ var snapshotQueries = []string{
 	"SELECT 'outbox', count(*) FROM outbox",
 	"SELECT 'reset_requests', count(*) FROM reset_requests",
 	"SELECT 'recovery_codes', count(*) FROM recovery_codes",
+	"SELECT 'webhook_endpoints', count(*) FROM webhook_endpoints",
+	"SELECT 'webhook_deliveries', count(*) FROM webhook_deliveries",
 }
 
 // Snapshot describes the server's data: row counts of every table, failure
