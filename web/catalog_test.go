@@ -36,6 +36,10 @@ func keyFamilies() map[string][]string {
 		"lang.":   i18n.Supported,
 		// The messages that carry a link, and why one was given up.
 		"mail_problem.": append([]string{mail.MessageInvitation, mail.MessagePasswordReset}, prefixed("reason.", gatehouse.MailReasons)...),
+		// The webhook pages: event types, delivery states, why an endpoint was disabled.
+		"webhook_event.":    gatehouse.WebhookEventTypes,
+		"delivery_state.":   {gatehouse.DeliveryPending, gatehouse.DeliveryDelivered, gatehouse.DeliveryFailed},
+		"webhook_disabled.": {gatehouse.WebhookDisabledFailing, gatehouse.WebhookDisabledGone},
 	}
 }
 

@@ -248,6 +248,9 @@ var flashKeys = map[string]bool{
 	"flash.totp_disabled":    true,
 	"flash.totp_cancelled":   true,
 	"flash.language_saved":   true,
+	"flash.webhook_enabled":  true,
+	"flash.webhook_resent":   true,
+	"flash.webhook_deleted":  true,
 }
 
 // setFlash shows the message key on the next page (a minute at most).

@@ -91,6 +91,13 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("GET /settings/users/{id}/reset-password", d.adminPage(d.handleResetUserPage))
 	mux.Handle("POST /settings/users/{id}/reset-password", d.adminForm(d.handleResetUser))
 	mux.Handle("GET /settings/audit", d.adminPage(d.handleAuditPage))
+	mux.Handle("GET "+auth.WebhooksPath, d.adminPage(d.handleWebhooksPage))
+	mux.Handle("POST "+auth.WebhooksPath, d.adminForm(d.handleCreateWebhook))
+	mux.Handle("GET "+auth.WebhooksPath+"/{id}", d.adminPage(d.handleWebhookPage))
+	mux.Handle("POST "+auth.WebhooksPath+"/{id}/rotate", d.adminForm(d.handleRotateWebhook))
+	mux.Handle("POST "+auth.WebhooksPath+"/{id}/enable", d.handleEnableWebhook())
+	mux.Handle("POST "+auth.WebhooksPath+"/{id}/delete", d.adminForm(d.handleDeleteWebhook))
+	mux.Handle("POST "+auth.WebhooksPath+"/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
 	return nil
 }
 
