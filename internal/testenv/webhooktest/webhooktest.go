@@ -57,6 +57,8 @@ type Answer struct {
 	Status int // default 200
 	// Hang holds the request until the sender gives up (or Release).
 	Hang bool
+	// Delay answers after this long: a slow receiver.
+	Delay time.Duration
 	// Header is added to the answer (Retry-After...).
 	Header http.Header
 }
@@ -161,6 +163,13 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.changed.Broadcast()
 		r.mu.Unlock()
 		return
+	}
+	if a.Delay > 0 {
+		select {
+		case <-req.Context().Done():
+			return
+		case <-time.After(a.Delay):
+		}
 	}
 	for k, vs := range a.Header {
 		w.Header()[k] = vs
