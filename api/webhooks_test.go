@@ -202,26 +202,30 @@ func TestWebhookAPI(t *testing.T) {
 	}
 }
 
-// A slow or dead endpoint delays nobody: while ten receivers hang, every
-// delivery to ten others arrives, and so does mail, and a login works. The
-// hanging receivers hold at most webhook.DefaultPerEndpoint requests
-// each, and the attempts' timeout is far longer than the test waits, so
-// nothing here gets through by waiting for them.
+// A slow or dead endpoint delays nobody: while ten endpoints hang, every
+// delivery to ten others arrives, and so does mail, and a login works.
+// All twenty are paths of one receiver, as when a service receives for
+// many customers on one host: a hanging endpoint must not take the
+// connections of the others. The hanging ones hold at most
+// webhook.DefaultPerEndpoint requests each, and the attempts' timeout is
+// far longer than the test waits, so nothing here gets through by waiting
+// for them.
 func TestSlowEndpointsDelayNobody(t *testing.T) {
 	s, c := webhookAdmin(t, allowPrivate, servertest.WithOptions(func(o *server.Options) { o.WebhookTimeout = 5 * time.Minute }))
 	companyID := c.Get("/api/v1/company").Str(t, "id")
-	var fast, slow []*webhooktest.Receiver
-	for i := range 20 {
-		r := webhooktest.Start(t)
-		if i%2 == 0 {
-			r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Hang: true} })
-			slow = append(slow, r)
-		} else {
-			fast = append(fast, r)
+	r := webhooktest.Start(t)
+	r.Respond(func(x webhooktest.Received) webhooktest.Answer {
+		return webhooktest.Answer{Hang: strings.HasPrefix(x.Path, "/slow/")}
+	})
+	base := strings.TrimSuffix(r.URL, "/hooks")
+	var secrets []string
+	for i := range 10 {
+		for _, kind := range []string{"slow", "fast"} {
+			_, secret := register(t, c, fmt.Sprintf("%s/%s/%d", base, kind, i), gatehouse.WebhookUserUpdated)
+			secrets = append(secrets, secret)
 		}
-		_, secret := register(t, c, r.URL, gatehouse.WebhookUserUpdated)
-		r.SetSecrets(secret)
 	}
+	r.SetSecrets(secrets...)
 	bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
 	const changes = 12
 	for i := range changes {
@@ -233,27 +237,28 @@ func TestSlowEndpointsDelayNobody(t *testing.T) {
 	if r := c.Do("POST", "/api/v1/company/users", map[string]string{"email": "cy@example.com", "name": "Cy"}); r.StatusCode != 201 {
 		t.Fatalf("invite: got %d %s", r.StatusCode, r.Body)
 	}
-	for _, r := range fast {
-		r.WaitFor(30*time.Second, fmt.Sprint(changes, " verified deliveries"), func(rs []webhooktest.Received) bool {
-			n := 0
-			for _, x := range rs {
-				if x.Verified() {
-					n++
-				}
+	r.WaitFor(30*time.Second, fmt.Sprint(changes, " verified deliveries to each fast endpoint"), func(rs []webhooktest.Received) bool {
+		n := map[string]int{}
+		for _, x := range rs {
+			if strings.HasPrefix(x.Path, "/fast/") && x.Verified() {
+				n[x.Path]++
 			}
-			return n == changes
-		})
-	}
+		}
+		for i := range 10 {
+			if n[fmt.Sprintf("/fast/%d", i)] != changes {
+				return false
+			}
+		}
+		return true
+	})
 	s.SMTP.WaitFor(t, "cy@example.com", "")
 	if tok := s.Client(t).Login("bob@example.com", goodPW); tok == "" {
 		t.Error("login failed while endpoints hang")
 	}
-	for i, r := range slow {
-		if n := r.Hanging(); n == 0 || n > 4 {
-			t.Errorf("hanging receiver %d holds %d requests, want 1 to 4 (webhook.DefaultPerEndpoint)", i, n)
-		}
-		if n := len(r.Received()); n > 4 {
-			t.Errorf("hanging receiver %d got %d requests, want at most 4 while its first ones hang", i, n)
+	for i := range 10 {
+		path := fmt.Sprintf("/slow/%d", i)
+		if n := r.HangingAt(path); n == 0 || n > 4 {
+			t.Errorf("hanging endpoint %s holds %d requests, want 1 to 4 (webhook.DefaultPerEndpoint)", path, n)
 		}
 	}
 }

@@ -55,8 +55,12 @@ type ClientOptions struct {
 	MaxBody                                            int64
 	// TLS is the client's TLS configuration; nil trusts the system's roots.
 	TLS *tls.Config
-	// MaxConnsPerHost bounds the connections kept to one receiver.
-	MaxConnsPerHost int
+	// MaxIdleConnsPerHost bounds the idle connections kept to one
+	// receiver's host for the next delivery. The connections in use are
+	// not capped per host: many endpoints may share one host (a service
+	// that receives for many customers), and one of them hanging must not
+	// take the others' connections. The worker's lanes bound them.
+	MaxIdleConnsPerHost int
 }
 
 // NewClient returns a client that keeps to p.
@@ -66,7 +70,7 @@ func NewClient(p *Policy, o ClientOptions) *Client {
 	o.TLSTimeout = outbox.OrDefault(o.TLSTimeout, DefaultTLSTimeout)
 	o.HeaderTimeout = outbox.OrDefault(o.HeaderTimeout, DefaultHeaderTimeout)
 	o.MaxBody = outbox.OrDefault(o.MaxBody, DefaultMaxBody)
-	o.MaxConnsPerHost = outbox.OrDefault(o.MaxConnsPerHost, DefaultPerEndpoint)
+	o.MaxIdleConnsPerHost = outbox.OrDefault(o.MaxIdleConnsPerHost, 2*DefaultPerEndpoint)
 	c := &Client{policy: p, opts: o}
 	c.control = c.checkDialled
 	c.dialer = net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second, Control: c.control}
@@ -77,8 +81,7 @@ func NewClient(p *Policy, o ClientOptions) *Client {
 		TLSHandshakeTimeout:    o.TLSTimeout,
 		ResponseHeaderTimeout:  o.HeaderTimeout,
 		ExpectContinueTimeout:  time.Second,
-		MaxIdleConnsPerHost:    o.MaxConnsPerHost,
-		MaxConnsPerHost:        o.MaxConnsPerHost,
+		MaxIdleConnsPerHost:    o.MaxIdleConnsPerHost,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 16 << 10,
 		DisableCompression:     true,

@@ -28,6 +28,7 @@ import (
 
 // Received is one request the receiver got.
 type Received struct {
+	Path                     string // the URL's path: several endpoints may share a receiver
 	ID, Timestamp, Signature string // the webhook-* headers
 	Body                     []byte
 	// Payload is the body as the Node library returned it after checking
@@ -71,13 +72,14 @@ type Receiver struct {
 	verifier *verifier
 	srv      *http.Server
 
-	mu       sync.Mutex
-	changed  *sync.Cond
-	secrets  []string
-	respond  func(Received) Answer
-	received []Received
-	release  chan struct{}
-	hanging  int
+	mu        sync.Mutex
+	changed   *sync.Cond
+	secrets   []string
+	respond   func(Received) Answer
+	received  []Received
+	release   chan struct{}
+	hanging   int
+	hangingAt map[string]int
 }
 
 // Start starts a receiver that answers 200; it stops when the test ends.
@@ -88,7 +90,8 @@ func Start(t testing.TB) *Receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Receiver{URL: "http://" + ln.Addr().String() + "/hooks", t: t, verifier: v, release: make(chan struct{})}
+	r := &Receiver{URL: "http://" + ln.Addr().String() + "/hooks", t: t, verifier: v, release: make(chan struct{}),
+		hangingAt: map[string]int{}}
 	r.changed = sync.NewCond(&r.mu)
 	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
 	go r.srv.Serve(ln)
@@ -127,7 +130,7 @@ func (r *Receiver) Release() {
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	rec := Received{ID: req.Header.Get("webhook-id"), Timestamp: req.Header.Get("webhook-timestamp"),
+	rec := Received{Path: req.URL.Path, ID: req.Header.Get("webhook-id"), Timestamp: req.Header.Get("webhook-timestamp"),
 		Signature: req.Header.Get("webhook-signature"), Body: body, At: time.Now()}
 	r.mu.Lock()
 	secrets, respond := r.secrets, r.respond
@@ -149,6 +152,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.received = append(r.received, rec)
 	if a.Hang {
 		r.hanging++
+		r.hangingAt[rec.Path]++
 	}
 	r.changed.Broadcast()
 	release := r.release
@@ -160,6 +164,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 		r.mu.Lock()
 		r.hanging--
+		r.hangingAt[rec.Path]--
 		r.changed.Broadcast()
 		r.mu.Unlock()
 		return
@@ -192,6 +197,13 @@ func (r *Receiver) Hanging() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.hanging
+}
+
+// HangingAt returns how many requests to path are being held.
+func (r *Receiver) HangingAt(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hangingAt[path]
 }
 
 // WaitFor waits until ok holds of the requests received, and returns them;
