@@ -1,0 +1,90 @@
+package sqldb_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// The webhook outbox's queries on both databases: a claim takes at most n
+// (the MATERIALIZED CTE, as TestClaimMailTakesAtMostN says why), skips
+// the endpoints it is told to, counts the attempt, and a release gives it
+// back; deleting an endpoint deletes its deliveries; disabling fails the
+// waiting ones.
+func TestWebhookOutbox(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		const total, n = 120, 25
+		var a, b *gatehouse.WebhookEndpoint
+		s.update(t, func(tx gatehouse.Tx) error {
+			for _, e := range []**gatehouse.WebhookEndpoint{&a, &b} {
+				*e = &gatehouse.WebhookEndpoint{ID: gatehouse.NewID(tx.Now()), URL: "https://hooks.example.com/x",
+					Events: []string{gatehouse.WebhookUserDisabled}, Secret: []byte("sealed"), CreatedAt: tx.Now()}
+				if err := tx.CreateWebhookEndpoint(*e); err != nil {
+					return err
+				}
+			}
+			for i := range total {
+				ep := a
+				if i%2 == 1 {
+					ep = b
+				}
+				d := &gatehouse.WebhookDelivery{ID: gatehouse.NewID(tx.Now()), EndpointID: ep.ID, MessageID: "msg_x",
+					CompanyID: "c", Type: gatehouse.WebhookUserDisabled, Body: []byte("{}"), CreatedAt: tx.Now()}
+				if err := tx.EnqueueWebhookDeliveries(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var claimed []*gatehouse.WebhookDelivery
+		s.update(t, func(tx gatehouse.Tx) (err error) {
+			claimed, err = tx.ClaimWebhookDeliveries(n, tx.Now().Add(time.Minute), []string{b.ID})
+			return err
+		})
+		if len(claimed) != n {
+			t.Fatalf("claimed %d, want %d", len(claimed), n)
+		}
+		for _, d := range claimed {
+			if d.EndpointID != a.ID || d.Attempts != 1 {
+				t.Fatalf("claimed a delivery of %s at attempt %d, want only %s's, attempt 1", d.EndpointID, d.Attempts, a.ID)
+			}
+		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.ReleaseWebhookDeliveries(claimed[0].ID); err != nil {
+				return err
+			}
+			d, err := tx.WebhookDelivery(claimed[0].ID)
+			if err == nil && d.Attempts != 0 {
+				t.Errorf("released delivery at attempt %d, want 0", d.Attempts)
+			}
+			rest, err := tx.ClaimWebhookDeliveries(total, tx.Now().Add(time.Minute), nil)
+			if err == nil && len(rest) != total-n+1 {
+				t.Errorf("second claim took %d, want the %d unclaimed and the released one", len(rest), total-n+1)
+			}
+			return err
+		})
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.DisableWebhookEndpoint(b.ID, gatehouse.WebhookDisabledFailing); err != nil {
+				return err
+			}
+			ds, err := tx.WebhookDeliveries(b.ID, 1000)
+			for _, d := range ds {
+				if d.State() != gatehouse.DeliveryFailed {
+					t.Fatalf("a delivery of the disabled endpoint is %s, want failed", d.State())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if ok, err := tx.DeleteWebhookEndpoint(a.ID); !ok || err != nil {
+				t.Fatalf("delete: %v, %v", ok, err)
+			}
+			left, err := tx.WebhookDeliveries(a.ID, 1000)
+			if len(left) != 0 {
+				t.Errorf("%d deliveries of the deleted endpoint are left", len(left))
+			}
+			return err
+		})
+	})
+}
