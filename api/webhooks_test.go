@@ -292,8 +292,8 @@ func TestWebhookDNSRebinding(t *testing.T) {
 	for {
 		ep := c.Get("/api/v1/company/webhooks/" + id).JSON(t)
 		if e, _ := ep["last_error"].(string); e != "" {
-			if !strings.Contains(e, "127.0.0.1 is loopback") {
-				t.Errorf("last error: got %q, want the loopback refusal", e)
+			if !strings.Contains(e, "loopback") || strings.Contains(e, "127.0.0.1") {
+				t.Errorf("last error: got %q, want the loopback refusal, without the address", e)
 			}
 			break
 		}

@@ -117,8 +117,11 @@ type AddressError struct {
 	Kind string
 }
 
+// Error names the kind of address and not the address itself: company
+// admins read it (a refused registration, a delivery's error), and the
+// address a name of the internal network resolves to is none of theirs.
 func (e *AddressError) Error() string {
-	return fmt.Sprintf("address %s is %s: webhooks may not reach it (--webhook-allow-private lifts this)", e.Addr, e.Kind)
+	return fmt.Sprintf("the host resolves to a %s address, which webhooks may not reach", e.Kind)
 }
 
 // Policy is where webhooks may go: public addresses only, unless

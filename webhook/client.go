@@ -202,6 +202,15 @@ func explain(err error, timeout time.Duration) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	// A failed lookup names the resolver it asked, an address of the
+	// internal network that company admins have no business seeing.
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		if de.IsNotFound {
+			return fmt.Errorf("the host %s is not found", de.Name)
+		}
+		return fmt.Errorf("the host %s cannot be looked up now", de.Name)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return fmt.Errorf("no answer within %v", timeout)
 	}

@@ -318,3 +318,29 @@ func TestLimitsAndTimeouts(t *testing.T) {
 		t.Errorf("silent receiver: got %d %v, want no answer", a.Status, a.Err)
 	}
 }
+
+// What company admins read of a failure names no internal address: not
+// the one a name resolved to, not the resolver that failed to answer.
+func TestErrorsNameNoInternalAddress(t *testing.T) {
+	dns := &resolver{}
+	dns.set("internal.example.test", "10.20.30.40")
+	p := &webhook.Policy{Resolve: dns.resolve}
+	_, err := p.CheckURL(ctx, "https://internal.example.test/x")
+	if err == nil || strings.Contains(err.Error(), "10.20.30.40") || !strings.Contains(err.Error(), "private") {
+		t.Errorf("registration: got %v, want the kind of address and not the address", err)
+	}
+	c := webhook.NewClient(p, webhook.ClientOptions{})
+	a := c.Send(ctx, webhook.Message{URL: "https://internal.example.test/x", ID: "m", Body: []byte("{}"), Keys: [][]byte{webhook.NewSecret()}})
+	if a.Err == nil || strings.Contains(a.Err.Error(), "10.20.30.40") {
+		t.Errorf("delivery: got %v, want no address", a.Err)
+	}
+	// A lookup error names the resolver it asked (Go's message says
+	// "lookup x on 10.9.8.7:53: ..."); what the page shows does not.
+	failing := webhook.NewClient(&webhook.Policy{AllowPrivate: true, Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: host, Server: "10.9.8.7:53", IsTemporary: true}
+	}}, webhook.ClientOptions{})
+	a = failing.Send(ctx, webhook.Message{URL: "http://hooks.example.test/x", ID: "m", Body: []byte("{}"), Keys: [][]byte{webhook.NewSecret()}})
+	if a.Err == nil || strings.Contains(a.Err.Error(), "10.9.8.7") || !strings.Contains(a.Err.Error(), "hooks.example.test") {
+		t.Errorf("lookup failure: got %v, want the name and no resolver", a.Err)
+	}
+}
