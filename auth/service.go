@@ -225,7 +225,9 @@ func (s *Service) queueMail(tx gatehouse.Tx, o *outcome, to *gatehouse.User, c C
 		ID: id, CreatedAt: tx.Now(), Recipient: m.To, Body: s.sealer.Seal(body, outboxAAD(id)),
 		CompanyID: to.CompanyID, UserID: to.ID, Template: name,
 	}
-	if d.Link != "" {
+	// A link with a lifetime (a token's) expires; a link to a page
+	// (webhook_disabled's) does not.
+	if d.Link != "" && d.ExpiresIn > 0 {
 		om.LinkExpiresAt = tx.Now().Add(d.ExpiresIn)
 	}
 	if err := tx.EnqueueMail(om); err != nil {
