@@ -49,8 +49,17 @@ func TestMetrics(t *testing.T) {
 		c.Do("POST", "/api/v1/password-reset", map[string]string{"email": to})
 	}
 	s.WaitQuiet(t)
-
+	// The worker counts a message after it records its outcome, so the
+	// queue can be quiet a moment before the counters move.
 	r := c.Get("/metrics")
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); r = c.Get("/metrics") {
+		body := string(r.Body)
+		if strings.Contains(body, `gatehouse_mail_delivered_total{outcome="sent"} `) &&
+			strings.Contains(body, `gatehouse_mail_delivered_total{outcome="failed"} `) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("metrics: got %d %s, want 200 Prometheus text", r.StatusCode, r.Header.Get("Content-Type"))
 	}
