@@ -43,6 +43,9 @@ const (
 	EventWebhookDisabled         = "webhook.disabled" // by Gatehouse: the endpoint kept failing, or answered 410
 	EventWebhookEnabled          = "webhook.enabled"
 	EventWebhookDeliveryResent   = "webhook.delivery_resent"
+	EventApplicationCreated      = "application.created"
+	EventApplicationUpdated      = "application.updated"
+	EventApplicationDeleted      = "application.deleted"
 )
 
 // EventTypes lists the event types above, for filters and documentation.
@@ -54,7 +57,8 @@ var EventTypes = []string{
 	EventThrottleCleared, EventCompanyCreated, EventCompanyUpdated, EventTOTPEnabled, EventTOTPDisabled,
 	EventTOTPRemovedByAdmin, EventTOTPFailed, EventRecoveryCodeUsed, EventRecoveryCodesRegenerate,
 	EventAuditExported, EventWebhookCreated, EventWebhookDeleted, EventWebhookSecretRotated, EventWebhookDisabled,
-	EventWebhookEnabled, EventWebhookDeliveryResent,
+	EventWebhookEnabled, EventWebhookDeliveryResent, EventApplicationCreated, EventApplicationUpdated,
+	EventApplicationDeleted,
 }
 
 // AuditEvent is one row of a company's security log: who (ActorID, empty

@@ -180,6 +180,39 @@ type Tx interface {
 	TakeResetRequests(n int) ([]*ResetRequest, error)
 
 	WebhookTx
+	ApplicationTx
+}
+
+// ApplicationTx is the part of Tx that keeps applications (see
+// application.go). Lookups that a company's admin makes filter by the
+// company; lookups by client ID or host serve the protocols, which find
+// the app first and check whom it admits after.
+type ApplicationTx interface {
+	// CreateApplication inserts a with its forward-auth hosts; it returns
+	// EForwardAuthHostTaken when another app registered one of them.
+	CreateApplication(a *Application) error
+	// UpdateApplication saves every field of a but its IDs, company and
+	// creation time, and replaces its forward-auth hosts; ENotFound when
+	// there is none, EForwardAuthHostTaken as CreateApplication.
+	UpdateApplication(a *Application) error
+	// ApplicationByClientID returns the app with the client ID, whatever
+	// its company.
+	ApplicationByClientID(clientID string) (*Application, error)
+	// CompanyApplication returns the app with the client ID only if it
+	// belongs to the company ("" for the operator's); ENotFound otherwise.
+	CompanyApplication(companyID, clientID string) (*Application, error)
+	// ApplicationByHost returns the app that registered the forward-auth
+	// host (lower-case); ENotFound when none did.
+	ApplicationByHost(host string) (*Application, error)
+	// Applications lists a company's apps, oldest first; "" lists the
+	// operator's.
+	Applications(companyID string) ([]*Application, error)
+	// AllApplications lists every app, the operator's and every
+	// company's, oldest first.
+	AllApplications() ([]*Application, error)
+	// DeleteApplication deletes the app of the company ("" for the
+	// operator's) and its hosts; false when the company has no such app.
+	DeleteApplication(companyID, id string) (bool, error)
 }
 
 // WebhookTx is the part of Tx that keeps webhook endpoints and their

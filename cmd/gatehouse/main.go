@@ -53,6 +53,11 @@ Usage:
   gatehouse webhook create --url URL [--company ID] [--event TYPE]...
   gatehouse webhook list [--company ID]
   gatehouse webhook delete --id ID
+  gatehouse app create --name NAME [--company ID] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
+                       [--public] [--first-party] [--forward-auth-host HOST]...
+                       [--require-role admin] [--require-mfa]
+  gatehouse app list
+  gatehouse app delete --client-id ID
   gatehouse migrate
   gatehouse version
 
@@ -81,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdUser(ctx, env, args[1:])
 	case "webhook":
 		return cmdWebhook(ctx, env, args[1:])
+	case "app":
+		return cmdApp(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
 	case "mail":

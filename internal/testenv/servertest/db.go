@@ -32,6 +32,8 @@ var snapshotQueries = []string{
 	"SELECT 'recovery_codes', count(*) FROM recovery_codes",
 	"SELECT 'webhook_endpoints', count(*) FROM webhook_endpoints",
 	"SELECT 'webhook_deliveries', count(*) FROM webhook_deliveries",
+	"SELECT 'applications', count(*) + coalesce(sum(updated_at), 0) FROM applications",
+	"SELECT 'application_hosts', count(*) FROM application_hosts",
 }
 
 // Snapshot describes the server's data: row counts of every table, failure

@@ -1,0 +1,101 @@
+package sqldb_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// The application queries on every database: an app comes back whole
+// (hosts aggregated in its row), a company's lookups see only its own
+// apps, a host belongs to one app (the unique key answers
+// forward_auth_host_taken), and deleting frees the hosts.
+func TestApplicationQueries(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		var a *gatehouse.Application
+		s.update(t, func(tx gatehouse.Tx) error {
+			a = &gatehouse.Application{ID: gatehouse.NewID(tx.Now()), ClientID: "client-a", CompanyID: "co-a", Name: "Wiki",
+				RedirectURIs: []string{"https://wiki.example.com/cb", "http://127.0.0.1:9/cb"}, PostLogoutRedirectURIs: []string{"https://wiki.example.com/"},
+				ForwardAuthHosts: []string{"a.example.com", "b.example.com"}, RequireRole: gatehouse.RoleAdmin, RequireMFA: true,
+				SecretHash: gatehouse.HashToken("secret"), CreatedAt: tx.Now(), UpdatedAt: tx.Now()}
+			if err := tx.CreateApplication(a); err != nil {
+				return err
+			}
+			op := &gatehouse.Application{ID: gatehouse.NewID(tx.Now()), ClientID: "client-op", Name: "Product", Public: true,
+				FirstParty: true, CreatedAt: tx.Now(), UpdatedAt: tx.Now()}
+			return tx.CreateApplication(op)
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			for _, lookup := range []func() (*gatehouse.Application, error){
+				func() (*gatehouse.Application, error) { return tx.ApplicationByClientID("client-a") },
+				func() (*gatehouse.Application, error) { return tx.CompanyApplication("co-a", "client-a") },
+				func() (*gatehouse.Application, error) { return tx.ApplicationByHost("b.example.com") },
+			} {
+				got, err := lookup()
+				if err != nil {
+					return err
+				}
+				if got.ID != a.ID || got.Name != a.Name || !slices.Equal(got.RedirectURIs, a.RedirectURIs) ||
+					!slices.Equal(got.PostLogoutRedirectURIs, a.PostLogoutRedirectURIs) || !slices.Equal(got.ForwardAuthHosts, a.ForwardAuthHosts) ||
+					got.RequireRole != a.RequireRole || !got.RequireMFA || got.Public || !slices.Equal(got.SecretHash, a.SecretHash) ||
+					!got.CreatedAt.Equal(a.CreatedAt) {
+					t.Errorf("got %+v, want %+v", got, a)
+				}
+			}
+			for what, err := range map[string]error{
+				"another company's":             second(tx.CompanyApplication("co-b", "client-a")),
+				"the operator's as a company's": second(tx.CompanyApplication("co-a", "client-op")),
+				"an unknown host":               second(tx.ApplicationByHost("c.example.com")),
+			} {
+				if gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+					t.Errorf("%s: got %v, want not_found", what, err)
+				}
+			}
+			op, err := tx.CompanyApplication("", "client-op")
+			if err != nil || !op.Public || !op.FirstParty || op.SecretHash != nil || op.ForwardAuthHosts != nil {
+				t.Errorf("the operator's app: got %+v, %v", op, err)
+			}
+			if list, err := tx.Applications("co-a"); err != nil || len(list) != 1 {
+				t.Errorf("co-a's apps: got %d, %v; want 1", len(list), err)
+			}
+			if list, err := tx.AllApplications(); err != nil || len(list) != 2 {
+				t.Errorf("all apps: got %d, %v; want 2", len(list), err)
+			}
+			return nil
+		})
+		err := s.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
+			return tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(tx.Now()), ClientID: "client-c", CompanyID: "co-c",
+				Name: "Thief", ForwardAuthHosts: []string{"a.example.com"}, CreatedAt: tx.Now(), UpdatedAt: tx.Now()})
+		})
+		if gatehouse.ErrorCode(err) != gatehouse.EForwardAuthHostTaken {
+			t.Fatalf("a taken host: got %v, want forward_auth_host_taken", err)
+		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			if ok, err := tx.DeleteApplication("co-b", a.ID); ok || err != nil {
+				t.Errorf("another company deletes: got %v, %v; want false", ok, err)
+			}
+			a.ForwardAuthHosts, a.Name = []string{"c.example.com"}, "Renamed"
+			if err := tx.UpdateApplication(a); err != nil {
+				return err
+			}
+			if got, err := tx.ApplicationByHost("c.example.com"); err != nil || got.Name != "Renamed" {
+				t.Errorf("after update: got %+v, %v", got, err)
+			}
+			if _, err := tx.ApplicationByHost("a.example.com"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+				t.Errorf("a host the update dropped: got %v, want not_found", err)
+			}
+			if ok, err := tx.DeleteApplication("co-a", a.ID); !ok || err != nil {
+				t.Errorf("delete: got %v, %v; want true", ok, err)
+			}
+			_, err := tx.ApplicationByHost("c.example.com")
+			if gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+				t.Errorf("a deleted app's host: got %v, want not_found", err)
+			}
+			return nil
+		})
+	})
+}
+
+func second[T any](_ T, err error) error { return err }
