@@ -46,6 +46,11 @@ const (
 	EventApplicationCreated      = "application.created"
 	EventApplicationUpdated      = "application.updated"
 	EventApplicationDeleted      = "application.deleted"
+	EventPasskeyAdded            = "passkey.added"
+	EventPasskeyRenamed          = "passkey.renamed"
+	EventPasskeyRemoved          = "passkey.removed"
+	EventPasskeysRemovedByAdmin  = "passkey.removed_by_admin"
+	EventPasskeyFailed           = "passkey.failed" // a refused answer; Detail says why
 )
 
 // EventTypes lists the event types above, for filters and documentation.
@@ -59,6 +64,8 @@ var EventTypes = []string{
 	EventAuditExported, EventWebhookCreated, EventWebhookDeleted, EventWebhookSecretRotated, EventWebhookDisabled,
 	EventWebhookEnabled, EventWebhookDeliveryResent, EventApplicationCreated, EventApplicationUpdated,
 	EventApplicationDeleted,
+	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved,
+	EventPasskeysRemovedByAdmin, EventPasskeyFailed,
 }
 
 // AuditEvent is one row of a company's security log: who (ActorID, empty

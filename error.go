@@ -43,6 +43,16 @@ const (
 	EOwnTOTPRequired          = "own_totp_required" // an admin without 2FA tried to require it for everyone
 )
 
+// Error codes of passkeys.
+const (
+	// EInvalidPasskey: the authenticator's answer was refused (wrong
+	// origin or relying party, a signature that does not verify, a
+	// replayed or expired ceremony, a counter that went back, no user
+	// verification). One code for all: the audit log says which.
+	EInvalidPasskey = "invalid_passkey"
+	EPasskeyExists  = "passkey_exists" // this authenticator's credential is registered already
+)
+
 // Error codes of webhook endpoints (docs/WEBHOOKS.md).
 const (
 	EWebhookURLInvalid        = "webhook_url_invalid"         // not an absolute https URL (http with --webhook-allow-private)

@@ -14,6 +14,10 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end, whatever the activity
 	IP         string
 	UserAgent  string
+	// Methods are how the login that made it proved who it was, as RFC
+	// 8176 names them ("pwd", "otp", "hwk", "mfa"): the amr of tokens
+	// issued from the session. Empty for sessions older than the record.
+	Methods []string
 }
 
 // Login steps, in the order a login passes them. A challenge records the
@@ -22,9 +26,20 @@ type Step int
 
 const (
 	StepPassword       Step = 1 << iota // always passed when a challenge exists
-	StepTOTP                            // the user has 2FA
+	StepTOTP                            // the user has 2FA: the second factor (a code, a recovery code or a passkey)
 	StepPasswordChange                  // a temporary password must be replaced
 	StepTOTPSetup                       // the company requires 2FA and the user has none
+	// StepPasskey is not a step of its own: it marks that a passkey
+	// passed StepTOTP, or the whole sign-in when no password was asked.
+	StepPasskey
+)
+
+// Authentication methods of RFC 8176, as Session.Methods records them.
+const (
+	MethodPassword = "pwd" // a password
+	MethodOTP      = "otp" // a TOTP or recovery code
+	MethodHardware = "hwk" // a passkey: proof of a key held by an authenticator
+	MethodMFA      = "mfa" // more than one factor
 )
 
 // Challenge is a login in progress: the password was right, and more steps

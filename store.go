@@ -180,6 +180,7 @@ type Tx interface {
 	TakeResetRequests(n int) ([]*ResetRequest, error)
 
 	WebhookTx
+	PasskeyTx
 	ApplicationTx
 }
 

@@ -56,6 +56,9 @@ type User struct {
 	TOTPEnabledAt time.Time
 	TOTPLastStep  int64
 
+	// Passkeys is how many passkeys the user has (the store counts them).
+	Passkeys int
+
 	// Language is the language the user chose for pages and mail (a code
 	// such as "tr"); empty follows the browser's Accept-Language.
 	Language string
@@ -79,3 +82,8 @@ func (u *User) Status() Status {
 
 // TOTPEnabled reports whether the user has a confirmed authenticator.
 func (u *User) TOTPEnabled() bool { return len(u.TOTPSecret) > 0 }
+
+// HasSecondFactor reports whether signing in takes more than a password:
+// an authenticator app, or a passkey. Either satisfies a company that
+// requires two-factor authentication.
+func (u *User) HasSecondFactor() bool { return u.TOTPEnabled() || u.Passkeys > 0 }

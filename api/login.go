@@ -9,6 +9,7 @@ import (
 type loginJSON struct {
 	Status        string    `json:"status"`
 	Challenge     string    `json:"challenge,omitempty"`
+	Passkey       bool      `json:"passkey,omitempty"` // the second factor may be a passkey
 	SessionToken  string    `json:"session_token,omitempty"`
 	ExpiresAt     string    `json:"expires_at,omitempty"`
 	User          *userJSON `json:"user,omitempty"`
@@ -21,7 +22,7 @@ func (d deps) writeLogin(w http.ResponseWriter, res *auth.LoginResult, err error
 	if err != nil {
 		return err
 	}
-	out := loginJSON{Status: res.Status, Challenge: res.Challenge, RecoveryCodes: res.RecoveryCodes}
+	out := loginJSON{Status: res.Status, Challenge: res.Challenge, Passkey: res.Passkey, RecoveryCodes: res.RecoveryCodes}
 	if res.Status == auth.StatusAuthenticated {
 		u := toUser(res.User)
 		out.User = &u

@@ -56,7 +56,7 @@ func (s *Service) UpdateCompany(ctx context.Context, id *Identity, upd CompanyUp
 			changed = append(changed, "name")
 		}
 		if upd.RequireTOTP != nil && *upd.RequireTOTP != company.RequireTOTP {
-			if *upd.RequireTOTP && !actor.TOTPEnabled() {
+			if *upd.RequireTOTP && !actor.HasSecondFactor() {
 				return gatehouse.Errorf(gatehouse.EOwnTOTPRequired,
 					"Turn on two-factor authentication for your own account before requiring it for everyone.")
 			}

@@ -15,6 +15,10 @@ const (
 	StatusTOTPRequired           = "totp_required"
 	StatusPasswordChangeRequired = "password_change_required"
 	StatusTOTPSetupRequired      = "totp_setup_required"
+	// StatusPasskeyRequired: the user's second factor is a passkey (and
+	// no authenticator app); a user with both gets StatusTOTPRequired
+	// with Passkey set.
+	StatusPasskeyRequired = "passkey_required"
 )
 
 // LoginResult is the answer to each login step: either a session (Status
@@ -22,6 +26,8 @@ const (
 type LoginResult struct {
 	Status    string
 	Challenge string // the token of the next step's challenge
+	// Passkey: the second factor may be a passkey (BeginPasskeySecondFactor).
+	Passkey bool
 
 	SessionToken string
 	Session      *gatehouse.Session
@@ -223,14 +229,15 @@ func hashError(err error) error {
 }
 
 // nextStep returns the first login step still required, or 0 when the
-// login is complete. Order: TOTP, forced password change, forced TOTP setup.
+// login is complete. Order: the second factor (TOTP or a passkey), forced
+// password change, forced TOTP setup.
 func nextStep(u *gatehouse.User, company *gatehouse.Company, passed gatehouse.Step) gatehouse.Step {
 	switch {
-	case u.TOTPEnabled() && passed&gatehouse.StepTOTP == 0:
+	case u.HasSecondFactor() && passed&gatehouse.StepTOTP == 0:
 		return gatehouse.StepTOTP
 	case u.MustChangePassword && passed&gatehouse.StepPasswordChange == 0:
 		return gatehouse.StepPasswordChange
-	case company.RequireTOTP && !u.TOTPEnabled() && passed&gatehouse.StepTOTPSetup == 0:
+	case company.RequireTOTP && !u.HasSecondFactor() && passed&gatehouse.StepTOTPSetup == 0:
 		return gatehouse.StepTOTPSetup
 	}
 	return 0
@@ -251,7 +258,7 @@ func (s *Service) advance(tx gatehouse.Tx, o *outcome, u *gatehouse.User, passed
 	}
 	next := nextStep(u, company, passed)
 	if next == 0 {
-		return s.startSession(tx, u, c)
+		return s.startSession(tx, u, passed, c)
 	}
 	token, hash := gatehouse.NewToken()
 	ch := &gatehouse.Challenge{
@@ -261,16 +268,40 @@ func (s *Service) advance(tx gatehouse.Tx, o *outcome, u *gatehouse.User, passed
 	if err := tx.CreateChallenge(ch); err != nil {
 		return nil, err
 	}
-	return &LoginResult{Status: stepStatus[next], Challenge: token, User: u}, nil
+	res := &LoginResult{Status: stepStatus[next], Challenge: token, User: u}
+	if next == gatehouse.StepTOTP && u.Passkeys > 0 {
+		res.Passkey = true
+		if !u.TOTPEnabled() {
+			res.Status = StatusPasskeyRequired
+		}
+	}
+	return res, nil
 }
 
-// startSession completes a login.
-func (s *Service) startSession(tx gatehouse.Tx, u *gatehouse.User, c Client) (*LoginResult, error) {
+// sessionMethods are the RFC 8176 methods of a login that passed these
+// steps. A passkey verified the user as well as its possession: two
+// factors by itself.
+func sessionMethods(passed gatehouse.Step) []string {
+	var m []string
+	if passed&gatehouse.StepPassword != 0 {
+		m = append(m, gatehouse.MethodPassword)
+	}
+	switch {
+	case passed&gatehouse.StepPasskey != 0:
+		m = append(m, gatehouse.MethodHardware, gatehouse.MethodMFA)
+	case passed&gatehouse.StepTOTP != 0:
+		m = append(m, gatehouse.MethodOTP, gatehouse.MethodMFA)
+	}
+	return m
+}
+
+// startSession completes a login that passed the steps in passed.
+func (s *Service) startSession(tx gatehouse.Tx, u *gatehouse.User, passed gatehouse.Step, c Client) (*LoginResult, error) {
 	token, hash := gatehouse.NewToken()
 	sess := &gatehouse.Session{
 		ID: gatehouse.NewID(tx.Now()), TokenHash: hash, UserID: u.ID, CompanyID: u.CompanyID,
 		CreatedAt: tx.Now(), LastSeenAt: tx.Now(), ExpiresAt: tx.Now().Add(s.cfg.SessionLifetime),
-		IP: c.IP, UserAgent: userAgent(c.UserAgent),
+		IP: c.IP, UserAgent: userAgent(c.UserAgent), Methods: sessionMethods(passed),
 	}
 	if err := tx.CreateSession(sess); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/clip"
 	"github.com/gatehouse/gatehouse/internal/priority"
@@ -74,6 +76,11 @@ type Service struct {
 
 	// intake groups the writes of concurrent forgot-password requests.
 	intake resetIntake
+
+	// rp is the WebAuthn relying party of the public URL, made on first use.
+	rpOnce sync.Once
+	rp     *webauthn.WebAuthn
+	rpErr  error
 }
 
 // Metrics are the counters the service keeps.

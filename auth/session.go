@@ -34,7 +34,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 		}
 		now = tx.Now()
 		id = Identity{Session: sess, User: u}
-		if company.RequireTOTP && !u.TOTPEnabled() {
+		if company.RequireTOTP && !u.HasSecondFactor() {
 			return errUnauthenticated()
 		}
 		return nil

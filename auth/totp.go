@@ -117,7 +117,8 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 				}
 				usedRecovery = ok
 			}
-		} else {
+		} else if p.user.TOTPEnabled() {
+			// A user whose second factor is a passkey alone has no code.
 			secret, err := s.userSecret(p.user)
 			if err != nil {
 				return err

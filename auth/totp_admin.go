@@ -21,6 +21,28 @@ import (
 // their own 2FA on their profile page instead, with their password. A user
 // without 2FA gives ETOTPNotEnabled.
 func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID string, c Client) error {
+	return s.removeSecondFactors(ctx, actor, userID, removeTOTP, c)
+}
+
+// RemoveUserPasskeys removes every passkey of a user who lost the devices
+// that hold them, by the rules and with the consequences of
+// RemoveUserTOTP: sessions and logins in progress end, the throttle is
+// lifted, the user is told by mail and the audit log records who did it.
+// A user without passkeys gives ENotFound.
+func (s *Service) RemoveUserPasskeys(ctx context.Context, actor *Identity, userID string, c Client) error {
+	return s.removeSecondFactors(ctx, actor, userID, removePasskeys, c)
+}
+
+// What removeSecondFactors removes.
+const (
+	removeTOTP = 1 << iota
+	removePasskeys
+)
+
+// removeSecondFactors removes the second factors in what from a user, for
+// an admin (actor) or the operator (actor nil). The operator removes
+// whichever the user has, and fails only when the user has neither.
+func (s *Service) removeSecondFactors(ctx context.Context, actor *Identity, userID string, what int, c Client) error {
 	if actor != nil {
 		if err := requireAdmin(actor); err != nil {
 			return err
@@ -31,11 +53,24 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 		if err != nil {
 			return err
 		}
-		if !u.TOTPEnabled() {
+		removeT := what&removeTOTP != 0 && u.TOTPEnabled()
+		removeP := what&removePasskeys != 0 && u.Passkeys > 0
+		switch {
+		case !removeT && !removeP && what == removePasskeys:
+			return gatehouse.Errorf(gatehouse.ENotFound, "This user has no passkey.")
+		case !removeT && !removeP:
 			return errTOTPNotEnabled()
 		}
-		if err := clearTOTP(tx, u); err != nil {
-			return err
+		if removeT {
+			if err := clearTOTP(tx, u); err != nil {
+				return err
+			}
+		}
+		if removeP {
+			if _, err := tx.DeletePasskeys(u.CompanyID, u.ID); err != nil {
+				return err
+			}
+			u.Passkeys = 0
 		}
 		if _, err := tx.DeleteSessions(u.ID, ""); err != nil {
 			return err
@@ -48,18 +83,31 @@ func (s *Service) RemoveUserTOTP(ctx context.Context, actor *Identity, userID st
 		if err := tx.ClearThrottle(accountKey(u.Email)); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventTOTPRemovedByAdmin, u.CompanyID, "", u.ID, c)
 		d := s.mailData(u, c)
 		if actor != nil {
-			e.ActorID, d.Actor = actor.User.ID, actor.User.Name
-		} else {
-			e.Detail = gatehouse.DetailOperator
+			d.Actor = actor.User.Name
 		}
-		if err := s.audit(tx, e); err != nil {
-			return err
+		tell := func(typ, message string) error {
+			e := event(typ, u.CompanyID, "", u.ID, c)
+			if actor != nil {
+				e.ActorID = actor.User.ID
+			} else {
+				e.Detail = gatehouse.DetailOperator
+			}
+			if err := s.audit(tx, e); err != nil {
+				return err
+			}
+			return s.queueMail(tx, o, u, c, message, d)
 		}
-		if err := s.queueMail(tx, o, u, c, mail.MessageTOTPRemovedByAdmin, d); err != nil {
-			return err
+		if removeT {
+			if err := tell(gatehouse.EventTOTPRemovedByAdmin, mail.MessageTOTPRemovedByAdmin); err != nil {
+				return err
+			}
+		}
+		if removeP {
+			if err := tell(gatehouse.EventPasskeysRemovedByAdmin, mail.MessagePasskeysRemovedByAdmin); err != nil {
+				return err
+			}
 		}
 		if actor == nil {
 			return s.tellOtherAdmins(tx, o, u, mail.ActionTOTPRemoved, c)
@@ -91,8 +139,9 @@ func totpRemovalTarget(tx gatehouse.Tx, actor *Identity, userID string) (*gateho
 }
 
 // OperatorRemoveTOTP is RemoveUserTOTP for the server operator's command
-// line (`gatehouse user disable-2fa --email`): it finds the user by email
-// and returns them. An unknown email gives ENotFound.
+// line (`gatehouse user disable-2fa --email`): it finds the user by email,
+// removes their authenticator app and their passkeys, and returns them.
+// An unknown email gives ENotFound; a user with neither, ETOTPNotEnabled.
 func (s *Service) OperatorRemoveTOTP(ctx context.Context, email string, c Client) (*gatehouse.User, error) {
 	email, err := ParseEmail(email)
 	if err != nil {
@@ -109,7 +158,7 @@ func (s *Service) OperatorRemoveTOTP(ctx context.Context, email string, c Client
 	if err != nil {
 		return nil, err
 	}
-	if err := s.RemoveUserTOTP(ctx, nil, u.ID, c); err != nil {
+	if err := s.removeSecondFactors(ctx, nil, u.ID, removeTOTP|removePasskeys, c); err != nil {
 		return nil, err
 	}
 	return u, nil

@@ -68,7 +68,8 @@ func (s *Service) TOTPState(ctx context.Context, id *Identity) (*TOTPState, erro
 		if err != nil {
 			return err
 		}
-		st = TOTPState{Enabled: u.TOTPEnabled(), EnabledAt: u.TOTPEnabledAt, RequiredByCompany: company.RequireTOTP,
+		// A passkey is a second factor too: with one, the app may go.
+		st = TOTPState{Enabled: u.TOTPEnabled(), EnabledAt: u.TOTPEnabledAt, RequiredByCompany: company.RequireTOTP && u.Passkeys == 0,
 			NeedsPassword: needsReauth(id.Session, tx.Now())}
 		if st.Enabled {
 			st.RecoveryCodesLeft, err = tx.CountRecoveryCodes(u.ID)
@@ -238,7 +239,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 	// The company's rule first: no password is guessed for a change that
 	// cannot happen.
 	if err := s.store.View(ctx, func(tx gatehouse.Tx) error {
-		return checkCompanyAllowsNoTOTP(tx, id.User.CompanyID)
+		return checkCompanyAllowsNoTOTP(tx, id.User)
 	}); err != nil {
 		return err
 	}
@@ -253,7 +254,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 		if !u.TOTPEnabled() {
 			return errTOTPNotEnabled()
 		}
-		if err := checkCompanyAllowsNoTOTP(tx, u.CompanyID); err != nil {
+		if err := checkCompanyAllowsNoTOTP(tx, u); err != nil {
 			return err
 		}
 		if err := clearTOTP(tx, u); err != nil {
@@ -266,15 +267,13 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 	})
 }
 
-func checkCompanyAllowsNoTOTP(tx gatehouse.Tx, companyID string) error {
-	company, err := tx.Company(companyID)
-	if err != nil {
-		return err
+// checkCompanyAllowsNoTOTP refuses to turn u's authenticator app off while
+// the company requires 2FA, unless a passkey remains as the second factor.
+func checkCompanyAllowsNoTOTP(tx gatehouse.Tx, u *gatehouse.User) error {
+	if u.Passkeys > 0 {
+		return nil
 	}
-	if company.RequireTOTP {
-		return errRequiredByCompany()
-	}
-	return nil
+	return checkCompanyAllowsNoSecondFactor(tx, u.CompanyID)
 }
 
 // clearTOTP turns a user's 2FA off: the secret, any pending secret and

@@ -63,6 +63,9 @@ type Data struct {
 	// its deliveries and Since when they began to fail (webhook_disabled).
 	Endpoint, Reason string
 	Since            time.Time
+
+	// Passkey is the name of the passkey added or removed.
+	Passkey string
 }
 
 // Action tells apart the cases of password_reset_by_admin and break_glass_used.
@@ -104,6 +107,10 @@ const (
 	// MessageMailTest is what `gatehouse mail test` sends.
 	MessageMailTest        = "mail_test"
 	MessageWebhookDisabled = "webhook_disabled"
+
+	MessagePasskeyAdded           = "passkey_added"
+	MessagePasskeyRemoved         = "passkey_removed"
+	MessagePasskeysRemovedByAdmin = "passkeys_removed_by_admin"
 )
 
 // message says what one message needs from Data.
@@ -132,6 +139,9 @@ var messages = map[string]message{
 	MessageMailTest: {needs: []string{"Email", "At"}},
 	MessageWebhookDisabled: {needs: []string{"Email", "Company", "Endpoint", "Link", "Since", "At"},
 		actions: []Action{ActionWebhookFailing, ActionWebhookGone}},
+	MessagePasskeyAdded:           {needs: []string{"Email", "Passkey", "At"}},
+	MessagePasskeyRemoved:         {needs: []string{"Email", "Passkey", "At"}},
+	MessagePasskeysRemovedByAdmin: {needs: []string{"Email", "At"}},
 }
 
 // Templates holds every message in every language, parsed.

@@ -16,6 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var allMessages = []string{
 	"account_disabled", "break_glass_used", "email_changed", "invitation", "mail_test",
+	"passkey_added", "passkey_removed", "passkeys_removed_by_admin",
 	"password_changed", "password_reset", "password_reset_by_admin",
 	"recovery_code_used", "recovery_codes_regenerated", "totp_disabled",
 	"totp_enabled", "totp_removed_by_admin", "webhook_disabled",
@@ -55,6 +56,10 @@ func sampleData(name, lang string) mail.Data {
 	case "email_changed":
 		admin()
 		d.Email, d.OldEmail, d.NewEmail = "", "user@example.com", "user@new.example.com"
+	case "passkey_added", "passkey_removed":
+		d.Passkey = "MacBook Touch ID"
+	case "passkeys_removed_by_admin":
+		admin()
 	case "totp_removed_by_admin", "account_disabled":
 		admin()
 	case "mail_test":

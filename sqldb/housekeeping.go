@@ -16,6 +16,7 @@ func (tx *Tx) DeleteExpired(keepMail time.Duration) (int, error) {
 		{`DELETE FROM sessions WHERE expires_at <= $1`, now},
 		{`DELETE FROM challenges WHERE expires_at <= $1`, now},
 		{`DELETE FROM tokens WHERE expires_at <= $1`, now},
+		{`DELETE FROM passkey_ceremonies WHERE expires_at <= $1`, now},
 		{`DELETE FROM throttles WHERE last_at <= $1 AND blocked_until <= $1`, ms(tx.now.Add(-24 * time.Hour))},
 		{`DELETE FROM outbox WHERE (sent_at <> 0 AND sent_at <= $1) OR (failed_at <> 0 AND failed_at <= $1)`, ms(tx.now.Add(-keepMail))},
 	}

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -9,21 +10,26 @@ import (
 
 // CreateSession inserts s.
 func (tx *Tx) CreateSession(s *gatehouse.Session) error {
-	_, err := tx.exec(`INSERT INTO sessions (id, token_hash, user_id, company_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.TokenHash, s.UserID, s.CompanyID, ms(s.CreatedAt), ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent)
+	_, err := tx.exec(`INSERT INTO sessions (id, token_hash, user_id, company_id, created_at, last_seen_at, expires_at, ip, user_agent, methods)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.ID, s.TokenHash, s.UserID, s.CompanyID, ms(s.CreatedAt), ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent,
+		strings.Join(s.Methods, " "))
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
 	return nil
 }
 
-const sessionColumns = `s.id, s.token_hash, s.user_id, s.company_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent`
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.company_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.methods`
 
-type sessionTimes struct{ created, lastSeen, expires int64 }
+type sessionTimes struct {
+	created, lastSeen, expires int64
+	methods                    string
+}
 
 func (s *sessionTimes) fill(sess *gatehouse.Session) {
 	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMS(s.created), fromMS(s.lastSeen), fromMS(s.expires)
+	sess.Methods = strings.Fields(s.methods)
 }
 
 // SessionByTokenHash returns the session, its user and the user's company
@@ -37,7 +43,7 @@ func (tx *Tx) SessionByTokenHash(hash []byte) (*gatehouse.Session, *gatehouse.Us
 	row := tx.lookupRow(`SELECT `+userColumns+`, `+sessionColumns+`, c.id, c.name, c.require_totp, c.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
 		WHERE s.token_hash = $1`, hash)
-	u, err := scanUser(row, &s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent,
+	u, err := scanUser(row, &s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent, &t.methods,
 		&c.ID, &c.Name, &c.RequireTOTP, &companyCreated)
 	if err != nil {
 		return nil, nil, nil, notFound(err, "Session")
@@ -65,7 +71,7 @@ func (tx *Tx) Sessions(userID string) ([]*gatehouse.Session, error) {
 	for rows.Next() {
 		var s gatehouse.Session
 		var t sessionTimes
-		if err := rows.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent); err != nil {
+		if err := rows.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &s.IP, &s.UserAgent, &t.methods); err != nil {
 			return nil, err
 		}
 		t.fill(&s)

@@ -17,7 +17,8 @@ import (
 
 const userColumns = `u.id, u.company_id, u.email, u.name, u.role, u.password_hash, u.password_changed_at,
 	u.must_change_password, u.temp_password_expires_at, u.totp_secret, u.totp_enabled_at, u.totp_last_step,
-	u.disabled_at, u.last_login_at, u.created_at, u.language`
+	u.disabled_at, u.last_login_at, u.created_at, u.language,
+	(SELECT count(*) FROM passkeys pk WHERE pk.user_id = u.id)`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -28,7 +29,7 @@ func scanUser(s scanner, extra ...any) (*gatehouse.User, error) {
 	var pwChanged, tempExp, totpEnabled, disabled, lastLogin, created int64
 	dest := append([]any{&u.ID, &u.CompanyID, &u.Email, &u.Name, &role, &u.PasswordHash, &pwChanged,
 		&u.MustChangePassword, &tempExp, &u.TOTPSecret, &totpEnabled, &u.TOTPLastStep,
-		&disabled, &lastLogin, &created, &u.Language}, extra...)
+		&disabled, &lastLogin, &created, &u.Language, &u.Passkeys}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.Lo
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
-	case auth.StatusTOTPRequired:
+	case auth.StatusTOTPRequired, auth.StatusPasskeyRequired:
 		to = "/login/2fa"
 	case auth.StatusPasswordChangeRequired:
 		to = "/login/change-password"

@@ -96,7 +96,7 @@ func cmdUserDisable2FA(ctx context.Context, env environment, args []string) erro
 	if err != nil {
 		return explain(err)
 	}
-	fmt.Fprintf(env.stdout, "Removed two-factor authentication and recovery codes from %s (%s).\n", u.Email, u.ID)
+	fmt.Fprintf(env.stdout, "Removed two-factor authentication (authenticator app, recovery codes and passkeys) from %s (%s).\n", u.Email, u.ID)
 	fmt.Fprintln(env.stdout, mailNote)
 	return nil
 }

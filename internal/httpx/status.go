@@ -44,6 +44,8 @@ var codeStatus = map[string]int{
 	gatehouse.EWebhookURLInvalid:        http.StatusBadRequest,
 	gatehouse.EWebhookAddressNotAllowed: http.StatusBadRequest,
 	gatehouse.EWebhookDisabled:          http.StatusConflict,
+	gatehouse.EInvalidPasskey:           http.StatusUnauthorized,
+	gatehouse.EPasskeyExists:            http.StatusConflict,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.
