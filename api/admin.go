@@ -20,12 +20,7 @@ import (
 // before the query or the body is read, so that validation errors tell
 // members nothing.
 func adminAuthed[T any](d deps, h func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req T) error) http.Handler {
-	return authed(d, func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req T) error {
-		if err := auth.RequireAdmin(id); err != nil {
-			return err
-		}
-		return h(w, r, id, req)
-	})
+	return guarded(d, auth.RequireAdmin, h)
 }
 
 type companyJSON struct {
@@ -144,8 +139,8 @@ func (d deps) handleListUsers() http.Handler {
 }
 
 type inviteRequest struct {
-	Email string `json:"email"`
-	Name  string `json:"name"`
+	Email string `json:"email" api:"required"`
+	Name  string `json:"name" api:"required"`
 	Role  string `json:"role"`
 }
 
@@ -213,7 +208,7 @@ func (d deps) handleUpdateUser() http.Handler {
 }
 
 type adminResetRequest struct {
-	Method            string  `json:"method"`
+	Method            string  `json:"method" api:"required"`
 	TemporaryPassword *string `json:"temporary_password"`
 }
 

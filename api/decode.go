@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -32,8 +33,9 @@ func decode(r *http.Request, v any) error {
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		// No body at all (a GET, as every session check is): decoding {}
-		// would leave v as it is, so skip the reading and parsing.
-		return nil
+		// would leave v as it is, so skip the reading and parsing, but not
+		// the members {} lacks.
+		return checkRequired(nil, v)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
@@ -57,6 +59,9 @@ func decode(r *http.Request, v any) error {
 		return err
 	}
 	if err := checkMembers(keys, v); err != nil {
+		return err
+	}
+	if err := checkRequired(keys, v); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -142,6 +147,31 @@ func checkMembers(keys []string, v any) error {
 	for _, k := range keys {
 		if !known[k] {
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q is not known.", k)
+		}
+	}
+	return nil
+}
+
+// checkRequired refuses a body without a member that the struct v points
+// to marks `api:"required"` (the document's "required" list): a missing
+// member is a malformed request, said as such before any rule judges the
+// others (a login without a password is not a wrong password).
+func checkRequired(keys []string, v any) error {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("api") != "required" {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !slices.Contains(keys, name) {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member %q is required.", name)
 		}
 	}
 	return nil

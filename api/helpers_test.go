@@ -62,5 +62,6 @@ func raw(t *testing.T, s *servertest.Server, method, path, contentType string, b
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	servertest.CheckExchange(t, req, body, resp, b)
 	return &servertest.Response{Response: resp, Body: b}
 }

@@ -35,8 +35,8 @@ func (d deps) writeLogin(w http.ResponseWriter, res *auth.LoginResult, err error
 }
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" api:"required"`
+	Password string `json:"password" api:"required"`
 }
 
 func (d deps) handleLogin() http.Handler {
@@ -47,7 +47,7 @@ func (d deps) handleLogin() http.Handler {
 }
 
 type loginTOTPRequest struct {
-	Challenge    string `json:"challenge"`
+	Challenge    string `json:"challenge" api:"required"`
 	Code         string `json:"code"`
 	RecoveryCode string `json:"recovery_code"`
 }
@@ -60,9 +60,9 @@ func (d deps) handleLoginTOTP() http.Handler {
 }
 
 type loginPasswordRequest struct {
-	Challenge       string `json:"challenge"`
-	NewPassword     string `json:"new_password"`
-	ConfirmPassword string `json:"confirm_password"`
+	Challenge       string `json:"challenge" api:"required"`
+	NewPassword     string `json:"new_password" api:"required"`
+	ConfirmPassword string `json:"confirm_password" api:"required"`
 }
 
 func (d deps) handleLoginPassword() http.Handler {
@@ -83,7 +83,7 @@ func toEnrollment(e *auth.Enrollment) enrollmentJSON {
 }
 
 type challengeRequest struct {
-	Challenge string `json:"challenge"`
+	Challenge string `json:"challenge" api:"required"`
 }
 
 func (d deps) handleLoginTOTPSetup() http.Handler {
@@ -98,8 +98,8 @@ func (d deps) handleLoginTOTPSetup() http.Handler {
 }
 
 type challengeCodeRequest struct {
-	Challenge string `json:"challenge"`
-	Code      string `json:"code"`
+	Challenge string `json:"challenge" api:"required"`
+	Code      string `json:"code" api:"required"`
 }
 
 func (d deps) handleLoginTOTPSetupConfirm() http.Handler {

@@ -14,9 +14,9 @@ func (d deps) handleMe() http.Handler {
 }
 
 type changePasswordRequest struct {
-	CurrentPassword string `json:"current_password"`
-	NewPassword     string `json:"new_password"`
-	ConfirmPassword string `json:"confirm_password"`
+	CurrentPassword string `json:"current_password" api:"required"`
+	NewPassword     string `json:"new_password" api:"required"`
+	ConfirmPassword string `json:"confirm_password" api:"required"`
 }
 
 func (d deps) handleChangePassword() http.Handler {

@@ -292,3 +292,42 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentsTheCommonRefusals: the refusals that come before an
+// operation's own rules are documented on each operation they can reach.
+// Every unsafe operation may meet the cross-site refusal (403 forbidden,
+// from server.go's cross-origin protection; the OpenAPI witness found 13
+// operations without it and the login's 403 naming only
+// account_disabled), and every operation may meet decode's 400, 413 and
+// 415, even one that takes no body (a GET with a text/plain body is 415).
+func TestOpenAPIDocumentsTheCommonRefusals(t *testing.T) {
+	doc := openAPI(t)
+	for name, op := range operations(doc) {
+		method, _, _ := strings.Cut(name, " ")
+		responses, _ := op["responses"].(map[string]any)
+		description := func(status string) string {
+			r, _ := responses[status].(map[string]any)
+			if ref, ok := r["$ref"].(string); ok {
+				r = resolve(doc, ref)
+			}
+			d, _ := r["description"].(string)
+			return d
+		}
+		if method != "GET" && method != "HEAD" && !mentions(description("403"), "forbidden") {
+			t.Errorf("%s: 403 %q, want it to document the cross-site refusal, code `forbidden`", name, description("403"))
+		}
+		if name == "GET /api/v1/openapi.json" {
+			continue // a file, served without reading the request
+		}
+		for status, code := range map[string]string{"400": "invalid_request", "413": "request_too_large", "415": "unsupported_media_type"} {
+			if !mentions(description(status), code) {
+				t.Errorf("%s: %s %q, want it to document code `%s`", name, status, description(status), code)
+			}
+		}
+	}
+}
+
+// mentions tells whether a description names the code as a word.
+func mentions(description, code string) bool {
+	return regexp.MustCompile(`(^|[^a-z_])` + code + `($|[^a-z_])`).MatchString(description)
+}

@@ -7,7 +7,7 @@ import (
 )
 
 type resetRequest struct {
-	Email string `json:"email"`
+	Email string `json:"email" api:"required"`
 }
 
 // handlePasswordReset answers 202 whether or not the email is known.
@@ -24,9 +24,9 @@ func (d deps) handlePasswordReset() http.Handler {
 }
 
 type resetConfirmRequest struct {
-	Token           string `json:"token"`
-	NewPassword     string `json:"new_password"`
-	ConfirmPassword string `json:"confirm_password"`
+	Token           string `json:"token" api:"required"`
+	NewPassword     string `json:"new_password" api:"required"`
+	ConfirmPassword string `json:"confirm_password" api:"required"`
 }
 
 func (d deps) handlePasswordResetConfirm() http.Handler {
@@ -40,7 +40,7 @@ func (d deps) handlePasswordResetConfirm() http.Handler {
 }
 
 type passwordCheckRequest struct {
-	Password   string   `json:"password"`
+	Password   string   `json:"password" api:"required"`
 	UserInputs []string `json:"user_inputs"`
 }
 

@@ -136,3 +136,7 @@ func handleOpenAPI() http.Handler {
 		w.Write(openAPI)
 	})
 }
+
+// Document returns the OpenAPI document served at /api/v1/openapi.json: the
+// one the test clients check every request and answer against.
+func Document() []byte { return append([]byte(nil), openAPI...) }

@@ -39,8 +39,18 @@ func handle[T any](d deps, h func(w http.ResponseWriter, r *http.Request, req T)
 // authed is handle for calls that need a session (bearer token or cookie).
 // The session is checked before the body is read.
 func authed[T any](d deps, h func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req T) error) http.Handler {
+	return guarded(d, nil, h)
+}
+
+// guarded is authed with a check of the caller (such as
+// auth.RequireAdmin), made before the body is read: a member is refused an
+// admin's endpoint whatever the body, not told what is wrong with it.
+func guarded[T any](d deps, allow func(*auth.Identity) error, h func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req T) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r))
+		if err == nil && allow != nil {
+			err = allow(id)
+		}
 		if err == nil {
 			var req T
 			if err = decode(r, &req); err == nil {

@@ -11,7 +11,7 @@ type passwordRequest struct {
 }
 
 type codeRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required"`
 }
 
 type recoveryCodesJSON struct {

@@ -101,7 +101,7 @@ func (d deps) handleListWebhooks() http.Handler {
 }
 
 type webhookRequest struct {
-	URL    string   `json:"url"`
+	URL    string   `json:"url" api:"required"`
 	Events []string `json:"events"`
 }
 

@@ -305,6 +305,7 @@ func send(t *testing.T, s *servertest.Server, method, path, contentType string, 
 	defer resp.Body.Close()
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
+	servertest.CheckExchange(t, req, body, resp, b.Bytes())
 	return &servertest.Response{Response: resp, Body: b.Bytes()}
 }
 
