@@ -299,7 +299,8 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 // from server.go's cross-origin protection; the OpenAPI witness found 13
 // operations without it and the login's 403 naming only
 // account_disabled), and every operation may meet decode's 400, 413 and
-// 415, even one that takes no body (a GET with a text/plain body is 415).
+// 415, even one that takes no body (a GET with a text/plain body is 415),
+// and 503 when the database is away (test/cluster's outage met it).
 func TestOpenAPIDocumentsTheCommonRefusals(t *testing.T) {
 	doc := openAPI(t)
 	for name, op := range operations(doc) {
@@ -319,7 +320,7 @@ func TestOpenAPIDocumentsTheCommonRefusals(t *testing.T) {
 		if name == "GET /api/v1/openapi.json" {
 			continue // a file, served without reading the request
 		}
-		for status, code := range map[string]string{"400": "invalid_request", "413": "request_too_large", "415": "unsupported_media_type"} {
+		for status, code := range map[string]string{"400": "invalid_request", "413": "request_too_large", "415": "unsupported_media_type", "503": "unavailable"} {
 			if !mentions(description(status), code) {
 				t.Errorf("%s: %s %q, want it to document code `%s`", name, status, description(status), code)
 			}
