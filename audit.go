@@ -51,6 +51,12 @@ const (
 	EventPasskeyRemoved          = "passkey.removed"
 	EventPasskeysRemovedByAdmin  = "passkey.removed_by_admin"
 	EventPasskeyFailed           = "passkey.failed" // a refused answer; Detail says why
+	EventAPIKeyCreated           = "api_key.created"
+	EventAPIKeyDeleted           = "api_key.deleted"
+	// EventAPIKeyFailed is a well-formed key naming an existing key with
+	// the wrong secret, or an expired one: someone holds a key they
+	// should not, or a stale one.
+	EventAPIKeyFailed = "api_key.failed"
 )
 
 // EventTypes lists the event types above, for filters and documentation.
@@ -66,17 +72,27 @@ var EventTypes = []string{
 	EventApplicationDeleted,
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved,
 	EventPasskeysRemovedByAdmin, EventPasskeyFailed,
+	EventAPIKeyCreated, EventAPIKeyDeleted, EventAPIKeyFailed,
 }
+
+// Kinds of actor of an audit event (AuditEvent.ActorType).
+const (
+	ActorUser   = ""        // a signed-in user, or nobody when ActorID is empty
+	ActorAPIKey = "api_key" // ActorID is an API key's ID
+)
 
 // AuditEvent is one row of a company's security log: who (ActorID, empty
 // for the operator's command line or an anonymous caller), did what (Type),
-// to whom (TargetID), when, and from where.
+// to whom (TargetID), when, and from where. The actor is a user, or an API
+// key (ActorType).
 type AuditEvent struct {
 	ID        string
 	CompanyID string // empty for events without a known company (unknown email)
 	At        time.Time
 	Type      string
 	ActorID   string
+	// ActorType says what ActorID names: ActorUser or ActorAPIKey.
+	ActorType string
 	TargetID  string
 	IP        string
 	UserAgent string

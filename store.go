@@ -182,6 +182,7 @@ type Tx interface {
 	WebhookTx
 	PasskeyTx
 	ApplicationTx
+	APIKeyTx
 }
 
 // ApplicationTx is the part of Tx that keeps applications (see
@@ -214,6 +215,20 @@ type ApplicationTx interface {
 	// DeleteApplication deletes the app of the company ("" for the
 	// operator's) and its hosts; false when the company has no such app.
 	DeleteApplication(companyID, id string) (bool, error)
+}
+
+// APIKeyTx is the part of Tx that keeps API keys (see apikey.go).
+type APIKeyTx interface {
+	CreateAPIKey(k *APIKey) error
+	// APIKey returns the key with this ID, or ENotFound.
+	APIKey(id string) (*APIKey, error)
+	// APIKeys lists a company's keys, oldest first; "" lists the
+	// operator's.
+	APIKeys(companyID string) ([]*APIKey, error)
+	// DeleteAPIKey reports false when there was no such key.
+	DeleteAPIKey(id string) (bool, error)
+	// TouchAPIKey records a use at at; it never moves the last use back.
+	TouchAPIKey(id string, at time.Time) error
 }
 
 // WebhookTx is the part of Tx that keeps webhook endpoints and their

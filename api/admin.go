@@ -263,6 +263,7 @@ type auditEventJSON struct {
 	At          string  `json:"at"`
 	Type        string  `json:"type"`
 	ActorID     string  `json:"actor_id"`
+	ActorType   *string `json:"actor_type"` // user, api_key, operator; null for nobody (an anonymous caller)
 	ActorEmail  *string `json:"actor_email"`
 	TargetID    string  `json:"target_id"`
 	TargetEmail *string `json:"target_email"`
@@ -278,8 +279,17 @@ func toAuditEvent(e *gatehouse.AuditEvent, users map[string]*gatehouse.User) aud
 		}
 		return nil
 	}
-	return auditEventJSON{ID: e.ID, At: timeString(e.At), Type: e.Type, ActorID: e.ActorID, ActorEmail: email(e.ActorID),
+	j := auditEventJSON{ID: e.ID, At: timeString(e.At), Type: e.Type, ActorID: e.ActorID,
 		TargetID: e.TargetID, TargetEmail: email(e.TargetID), IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+	switch {
+	case e.ActorType == gatehouse.ActorAPIKey:
+		j.ActorType = stringPtr(gatehouse.ActorAPIKey)
+	case e.ActorID != "":
+		j.ActorType, j.ActorEmail = stringPtr("user"), email(e.ActorID)
+	case e.ByOperator():
+		j.ActorType = stringPtr("operator")
+	}
+	return j
 }
 
 func auditQuery(r *http.Request, paged bool) (auth.AuditQuery, error) {

@@ -35,34 +35,57 @@ func errUserNotFound() error {
 
 // RequireAdmin refuses callers who are not admins, with EForbidden. Front
 // ends ask it before reading a request, so that a member learns nothing
-// from validation errors; every admin method asks it again.
+// from validation errors; every admin method asks it again. A company API
+// key is an admin of its company; an operator key is not.
 func RequireAdmin(id *Identity) error { return requireAdmin(id) }
 
 func requireAdmin(id *Identity) error {
-	if id == nil || id.User == nil || id.User.Role != gatehouse.RoleAdmin {
+	switch {
+	case id == nil:
+		return errForbidden()
+	case id.Key != nil:
+		if id.Key.Operator() {
+			return errForbidden()
+		}
+		return nil
+	case id.User == nil || id.User.Role != gatehouse.RoleAdmin:
 		return errForbidden()
 	}
 	return nil
 }
 
-// freshAdmin re-reads the caller inside a transaction: the session was
-// checked before it began, and the caller may have been demoted or
-// disabled since.
-func freshAdmin(tx gatehouse.Tx, id *Identity) (*gatehouse.User, error) {
+// freshAdmin re-reads the caller inside a transaction and returns it as
+// the Actor: the session or key was checked before the transaction began,
+// and since then the user may have been demoted or disabled, or the key
+// deleted.
+func freshAdmin(tx gatehouse.Tx, id *Identity) (*Actor, error) {
 	if err := requireAdmin(id); err != nil {
 		return nil, err
 	}
-	actor, err := tx.User(id.User.ID)
+	if id.Key != nil {
+		k, err := tx.APIKey(id.Key.ID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return nil, errForbidden()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if k.Operator() || k.Expired(tx.Now()) {
+			return nil, errForbidden()
+		}
+		return keyActor(k), nil
+	}
+	u, err := tx.User(id.User.ID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return nil, errForbidden()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if actor.Role != gatehouse.RoleAdmin || actor.Status() == gatehouse.StatusDisabled {
+	if u.Role != gatehouse.RoleAdmin || u.Status() == gatehouse.StatusDisabled {
 		return nil, errForbidden()
 	}
-	return actor, nil
+	return userActor(u), nil
 }
 
 // maxIDBytes bounds an ID sent by a client; IDs are 26 characters
@@ -71,7 +94,7 @@ const maxIDBytes = 64
 
 // companyUser loads a user of the admin's company; anyone else's user is
 // not found, never forbidden, so that IDs of other tenants leak nothing.
-func companyUser(tx gatehouse.Tx, actor *gatehouse.User, userID string) (*gatehouse.User, error) {
+func companyUser(tx gatehouse.Tx, actor *Actor, userID string) (*gatehouse.User, error) {
 	if userID == "" || len(userID) > maxIDBytes {
 		return nil, errUserNotFound()
 	}
@@ -90,7 +113,7 @@ func companyUser(tx gatehouse.Tx, actor *gatehouse.User, userID string) (*gateho
 
 // adminTarget is freshAdmin and companyUser together, the start of most
 // admin actions.
-func adminTarget(tx gatehouse.Tx, id *Identity, userID string) (actor, target *gatehouse.User, err error) {
+func adminTarget(tx gatehouse.Tx, id *Identity, userID string) (actor *Actor, target *gatehouse.User, err error) {
 	actor, err = freshAdmin(tx, id)
 	if err != nil {
 		return nil, nil, err
@@ -122,7 +145,7 @@ func checkNotLastAdmin(tx gatehouse.Tx, target *gatehouse.User) error {
 }
 
 // adminView reads with the caller's admin rights checked.
-func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *gatehouse.User) error) error {
+func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *Actor) error) error {
 	if err := requireAdmin(id); err != nil {
 		return err
 	}
@@ -139,7 +162,7 @@ func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gateho
 // caller's company, with the caller's admin rights checked before it and
 // again inside it (adminTarget).
 func (s *Service) adminUpdate(ctx context.Context, id *Identity, userID string,
-	fn func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error) error {
+	fn func(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User) error) error {
 	if err := requireAdmin(id); err != nil {
 		return err
 	}
@@ -153,8 +176,8 @@ func (s *Service) adminUpdate(ctx context.Context, id *Identity, userID string,
 }
 
 // adminMail fills what every message about target says, naming the admin
-// who acted.
-func (s *Service) adminMail(tx gatehouse.Tx, target, actor *gatehouse.User) (mail.Data, error) {
+// or key who acted (nil: the operator).
+func (s *Service) adminMail(tx gatehouse.Tx, target *gatehouse.User, actor *Actor) (mail.Data, error) {
 	d := mail.Data{Name: target.Name, Email: target.Email, At: tx.Now()}
 	if actor != nil {
 		d.Actor = actor.Name

@@ -42,14 +42,14 @@ func NewTemporaryPassword() string {
 // working until the link is used. An invited user gets a new invitation
 // instead. Mail to one address is capped per hour.
 func (s *Service) ResetPasswordByEmail(ctx context.Context, id *Identity, userID string, c Client) error {
-	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
+	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User) error {
 		if err := refuseDisabledTarget(target); err != nil {
 			return err
 		}
 		if err := resetMailLimit.reserve(tx, resetMailKey(target.Email)); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventPasswordResetByAdmin, target.CompanyID, actor.ID, target.ID, c)
+		e := actorEvent(gatehouse.EventPasswordResetByAdmin, actor, target.ID, c)
 		e.Detail = "method=email"
 		if err := s.audit(tx, e); err != nil {
 			return err
@@ -95,14 +95,14 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID
 	if err != nil {
 		return "", hashError(err)
 	}
-	err = s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
+	err = s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User) error {
 		if err := refuseDisabledTarget(target); err != nil {
 			return err
 		}
 		if err := s.setTemporary(tx, o, target, actor, hash, TempPasswordLifetime, c); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventTemporaryPasswordSet, target.CompanyID, actor.ID, target.ID, c)
+		e := actorEvent(gatehouse.EventTemporaryPasswordSet, actor, target.ID, c)
 		e.Detail = "method=temporary"
 		return s.audit(tx, e)
 	})
@@ -121,14 +121,14 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, id *Identity, userID
 // review passed.
 func (s *Service) CheckTemporaryPassword(ctx context.Context, id *Identity, userID, pw string) error {
 	var target *gatehouse.User
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		target, err = companyUser(tx, actor, userID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if target.ID == id.User.ID {
+	if id.User != nil && target.ID == id.User.ID {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "Change your own password in your settings instead.")
 	}
 	if err := refuseDisabledTarget(target); err != nil {
@@ -146,7 +146,7 @@ func (s *Service) CheckTemporaryPassword(ctx context.Context, id *Identity, user
 // setTemporary stores a temporary password that expires after life, ends
 // everything the user had open, lifts their login throttle (this is their
 // way back in) and tells them by mail. actor nil is the operator.
-func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.User, hash string, life time.Duration, c Client) error {
+func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u *gatehouse.User, actor *Actor, hash string, life time.Duration, c Client) error {
 	if err := tx.SetUserPassword(u.ID, hash, true, tx.Now().Add(life)); err != nil {
 		return err
 	}
@@ -167,10 +167,10 @@ func (s *Service) setTemporary(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.
 // UnlockUser lifts the login throttle of a user who locked themselves out
 // with wrong passwords or codes.
 func (s *Service) UnlockUser(ctx context.Context, id *Identity, userID string, c Client) error {
-	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User) error {
+	return s.adminUpdate(ctx, id, userID, func(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User) error {
 		if err := tx.ClearThrottle(accountKey(target.Email)); err != nil {
 			return err
 		}
-		return s.audit(tx, event(gatehouse.EventThrottleCleared, target.CompanyID, actor.ID, target.ID, c))
+		return s.audit(tx, actorEvent(gatehouse.EventThrottleCleared, actor, target.ID, c))
 	})
 }

@@ -220,9 +220,9 @@ func CheckClientSecret(a *gatehouse.Application, secret string) bool {
 }
 
 // createApplication stores an application with a fresh client secret
-// (none for a public app) and audits it with actorID (empty for the
+// (none for a public app) and audits it with actor (nil for the
 // operator). na has passed checkNewApplication.
-func (s *Service) createApplication(tx gatehouse.Tx, companyID, actorID string, na NewApplication, c Client) (*CreatedApplication, error) {
+func (s *Service) createApplication(tx gatehouse.Tx, companyID string, actor *Actor, na NewApplication, c Client) (*CreatedApplication, error) {
 	now := tx.Now()
 	a := &gatehouse.Application{ID: gatehouse.NewID(now), ClientID: gatehouse.NewID(now), CompanyID: companyID,
 		CreatedAt: now, UpdatedAt: now}
@@ -237,7 +237,7 @@ func (s *Service) createApplication(tx gatehouse.Tx, companyID, actorID string, 
 	if err := tx.CreateApplication(a); err != nil {
 		return nil, err
 	}
-	if err := s.auditApplication(tx, gatehouse.EventApplicationCreated, a, actorID, c); err != nil {
+	if err := s.auditApplication(tx, gatehouse.EventApplicationCreated, a, actor, c); err != nil {
 		return nil, err
 	}
 	return &CreatedApplication{Application: a, ClientSecret: secret}, nil
@@ -267,12 +267,15 @@ func (s *Service) checkHostsFree(tx gatehouse.Tx, a *gatehouse.Application) erro
 	return nil
 }
 
-// auditApplication records an admin's or, with actorID empty, the
-// operator's event about app a, named in Detail by its client ID.
-func (s *Service) auditApplication(tx gatehouse.Tx, typ string, a *gatehouse.Application, actorID string, c Client) error {
-	ev := event(typ, a.CompanyID, actorID, "", c)
+// auditApplication records an admin's (or company key's) or, with actor
+// nil, the operator's event about app a, named in Detail by its client ID.
+func (s *Service) auditApplication(tx gatehouse.Tx, typ string, a *gatehouse.Application, actor *Actor, c Client) error {
+	ev := event(typ, a.CompanyID, "", "", c)
+	if actor != nil {
+		ev.ActorID, ev.ActorType = actor.ID, actor.actorType()
+	}
 	fields := []string{"client_id=" + a.ClientID}
-	if actorID == "" {
+	if actor == nil {
 		fields = append([]string{gatehouse.DetailOperator}, fields...)
 	}
 	ev.Detail = strings.Join(fields, " ")
@@ -280,7 +283,7 @@ func (s *Service) auditApplication(tx gatehouse.Tx, typ string, a *gatehouse.App
 }
 
 // companyApplication loads an app of the admin's company.
-func companyApplication(tx gatehouse.Tx, actor *gatehouse.User, clientID string) (*gatehouse.Application, error) {
+func companyApplication(tx gatehouse.Tx, actor *Actor, clientID string) (*gatehouse.Application, error) {
 	if clientID == "" || len(clientID) > maxIDBytes {
 		return nil, errApplicationNotFound()
 	}
@@ -294,7 +297,7 @@ func companyApplication(tx gatehouse.Tx, actor *gatehouse.User, clientID string)
 // Applications lists the caller's company's apps, oldest first.
 func (s *Service) Applications(ctx context.Context, id *Identity) ([]*gatehouse.Application, error) {
 	var list []*gatehouse.Application
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		list, err = tx.Applications(actor.CompanyID)
 		return err
 	})
@@ -304,7 +307,7 @@ func (s *Service) Applications(ctx context.Context, id *Identity) ([]*gatehouse.
 // Application returns an app of the caller's company.
 func (s *Service) Application(ctx context.Context, id *Identity, clientID string) (*gatehouse.Application, error) {
 	var a *gatehouse.Application
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		a, err = companyApplication(tx, actor, clientID)
 		return err
 	})
@@ -322,14 +325,14 @@ func (s *Service) CreateApplication(ctx context.Context, id *Identity, na NewApp
 	if err := requireAdmin(id); err != nil {
 		return nil, err
 	}
-	na, err := checkNewApplication(na, id.User.CompanyID)
+	na, err := checkNewApplication(na, id.CompanyID())
 	if err != nil {
 		return nil, err
 	}
 	var created *CreatedApplication
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// Two admins adding at once must not pass the limit together.
-		if err := tx.LockCompany(id.User.CompanyID); err != nil {
+		if err := tx.LockCompany(id.CompanyID()); err != nil {
 			return err
 		}
 		actor, err := freshAdmin(tx, id)
@@ -344,7 +347,7 @@ func (s *Service) CreateApplication(ctx context.Context, id *Identity, na NewApp
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d applications; delete one first.",
 				MaxApplicationsPerCompany)
 		}
-		created, err = s.createApplication(tx, actor.CompanyID, actor.ID, na, c)
+		created, err = s.createApplication(tx, actor.CompanyID, actor, na, c)
 		return err
 	})
 	return created, err
@@ -358,7 +361,7 @@ func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID 
 	if err := requireAdmin(id); err != nil {
 		return nil, err
 	}
-	na, err := checkNewApplication(na, id.User.CompanyID)
+	na, err := checkNewApplication(na, id.CompanyID())
 	if err != nil {
 		return nil, err
 	}
@@ -372,13 +375,13 @@ func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID 
 		if err != nil {
 			return err
 		}
-		updated, err = s.updateApplication(tx, a, actor.ID, na, c)
+		updated, err = s.updateApplication(tx, a, actor, na, c)
 		return err
 	})
 	return updated, err
 }
 
-func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, actorID string, na NewApplication, c Client) (*CreatedApplication, error) {
+func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, actor *Actor, na NewApplication, c Client) (*CreatedApplication, error) {
 	wasPublic := a.Public
 	setApplication(a, na)
 	a.UpdatedAt = tx.Now()
@@ -395,7 +398,7 @@ func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, a
 	if err := tx.UpdateApplication(a); err != nil {
 		return nil, err
 	}
-	if err := s.auditApplication(tx, gatehouse.EventApplicationUpdated, a, actorID, c); err != nil {
+	if err := s.auditApplication(tx, gatehouse.EventApplicationUpdated, a, actor, c); err != nil {
 		return nil, err
 	}
 	return &CreatedApplication{Application: a, ClientSecret: secret}, nil
@@ -416,11 +419,11 @@ func (s *Service) DeleteApplication(ctx context.Context, id *Identity, clientID 
 		if err != nil {
 			return err
 		}
-		return s.deleteApplication(tx, a, actor.ID, c)
+		return s.deleteApplication(tx, a, actor, c)
 	})
 }
 
-func (s *Service) deleteApplication(tx gatehouse.Tx, a *gatehouse.Application, actorID string, c Client) error {
+func (s *Service) deleteApplication(tx gatehouse.Tx, a *gatehouse.Application, actor *Actor, c Client) error {
 	ok, err := tx.DeleteApplication(a.CompanyID, a.ID)
 	if err != nil {
 		return err
@@ -428,7 +431,7 @@ func (s *Service) deleteApplication(tx gatehouse.Tx, a *gatehouse.Application, a
 	if !ok {
 		return errApplicationNotFound()
 	}
-	return s.auditApplication(tx, gatehouse.EventApplicationDeleted, a, actorID, c)
+	return s.auditApplication(tx, gatehouse.EventApplicationDeleted, a, actor, c)
 }
 
 // --- The operator's apps (gatehouse app ...) ---
@@ -448,7 +451,7 @@ func (s *Service) OperatorCreateApplication(ctx context.Context, companyID strin
 				return err
 			}
 		}
-		created, err = s.createApplication(tx, companyID, "", na, c)
+		created, err = s.createApplication(tx, companyID, nil, na, c)
 		return err
 	})
 	return created, err
@@ -475,6 +478,6 @@ func (s *Service) OperatorDeleteApplication(ctx context.Context, clientID string
 		if err != nil {
 			return err
 		}
-		return s.deleteApplication(tx, a, "", c)
+		return s.deleteApplication(tx, a, nil, c)
 	})
 }

@@ -24,7 +24,7 @@ type AuditPage struct {
 
 // checkAuditQuery refuses malformed filters with a clear message, and an
 // unknown or foreign user as not found.
-func checkAuditQuery(tx gatehouse.Tx, actor *gatehouse.User, q AuditQuery) error {
+func checkAuditQuery(tx gatehouse.Tx, actor *Actor, q AuditQuery) error {
 	if q.Type != "" && !validEventType(q.Type) {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The type filter is not an event type (such as %s).", gatehouse.EventLoginFailed)
 	}
@@ -68,7 +68,7 @@ func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, lim
 		return nil, err
 	}
 	page := &AuditPage{Users: map[string]*gatehouse.User{}}
-	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
 		}
@@ -90,7 +90,11 @@ func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, lim
 // company are named.
 func nameUsers(tx gatehouse.Tx, companyID string, events []*gatehouse.AuditEvent, users map[string]*gatehouse.User) error {
 	for _, e := range events {
-		for _, uid := range []string{e.ActorID, e.TargetID} {
+		ids := []string{e.TargetID}
+		if e.ActorType == gatehouse.ActorUser {
+			ids = append(ids, e.ActorID)
+		}
+		for _, uid := range ids {
 			if uid == "" {
 				continue
 			}
@@ -134,7 +138,7 @@ func (s *Service) ExportAuditEvents(ctx context.Context, id *Identity, q AuditQu
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventAuditExported, actor.CompanyID, actor.ID, q.UserID, c)
+		e := actorEvent(gatehouse.EventAuditExported, actor, q.UserID, c)
 		if q.Type != "" {
 			e.Detail = "type=" + q.Type
 		}

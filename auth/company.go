@@ -10,7 +10,7 @@ import (
 // Company returns the caller's company.
 func (s *Service) Company(ctx context.Context, id *Identity) (*gatehouse.Company, error) {
 	var c *gatehouse.Company
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		c, err = tx.Company(actor.CompanyID)
 		return err
 	})
@@ -56,7 +56,7 @@ func (s *Service) UpdateCompany(ctx context.Context, id *Identity, upd CompanyUp
 			changed = append(changed, "name")
 		}
 		if upd.RequireTOTP != nil && *upd.RequireTOTP != company.RequireTOTP {
-			if *upd.RequireTOTP && !actor.HasSecondFactor() {
+			if *upd.RequireTOTP && actor.User != nil && !actor.User.HasSecondFactor() {
 				return gatehouse.Errorf(gatehouse.EOwnTOTPRequired,
 					"Turn on two-factor authentication for your own account before requiring it for everyone.")
 			}
@@ -69,7 +69,7 @@ func (s *Service) UpdateCompany(ctx context.Context, id *Identity, upd CompanyUp
 		if err := tx.UpdateCompany(company); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventCompanyUpdated, company.ID, actor.ID, "", c)
+		e := actorEvent(gatehouse.EventCompanyUpdated, actor, "", c)
 		e.Detail = strings.Join(changed, " ")
 		return s.audit(tx, e)
 	})

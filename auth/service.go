@@ -134,10 +134,14 @@ type Client struct {
 	Lang      string
 }
 
-// Identity is an authenticated caller: a live session and its user.
+// Identity is an authenticated caller: a live session and its user, or an
+// API key (Key set, Session and User nil). Only the admin methods (through
+// Actor) and the operator's provisioning methods accept a key; every other
+// method needs a User.
 type Identity struct {
 	Session *gatehouse.Session
 	User    *gatehouse.User
+	Key     *gatehouse.APIKey
 }
 
 // update runs fn in a store transaction and wakes the mail worker when the

@@ -49,7 +49,7 @@ func (s *Service) removeSecondFactors(ctx context.Context, actor *Identity, user
 		}
 	}
 	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		u, err := totpRemovalTarget(tx, actor, userID)
+		by, u, err := totpRemovalTarget(tx, actor, userID)
 		if err != nil {
 			return err
 		}
@@ -84,13 +84,13 @@ func (s *Service) removeSecondFactors(ctx context.Context, actor *Identity, user
 			return err
 		}
 		d := s.mailData(u, c)
-		if actor != nil {
-			d.Actor = actor.User.Name
+		if by != nil {
+			d.Actor = by.Name
 		}
 		tell := func(typ, message string) error {
 			e := event(typ, u.CompanyID, "", u.ID, c)
-			if actor != nil {
-				e.ActorID = actor.User.ID
+			if by != nil {
+				e.ActorID, e.ActorType = by.ID, by.actorType()
 			} else {
 				e.Detail = gatehouse.DetailOperator
 			}
@@ -117,25 +117,26 @@ func (s *Service) removeSecondFactors(ctx context.Context, actor *Identity, user
 }
 
 // totpRemovalTarget finds the user an actor may remove 2FA from: any user
-// for the operator (actor nil); for an admin, a user of their company by
-// the rules of every admin action (adminTarget), other than themselves.
-func totpRemovalTarget(tx gatehouse.Tx, actor *Identity, userID string) (*gatehouse.User, error) {
+// for the operator (actor nil, and so the returned Actor); for an admin or
+// a company key, a user of their company by the rules of every admin
+// action (adminTarget), other than an admin themselves.
+func totpRemovalTarget(tx gatehouse.Tx, actor *Identity, userID string) (*Actor, *gatehouse.User, error) {
 	if actor == nil {
 		u, err := tx.User(userID)
 		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-			return nil, errUserNotFound()
+			return nil, nil, errUserNotFound()
 		}
-		return u, err
+		return nil, u, err
 	}
-	_, u, err := adminTarget(tx, actor, userID)
+	by, u, err := adminTarget(tx, actor, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if u.ID == actor.User.ID {
-		return nil, gatehouse.Errorf(gatehouse.EForbidden,
+	if by.IsUser(u.ID) {
+		return nil, nil, gatehouse.Errorf(gatehouse.EForbidden,
 			"To turn off your own two-factor authentication, use your profile page.")
 	}
-	return u, nil
+	return by, u, nil
 }
 
 // OperatorRemoveTOTP is RemoveUserTOTP for the server operator's command

@@ -48,7 +48,7 @@ func (s *Service) ListUsers(ctx context.Context, id *Identity, q UserQuery) (*Us
 		return nil, err
 	}
 	page := &UserPage{}
-	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		users, err := tx.ListUsers(gatehouse.UserFilter{CompanyID: actor.CompanyID, Query: query, After: after, Limit: limit + 1})
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ type UserDetail struct {
 // CompanyUser returns a user of the caller's company.
 func (s *Service) CompanyUser(ctx context.Context, id *Identity, userID string) (*UserDetail, error) {
 	var d *UserDetail
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) error {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		u, err := companyUser(tx, actor, userID)
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (s *Service) InviteUser(ctx context.Context, id *Identity, inv Invite, c Cl
 		if err := tx.CreateUser(u); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventInvitationSent, u.CompanyID, actor.ID, u.ID, c)
+		e := actorEvent(gatehouse.EventInvitationSent, actor, u.ID, c)
 		e.Detail = "role=" + string(u.Role)
 		if err := s.audit(tx, e); err != nil {
 			return err
@@ -157,7 +157,7 @@ func (s *Service) InviteUser(ctx context.Context, id *Identity, inv Invite, c Cl
 
 // sendInvitation mails u a fresh invitation link; older links of u stop
 // working.
-func (s *Service) sendInvitation(tx gatehouse.Tx, o *outcome, u, actor *gatehouse.User, c Client) error {
+func (s *Service) sendInvitation(tx gatehouse.Tx, o *outcome, u *gatehouse.User, actor *Actor, c Client) error {
 	if err := tx.DeleteTokens(u.ID, gatehouse.TokenInvitation); err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (s *Service) UpdateUser(ctx context.Context, id *Identity, userID string, u
 	var u *gatehouse.User
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// Lock before reading anything the last-admin rule depends on.
-		if err := tx.LockCompany(id.User.CompanyID); err != nil {
+		if err := tx.LockCompany(id.CompanyID()); err != nil {
 			return err
 		}
 		actor, target, err := adminTarget(tx, id, userID)
@@ -252,7 +252,7 @@ func (s *Service) UpdateUser(ctx context.Context, id *Identity, userID string, u
 }
 
 // applyProfile saves name, email and role changes with their events.
-func (s *Service) applyProfile(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User, ch *userChange, c Client) error {
+func (s *Service) applyProfile(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User, ch *userChange, c Client) error {
 	name, email, role := target.Name, target.Email, target.Role
 	if ch.upd.Name != nil {
 		name = ch.name
@@ -277,7 +277,7 @@ func (s *Service) applyProfile(tx gatehouse.Tx, o *outcome, actor, target *gateh
 	old := *target
 	target.Name, target.Email, target.Role = name, email, role
 	if name != old.Name {
-		e := event(gatehouse.EventUserUpdated, target.CompanyID, actor.ID, target.ID, c)
+		e := actorEvent(gatehouse.EventUserUpdated, actor, target.ID, c)
 		e.Detail = "field=name"
 		if err := s.audit(tx, e); err != nil {
 			return err
@@ -289,7 +289,7 @@ func (s *Service) applyProfile(tx gatehouse.Tx, o *outcome, actor, target *gateh
 		}
 	}
 	if role != old.Role {
-		e := event(gatehouse.EventUserRoleChanged, target.CompanyID, actor.ID, target.ID, c)
+		e := actorEvent(gatehouse.EventUserRoleChanged, actor, target.ID, c)
 		e.Detail = "role=" + string(role)
 		if err := s.audit(tx, e); err != nil {
 			return err
@@ -303,8 +303,8 @@ func (s *Service) applyProfile(tx gatehouse.Tx, o *outcome, actor, target *gateh
 // the old address of an active account hears about the change. An
 // invited user's old address never proved to be theirs (often it is a
 // typo, and someone else's mailbox), so it learns nothing.
-func (s *Service) emailChanged(tx gatehouse.Tx, o *outcome, actor, old, u *gatehouse.User, c Client) error {
-	e := event(gatehouse.EventUserEmailChanged, u.CompanyID, actor.ID, u.ID, c)
+func (s *Service) emailChanged(tx gatehouse.Tx, o *outcome, actor *Actor, old, u *gatehouse.User, c Client) error {
+	e := actorEvent(gatehouse.EventUserEmailChanged, actor, u.ID, c)
 	if err := s.audit(tx, e); err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func (s *Service) emailChanged(tx gatehouse.Tx, o *outcome, actor, old, u *gateh
 
 // applyDisabled disables or enables target. Disabling ends everything the
 // user has open: sessions, logins in progress, reset and invitation links.
-func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor, target *gatehouse.User, disable bool, c Client) error {
+func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor *Actor, target *gatehouse.User, disable bool, c Client) error {
 	if disable == (target.Status() == gatehouse.StatusDisabled) {
 		return nil
 	}
@@ -332,9 +332,9 @@ func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor, target *gate
 		if err := tx.SetUserDisabled(target.ID, time.Time{}); err != nil {
 			return err
 		}
-		return s.audit(tx, event(gatehouse.EventUserEnabled, target.CompanyID, actor.ID, target.ID, c))
+		return s.audit(tx, actorEvent(gatehouse.EventUserEnabled, actor, target.ID, c))
 	}
-	if target.ID == actor.ID {
+	if actor.IsUser(target.ID) {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "You cannot disable your own account.")
 	}
 	if err := checkNotLastAdmin(tx, target); err != nil {
@@ -346,7 +346,7 @@ func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor, target *gate
 	if err := endAccess(tx, target); err != nil {
 		return err
 	}
-	if err := s.audit(tx, event(gatehouse.EventUserDisabled, target.CompanyID, actor.ID, target.ID, c)); err != nil {
+	if err := s.audit(tx, actorEvent(gatehouse.EventUserDisabled, actor, target.ID, c)); err != nil {
 		return err
 	}
 	d, err := s.adminMail(tx, target, actor)

@@ -87,8 +87,8 @@ func (s *Service) checkNewWebhook(ctx context.Context, nw NewWebhook) (NewWebhoo
 }
 
 // createWebhook stores an endpoint with a fresh secret, sealed, and
-// audits it with actorID (empty for the operator).
-func (s *Service) createWebhook(tx gatehouse.Tx, companyID, actorID string, nw NewWebhook, c Client) (*CreatedWebhook, error) {
+// audits it with actor (nil for the operator).
+func (s *Service) createWebhook(tx gatehouse.Tx, companyID string, actor *Actor, nw NewWebhook, c Client) (*CreatedWebhook, error) {
 	key := webhook.NewSecret()
 	e := &gatehouse.WebhookEndpoint{ID: gatehouse.NewID(tx.Now()), CompanyID: companyID, URL: nw.URL, Events: nw.Events,
 		CreatedAt: tx.Now()}
@@ -96,19 +96,22 @@ func (s *Service) createWebhook(tx gatehouse.Tx, companyID, actorID string, nw N
 	if err := tx.CreateWebhookEndpoint(e); err != nil {
 		return nil, err
 	}
-	if err := s.auditWebhook(tx, gatehouse.EventWebhookCreated, e, actorID, c); err != nil {
+	if err := s.auditWebhook(tx, gatehouse.EventWebhookCreated, e, actor, c); err != nil {
 		return nil, err
 	}
 	return &CreatedWebhook{Endpoint: e, Secret: webhook.FormatSecret(key)}, nil
 }
 
-// auditWebhook records an admin's or, with actorID empty, the operator's
-// event about endpoint e. The endpoint is named in Detail (TargetID is for
-// users).
-func (s *Service) auditWebhook(tx gatehouse.Tx, typ string, e *gatehouse.WebhookEndpoint, actorID string, c Client, detail ...string) error {
-	ev := event(typ, e.CompanyID, actorID, "", c)
+// auditWebhook records an admin's (or key's) or, with actor nil, the
+// operator's event about endpoint e. The endpoint is named in Detail
+// (TargetID is for users).
+func (s *Service) auditWebhook(tx gatehouse.Tx, typ string, e *gatehouse.WebhookEndpoint, actor *Actor, c Client, detail ...string) error {
+	ev := event(typ, e.CompanyID, "", "", c)
+	if actor != nil {
+		ev.ActorID, ev.ActorType = actor.ID, actor.actorType()
+	}
 	fields := append([]string{"endpoint=" + e.ID}, detail...)
-	if actorID == "" {
+	if actor == nil {
 		fields = append([]string{gatehouse.DetailOperator}, fields...)
 	}
 	ev.Detail = strings.Join(fields, " ")
@@ -118,7 +121,7 @@ func (s *Service) auditWebhook(tx gatehouse.Tx, typ string, e *gatehouse.Webhook
 func webhookAAD(endpointID string) []byte { return []byte("webhook:" + endpointID) }
 
 // companyWebhook loads an endpoint of the admin's company.
-func companyWebhook(tx gatehouse.Tx, actor *gatehouse.User, id string) (*gatehouse.WebhookEndpoint, error) {
+func companyWebhook(tx gatehouse.Tx, actor *Actor, id string) (*gatehouse.WebhookEndpoint, error) {
 	if id == "" || len(id) > maxIDBytes {
 		return nil, errWebhookNotFound()
 	}
@@ -132,7 +135,7 @@ func companyWebhook(tx gatehouse.Tx, actor *gatehouse.User, id string) (*gatehou
 // adminWebhook runs fn in a write transaction on the endpoint id of the
 // caller's company, with the caller's admin rights checked again inside.
 func (s *Service) adminWebhook(ctx context.Context, id *Identity, endpointID string,
-	fn func(tx gatehouse.Tx, o *outcome, actor *gatehouse.User, e *gatehouse.WebhookEndpoint) error) error {
+	fn func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error) error {
 	if err := requireAdmin(id); err != nil {
 		return err
 	}
@@ -152,7 +155,7 @@ func (s *Service) adminWebhook(ctx context.Context, id *Identity, endpointID str
 // Webhooks lists the caller's company's endpoints, oldest first.
 func (s *Service) Webhooks(ctx context.Context, id *Identity) ([]*gatehouse.WebhookEndpoint, error) {
 	var list []*gatehouse.WebhookEndpoint
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		list, err = tx.WebhookEndpoints(actor.CompanyID)
 		return err
 	})
@@ -164,7 +167,7 @@ func (s *Service) Webhooks(ctx context.Context, id *Identity) ([]*gatehouse.Webh
 func (s *Service) Webhook(ctx context.Context, id *Identity, endpointID string) (*gatehouse.WebhookEndpoint, []*gatehouse.WebhookDelivery, error) {
 	var e *gatehouse.WebhookEndpoint
 	var ds []*gatehouse.WebhookDelivery
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *gatehouse.User) (err error) {
+	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		if e, err = companyWebhook(tx, actor, endpointID); err != nil {
 			return err
 		}
@@ -190,7 +193,7 @@ func (s *Service) CreateWebhook(ctx context.Context, id *Identity, nw NewWebhook
 	var created *CreatedWebhook
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// Two admins adding at once must not pass the limit together.
-		if err := tx.LockCompany(id.User.CompanyID); err != nil {
+		if err := tx.LockCompany(id.CompanyID()); err != nil {
 			return err
 		}
 		actor, err := freshAdmin(tx, id)
@@ -205,7 +208,7 @@ func (s *Service) CreateWebhook(ctx context.Context, id *Identity, nw NewWebhook
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d webhook endpoints; delete one first.",
 				MaxWebhooksPerCompany)
 		}
-		created, err = s.createWebhook(tx, actor.CompanyID, actor.ID, nw, c)
+		created, err = s.createWebhook(tx, actor.CompanyID, actor, nw, c)
 		return err
 	})
 	return created, err
@@ -214,16 +217,16 @@ func (s *Service) CreateWebhook(ctx context.Context, id *Identity, nw NewWebhook
 // DeleteWebhook deletes an endpoint of the caller's company and its
 // deliveries: nothing more is sent to it.
 func (s *Service) DeleteWebhook(ctx context.Context, id *Identity, endpointID string, c Client) error {
-	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *gatehouse.User, e *gatehouse.WebhookEndpoint) error {
-		return s.deleteWebhook(tx, e, actor.ID, c)
+	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error {
+		return s.deleteWebhook(tx, e, actor, c)
 	})
 }
 
-func (s *Service) deleteWebhook(tx gatehouse.Tx, e *gatehouse.WebhookEndpoint, actorID string, c Client) error {
+func (s *Service) deleteWebhook(tx gatehouse.Tx, e *gatehouse.WebhookEndpoint, actor *Actor, c Client) error {
 	if _, err := tx.DeleteWebhookEndpoint(e.ID); err != nil {
 		return err
 	}
-	return s.auditWebhook(tx, gatehouse.EventWebhookDeleted, e, actorID, c)
+	return s.auditWebhook(tx, gatehouse.EventWebhookDeleted, e, actor, c)
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret, returned to
@@ -232,14 +235,14 @@ func (s *Service) deleteWebhook(tx gatehouse.Tx, e *gatehouse.WebhookEndpoint, a
 // that the receiver can switch without losing a delivery.
 func (s *Service) RotateWebhookSecret(ctx context.Context, id *Identity, endpointID string, c Client) (string, error) {
 	var secret string
-	err := s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *gatehouse.User, e *gatehouse.WebhookEndpoint) error {
+	err := s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error {
 		key := webhook.NewSecret()
 		secret = webhook.FormatSecret(key)
 		aad := webhookAAD(e.ID)
 		if err := tx.SetWebhookSecret(e.ID, s.sealer.Seal(key, aad), e.Secret, tx.Now().Add(WebhookPreviousSecretLife)); err != nil {
 			return err
 		}
-		return s.auditWebhook(tx, gatehouse.EventWebhookSecretRotated, e, actor.ID, c)
+		return s.auditWebhook(tx, gatehouse.EventWebhookSecretRotated, e, actor, c)
 	})
 	return secret, err
 }
@@ -248,14 +251,14 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, id *Identity, endpoin
 // deliveries that failed meanwhile stay failed; an admin resends those
 // that matter.
 func (s *Service) EnableWebhook(ctx context.Context, id *Identity, endpointID string, c Client) error {
-	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *gatehouse.User, e *gatehouse.WebhookEndpoint) error {
+	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error {
 		if !e.Disabled() {
 			return nil
 		}
 		if err := tx.EnableWebhookEndpoint(e.ID); err != nil {
 			return err
 		}
-		return s.auditWebhook(tx, gatehouse.EventWebhookEnabled, e, actor.ID, c)
+		return s.auditWebhook(tx, gatehouse.EventWebhookEnabled, e, actor, c)
 	})
 }
 
@@ -263,7 +266,7 @@ func (s *Service) EnableWebhook(ctx context.Context, id *Identity, endpointID st
 // company again, now, with the same webhook-id and a fresh retry schedule.
 // A disabled endpoint must be enabled first (EWebhookDisabled).
 func (s *Service) ResendWebhookDelivery(ctx context.Context, id *Identity, endpointID, deliveryID string, c Client) error {
-	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *gatehouse.User, e *gatehouse.WebhookEndpoint) error {
+	return s.adminWebhook(ctx, id, endpointID, func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error {
 		if deliveryID == "" || len(deliveryID) > maxIDBytes {
 			return gatehouse.Errorf(gatehouse.ENotFound, "Delivery not found.")
 		}
@@ -281,7 +284,7 @@ func (s *Service) ResendWebhookDelivery(ctx context.Context, id *Identity, endpo
 			return err
 		}
 		o.webhooksQueued = true
-		return s.auditWebhook(tx, gatehouse.EventWebhookDeliveryResent, e, actor.ID, c, "delivery="+d.ID)
+		return s.auditWebhook(tx, gatehouse.EventWebhookDeliveryResent, e, actor, c, "delivery="+d.ID)
 	})
 }
 
@@ -302,7 +305,7 @@ func (s *Service) OperatorCreateWebhook(ctx context.Context, companyID string, n
 				return err
 			}
 		}
-		created, err = s.createWebhook(tx, companyID, "", nw, c)
+		created, err = s.createWebhook(tx, companyID, nil, nw, c)
 		return err
 	})
 	return created, err
@@ -326,6 +329,6 @@ func (s *Service) OperatorDeleteWebhook(ctx context.Context, endpointID string, 
 		if err != nil {
 			return err
 		}
-		return s.deleteWebhook(tx, e, "", c)
+		return s.deleteWebhook(tx, e, nil, c)
 	})
 }

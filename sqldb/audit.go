@@ -8,9 +8,9 @@ import (
 
 // AddAuditEvent inserts e.
 func (tx *Tx) AddAuditEvent(e *gatehouse.AuditEvent) error {
-	_, err := tx.exec(`INSERT INTO audit_events (id, company_id, at, type, actor_id, target_id, ip, user_agent, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, e.CompanyID, ms(e.At), e.Type, e.ActorID, e.TargetID, e.IP, e.UserAgent, e.Detail)
+	_, err := tx.exec(`INSERT INTO audit_events (id, company_id, at, type, actor_id, actor_type, target_id, ip, user_agent, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.CompanyID, ms(e.At), e.Type, e.ActorID, e.ActorType, e.TargetID, e.IP, e.UserAgent, e.Detail)
 	if err != nil {
 		return fmt.Errorf("insert audit event: %w", err)
 	}
@@ -36,7 +36,7 @@ func (tx *Tx) AuditEvents(f gatehouse.AuditFilter) ([]*gatehouse.AuditEvent, err
 		args = append(args, f.UserID)
 		where += fmt.Sprintf(` AND (actor_id = $%d OR target_id = $%d)`, len(args), len(args))
 	}
-	rows, err := tx.query(`SELECT id, company_id, at, type, actor_id, target_id, ip, user_agent, detail
+	rows, err := tx.query(`SELECT id, company_id, at, type, actor_id, actor_type, target_id, ip, user_agent, detail
 		FROM audit_events WHERE `+where+` ORDER BY id DESC LIMIT $3`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
@@ -46,7 +46,7 @@ func (tx *Tx) AuditEvents(f gatehouse.AuditFilter) ([]*gatehouse.AuditEvent, err
 	for rows.Next() {
 		var e gatehouse.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &e.CompanyID, &at, &e.Type, &e.ActorID, &e.TargetID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &e.CompanyID, &at, &e.Type, &e.ActorID, &e.ActorType, &e.TargetID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
 			return nil, err
 		}
 		e.At = fromMS(at)

@@ -58,6 +58,9 @@ Usage:
                        [--require-role admin] [--require-mfa]
   gatehouse app list
   gatehouse app delete --client-id ID
+  gatehouse api-key create --name NAME [--company ID] [--expires-at TIME]
+  gatehouse api-key list [--company ID]
+  gatehouse api-key delete --id ID
   gatehouse migrate
   gatehouse version
 
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdWebhook(ctx, env, args[1:])
 	case "app":
 		return cmdApp(ctx, env, args[1:])
+	case "api-key":
+		return cmdAPIKey(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
 	case "mail":

@@ -224,15 +224,21 @@ func (c Cookies) SessionInCookie(r *http.Request) bool {
 // SessionToken returns the session token of a request: the bearer token
 // when an Authorization header is present, else the cookie.
 func (c Cookies) SessionToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, ok := strings.Cut(h, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(token)
-		}
-		return ""
+	if r.Header.Get("Authorization") != "" {
+		return BearerToken(r)
 	}
 	if ck, err := r.Cookie(c.SessionName()); err == nil {
 		return ck.Value
+	}
+	return ""
+}
+
+// BearerToken returns the credential of an Authorization: Bearer header,
+// or "" when there is none (a cookie never carries an API key).
+func BearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(token)
 	}
 	return ""
 }

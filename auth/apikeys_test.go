@@ -1,0 +1,281 @@
+package auth_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// companyKey makes a key of admin's company through the admin's methods
+// and returns it with the identity it authenticates as.
+func (e *env) companyKey(t testing.TB, admin *auth.Identity, name string) (*auth.CreatedAPIKey, *auth.Identity) {
+	t.Helper()
+	created, err := e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: name}, e.client())
+	if err != nil {
+		t.Fatalf("create key: %v", err)
+	}
+	id, err := e.svc.AuthenticateAPIKey(ctx, created.Key, e.client())
+	if err != nil {
+		t.Fatalf("authenticate key: %v", err)
+	}
+	return created, id
+}
+
+// auditRows returns the company's audit events, newest first.
+func (e *env) auditRows(t testing.TB, companyID string) []*gatehouse.AuditEvent {
+	t.Helper()
+	var list []*gatehouse.AuditEvent
+	err := e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		list, err = tx.AuditEvents(gatehouse.AuditFilter{CompanyID: companyID, Limit: 1000})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// A company key is an admin of its company: it invites a user (whose
+// invitation arrives, naming the key), changes the company, manages keys;
+// every audit row names the key as the actor. It reaches no other
+// company's users or keys.
+func TestAPIKeyActsAsAdmin(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, key := e.companyKey(t, admin, "HR sync")
+		if !strings.HasPrefix(created.Key, "gh_"+created.APIKey.ID+"_") || len(created.Key) != gatehouse.APIKeyLength {
+			t.Fatalf("key %q: want gh_<id>_<secret> of %d characters", created.Key, gatehouse.APIKeyLength)
+		}
+		if key.User != nil || key.Key == nil || key.Key.ID != created.APIKey.ID {
+			t.Fatalf("identity of a key: got %+v, want the key and no user", key)
+		}
+
+		u, err := e.svc.InviteUser(ctx, key, auth.Invite{Email: "newhire@example.com", Name: "New Hire"}, e.client())
+		wantCode(t, "invite with a key", err, "")
+		if u.CompanyID != admin.User.CompanyID {
+			t.Fatalf("invited into %s, want the key's company %s", u.CompanyID, admin.User.CompanyID)
+		}
+		msg := e.smtp.WaitFor(t, "newhire@example.com", "invited you")
+		if !strings.Contains(msg.Text, "HR sync") {
+			t.Errorf("invitation mail does not name the key:\n%s", msg.Text)
+		}
+		name := "Acme Renamed"
+		_, err = e.svc.UpdateCompany(ctx, key, auth.CompanyUpdate{Name: &name}, e.client())
+		wantCode(t, "rename with a key", err, "")
+		second, err := e.svc.CreateAPIKey(ctx, key, auth.NewAPIKey{Name: "made by a key"}, e.client())
+		wantCode(t, "a key makes a key", err, "")
+		if second.APIKey.CompanyID != admin.User.CompanyID || second.APIKey.CreatedBy != created.APIKey.ID {
+			t.Errorf("key made by a key: got company %q by %q", second.APIKey.CompanyID, second.APIKey.CreatedBy)
+		}
+		wantCode(t, "a key deletes a key", e.svc.DeleteAPIKey(ctx, key, second.APIKey.ID, e.client()), "")
+
+		byKey := map[string]bool{}
+		for _, ev := range e.auditRows(t, admin.User.CompanyID) {
+			if ev.ActorID == created.APIKey.ID {
+				if ev.ActorType != gatehouse.ActorAPIKey {
+					t.Errorf("%s by the key: actor type %q, want %q", ev.Type, ev.ActorType, gatehouse.ActorAPIKey)
+				}
+				byKey[ev.Type] = true
+			}
+		}
+		for _, typ := range []string{gatehouse.EventInvitationSent, gatehouse.EventCompanyUpdated,
+			gatehouse.EventAPIKeyCreated, gatehouse.EventAPIKeyDeleted} {
+			if !byKey[typ] {
+				t.Errorf("no %s event with the key as actor; got %v", typ, byKey)
+			}
+		}
+
+		// Another company's user and key are not found, as if absent.
+		other := e.company(t)
+		otherKey, _ := e.companyKey(t, other, "theirs")
+		_, err = e.svc.CompanyUser(ctx, key, other.User.ID)
+		wantCode(t, "another company's user", err, gatehouse.ENotFound)
+		wantCode(t, "another company's key", e.svc.DeleteAPIKey(ctx, key, otherKey.APIKey.ID, e.client()), gatehouse.ENotFound)
+		list, err := e.svc.APIKeys(ctx, key)
+		wantCode(t, "list", err, "")
+		if len(list) != 1 || list[0].ID != created.APIKey.ID {
+			t.Errorf("listed %d keys, want only the company's own", len(list))
+		}
+	})
+}
+
+// Every refused key gets the same unauthenticated: malformed, unknown,
+// wrong secret, expired, deleted.
+func TestAPIKeyRefused(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		good, _ := e.companyKey(t, admin, "good")
+		expiring, err := e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: "short", ExpiresAt: e.clock.Now().Add(time.Hour)}, e.client())
+		wantCode(t, "create expiring", err, "")
+		deleted, _ := e.companyKey(t, admin, "deleted")
+		wantCode(t, "delete", e.svc.DeleteAPIKey(ctx, admin, deleted.APIKey.ID, e.client()), "")
+		e.clock.Advance(time.Hour)
+
+		wrongSecret := good.Key[:len(good.Key)-4] + "0000"
+		if wrongSecret == good.Key {
+			wrongSecret = good.Key[:len(good.Key)-4] + "1111"
+		}
+		unknown, _ := gatehouse.NewAPIKey(gatehouse.NewID(e.clock.Now()))
+		for _, tc := range []struct{ name, key string }{
+			{"empty", ""},
+			{"prefix only", "gh_"},
+			{"truncated", good.Key[:len(good.Key)-1]},
+			{"extended", good.Key + "a"},
+			{"upper case", strings.ToUpper(good.Key)},
+			{"not base32", good.Key[:len(good.Key)-1] + "u"},
+			{"no separator", strings.Replace(good.Key, good.APIKey.ID+"_", good.APIKey.ID+"-", 1)},
+			{"unknown", unknown},
+			{"wrong secret", wrongSecret},
+			{"expired", expiring.Key},
+			{"deleted", deleted.Key},
+		} {
+			_, err := e.svc.AuthenticateAPIKey(ctx, tc.key, e.client())
+			if gatehouse.ErrorCode(err) != gatehouse.EUnauthenticated || gatehouse.ErrorMessage(err) != "Please log in." {
+				t.Errorf("%s: got %v, want the one unauthenticated answer", tc.name, err)
+			}
+		}
+		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
+		wantCode(t, "the good key still works", err, "")
+
+		// The wrong secret and the expired key are in the log, by key.
+		details := map[string]bool{}
+		for _, ev := range e.auditRows(t, admin.User.CompanyID) {
+			if ev.Type == gatehouse.EventAPIKeyFailed {
+				details[ev.Detail] = true
+			}
+		}
+		for _, want := range []string{"key=" + good.APIKey.ID + " reason=wrong_key", "key=" + expiring.APIKey.ID + " reason=expired"} {
+			if !details[want] {
+				t.Errorf("no api_key.failed event %q; got %v", want, details)
+			}
+		}
+	})
+}
+
+// A key deleted while its identity is in hand (a request in flight) can
+// do nothing more: the admin methods read the key again inside their
+// transaction.
+func TestAPIKeyDeletedMidRequest(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, key := e.companyKey(t, admin, "doomed")
+		wantCode(t, "delete", e.svc.DeleteAPIKey(ctx, admin, created.APIKey.ID, e.client()), "")
+		_, err := e.svc.InviteUser(ctx, key, auth.Invite{Email: "late@example.com", Name: "Late"}, e.client())
+		wantCode(t, "invite with a deleted key", err, gatehouse.EForbidden)
+		_, err = e.svc.ListUsers(ctx, key, auth.UserQuery{})
+		wantCode(t, "list with a deleted key", err, gatehouse.EForbidden)
+	})
+}
+
+// Failed attempts with one key ID are throttled as logins are: after the
+// free ones the ID is blocked, its right secret too, until the block
+// ends; then the right secret works and forgets the failures. An ID that
+// no key has is throttled the same way.
+func TestAPIKeyThrottle(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		good, _ := e.companyKey(t, admin, "targeted")
+		wrong := good.Key[:len(good.Key)-4] + "zzzz"
+		unknown, _ := gatehouse.NewAPIKey(gatehouse.NewID(e.clock.Now()))
+		for _, k := range []string{wrong, unknown} {
+			for i := range 10 {
+				_, err := e.svc.AuthenticateAPIKey(ctx, k, e.client())
+				wantCode(t, fmt.Sprintf("failure %d", i+1), err, gatehouse.EUnauthenticated)
+			}
+			_, err := e.svc.AuthenticateAPIKey(ctx, k, e.client())
+			wantCode(t, "the 11th failure", err, gatehouse.ETooManyAttempts)
+			if ae := gatehouse.AsError(err); ae.RetryAfter <= 0 {
+				t.Errorf("too_many_attempts without Retry-After")
+			}
+		}
+		_, err := e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
+		wantCode(t, "the right key while blocked", err, gatehouse.ETooManyAttempts)
+		e.clock.Advance(16 * time.Minute)
+		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
+		wantCode(t, "the right key after the block", err, "")
+		_, err = e.svc.AuthenticateAPIKey(ctx, wrong, e.client())
+		wantCode(t, "one failure after a success", err, gatehouse.EUnauthenticated)
+		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
+		wantCode(t, "a success forgot the earlier failures", err, "")
+	})
+}
+
+// A key's last use is recorded at most once a minute.
+func TestAPIKeyLastUsed(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, err := e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: "counted"}, e.client())
+		wantCode(t, "create", err, "")
+		lastUsed := func() time.Time {
+			list, err := e.svc.APIKeys(ctx, admin)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("list: %v, %d keys", err, len(list))
+			}
+			return list[0].LastUsedAt
+		}
+		if !lastUsed().IsZero() {
+			t.Fatalf("a new key has a last use")
+		}
+		use := func() {
+			if _, err := e.svc.AuthenticateAPIKey(ctx, created.Key, e.client()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		use()
+		first := lastUsed()
+		if first.IsZero() {
+			t.Fatalf("first use not recorded")
+		}
+		e.clock.Advance(30 * time.Second)
+		use()
+		if got := lastUsed(); !got.Equal(first) {
+			t.Errorf("a use 30 s later wrote: got %v, want %v kept", got, first)
+		}
+		e.clock.Advance(31 * time.Second)
+		use()
+		if got := lastUsed(); !got.After(first) {
+			t.Errorf("a use a minute later: got %v, want after %v", got, first)
+		}
+	})
+}
+
+// Who may manage keys: members and operator keys are forbidden from the
+// admin methods; a name is required; an expiry in the past is refused.
+func TestAPIKeyRules(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		member := e.member(t, admin)
+		_, err := e.svc.CreateAPIKey(ctx, member, auth.NewAPIKey{Name: "x"}, e.client())
+		wantCode(t, "a member creates", err, gatehouse.EForbidden)
+		_, err = e.svc.APIKeys(ctx, member)
+		wantCode(t, "a member lists", err, gatehouse.EForbidden)
+
+		op, err := e.svc.OperatorCreateAPIKey(ctx, "", auth.NewAPIKey{Name: "provisioning"}, e.client())
+		wantCode(t, "operator key", err, "")
+		opID, err := e.svc.AuthenticateAPIKey(ctx, op.Key, e.client())
+		wantCode(t, "operator key authenticates", err, "")
+		_, err = e.svc.ListUsers(ctx, opID, auth.UserQuery{})
+		wantCode(t, "an operator key as an admin", err, gatehouse.EForbidden)
+		_, err = e.svc.CreateAPIKey(ctx, opID, auth.NewAPIKey{Name: "x"}, e.client())
+		wantCode(t, "an operator key makes a company key as an admin", err, gatehouse.EForbidden)
+
+		_, err = e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: "  "}, e.client())
+		wantCode(t, "no name", err, gatehouse.EInvalidRequest)
+		_, err = e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: "past", ExpiresAt: e.clock.Now().Add(-time.Second)}, e.client())
+		wantCode(t, "expiry in the past", err, gatehouse.EInvalidRequest)
+		_, err = e.svc.OperatorCreateAPIKey(ctx, "nosuchcompany", auth.NewAPIKey{Name: "x"}, e.client())
+		wantCode(t, "operator key for no company", err, gatehouse.ENotFound)
+
+		// The operator's deletion is audited as the operator's.
+		k, _ := e.companyKey(t, admin, "removed by the operator")
+		wantCode(t, "operator deletes", e.svc.OperatorDeleteAPIKey(ctx, k.APIKey.ID, e.client()), "")
+		rows := e.auditRows(t, admin.User.CompanyID)
+		if rows[0].Type != gatehouse.EventAPIKeyDeleted || !rows[0].ByOperator() {
+			t.Errorf("latest event %s %q, want api_key.deleted by the operator", rows[0].Type, rows[0].Detail)
+		}
+	})
+}
