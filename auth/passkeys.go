@@ -63,10 +63,25 @@ func newRelyingParty(publicURL, product string) (*webauthn.WebAuthn, error) {
 	})
 }
 
-// relyingParty returns the service's WebAuthn relying party.
+// relyingParty returns the service's WebAuthn relying party. A public URL
+// whose host is an IP address has none (WebAuthn takes domain names only):
+// passkeys then answer EForbidden, and the rest of the service works.
 func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
-	s.rpOnce.Do(func() { s.rp, s.rpErr = newRelyingParty(s.cfg.PublicURL, s.cfg.Product) })
+	s.rpOnce.Do(func() {
+		s.rp, s.rpErr = newRelyingParty(s.cfg.PublicURL, s.cfg.Product)
+		if s.rpErr != nil {
+			s.rpErr = fmt.Errorf("%w: %w", &gatehouse.Error{Code: gatehouse.EForbidden,
+				Message: "Passkeys are not available on this server: its public URL must name a host, not an IP address."}, s.rpErr)
+		}
+	})
 	return s.rp, s.rpErr
+}
+
+// PasskeysAvailable reports why passkeys cannot work with this public URL
+// (nil when they can), for a warning at start.
+func (s *Service) PasskeysAvailable() error {
+	_, err := s.relyingParty()
+	return err
 }
 
 // RelyingPartyID is the passkeys' relying party id: the public URL's host.
@@ -444,14 +459,19 @@ func (s *Service) Passkeys(ctx context.Context, id *Identity) ([]*gatehouse.Pass
 // RenamePasskey renames one of the caller's passkeys (ENotFound when they
 // have no such passkey).
 func (s *Service) RenamePasskey(ctx context.Context, id *Identity, passkeyID, name string, c Client) error {
-	name, err := passkeyName(name)
-	if err != nil {
-		return err
-	}
-	if name == "" {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "Give the passkey a name.")
+	name, nameErr := passkeyName(name)
+	if nameErr == nil && name == "" {
+		nameErr = gatehouse.Errorf(gatehouse.EInvalidRequest, "Give the passkey a name.")
 	}
 	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		// Another's passkey is not found, whatever the name: nothing is
+		// learnt about it.
+		if nameErr != nil {
+			if _, err := s.ownPasskey(tx, id, passkeyID); err != nil {
+				return err
+			}
+			return nameErr
+		}
 		ok, err := tx.RenamePasskey(id.User.CompanyID, id.User.ID, passkeyID, name)
 		if err != nil {
 			return err
@@ -784,4 +804,33 @@ func checkCompanyAllowsNoSecondFactor(tx gatehouse.Tx, companyID string) error {
 		return errRequiredByCompany()
 	}
 	return nil
+}
+
+// LoginSecondFactors says which second factors the login in progress may
+// answer with: the app's code (and recovery codes), a passkey. It changes
+// nothing, so a page can ask on every GET.
+func (s *Service) LoginSecondFactors(ctx context.Context, challenge string) (totp, passkey bool, err error) {
+	err = s.store.View(ctx, func(tx gatehouse.Tx) error {
+		p, err := s.loadChallenge(tx, challenge, gatehouse.StepTOTP)
+		if err != nil {
+			return err
+		}
+		totp, passkey = p.user.TOTPEnabled(), p.user.Passkeys > 0
+		return nil
+	})
+	return totp, passkey, err
+}
+
+// ownPasskey returns the caller's passkey (ENotFound for anyone else's).
+func (s *Service) ownPasskey(tx gatehouse.Tx, id *Identity, passkeyID string) (*gatehouse.Passkey, error) {
+	keys, err := tx.Passkeys(id.User.CompanyID, id.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.ID == passkeyID {
+			return k, nil
+		}
+	}
+	return nil, errPasskeyNotFound()
 }

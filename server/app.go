@@ -263,6 +263,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			"that offers no STARTTLS; whoever can read the network between here and the relay can take over accounts. " +
 			"Use it only on a network you trust, and prefer smtps:// or a relay with STARTTLS")
 	}
+	if err := a.Service.PasskeysAvailable(); err != nil {
+		log.Warn("passkeys are off: WebAuthn needs a --public-url whose host is a domain name (localhost will do for development)", "err", err)
+	}
 	// The worker checks the relay as it starts (mail.Worker.Run): a fault
 	// there holds the queue from the start, and says so in the log, the
 	// metrics and /readyz.

@@ -175,6 +175,8 @@ type confirmation struct{ Heading, Text, Button string }
 var (
 	confirmDisable   = &confirmation{"user.disable_confirm", "user.disable_confirm_text", "user.disable"}
 	confirmRemove2FA = &confirmation{"user.remove_2fa_confirm", "user.remove_2fa_confirm_text", "user.remove_2fa"}
+	// confirmRemovePasskeys asks before an admin removes a user's passkeys.
+	confirmRemovePasskeys = &confirmation{"user.remove_passkeys_confirm", "user.remove_passkeys_confirm_text", "user.remove_passkeys"}
 )
 
 // confirmData is the confirmation page of a destructive action.

@@ -167,10 +167,7 @@ func (d deps) challengeStep(w http.ResponseWriter, r *http.Request, name, title 
 
 func (d deps) handleTOTPPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d.challengePage(w, r, "login_2fa", "title.login_2fa", func(p *page) error {
-			p.Data = r.URL.Query().Get("recovery") == "1"
-			return nil
-		})
+		d.challengePage(w, r, "login_2fa", "title.login_2fa", d.fillSecondFactor(r, r.URL.Query().Get("recovery") == "1"))
 	})
 }
 
@@ -179,8 +176,8 @@ func (d deps) handleTOTP() http.Handler {
 		d.challengeStep(w, r, "login_2fa", "title.login_2fa", func(ch string) (*auth.LoginResult, error) {
 			return d.svc.LoginTOTP(r.Context(), ch, r.PostFormValue("code"), r.PostFormValue("recovery_code"), d.client(r))
 		}, func(p *page) error {
-			p.Data = r.PostFormValue("recovery_code") != ""
-			return nil
+			// Read only after challengeStep has checked the form.
+			return d.fillSecondFactor(r, r.PostFormValue("recovery_code") != "")(p)
 		})
 	})
 }

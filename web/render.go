@@ -251,6 +251,10 @@ var flashKeys = map[string]bool{
 	"flash.webhook_enabled":  true,
 	"flash.webhook_resent":   true,
 	"flash.webhook_deleted":  true,
+	"flash.passkey_added":    true,
+	"flash.passkey_renamed":  true,
+	"flash.passkey_removed":  true,
+	"flash.passkeys_removed": true,
 }
 
 // setFlash shows the message key on the next page (a minute at most).

@@ -7,7 +7,12 @@ import (
 )
 
 func (d deps) handleProfile(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	d.renderProfile(w, r, id, d.pageFor(w, r, "title.profile", id))
+	p := d.pageFor(w, r, "title.profile", id)
+	if r.URL.Query().Get("passkey") == "added" && p.Flash == "" {
+		// passkeys.js comes here after the API added one.
+		p.Flash = p.T("flash.passkey_added")
+	}
+	d.renderProfile(w, r, id, p)
 }
 
 func (d deps) handlePasswordPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {

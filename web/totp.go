@@ -9,9 +9,10 @@ import (
 
 // profileData is what the profile page shows besides the user.
 type profileData struct {
-	TOTP    *auth.TOTPState
-	QR      template.URL // the pending secret's QR code, as a data: URL
-	Product string       // the name the authenticator app shows
+	TOTP     *auth.TOTPState
+	Passkeys *passkeysData
+	QR       template.URL // the pending secret's QR code, as a data: URL
+	Product  string       // the name the authenticator app shows
 }
 
 // renderProfile shows the profile page with the user's 2FA state: off (the
@@ -22,7 +23,12 @@ func (d deps) renderProfile(w http.ResponseWriter, r *http.Request, id *auth.Ide
 		d.fail(w, r, err)
 		return
 	}
-	data := profileData{TOTP: st, Product: d.svc.Config().Product}
+	pk, err := d.passkeysSection(r, id, st)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data := profileData{TOTP: st, Passkeys: pk, Product: d.svc.Config().Product}
 	if st.Pending != nil {
 		data.QR = qrURL(st.Pending.QRPNG)
 	}

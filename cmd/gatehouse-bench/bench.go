@@ -24,7 +24,7 @@ import (
 
 // allScenarios in the order they run: the 1M-user database that start-up
 // seeds is reused by scale.
-var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks"}
+var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks", "passkey"}
 
 // options are the harness's flags.
 type options struct {
@@ -193,6 +193,8 @@ func (h *harness) scenario(ctx context.Context, name string) error {
 		return h.mail(ctx)
 	case "webhooks":
 		return h.webhooks(ctx)
+	case "passkey":
+		return h.passkey(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q", name)
 }
@@ -243,6 +245,9 @@ type gatehouseConfig struct {
 	databaseURL string   // PostgreSQL; dataDir still holds the key file
 	smtp        bool     // deliver to the harness's SMTP sink
 	args        []string // more flags of serve
+	// localhost makes the public URL http://localhost:port: passkeys need
+	// a domain name as their relying party id.
+	localhost bool
 }
 
 // dir returns a fresh folder in the work folder.
@@ -287,6 +292,9 @@ func (h *harness) start(ctx context.Context, c gatehouseConfig, p population) (*
 			return nil, err
 		}
 		args = append(args, "--smtp-url", s.url())
+	}
+	if c.localhost {
+		args = append(args, "--public-url", "http://localhost:"+addr[strings.LastIndex(addr, ":")+1:])
 	}
 	args = append(args, c.args...)
 	n, err := startNode("gatehouse "+c.name, addr, filepath.Join(h.logs, c.name+".log"), h.bin, args...)

@@ -38,9 +38,9 @@ const (
 	carlEmail = "carl@acme.example"
 )
 
-func startAcme(t *testing.T) *acme {
+func startAcme(t *testing.T, opts ...servertest.Option) *acme {
 	t.Helper()
-	s := servertest.Start(t)
+	s := servertest.Start(t, opts...)
 	c, u, _, err := s.Service().CreateCompany(context.Background(), auth.NewCompany{
 		Name: "Acme", AdminName: "Ada Lovelace", AdminEmail: adaEmail, Password: goodPW,
 	}, auth.Client{})

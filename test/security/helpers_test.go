@@ -44,7 +44,8 @@ type world struct {
 // addresses (see from).
 func newWorld(t *testing.T, opts ...servertest.Option) *world {
 	t.Helper()
-	opts = append([]servertest.Option{viaProxy()}, opts...)
+	// On localhost, not 127.0.0.1: passkeys need a domain name.
+	opts = append([]servertest.Option{viaProxy(), servertest.WithLocalhost()}, opts...)
 	s := servertest.Start(t, opts...)
 	w := &world{s: s}
 	w.acme, w.ada = s.Company(t, "Acme", "ada@acme.example", pw)
@@ -169,12 +170,15 @@ var (
 		"POST /api/v1/login/totp-setup", "POST /api/v1/login/totp-setup/confirm",
 		"POST /api/v1/password-reset", "POST /api/v1/password-reset/confirm", "GET /api/v1/openapi.json",
 		"POST /api/v1/password-check", // live feedback on a password; a session, if any, only adds inputs
+		"POST /api/v1/login/passkey/begin", "POST /api/v1/login/passkey", "POST /api/v1/login/passkey-2fa/begin",
+		"POST /api/v1/login/passkey-2fa",
 	}
 	publicPages = []string{
 		"GET /static/", "GET /{$}", "GET /lang/{lang}", "GET /login", "POST /login", "GET /login/2fa", "POST /login/2fa",
 		"GET /login/change-password", "POST /login/change-password", "GET /login/setup-2fa", "POST /login/setup-2fa/start",
 		"POST /login/setup-2fa", "POST /logout", "GET /forgot-password", "POST /forgot-password", "GET /reset-password",
 		"POST /reset-password", "GET /setup", "POST /setup", "GET /settings",
+		"POST /login/passkey", "POST /login/2fa/passkey/options", "POST /login/2fa/passkey",
 	}
 )
 

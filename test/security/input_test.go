@@ -215,7 +215,7 @@ func isPasswordField(name string) bool { return strings.Contains(name, "password
 // The live check, which reports too_long as a reason (and counts the
 // check against the address, as every check), is tested in api.
 var tooLongAnsweredOtherwise = map[string]bool{"POST /api/v1/me/totp": true, "DELETE /api/v1/me/totp": true,
-	"POST /api/v1/me/recovery-codes": true}
+	"POST /api/v1/me/recovery-codes": true, "POST /api/v1/me/passkeys/begin": true, "DELETE /api/v1/me/passkeys/{id}": true}
 
 // A 1 MB password never reaches the hasher: the body is too large, and a
 // password over the 1,024-byte limit is too long. Both answers come before

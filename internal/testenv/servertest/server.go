@@ -30,6 +30,10 @@ type Config struct {
 	Options  server.Options
 	Postgres bool // a fresh PostgreSQL database instead of SQLite
 	SMTP     []smtptest.Option
+	// Localhost names the server http://localhost:port instead of
+	// http://127.0.0.1:port: WebAuthn takes a domain name as the relying
+	// party id, never an IP address.
+	Localhost bool
 }
 
 // Option changes a Config.
@@ -37,6 +41,9 @@ type Option func(*Config)
 
 // WithPostgres runs the server on a fresh PostgreSQL database.
 func WithPostgres() Option { return func(c *Config) { c.Postgres = true } }
+
+// WithLocalhost serves at http://localhost:port, which passkeys need.
+func WithLocalhost() Option { return func(c *Config) { c.Localhost = true } }
 
 // WithOptions edits the server's options directly.
 func WithOptions(f func(*server.Options)) Option {
@@ -113,6 +120,9 @@ func Open(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	if cfg.Localhost {
+		base = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
 	logBuf := &syncBuffer{}
 	o := cfg.Options
 	o.DataDir = dir

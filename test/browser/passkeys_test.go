@@ -1,0 +1,214 @@
+package browser_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+)
+
+// addPasskeyOnProfile adds a passkey named name from the profile page.
+func addPasskeyOnProfile(p *browsertest.Page, name string) {
+	p.T.Helper()
+	p.Open("/settings/profile#passkeys")
+	p.WaitVisible("form[data-passkey-add]")
+	p.Fill("#add-passkey-name", name)
+	p.Click("form[data-passkey-add] button[type=submit]")
+	p.WaitVisible(`li[data-passkey] input[value="` + name + `"]`)
+}
+
+// TestPasskeys is the help centre's "sign in with a passkey", on Chromium
+// with its virtual authenticator (a fingerprint reader that always
+// matches): add a passkey on the profile, sign out, sign in with it alone,
+// use it after the password instead of a code, rename it and remove it.
+func TestPasskeys(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t, servertest.WithLocalhost())
+	p := browsertest.NewPage(t, s.URL)
+	p.WithoutPasskeyAutofill() // TestPasskeyAutofill has it
+	key := p.AddAuthenticator()
+	login(p, adaEmail, goodPW, "/settings/profile")
+	p.WaitVisible("form[data-passkey-add]")
+	p.WaitText("You have no passkeys yet.")
+	p.CheckAccessibility("profile without passkeys")
+
+	addPasskeyOnProfile(p, "Work laptop")
+	wantToast(p, "Passkey added.")
+	if n := len(key.Credentials()); n != 1 {
+		t.Fatalf("credentials on the authenticator: got %d, want 1", n)
+	}
+	if got := p.Text("li[data-passkey]"); !strings.Contains(got, "never used") || !strings.Contains(got, "Added") {
+		t.Errorf("the passkey's line: got %q", got)
+	}
+	p.CheckAccessibility("profile with a passkey")
+	p.Screenshot("profile-passkeys")
+	s.SMTP.WaitFor(t, adaEmail, "A passkey was added")
+
+	// Sign out, and in with the passkey alone.
+	logout(p)
+	p.WaitVisible("[data-passkey-login] [data-passkey-button]")
+	if got := p.Attr("#email", "autocomplete"); got != "username webauthn" {
+		t.Errorf("email field's autocomplete: got %q, want the passkeys' autofill", got)
+	}
+	p.CheckAccessibility("login with passkeys")
+	p.Screenshot("login-passkey")
+	p.Click("[data-passkey-login] [data-passkey-button]")
+	p.WaitPath("/settings/profile")
+	p.WaitFor("the passkey's last use", `document.querySelector("li[data-passkey]").innerText.includes("last used")`)
+
+	// Rename it.
+	p.Fill(`li[data-passkey] input[name=name]`, "MacBook")
+	p.Submit(`li[data-passkey] form[action$="/rename"] button[type=submit]`)
+	wantToast(p, "Passkey renamed.")
+	if got := p.Value(`li[data-passkey] input[name=name]`); got != "MacBook" {
+		t.Errorf("name after renaming: got %q", got)
+	}
+
+	// The password, then the passkey instead of a code.
+	logout(p)
+	login(p, adaEmail, goodPW, "/login/2fa")
+	p.WaitVisible("[data-passkey-second-factor] [data-passkey-button]")
+	p.CheckAccessibility("second factor with a passkey")
+	p.Screenshot("login-passkey-second-factor")
+	p.Click("[data-passkey-second-factor] [data-passkey-button]")
+	p.WaitPath("/settings/profile")
+
+	// Remove it, after the dialog.
+	p.Open("/settings/profile#passkeys")
+	p.Click(`li[data-passkey] form[action$="/remove"] button[type=submit]`)
+	p.WaitVisible("#confirm-dialog")
+	if got := p.Text("#confirm-dialog"); !strings.Contains(got, "Remove the passkey MacBook?") {
+		t.Errorf("dialog: got %q", got)
+	}
+	p.Submit("#confirm-dialog-ok")
+	wantToast(p, "Passkey removed.")
+	p.WaitText("You have no passkeys yet.")
+	s.SMTP.WaitFor(t, adaEmail, "A passkey was removed")
+}
+
+// TestPasskeyCompanyRequires2FA: a member whose only second factor is a
+// passkey signs in where the company requires 2FA, with the passkey alone
+// or after the password, and is never sent to set up an app; with user
+// verification switched off on the authenticator, nobody is signed in.
+func TestPasskeyCompanyRequires2FA(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t, servertest.WithLocalhost())
+	p := browsertest.NewPage(t, s.URL)
+	p.WithoutPasskeyAutofill()
+	key := p.AddAuthenticator()
+	login(p, carlEmail, goodPW, "/settings/profile")
+	addPasskeyOnProfile(p, "Phone")
+	logout(p)
+
+	// The company requires 2FA from now on (arranged in the store: the
+	// admin's own rules are tested elsewhere).
+	err := s.App.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
+		c, err := tx.Company(s.CompanyID)
+		if err != nil {
+			return err
+		}
+		c.RequireTOTP = true
+		return tx.UpdateCompany(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p.Open("/login")
+	p.Click("[data-passkey-login] [data-passkey-button]")
+	p.WaitPath("/settings/profile")
+	logout(p)
+	login(p, carlEmail, goodPW, "/login/2fa")
+	if p.Exists("#code") {
+		t.Error("a code field for a user without an app")
+	}
+	p.WaitText("Use your passkey to finish signing in.")
+	p.Click("[data-passkey-second-factor] [data-passkey-button]")
+	p.WaitPath("/settings/profile")
+	logout(p)
+
+	// No fingerprint, no sign-in.
+	key.SetUserVerified(false)
+	p.Open("/login")
+	p.Click("[data-passkey-login] [data-passkey-button]")
+	p.WaitVisible("[data-passkey-login][data-passkey-state]")
+	if got := p.Path(); got != "/login" {
+		t.Errorf("without user verification: at %q, want still /login", got)
+	}
+	if p.Exists(".user-menu") {
+		t.Error("signed in without user verification")
+	}
+}
+
+// TestPasskeyAutofill: where the browser offers passkeys in the email
+// field's autofill (conditional mediation), choosing one signs in; the
+// virtual authenticator chooses the first at once.
+func TestPasskeyAutofill(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t, servertest.WithLocalhost())
+	p := browsertest.NewPage(t, s.URL)
+	p.AddAuthenticator()
+	login(p, adaEmail, goodPW, "/settings/profile")
+	addPasskeyOnProfile(p, "Laptop")
+	logout(p)
+	p.WaitPath("/settings/profile")
+	if got := p.Text(".user-menu summary"); !strings.Contains(got, "Ada Lovelace") {
+		t.Errorf("signed in as: got %q", got)
+	}
+}
+
+// TestPasskeyPagesInEveryLanguage: the passkey parts of the profile, the
+// login page and the second-factor page in en, id and tr, used and checked
+// for accessibility in each, by a user of each language.
+func TestPasskeyPagesInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t, servertest.WithLocalhost())
+	words := map[string][4]string{ // the toast, the section's heading, the login button, the second factor's button
+		"en": {"Passkey added.", "Passkeys", "Sign in with a passkey", "Use a passkey"},
+		"id": {"Passkey ditambahkan.", "Passkey", "Masuk dengan passkey", "Gunakan passkey"},
+		"tr": {"Geçiş anahtarı eklendi.", "Geçiş anahtarları", "Geçiş anahtarıyla giriş yap", "Geçiş anahtarı kullan"},
+	}
+	for _, lang := range []string{"en", "id", "tr"} {
+		t.Run(lang, func(t *testing.T) {
+			w := words[lang]
+			email := "user-" + lang + "@acme.example"
+			s.addUser(t, "User "+strings.ToUpper(lang), email, goodPW, gatehouse.RoleMember)
+			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
+			p.WithoutPasskeyAutofill()
+			p.AddAuthenticator()
+			login(p, email, goodPW, "/settings/profile")
+			if got := p.Text("#passkeys-heading"); got != w[1] {
+				t.Errorf("heading: got %q, want %q", got, w[1])
+			}
+			addPasskeyOnProfile(p, "Laptop "+lang)
+			wantToast(p, w[0])
+			p.CheckAccessibility("profile " + lang)
+			if lang != "en" {
+				p.Screenshot("profile-passkeys-" + lang)
+			}
+			logout(p)
+			p.WaitVisible("[data-passkey-login] [data-passkey-button]")
+			if got := p.Text("[data-passkey-login] [data-passkey-button]"); got != w[2] {
+				t.Errorf("login button: got %q, want %q", got, w[2])
+			}
+			p.CheckAccessibility("login " + lang)
+			p.Click("[data-passkey-login] [data-passkey-button]")
+			p.WaitPath("/settings/profile")
+			logout(p)
+			login(p, email, goodPW, "/login/2fa")
+			p.WaitVisible("[data-passkey-second-factor] [data-passkey-button]")
+			if got := p.Text("[data-passkey-second-factor] [data-passkey-button]"); got != w[3] {
+				t.Errorf("second factor button: got %q, want %q", got, w[3])
+			}
+			p.CheckAccessibility("second factor " + lang)
+			if lang != "en" {
+				p.Screenshot("login-passkey-second-factor-" + lang)
+			}
+			p.Click("[data-passkey-second-factor] [data-passkey-button]")
+			p.WaitPath("/settings/profile")
+		})
+	}
+}

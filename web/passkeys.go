@@ -1,0 +1,153 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+// Passkeys on the pages. The ceremonies need navigator.credentials, so
+// adding a passkey and signing in with one need the page's script
+// (static/passkeys.js); renaming and removing work without it. The script
+// asks the JSON API for a ceremony's options and posts the browser's
+// answer to these pages as a form, so that a sign-in follows the same
+// redirects, cookies and error pages as the password's.
+
+// passkeysData is the profile's Passkeys section.
+type passkeysData struct {
+	List []*gatehouse.Passkey
+	// NeedsPassword: adding or removing one asks for the password (or,
+	// to remove, another passkey), because the session's login is older
+	// than auth.ReauthWindow.
+	NeedsPassword bool
+}
+
+func (d deps) passkeysSection(r *http.Request, id *auth.Identity, st *auth.TOTPState) (*passkeysData, error) {
+	list, err := d.svc.Passkeys(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return &passkeysData{List: list, NeedsPassword: st.NeedsPassword}, nil
+}
+
+// passkeyForm handles a POST of the profile's Passkeys section.
+func (d deps) passkeyForm(w http.ResponseWriter, r *http.Request, id *auth.Identity, flash string, act func() error) {
+	err := form(w, r)
+	if err == nil {
+		err = act()
+	}
+	if err != nil {
+		p := d.pageFor(w, r, "title.profile", id)
+		p.setError(err)
+		d.renderProfile(w, r, id, p)
+		return
+	}
+	d.setFlash(w, flash)
+	http.Redirect(w, r, "/settings/profile#passkeys", http.StatusSeeOther)
+}
+
+func (d deps) handleRenamePasskey(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	d.passkeyForm(w, r, id, "flash.passkey_renamed", func() error {
+		return d.svc.RenamePasskey(r.Context(), id, r.PathValue("id"), r.PostFormValue("name"), d.client(r))
+	})
+}
+
+func (d deps) handleRemovePasskey(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	d.passkeyForm(w, r, id, "flash.passkey_removed", func() error {
+		re := auth.Reauth{Password: r.PostFormValue("password")}
+		if v := r.PostFormValue("passkey"); v != "" {
+			re.Passkey = []byte(v)
+		}
+		return d.svc.RemovePasskey(r.Context(), id, r.PathValue("id"), re, d.client(r))
+	})
+}
+
+// handlePasskeyLogin signs in with the answer to a passkey sign-in that
+// the login page's script began (POST /api/v1/login/passkey/begin).
+func (d deps) handlePasskeyLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := d.pageFor(w, r, "title.login", nil)
+		if err := form(w, r); err != nil {
+			p.setError(err)
+			d.rd.render(w, r, "login", p)
+			return
+		}
+		p.Next = safeNext(r.PostFormValue("next"))
+		res, err := d.svc.FinishPasskeyLogin(r.Context(), []byte(r.PostFormValue("credential")), d.client(r))
+		if err != nil {
+			p.setError(err)
+			d.rd.render(w, r, "login", p)
+			return
+		}
+		d.continueLogin(w, r, res, p.Next)
+	})
+}
+
+// handleSecondFactorOptions begins a passkey as the second factor of the
+// login in progress (its challenge is in a cookie the script cannot read)
+// and answers the options as JSON.
+func (d deps) handleSecondFactorOptions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An empty form, as the script posts it: a body is refused like
+		// any form's.
+		err := form(w, r)
+		var opts auth.PasskeyOptions
+		if err == nil {
+			opts, err = d.svc.BeginPasskeySecondFactor(r.Context(), d.cookies.Challenge(r), d.client(r))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if err != nil {
+			// The script shows the title; the page's own refusals are
+			// in the contract's problem form.
+			code := gatehouse.ErrorCode(err)
+			if code == gatehouse.EInternal {
+				d.log.Error("passkey options failed", "request_id", httpx.RequestID(r.Context()), "err", err)
+			}
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(httpx.Status(code))
+			json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": gatehouse.ErrorMessage(err),
+				"status": httpx.Status(code), "code": code})
+			return
+		}
+		json.NewEncoder(w).Encode(struct {
+			Options json.RawMessage `json:"options"`
+		}{json.RawMessage(opts)})
+	})
+}
+
+func (d deps) handleSecondFactorPasskey() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.challengeStep(w, r, "login_2fa", "title.login_2fa", func(ch string) (*auth.LoginResult, error) {
+			return d.svc.FinishPasskeySecondFactor(r.Context(), ch, []byte(r.PostFormValue("credential")), d.client(r))
+		}, d.fillSecondFactor(r, false))
+	})
+}
+
+// secondFactorData is what /login/2fa offers: the app's code (or a
+// recovery code) and the passkey, as the user has them.
+type secondFactorData struct {
+	Recovery bool // the recovery code form, not the app's
+	TOTP     bool
+	Passkey  bool
+}
+
+func (d deps) fillSecondFactor(r *http.Request, recovery bool) func(p *page) error {
+	return func(p *page) error {
+		totp, passkey, err := d.svc.LoginSecondFactors(r.Context(), d.cookies.Challenge(r))
+		if err != nil {
+			return err
+		}
+		p.Data = secondFactorData{Recovery: recovery && totp, TOTP: totp, Passkey: passkey}
+		return nil
+	}
+}
+
+func (d deps) handleUserRemovePasskeys() http.Handler {
+	return d.userAction("flash.passkeys_removed", confirmRemovePasskeys, func(r *http.Request, id *auth.Identity, userID string) error {
+		return d.svc.RemoveUserPasskeys(r.Context(), id, userID, d.client(r))
+	})
+}
