@@ -85,9 +85,7 @@ func TestPasskeyAcrossNodes(t *testing.T) {
 		t.Fatalf("finish the second factor on node1: got %d %s, want authenticated", r.StatusCode, r.Body)
 	}
 
-	// One answer sent to both nodes at once: one sign-in. (A synced
-	// passkey's counter stays 0, so only the ceremony decides.)
-	key.NoCounter = true
+	// One answer sent to both nodes at once: one sign-in.
 	for round := range 3 {
 		answer, err = key.Get(beginOn(t, a.Client(t), "/api/v1/login/passkey/begin", nil))
 		if err != nil {
