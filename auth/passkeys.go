@@ -621,7 +621,9 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool, c Cli
 		mediation = protocol.MediationConditional
 	}
 	var opts PasskeyOptions
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	// A ceremony lost to a power cut costs a new one: it need not wait for
+	// the disk (the answer's check does).
+	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		// An address that keeps failing is turned away before it can
 		// fill the table with ceremonies.
 		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
@@ -707,7 +709,7 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, challenge string
 		return nil, err
 	}
 	var opts PasskeyOptions
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
 			return err
 		}

@@ -68,7 +68,9 @@ func (h *harness) passkey(ctx context.Context) error {
 			}
 		}
 	}
-	email := func(client int) string { return standard.account(client) }
+	// Password logins are by other accounts: with a passkey, the password
+	// alone answers passkey_required.
+	email := func(client int) string { return standard.account(clients + client) }
 	loadgen.Run(ctx, loadgen.Config{Clients: 2, Duration: h.opts.warmup}, signIns)
 	pk, pkPeak := h.measureFor(ctx, h.opts.loginDuration, g.node, clients, signIns)
 	loadgen.Run(ctx, loadgen.Config{Clients: 2, Duration: h.opts.warmup}, logins(c, email))
