@@ -106,6 +106,8 @@ func (d deps) handleAddPasskey() http.Handler {
 }
 
 type renamePasskeyRequest struct {
+	// Not required by the decoder: another's passkey is not found
+	// whatever the body (auth.RenamePasskey checks the name after).
 	Name string `json:"name"`
 }
 
@@ -177,7 +179,7 @@ func (d deps) handleBeginPasskeySecondFactor() http.Handler {
 }
 
 type passkeySecondFactorRequest struct {
-	Challenge  string          `json:"challenge"`
+	Challenge  string          `json:"challenge" api:"required"`
 	Credential json.RawMessage `json:"credential"`
 }
 
