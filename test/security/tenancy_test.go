@@ -20,6 +20,7 @@ import (
 var userRouteBodies = map[string]any{
 	"PATCH /api/v1/company/users/{id}":               map[string]any{"name": "Mallory"},
 	"POST /api/v1/company/users/{id}/password-reset": map[string]string{"method": "temporary"},
+	"PATCH /api/v1/me/passkeys/{id}":                 map[string]any{"name": "Mallory"},
 }
 
 var userFormBodies = map[string]map[string]string{
