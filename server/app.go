@@ -53,6 +53,8 @@ type Options struct {
 	// 15 minutes).
 	MailProbeEvery time.Duration
 	TrustedProxies httpx.Proxies
+	// CookieDomain is --cookie-domain (see Config.CookieDomain).
+	CookieDomain string
 	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
 	// the PostgreSQL pool; zero means sqldb's defaults.
 	DBMaxConns         int
@@ -287,7 +289,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL,
-		Proxies: a.Opts.TrustedProxies, MailState: a.MailState}, log)
+		CookieDomain: a.Opts.CookieDomain, Proxies: a.Opts.TrustedProxies, MailState: a.MailState}, log)
 	if err != nil {
 		return err
 	}
