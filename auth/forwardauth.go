@@ -126,9 +126,9 @@ func (s *Service) ReturnApplication(ctx context.Context, raw string) (*gatehouse
 	return a, err
 }
 
-// hasSecondFactor reports whether the user signs in with a second factor,
-// which is what an app that requires MFA asks: today an authenticator app
-// (TOTP), whose code every login of the user must give.
+// hasSecondFactor reports whether the user signs in with a second factor
+// (an authenticator app or a passkey), which every login of the user must
+// then give: what an app that requires MFA asks.
 func hasSecondFactor(u *gatehouse.User) bool { return u.HasSecondFactor() }
 
 // ForwardAuth checks one proxied request: to host (as the proxy forwarded

@@ -183,7 +183,7 @@ func proxyRoutes() []route {
 }
 
 func isProxyRoute(r route) bool { return strings.HasPrefix(r.Pattern, "/authz/") }
-func pageRoutes() []route { return parseRoutes(web.Endpoints()) }
+func pageRoutes() []route       { return parseRoutes(web.Endpoints()) }
 
 // publicAPI and publicPages are the routes that work without a session.
 // Every other route must refuse a caller who has none.
