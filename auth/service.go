@@ -81,6 +81,9 @@ type Service struct {
 	rpOnce sync.Once
 	rp     *webauthn.WebAuthn
 	rpErr  error
+	// oidcKeys holds the provider's signing keys opened, by ID (see
+	// SigningKeys).
+	oidcKeys sync.Map
 }
 
 // Metrics are the counters the service keeps.

@@ -283,6 +283,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	w.Background = func() { priority.Lower(priority.Background) }
 	hooks := a.webhookWorker()
 	a.registerGauges()
+	// The OpenID Connect provider signs with a key every node shares: the
+	// first node to start creates it.
+	if created, err := a.Service.EnsureSigningKey(ctx); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	} else if created {
+		log.Info("created the OpenID Connect signing key")
+	}
 
 	cat, err := i18n.Load()
 	if err != nil {
