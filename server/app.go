@@ -296,7 +296,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL,
-		CookieDomain: a.Opts.CookieDomain, Proxies: a.Opts.TrustedProxies, MailState: a.MailState}, log)
+		CookieDomain: a.Opts.CookieDomain, Proxies: a.Opts.TrustedProxies, MailState: a.MailState, Sealer: a.Sealer}, log)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/metrics"
+	"github.com/gatehouse/gatehouse/oidcop"
+	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/web"
 )
 
@@ -35,6 +37,9 @@ type Config struct {
 	Proxies      httpx.Proxies
 	// MailState is the mail line of /readyz; nil leaves it out.
 	MailState func() string
+	// Sealer seals the OpenID Connect provider's access tokens; nil leaves
+	// the provider out.
+	Sealer *seal.Sealer
 }
 
 // New returns the handler of the whole site.
@@ -56,6 +61,13 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 	if err := web.Routes(mux, svc, cookies, cat, log); err != nil {
 		return nil, err
 	}
+	var provider *oidcop.Provider
+	if cfg.Sealer != nil {
+		if provider, err = oidcop.New(svc, cfg.Sealer, cfg.PublicURL, cookies, log); err != nil {
+			return nil, err
+		}
+		oidcop.Routes(mux, provider)
+	}
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(store, cfg.MailState))
 	mux.Handle("GET /metrics", reg.Handler())
@@ -63,6 +75,9 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, err
+	}
+	for _, pattern := range oidcop.CrossOriginPaths {
+		cop.AddInsecureBypassPattern(pattern)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, gatehouse.EForbidden, "Cross-origin request refused.")
