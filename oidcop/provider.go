@@ -180,8 +180,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 type authorizer struct{ p *Provider }
 
 func (a authorizer) Storage() op.Storage          { return a.p.op.Storage() }
-func (a authorizer) Decoder() httphelper.Decoder          { return a.p.op.Decoder() }
-func (a authorizer) Encoder() httphelper.Encoder          { return a.p.op.Encoder() }
+func (a authorizer) Decoder() httphelper.Decoder  { return a.p.op.Decoder() }
+func (a authorizer) Encoder() httphelper.Encoder  { return a.p.op.Encoder() }
 func (a authorizer) Crypto() op.Crypto            { return a.p.op.Crypto() }
 func (a authorizer) RequestObjectSupported() bool { return false }
 func (a authorizer) Logger() *slog.Logger         { return a.p.op.Logger() }
