@@ -34,6 +34,11 @@ func (w *issWriter) WriteHeader(code int) {
 					q.Set("iss", w.issuer)
 					u.RawQuery = q.Encode()
 					w.Header().Set("Location", u.String())
+				} else if f, err := url.ParseQuery(u.Fragment); err == nil && (f.Has("code") || f.Has("error")) {
+					// An error for a response type answered in the fragment.
+					f.Set("iss", w.issuer)
+					u.Fragment = f.Encode()
+					w.Header().Set("Location", u.String())
 				}
 			}
 		}

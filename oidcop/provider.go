@@ -205,6 +205,16 @@ func (a authorizer) ValidateAuthRequest(ctx context.Context, req *oidc.AuthReque
 	if req.RequestParam != "" {
 		return "", oidc.ErrRequestNotSupported()
 	}
+	if req.ResponseType != oidc.ResponseTypeCode {
+		e := oidc.ErrInvalidRequest().WithDescription("Only response_type=code is supported.")
+		if req.ResponseType != "" {
+			e.ErrorType = "unsupported_response_type"
+		}
+		return "", e
+	}
+	if !slices.Contains(req.Scopes, oidc.ScopeOpenID) {
+		return "", oidc.ErrInvalidScope().WithDescription("The scope must include openid.")
+	}
 	if req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery {
 		req.ResponseMode = oidc.ResponseModeQuery
 		return "", oidc.ErrInvalidRequest().WithDescription("Only response_mode=query is supported.")

@@ -254,6 +254,7 @@ var flashKeys = map[string]bool{
 	"flash.password_changed": true,
 	"flash.logged_out":       true,
 	"flash.session_revoked":  true,
+	"flash.app_revoked":      true,
 	"flash.setup_done":       true,
 	"flash.company_updated":  true,
 	"flash.user_invited":     true,
