@@ -18,14 +18,6 @@ const (
 // OIDCScopes lists the scopes, in the order the discovery document names them.
 var OIDCScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess, ScopeCompany}
 
-// Authentication method references (RFC 8176) that amr may hold.
-const (
-	AMRPassword = "pwd" // a password
-	AMROTP      = "otp" // a one-time code (TOTP or a recovery code)
-	AMRHardware = "hwk" // a key bound to hardware (a passkey)
-	AMRMFA      = "mfa" // more than one factor
-)
-
 // Error codes of the provider's store.
 const (
 	ESigningKeyExists = "signing_key_exists" // another key signs: retire it first

@@ -98,14 +98,19 @@ const (
 	AuthorizeDone                                 // the request is done: issue the code
 )
 
-// SessionAMR tells how the session's login went (RFC 8176 values), from
-// what the store records: a user whose authenticator was confirmed before
-// the session began passed a code at its login.
+// SessionAMR tells how the session's login went (RFC 8176 values): the
+// methods the session recorded (a passkey: hwk and mfa). A session older
+// than that record is judged by what the store kept: a user whose
+// authenticator was confirmed before the session began passed a code at
+// its login.
 func SessionAMR(sess *gatehouse.Session, u *gatehouse.User) []string {
-	if u.TOTPEnabled() && !u.TOTPEnabledAt.After(sess.CreatedAt) {
-		return []string{gatehouse.AMRPassword, gatehouse.AMROTP, gatehouse.AMRMFA}
+	if len(sess.Methods) > 0 {
+		return sess.Methods
 	}
-	return []string{gatehouse.AMRPassword}
+	if u.TOTPEnabled() && !u.TOTPEnabledAt.After(sess.CreatedAt) {
+		return []string{gatehouse.MethodPassword, gatehouse.MethodOTP, gatehouse.MethodMFA}
+	}
+	return []string{gatehouse.MethodPassword}
 }
 
 // ContinueAuthorization decides what the request needs next for the
@@ -157,8 +162,8 @@ func (s *Service) authorizeStep(tx gatehouse.Tx, r *gatehouse.OIDCAuthRequest, a
 	if !app.Admits(id.User) {
 		return AuthorizeDenied, nil
 	}
-	if app.RequireMFA && !slices.Contains(SessionAMR(id.Session, id.User), gatehouse.AMRMFA) {
-		if !id.User.TOTPEnabled() {
+	if app.RequireMFA && !slices.Contains(SessionAMR(id.Session, id.User), gatehouse.MethodMFA) {
+		if !id.User.HasSecondFactor() {
 			return AuthorizeMFASetup, nil
 		}
 		return login, nil // a login now asks for the code
