@@ -77,13 +77,17 @@ func (w *faWorld) check(t *testing.T, path, token string, header map[string]stri
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	servertest.CheckExchange(t, req, nil, resp, b)
 	return &servertest.Response{Response: resp, Body: b}
 }
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func forwarded(method, proto, host, uri, accept string) map[string]string {
-	h := map[string]string{"X-Forwarded-Method": method, "X-Forwarded-Proto": proto, "X-Forwarded-Host": host, "X-Forwarded-Uri": uri}
+	h := map[string]string{"X-Forwarded-Method": method, "X-Forwarded-Host": host, "X-Forwarded-Uri": uri}
+	if proto != "" { // "": a proxy that sends none
+		h["X-Forwarded-Proto"] = proto
+	}
 	if accept != "" {
 		h["Accept"] = accept
 	}
