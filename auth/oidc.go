@@ -490,16 +490,23 @@ func (s *Service) OIDCUserInfo(ctx context.Context, userID string) (*OIDCUser, e
 	return &ou, err
 }
 
-// RevokeAccessToken ends an access token the client holds (RFC 7009); a
+// RevokeTokenByID ends a token the client holds (RFC 7009), named by its
+// ID: an access token, or a refresh token and its family (audited). A
 // token of another client, or none, changes nothing.
-func (s *Service) RevokeAccessToken(ctx context.Context, tokenID, clientID string) error {
-	return s.store.Update(ctx, func(tx gatehouse.Tx) error {
-		at, err := tx.AccessToken(tokenID)
-		if err != nil || at.ClientID != clientID {
+func (s *Service) RevokeTokenByID(ctx context.Context, tokenID, clientID string) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if at, err := tx.AccessToken(tokenID); err == nil {
+			if at.ClientID != clientID {
+				return nil
+			}
+			_, err = tx.DeleteAccessToken(tokenID)
+			return err
+		}
+		rt, err := tx.RefreshToken(tokenID)
+		if err != nil || rt.ClientID != clientID {
 			return nil
 		}
-		_, err = tx.DeleteAccessToken(tokenID)
-		return err
+		return s.revokeFamily(tx, rt, "revoked")
 	})
 }
 

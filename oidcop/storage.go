@@ -143,13 +143,14 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 	return s.svc.EndAppSession(ctx, userID, clientID, auth.Client{})
 }
 
-// RevokeToken: an access token arrives as its ID with its user; a
-// refresh token as itself (RFC 7009). Another client's token, or an
-// unknown one, is answered as revoked and changes nothing.
+// RevokeToken: a token op recognised arrives as its ID with its user (an
+// access token, or a refresh token GetRefreshTokenInfo found); any other
+// as itself (RFC 7009). Another client's token, or an unknown one, is
+// answered as revoked and changes nothing.
 func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	var err error
 	if userID != "" {
-		err = s.svc.RevokeAccessToken(ctx, tokenOrID, clientID)
+		err = s.svc.RevokeTokenByID(ctx, tokenOrID, clientID)
 	} else {
 		err = s.svc.RevokeRefreshToken(ctx, tokenOrID, clientID)
 	}
