@@ -45,14 +45,6 @@ type Application struct {
 	UpdatedAt  time.Time
 }
 
-// Error codes of applications.
-const (
-	EInvalidRedirectURI     = "invalid_redirect_uri"      // not an absolute https (or loopback http) URI, or one with a fragment
-	EInvalidForwardAuthHost = "invalid_forward_auth_host" // not a lower-case host name without scheme, port or path
-	EForwardAuthHostTaken   = "forward_auth_host_taken"   // another application registered the host
-	EFirstPartyOperatorOnly = "first_party_operator_only" // only the operator's apps may skip consent
-)
-
 // Operator reports whether the app is the operator's, for every company.
 func (a *Application) Operator() bool { return a.CompanyID == "" }
 

@@ -56,7 +56,13 @@ const (
 	// EventAPIKeyFailed is a well-formed key naming an existing key with
 	// the wrong secret, or an expired one: someone holds a key they
 	// should not, or a stale one.
-	EventAPIKeyFailed = "api_key.failed"
+	EventAPIKeyFailed       = "api_key.failed"
+	EventOIDCKeyRotated     = "oidc.signing_key_rotated"  // by the operator: a new key signs
+	EventOIDCConsentGranted = "oidc.consent_granted"      // a user let a third-party app sign them in
+	EventOIDCConsentRevoked = "oidc.consent_revoked"      // ... and took it back, ending its tokens
+	EventOIDCFamilyRevoked  = "oidc.token_family_revoked" // a refresh token family ended: revocation, logout
+	EventOIDCRefreshReused  = "oidc.refresh_token_reused" // a rotated refresh token came back: its family ended
+	EventOIDCCodeReused     = "oidc.code_reused"          // a used code came back: what it issued ended
 )
 
 // EventTypes lists the event types above, for filters and documentation.
@@ -73,6 +79,8 @@ var EventTypes = []string{
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved,
 	EventPasskeysRemovedByAdmin, EventPasskeyFailed,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventAPIKeyFailed,
+	EventOIDCKeyRotated, EventOIDCConsentGranted, EventOIDCConsentRevoked, EventOIDCFamilyRevoked,
+	EventOIDCRefreshReused, EventOIDCCodeReused,
 }
 
 // Kinds of actor of an audit event (AuditEvent.ActorType).

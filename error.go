@@ -60,6 +60,14 @@ const (
 	EWebhookDisabled          = "webhook_disabled"            // the endpoint is disabled: enable it first
 )
 
+// Error codes of applications (application.go).
+const (
+	EInvalidRedirectURI     = "invalid_redirect_uri"      // not an absolute https (or loopback http) URI, or one with a fragment
+	EInvalidForwardAuthHost = "invalid_forward_auth_host" // not a lower-case host name without scheme, port or path
+	EForwardAuthHostTaken   = "forward_auth_host_taken"   // another application registered the host
+	EFirstPartyOperatorOnly = "first_party_operator_only" // only the operator's apps may skip consent
+)
+
 // Error is an error meant for the user: a code from the list above and a
 // message safe to show. Any other error is internal: the client sees
 // "Internal error." and the log gets the whole chain.

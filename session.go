@@ -32,6 +32,11 @@ const (
 	// StepPasskey is not a step of its own: it marks that a passkey
 	// passed StepTOTP, or the whole sign-in when no password was asked.
 	StepPasskey
+	// StepForMFAApp is no step but a mark a login carries from its first
+	// challenge on: it returns to an application that requires a second
+	// factor (Application.RequireMFA), so a user without one sets it up,
+	// as when the company requires 2FA.
+	StepForMFAApp
 )
 
 // Authentication methods of RFC 8176, as Session.Methods records them.

@@ -183,6 +183,7 @@ type Tx interface {
 	PasskeyTx
 	ApplicationTx
 	APIKeyTx
+	OIDCTx
 }
 
 // ApplicationTx is the part of Tx that keeps applications (see

@@ -75,6 +75,10 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("POST /api/v1/company/webhooks/{id}/enable", d.handleEnableWebhook())
 	mux.Handle("POST /api/v1/company/webhooks/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
 
+	// Forward auth: asked by reverse proxies, outside /api/v1.
+	mux.Handle("GET /authz/forward-auth", d.handleForwardAuth())
+	mux.Handle("GET /authz/auth-request", d.handleAuthRequest())
+
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 	mux.Handle("/api/", d.handleNotFound(mux))
 }

@@ -228,3 +228,78 @@ func TestApplicationLimit(t *testing.T) {
 		wantCode(t, "over the limit", err, gatehouse.EInvalidRequest)
 	})
 }
+
+// The forward-auth check on both databases: the host decides the app
+// (any case, any port), the session the user, the app whom it admits; a
+// login for an app that requires a second factor sets one up first.
+func TestForwardAuthCheck(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		member := e.member(t, admin)
+		other := e.company(t)
+		mk := func(id *auth.Identity, na auth.NewApplication) {
+			if _, err := e.svc.CreateApplication(ctx, id, na, e.client()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mk(admin, auth.NewApplication{Name: "Wiki", ForwardAuthHosts: []string{"wiki.example.com"}})
+		mk(admin, auth.NewApplication{Name: "Admin", ForwardAuthHosts: []string{"admin.example.com"}, RequireRole: gatehouse.RoleAdmin})
+		mk(admin, auth.NewApplication{Name: "Vault", ForwardAuthHosts: []string{"vault.example.com"}, RequireMFA: true})
+		mk(other, auth.NewApplication{Name: "Other", ForwardAuthHosts: []string{"other.example.com"}})
+		if _, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "Product",
+			ForwardAuthHosts: []string{"product.example.com"}}, cli); err != nil {
+			t.Fatal(err)
+		}
+		token := func(id *auth.Identity) string {
+			// The identities of the harness hold no token: sign in again.
+			res, err := e.svc.Login(ctx, id.User.Email, goodPW, e.client())
+			if err != nil || res.Status != auth.StatusAuthenticated {
+				t.Fatalf("login %s: %+v %v", id.User.Email, res, err)
+			}
+			return res.SessionToken
+		}
+		adminTok, memberTok := token(admin), token(member)
+		for _, tt := range []struct {
+			host, token string
+			want        auth.ForwardAuthOutcome
+			reason      string
+		}{
+			{"wiki.example.com", adminTok, auth.ForwardAuthAllowed, ""},
+			{"Wiki.Example.com:443", memberTok, auth.ForwardAuthAllowed, ""},
+			{"product.example.com", memberTok, auth.ForwardAuthAllowed, ""},
+			{"admin.example.com", adminTok, auth.ForwardAuthAllowed, ""},
+			{"admin.example.com", memberTok, auth.ForwardAuthNotAdmitted, "role"},
+			{"vault.example.com", memberTok, auth.ForwardAuthNotAdmitted, "mfa"},
+			{"other.example.com", adminTok, auth.ForwardAuthNotAdmitted, "company"},
+			{"nobody.example.com", adminTok, auth.ForwardAuthUnknownHost, ""},
+			{"wiki.example.com:x", adminTok, auth.ForwardAuthUnknownHost, ""},
+			{"", adminTok, auth.ForwardAuthUnknownHost, ""},
+			{"wiki.example.com", "", auth.ForwardAuthUnauthenticated, ""},
+			{"wiki.example.com", "x", auth.ForwardAuthUnauthenticated, ""},
+		} {
+			res, err := e.svc.ForwardAuth(ctx, tt.host, tt.token)
+			if err != nil || res.Outcome != tt.want || res.Reason != tt.reason {
+				t.Errorf("%s with %.8s: got %+v, %v; want outcome %d %q", tt.host, tt.token, res, err, tt.want, tt.reason)
+			}
+		}
+
+		// The member signs in for the vault: setup first, then admitted.
+		c := e.client()
+		c.ForMFAApp = true
+		res, err := e.svc.Login(ctx, member.User.Email, goodPW, c)
+		if err != nil || res.Status != auth.StatusTOTPSetupRequired {
+			t.Fatalf("login for an MFA app: got %+v, %v; want totp_setup_required", res, err)
+		}
+		en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
+		if err != nil || done.Status != auth.StatusAuthenticated {
+			t.Fatalf("setup confirm: got %+v, %v", done, err)
+		}
+		if fa, err := e.svc.ForwardAuth(ctx, "vault.example.com", done.SessionToken); err != nil || fa.Outcome != auth.ForwardAuthAllowed {
+			t.Fatalf("the vault after the setup: got %+v, %v", fa, err)
+		}
+	})
+}

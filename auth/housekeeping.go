@@ -31,6 +31,13 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 			}
 			m, err := deleteOldWebhookDeliveries(tx)
 			n += m
+			if err != nil {
+				return err
+			}
+			// Revoked refresh tokens are kept a while, so that a replay
+			// still finds its family revoked rather than nothing.
+			m, err = tx.DeleteExpiredOIDC(tx.Now().Add(-OIDCRefreshLifetime), tx.Now().Add(-OIDCKeyPublished))
+			n += m
 			return err
 		})
 		if err == nil {

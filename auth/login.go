@@ -142,7 +142,11 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Login
 				return err
 			}
 		}
-		res, err = s.advance(tx, o, fresh, gatehouse.StepPassword, c)
+		passed := gatehouse.StepPassword
+		if c.ForMFAApp {
+			passed |= gatehouse.StepForMFAApp
+		}
+		res, err = s.advance(tx, o, fresh, passed, c)
 		return err
 	})
 	s.countLogin(err)
@@ -230,14 +234,15 @@ func hashError(err error) error {
 
 // nextStep returns the first login step still required, or 0 when the
 // login is complete. Order: the second factor (TOTP or a passkey), forced
-// password change, forced TOTP setup.
+// password change, forced TOTP setup (the company requires 2FA, or the login
+// is for an app that requires a second factor).
 func nextStep(u *gatehouse.User, company *gatehouse.Company, passed gatehouse.Step) gatehouse.Step {
 	switch {
 	case u.HasSecondFactor() && passed&gatehouse.StepTOTP == 0:
 		return gatehouse.StepTOTP
 	case u.MustChangePassword && passed&gatehouse.StepPasswordChange == 0:
 		return gatehouse.StepPasswordChange
-	case company.RequireTOTP && !u.HasSecondFactor() && passed&gatehouse.StepTOTPSetup == 0:
+	case (company.RequireTOTP || passed&gatehouse.StepForMFAApp != 0) && !u.HasSecondFactor() && passed&gatehouse.StepTOTPSetup == 0:
 		return gatehouse.StepTOTPSetup
 	}
 	return 0

@@ -69,6 +69,10 @@ func (s *Service) setPassword(tx gatehouse.Tx, o *outcome, u *gatehouse.User, ha
 	if _, err := tx.DeleteSessions(u.ID, keepSession); err != nil {
 		return err
 	}
+	// Apps signed in with the old password are signed out too.
+	if _, err := tx.RevokeOIDCTokens(u.ID, ""); err != nil {
+		return err
+	}
 	if err := tx.DeleteTokens(u.ID, gatehouse.TokenReset, gatehouse.TokenInvitation); err != nil {
 		return err
 	}
@@ -343,6 +347,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPW, confirm strin
 		}
 		u, err := tx.User(t.UserID)
 		if err != nil {
+			return err
+		}
+		// The link came by mail: the user receives mail at the address
+		// (email_verified in OpenID Connect).
+		if err := tx.SetVerifiedEmail(u.ID, u.Email); err != nil {
 			return err
 		}
 		typ := gatehouse.EventPasswordResetCompleted

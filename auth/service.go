@@ -81,6 +81,9 @@ type Service struct {
 	rpOnce sync.Once
 	rp     *webauthn.WebAuthn
 	rpErr  error
+	// oidcKeys holds the provider's signing keys opened, by ID (see
+	// SigningKeys).
+	oidcKeys sync.Map
 }
 
 // Metrics are the counters the service keeps.
@@ -132,6 +135,11 @@ type Client struct {
 	IP        string
 	UserAgent string
 	Lang      string
+	// ForMFAApp marks a login that returns to an application requiring a
+	// second factor (the pages' /login?rd=): a user without one sets it
+	// up before the login completes. Only Login reads it; the later steps
+	// carry the mark on their challenge.
+	ForMFAApp bool
 }
 
 // Identity is an authenticated caller: a live session and its user, or an

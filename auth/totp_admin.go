@@ -75,6 +75,9 @@ func (s *Service) removeSecondFactors(ctx context.Context, actor *Identity, user
 		if _, err := tx.DeleteSessions(u.ID, ""); err != nil {
 			return err
 		}
+		if _, err := tx.RevokeOIDCTokens(u.ID, ""); err != nil {
+			return err
+		}
 		if err := tx.DeleteChallenges(u.ID); err != nil {
 			return err
 		}

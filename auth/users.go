@@ -356,9 +356,13 @@ func (s *Service) applyDisabled(tx gatehouse.Tx, o *outcome, actor *Actor, targe
 	return s.queueMail(tx, o, target, c, mail.MessageAccountDisabled, d)
 }
 
-// endAccess ends every session, login in progress and emailed link of u.
+// endAccess ends every session, app token, login in progress and emailed
+// link of u.
 func endAccess(tx gatehouse.Tx, u *gatehouse.User) error {
 	if _, err := tx.DeleteSessions(u.ID, ""); err != nil {
+		return err
+	}
+	if _, err := tx.RevokeOIDCTokens(u.ID, ""); err != nil {
 		return err
 	}
 	if err := tx.DeleteChallenges(u.ID); err != nil {

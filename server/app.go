@@ -53,6 +53,8 @@ type Options struct {
 	// 15 minutes).
 	MailProbeEvery time.Duration
 	TrustedProxies httpx.Proxies
+	// CookieDomain is --cookie-domain (see Config.CookieDomain).
+	CookieDomain string
 	// DBMaxConns, DBConnectTimeout and DBStatementTimeout size and bound
 	// the PostgreSQL pool; zero means sqldb's defaults.
 	DBMaxConns         int
@@ -284,13 +286,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	w.Background = func() { priority.Lower(priority.Background) }
 	hooks := a.webhookWorker()
 	a.registerGauges()
+	// The OpenID Connect provider signs with a key every node shares: the
+	// first node to start creates it.
+	if created, err := a.Service.EnsureSigningKey(ctx); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	} else if created {
+		log.Info("created the OpenID Connect signing key")
+	}
 
 	cat, err := i18n.Load()
 	if err != nil {
 		return err
 	}
 	handler, err := New(a.Service, a.DB, cat, a.Registry, Config{PublicURL: a.Service.Config().PublicURL,
-		Proxies: a.Opts.TrustedProxies, MailState: a.MailState}, log)
+		CookieDomain: a.Opts.CookieDomain, Proxies: a.Opts.TrustedProxies, MailState: a.MailState, Sealer: a.Sealer}, log)
 	if err != nil {
 		return err
 	}

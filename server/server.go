@@ -22,15 +22,24 @@ import (
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/metrics"
+	"github.com/gatehouse/gatehouse/oidcop"
+	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/web"
 )
 
 // Config is what the handler needs besides the service.
 type Config struct {
 	PublicURL string
-	Proxies   httpx.Proxies
+	// CookieDomain is --cookie-domain: the domain the session cookie is
+	// set for, so that apps on its subdomains receive it (forward auth);
+	// empty keeps it on the public URL's host.
+	CookieDomain string
+	Proxies      httpx.Proxies
 	// MailState is the mail line of /readyz; nil leaves it out.
 	MailState func() string
+	// Sealer seals the OpenID Connect provider's access tokens; nil leaves
+	// the provider out.
+	Sealer *seal.Sealer
 }
 
 // New returns the handler of the whole site.
@@ -40,11 +49,24 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 		return nil, fmt.Errorf("--public-url %q: want a URL such as https://login.example.com", cfg.PublicURL)
 	}
 	cookies := httpx.Cookies{Secure: pub.Scheme == "https"}
+	if cfg.CookieDomain != "" {
+		if err := CheckCookieDomain(cfg.CookieDomain, pub.Hostname()); err != nil {
+			return nil, err
+		}
+		cookies.Domain = cfg.CookieDomain
+	}
 
 	mux := http.NewServeMux()
 	api.Routes(mux, svc, cookies, log)
 	if err := web.Routes(mux, svc, cookies, cat, log); err != nil {
 		return nil, err
+	}
+	var provider *oidcop.Provider
+	if cfg.Sealer != nil {
+		if provider, err = oidcop.New(svc, cfg.Sealer, cfg.PublicURL, cookies, log); err != nil {
+			return nil, err
+		}
+		oidcop.Routes(mux, provider)
 	}
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(store, cfg.MailState))
@@ -53,6 +75,9 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, err
+	}
+	for _, pattern := range oidcop.CrossOriginPaths {
+		cop.AddInsecureBypassPattern(pattern)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, gatehouse.EForbidden, "Cross-origin request refused.")
@@ -65,6 +90,20 @@ func New(svc *auth.Service, store gatehouse.Store, cat *i18n.Catalog, reg *metri
 	h = observe(reg, log, h)
 	h = httpx.WithRequestInfo(cfg.Proxies, h)
 	return h, nil
+}
+
+// CheckCookieDomain refuses a --cookie-domain that is not a lower-case
+// host name, or that does not cover the public URL's host (a browser
+// would refuse the cookie).
+func CheckCookieDomain(domain, publicHost string) error {
+	if _, err := auth.CheckForwardAuthHost(domain); err != nil || domain != strings.ToLower(strings.TrimSpace(domain)) ||
+		!strings.Contains(domain, ".") {
+		return fmt.Errorf("--cookie-domain %q: want a lower-case domain such as example.com, without a leading dot, scheme or port", domain)
+	}
+	if publicHost != domain && !strings.HasSuffix(publicHost, "."+domain) {
+		return fmt.Errorf("--cookie-domain %q does not cover the --public-url host %q: the session cookie must reach Gatehouse too", domain, publicHost)
+	}
+	return nil
 }
 
 func handleHealth() http.Handler {

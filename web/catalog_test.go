@@ -40,6 +40,9 @@ func keyFamilies() map[string][]string {
 		"webhook_event.":    gatehouse.WebhookEventTypes,
 		"delivery_state.":   {gatehouse.DeliveryPending, gatehouse.DeliveryDelivered, gatehouse.DeliveryFailed},
 		"webhook_disabled.": {gatehouse.WebhookDisabledFailing, gatehouse.WebhookDisabledGone},
+		// The OpenID Connect scopes, on the consent page and the connected apps.
+		"consent.":   prefixed("scope.", gatehouse.OIDCScopes),
+		"connected.": prefixed("scope.", gatehouse.OIDCScopes),
 	}
 }
 

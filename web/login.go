@@ -51,6 +51,15 @@ func (d deps) handleLoginPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := d.pageFor(w, r, "title.login", nil)
 		p.Next = safeNext(r.URL.Query().Get("next"))
+		p.RD, _ = d.returnAddress(r, r.URL.Query().Get("rd"))
+		if p.RD != "" {
+			// Signed in already (a proxy sent someone whose cookie its
+			// app did receive, yet found no session first): go back.
+			if _, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r)); err == nil {
+				http.Redirect(w, r, p.RD, http.StatusSeeOther)
+				return
+			}
+		}
 		d.rd.render(w, r, "login", p)
 	})
 }
@@ -64,27 +73,35 @@ func (d deps) handleLogin() http.Handler {
 			return
 		}
 		p.Next = safeNext(r.PostFormValue("next"))
+		var app *gatehouse.Application
+		p.RD, app = d.returnAddress(r, r.PostFormValue("rd"))
 		p.Form["email"] = r.PostFormValue("email")
-		res, err := d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), d.client(r))
+		c := d.client(r)
+		c.ForMFAApp = app != nil && app.RequireMFA
+		res, err := d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), c)
 		if err != nil {
 			p.setError(err)
 			d.rd.render(w, r, "login", p)
 			return
 		}
-		d.continueLogin(w, r, res, p.Next)
+		d.continueLogin(w, r, res, p.Next, p.RD)
 	})
 }
 
 // continueLogin sends the browser to the page of the next login step, or
-// home when the login is complete. A login always starts a new session
-// token, so a planted cookie is never promoted.
-func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.LoginResult, next string) {
+// when the login is complete to the forward-auth return address rd (already
+// checked), the local page next, or home. A login always starts a new
+// session token, so a planted cookie is never promoted.
+func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.LoginResult, next, rd string) {
 	var to string
 	switch res.Status {
 	case auth.StatusAuthenticated:
 		d.cookies.ClearChallenge(w)
 		d.cookies.SetSession(w, res.SessionToken, res.Session.ExpiresAt)
-		to = safeNext(next)
+		to = rd
+		if to == "" {
+			to = safeNext(next)
+		}
 		if to == "" {
 			to = "/settings/profile"
 		}
@@ -104,10 +121,41 @@ func (d deps) continueLogin(w http.ResponseWriter, r *http.Request, res *auth.Lo
 		to = "/login/setup-2fa"
 	}
 	d.cookies.SetChallenge(w, res.Challenge, time.Now().Add(auth.ChallengeLifetime))
+	http.Redirect(w, r, to+stepQuery(next, rd), http.StatusSeeOther)
+}
+
+// stepQuery is the query string that carries next and rd to a login step's
+// page: "" or "?next=...&rd=...".
+func stepQuery(next, rd string) string {
+	q := url.Values{}
 	if next = safeNext(next); next != "" {
-		to += "?" + url.Values{"next": {next}}.Encode()
+		q.Set("next", next)
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	if rd != "" {
+		q.Set("rd", rd)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// returnAddress checks a forward-auth return address (rd): it is returned
+// with its application when its host is a registered forward-auth host
+// (auth.ReturnApplication), and "" and nil otherwise, when it is ignored.
+func (d deps) returnAddress(r *http.Request, rd string) (string, *gatehouse.Application) {
+	if rd == "" {
+		return "", nil
+	}
+	app, err := d.svc.ReturnApplication(r.Context(), rd)
+	if err != nil {
+		d.log.Warn("return address not checked", "request_id", httpx.RequestID(r.Context()), "err", err)
+		return "", nil
+	}
+	if app == nil {
+		return "", nil
+	}
+	return rd, app
 }
 
 // challengePage renders a login-step page, or sends the browser back to
@@ -119,6 +167,7 @@ func (d deps) challengePage(w http.ResponseWriter, r *http.Request, name, title 
 	}
 	p := d.pageFor(w, r, title, nil)
 	p.Next = safeNext(r.URL.Query().Get("next"))
+	p.RD, _ = d.returnAddress(r, r.URL.Query().Get("rd"))
 	if fill != nil {
 		if err := fill(p); err != nil {
 			d.loginExpired(w, r, err)
@@ -128,10 +177,12 @@ func (d deps) challengePage(w http.ResponseWriter, r *http.Request, name, title 
 	d.rd.render(w, r, name, p)
 }
 
-// loginExpired ends a login whose challenge is gone and says so.
+// loginExpired ends a login whose challenge is gone and says so; the
+// login page it shows keeps the return address.
 func (d deps) loginExpired(w http.ResponseWriter, r *http.Request, err error) {
 	d.cookies.ClearChallenge(w)
 	p := d.pageFor(w, r, "title.login", nil)
+	p.RD, _ = d.returnAddress(r, r.FormValue("rd"))
 	p.setError(err)
 	d.rd.render(w, r, "login", p)
 }
@@ -146,10 +197,11 @@ func (d deps) challengeStep(w http.ResponseWriter, r *http.Request, name, title 
 		return
 	}
 	p.Next = safeNext(r.PostFormValue("next"))
+	p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 	res, err := step(d.cookies.Challenge(r))
 	switch gatehouse.ErrorCode(err) {
 	case "":
-		d.continueLogin(w, r, res, p.Next)
+		d.continueLogin(w, r, res, p.Next, p.RD)
 		return
 	case gatehouse.EInvalidChallenge, gatehouse.EAccountDisabled:
 		d.loginExpired(w, r, err)
@@ -236,7 +288,8 @@ func (d deps) handleForcedSetupStart() http.Handler {
 			d.loginExpired(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/login/setup-2fa", http.StatusSeeOther)
+		rd, _ := d.returnAddress(r, r.PostFormValue("rd"))
+		http.Redirect(w, r, "/login/setup-2fa"+stepQuery(r.PostFormValue("next"), rd), http.StatusSeeOther)
 	})
 }
 
@@ -249,6 +302,7 @@ func (d deps) handleForcedSetup() http.Handler {
 			return
 		}
 		res, err := d.svc.LoginTOTPSetupConfirm(r.Context(), d.cookies.Challenge(r), r.PostFormValue("code"), d.client(r))
+		p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 		switch gatehouse.ErrorCode(err) {
 		case "":
 			// Sign in now, and show the recovery codes once before moving on.
@@ -257,6 +311,7 @@ func (d deps) handleForcedSetup() http.Handler {
 			p.User = res.User
 			p.Data = recoveryData{Heading: "recovery.heading", Codes: res.RecoveryCodes}
 			p.Next = safeNext(r.PostFormValue("next"))
+			p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 			d.rd.render(w, r, "recovery_codes", p)
 			return
 		case gatehouse.EInvalidChallenge, gatehouse.EAccountDisabled:

@@ -76,13 +76,14 @@ func (d deps) handlePasskeyLogin() http.Handler {
 			return
 		}
 		p.Next = safeNext(r.PostFormValue("next"))
+		p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 		res, err := d.svc.FinishPasskeyLogin(r.Context(), []byte(r.PostFormValue("credential")), d.client(r))
 		if err != nil {
 			p.setError(err)
 			d.rd.render(w, r, "login", p)
 			return
 		}
-		d.continueLogin(w, r, res, p.Next)
+		d.continueLogin(w, r, res, p.Next, p.RD)
 	})
 }
 

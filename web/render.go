@@ -136,9 +136,27 @@ type page struct {
 	RetryAfter time.Duration
 	Form       map[string]string // values to show again after an error
 	Next       string
-	Data       any
+	// RD is the forward-auth return address (/login?rd=) a login carries
+	// through its steps: an absolute URL on a registered forward-auth
+	// host, already checked, or empty.
+	RD   string
+	Data any
 
 	cat *i18n.Catalog
+}
+
+// StepURL is a login step's page with the page's next and rd carried on.
+func (p *page) StepURL(path string, extra ...string) template.URL {
+	q := stepQuery(p.Next, p.RD)
+	for i := 0; i+1 < len(extra); i += 2 {
+		if q == "" {
+			q = "?"
+		} else {
+			q += "&"
+		}
+		q += url.QueryEscape(extra[i]) + "=" + url.QueryEscape(extra[i+1])
+	}
+	return template.URL(path + q)
 }
 
 // T translates a catalogue key for this page's language.
@@ -236,6 +254,7 @@ var flashKeys = map[string]bool{
 	"flash.password_changed": true,
 	"flash.logged_out":       true,
 	"flash.session_revoked":  true,
+	"flash.app_revoked":      true,
 	"flash.setup_done":       true,
 	"flash.company_updated":  true,
 	"flash.user_invited":     true,

@@ -141,6 +141,6 @@ func (d deps) handleSetup() http.Handler {
 			return
 		}
 		d.setFlash(w, "flash.setup_done")
-		d.continueLogin(w, r, res, "/settings/users")
+		d.continueLogin(w, r, res, "/settings/users", "")
 	})
 }

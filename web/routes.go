@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/oidcop"
 )
 
 //go:embed static
@@ -81,6 +82,11 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("POST /settings/password", d.signedIn(d.handlePassword))
 	mux.Handle("GET /settings/sessions", d.signedIn(d.handleSessions))
 	mux.Handle("POST /settings/sessions/{id}/revoke", d.signedIn(d.handleRevokeSession))
+	mux.Handle("GET /settings/connected-apps", d.signedIn(d.handleConnectedApps))
+	mux.Handle("POST /settings/connected-apps/{client_id}/revoke", d.signedIn(d.handleRevokeConnectedApp))
+	mux.Handle("GET "+oidcop.ConsentPath, d.signedIn(d.handleConsentPage))
+	mux.Handle("POST "+oidcop.ConsentPath, d.signedIn(d.handleConsent))
+	mux.Handle("GET "+oidcop.SecondFactorPath, d.signedIn(d.handleSecondFactorPage))
 
 	mux.Handle("GET /settings/company", d.adminPage(d.handleCompanyPage))
 	mux.Handle("POST /settings/company", d.adminForm(d.handleCompanyUpdate))

@@ -24,6 +24,7 @@ type options struct {
 	mailFrom       string
 	secretKeyFile  string
 	trustedProxies string
+	cookieDomain   string
 	productName    string
 	logLevel       string
 	logFormat      string
@@ -71,6 +72,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	o.mailFlags(fs)
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes whose X-Forwarded-For is believed")
+	fs.StringVar(&o.cookieDomain, "cookie-domain", "", "set the session cookie for this domain (example.com), so that apps on its "+
+		"subdomains behind forward auth receive it; every subdomain then gets the session cookie (docs/DEPLOYMENT.md)")
 	fs.DurationVar(&o.sessionLife, "session-lifetime", 7*24*time.Hour, "absolute lifetime of a session")
 	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", 24*time.Hour, "a session unused this long ends")
 	fs.DurationVar(&o.hashQueueWait, "hash-queue-wait", 2*time.Second, "longest a request that hashes a password (a login, a password change) is to wait for a hashing slot; "+

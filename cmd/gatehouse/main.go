@@ -61,6 +61,7 @@ Usage:
   gatehouse api-key create --name NAME [--company ID] [--expires-at TIME]
   gatehouse api-key list [--company ID]
   gatehouse api-key delete --id ID
+  gatehouse keys rotate          # a new OpenID Connect signing key signs from now on
   gatehouse migrate
   gatehouse version
 
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdApp(ctx, env, args[1:])
 	case "api-key":
 		return cmdAPIKey(ctx, env, args[1:])
+	case "keys":
+		return cmdKeys(ctx, env, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, env, args[1:])
 	case "mail":

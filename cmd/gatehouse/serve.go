@@ -39,6 +39,12 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 	if err := checkPublicURL(publicURL); err != nil {
 		return nil, usageError{err.Error()}
 	}
+	if o.cookieDomain != "" {
+		pub, _ := url.Parse(publicURL)
+		if err := server.CheckCookieDomain(o.cookieDomain, pub.Hostname()); err != nil {
+			return nil, usageError{err.Error()}
+		}
+	}
 	// Refuse a wrong --smtp-url now, before anything is printed or stored.
 	if _, err := mail.NewSender(o.smtpURL, mail.Options{CAFile: o.smtpCAFile, AllowPlaintext: o.smtpAllowPlain}); err != nil {
 		return nil, usageError{err.Error()}
@@ -46,7 +52,7 @@ func open(ctx context.Context, o options, logOut io.Writer) (*server.App, error)
 	a, err := server.Open(ctx, server.Options{
 		DataDir: o.data, DatabaseURL: o.databaseURL, SecretKeyFile: o.secretKeyFile, PublicURL: publicURL,
 		MailFrom: o.mailFrom, ProductName: o.productName, SMTPURL: o.smtpURL, TrustedProxies: proxies,
-		SMTPCAFile: o.smtpCAFile, SMTPAllowPlaintext: o.smtpAllowPlain,
+		CookieDomain: o.cookieDomain, SMTPCAFile: o.smtpCAFile, SMTPAllowPlaintext: o.smtpAllowPlain,
 		DBMaxConns: o.dbMaxConns, DBConnectTimeout: o.dbConnTimeout, DBStatementTimeout: o.dbStmtTimeout, SessionLife: o.sessionLife, SessionIdle: o.sessionIdle,
 		HashQueueWait: o.hashQueueWait, Log: log,
 		WebhookAllowPrivate: o.webhookAllowPrivate,

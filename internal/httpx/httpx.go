@@ -130,8 +130,14 @@ func ClientIPFrom(r *http.Request) string {
 // Behind https the names take the __Host- prefix, which browsers only
 // accept with Secure, Path=/ and no Domain: a sibling subdomain cannot
 // plant one.
+//
+// With a Domain (--cookie-domain), the session cookie alone is set for
+// that domain, so that apps on its subdomains send it to their reverse
+// proxy for forward auth; behind https its name takes the __Secure- prefix
+// (__Host- forbids a Domain). The other cookies stay on Gatehouse's host.
 type Cookies struct {
 	Secure bool
+	Domain string
 }
 
 // SessionCookieName is the contract's cookie name, prefixed behind https.
@@ -157,16 +163,36 @@ func (c Cookies) name(base string) string {
 }
 
 // SessionName is the session cookie's name on this installation.
-func (c Cookies) SessionName() string { return c.name(SessionCookieName) }
+func (c Cookies) SessionName() string {
+	if c.Domain != "" && c.Secure {
+		return "__Secure-" + SessionCookieName
+	}
+	return c.name(SessionCookieName)
+}
 
 // SetSession sets the session cookie until expires.
 func (c Cookies) SetSession(w http.ResponseWriter, token string, expires time.Time) {
-	c.set(w, SessionCookieName, token, expires)
+	c.setSession(w, token, expires)
 }
 
 // ClearSession removes the session cookie.
 func (c Cookies) ClearSession(w http.ResponseWriter) {
-	c.set(w, SessionCookieName, "", time.Unix(1, 0))
+	c.setSession(w, "", time.Unix(1, 0))
+}
+
+func (c Cookies) setSession(w http.ResponseWriter, token string, expires time.Time) {
+	if c.Domain == "" {
+		c.set(w, SessionCookieName, token, expires)
+		return
+	}
+	ck := &http.Cookie{
+		Name: c.SessionName(), Value: token, Path: "/", Domain: c.Domain, Expires: expires,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+	}
+	if token == "" {
+		ck.MaxAge = -1
+	}
+	http.SetCookie(w, ck)
 }
 
 // SetChallenge keeps a login in progress for the next page.

@@ -46,6 +46,10 @@ var codeStatus = map[string]int{
 	gatehouse.EWebhookDisabled:          http.StatusConflict,
 	gatehouse.EInvalidPasskey:           http.StatusUnauthorized,
 	gatehouse.EPasskeyExists:            http.StatusConflict,
+	gatehouse.EInvalidRedirectURI:       http.StatusBadRequest,
+	gatehouse.EInvalidForwardAuthHost:   http.StatusBadRequest,
+	gatehouse.EForwardAuthHostTaken:     http.StatusConflict,
+	gatehouse.EFirstPartyOperatorOnly:   http.StatusBadRequest,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.

@@ -89,12 +89,19 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Fatalf("focus on the login page: got %q, want the email field", got)
 	}
 	p.Press(adaEmail)
-	for _, want := range []string{"Forgot your password?", "password"} {
+	// From the email to the password, then Log in, then the way out for
+	// those who forgot it (it came between the two fields).
+	for _, want := range []string{"password", "Log in", "Forgot your password?"} {
 		p.Press(kb.Tab)
 		if got := p.Focused(); got != want {
 			t.Fatalf("Tab: focus on %q, want %q", got, want)
 		}
 		wantFocusRing(t, p)
+	}
+	p.PressShift(kb.Tab)
+	p.PressShift(kb.Tab)
+	if got := p.Focused(); got != "password" {
+		t.Fatalf("Shift+Tab twice: focus on %q, want the password field", got)
 	}
 	p.Press(goodPW)
 	p.PressAndWait(kb.Enter)
@@ -109,7 +116,7 @@ func TestKeyboardOnly(t *testing.T) {
 	// closes, giving the focus back.
 	p.Press(kb.Tab)
 	p.Press(kb.Tab)
-	if got := p.Attr(":focus", "aria-label"); got != "Account menu for Ada Lovelace" {
+	if got := p.AccessibleName(":focus"); got != "Ada Lovelace (account menu)" {
 		t.Fatalf("third Tab: focus on %q, want the user menu", got)
 	}
 	wantFocusRing(t, p)
@@ -124,7 +131,7 @@ func TestKeyboardOnly(t *testing.T) {
 	}
 	p.Press(kb.Escape)
 	p.WaitFor("the menu to close", `!document.querySelector(".user-menu").open`)
-	if got := p.Attr(":focus", "aria-label"); got != "Account menu for Ada Lovelace" {
+	if got := p.AccessibleName(":focus"); got != "Ada Lovelace (account menu)" {
 		t.Errorf("after Escape: focus on %q, want the menu button", got)
 	}
 	// On to the sidebar's Password link and the password page.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 )
 
@@ -22,12 +23,13 @@ func TestChangePassword(t *testing.T) {
 	if !p.Disabled(update) {
 		t.Fatal("Update is enabled on an empty form, want disabled")
 	}
-	// Update sits in the upper right of the form, beside the heading.
+	// Update comes after the fields, on the screen and in the tab order
+	// (it sat beside the heading, so Tab reached it before the fields).
 	box := browsertest.Eval[map[string]float64](p, `(() => { const b = document.querySelector('`+update+`').getBoundingClientRect();
-		const h = document.querySelector('.panel h1').getBoundingClientRect(); const f = document.querySelector('#current_password').getBoundingClientRect();
-		return {top: b.top, right: b.right, headingTop: h.top, fieldTop: f.top, fieldRight: f.right}; })()`)
-	if box["top"] > box["fieldTop"] || box["right"] <= box["fieldRight"] {
-		t.Errorf("Update at %v: want it above the fields and right of them", box)
+		const f = document.querySelector('#confirm_password').getBoundingClientRect();
+		return {top: b.top, fieldBottom: f.bottom}; })()`)
+	if box["top"] < box["fieldBottom"] {
+		t.Errorf("Update at %v: want it below the last field", box)
 	}
 
 	p.Fill("#current_password", "not my password at all")
@@ -47,6 +49,11 @@ func TestChangePassword(t *testing.T) {
 	p.WaitFor("the mismatch warning to go", `document.querySelector("#mismatch").innerText === ""`)
 	if p.Disabled(update) {
 		t.Fatal("Update stays disabled when the passwords agree")
+	}
+	p.Do(`document.querySelector("#confirm_password").focus()`)
+	p.Press(kb.Tab)
+	if got := p.Focused(); got != "Update" {
+		t.Errorf("Tab from the last field: focus on %q, want Update", got)
 	}
 	p.Submit(update)
 	wantToast(p, "Your current password is incorrect.")

@@ -158,9 +158,33 @@ func parseRoutes(patterns []string) []route {
 }
 
 // apiRoutes and pageRoutes are every route of the JSON API and the pages,
-// as the packages register them.
-func apiRoutes() []route  { return parseRoutes(api.Endpoints()) }
-func pageRoutes() []route { return parseRoutes(web.Endpoints()) }
+// as the packages register them; apiRoutes leaves out proxyRoutes.
+func apiRoutes() []route {
+	var out []route
+	for _, r := range parseRoutes(api.Endpoints()) {
+		if !isProxyRoute(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// proxyRoutes are the routes reverse proxies ask before each request to
+// an app they protect (forward auth): their input is the proxy's headers
+// and the original request's cookie, never a body, and a caller without a
+// session gets the login page's address. forwardauth_test.go attacks them.
+func proxyRoutes() []route {
+	var out []route
+	for _, r := range parseRoutes(api.Endpoints()) {
+		if isProxyRoute(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func isProxyRoute(r route) bool { return strings.HasPrefix(r.Pattern, "/authz/") }
+func pageRoutes() []route       { return parseRoutes(web.Endpoints()) }
 
 // publicAPI and publicPages are the routes that work without a session.
 // Every other route must refuse a caller who has none.

@@ -1,7 +1,7 @@
 package browsertest
 
 // Checks of a page's accessibility that a machine can make: what WCAG AA
-// asks of labels, names, languages and colour contrast. They do not replace
+// asks of labels, names, languages, colour contrast and a form's tab order. They do not replace
 // trying a page with a screen reader, but they catch the regressions that
 // happen most: a field without a label, an icon button without a name,
 // two elements with one id, a grey too light to read.
@@ -41,6 +41,23 @@ const a11yScript = `(() => {
     if (!name) problems.push(describe(e) + " has no text or label");
   });
   document.querySelectorAll("img").forEach(e => { if (!e.hasAttribute("alt")) problems.push(describe(e) + " has no alt"); });
+
+  // The tab order of a form (WCAG 2.4.3) follows its fields: no link
+  // between two of them, no submit button before the last.
+  const isField = e => /^(INPUT|SELECT|TEXTAREA)$/.test(e.tagName) && !["submit", "button", "image", "reset"].includes(e.type);
+  document.querySelectorAll("form").forEach(f => {
+    const items = Array.from(f.querySelectorAll("input, select, textarea, button, a[href]"))
+      .filter(e => e.type !== "hidden" && !e.hidden && visible(e) && e.tabIndex >= 0);
+    const fields = items.filter(isField);
+    if (!fields.length) return;
+    const first = items.indexOf(fields[0]), last = items.indexOf(fields[fields.length - 1]);
+    items.forEach((e, i) => {
+      if (e.tagName === "BUTTON" && e.type === "submit" && i < last)
+        problems.push("the submit button " + describe(e) + " comes before the field " + describe(fields[fields.length - 1]) + " in the tab order");
+      if (e.tagName === "A" && i > first && i < last)
+        problems.push("the link " + describe(e) + " comes between the fields of its form in the tab order");
+    });
+  });
 
   // Text contrast (WCAG 1.4.3): 4.5:1, or 3:1 for large text.
   const rgba = c => { const m = c.match(/[\d.]+/g).map(Number); return { r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1 }; };
@@ -89,10 +106,12 @@ func (p *Page) AccessibilityProblems() []string {
 }
 
 // CheckAccessibility fails the test on any problem AccessibilityProblems
-// finds.
+// finds, and on any violation of the WCAG 2.1 A/AA rules that axe-core
+// finds (axe.go).
 func (p *Page) CheckAccessibility(what string) {
 	p.T.Helper()
 	if probs := p.AccessibilityProblems(); len(probs) > 0 {
 		p.T.Errorf("%s (%s): accessibility problems:\n  %s", what, p.Path(), strings.Join(probs, "\n  "))
 	}
+	p.checkAxe(what)
 }

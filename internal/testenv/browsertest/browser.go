@@ -262,6 +262,7 @@ func (p *Page) Context() context.Context { return p.ctx }
 func (p *Page) Open(path string) {
 	p.T.Helper()
 	p.do("open "+path, chromedp.Navigate(p.Base+path))
+	p.checkAccessibilityOnce("open " + path)
 }
 
 // URL returns the address of the page, "" when it cannot be read.
@@ -347,6 +348,7 @@ func (p *Page) navigate(what string, action chromedp.Action[chromedp.Void]) {
 	p.T.Helper()
 	p.do(what, chromedp.Evaluate[chromedp.Void](`window.__gatehouseOldPage = true`), action)
 	p.WaitFor("the page after: "+what, `!window.__gatehouseOldPage && document.readyState === "complete"`)
+	p.checkAccessibilityOnce(what)
 }
 
 // Press sends keys to the focused element: text, or keys of package kb

@@ -1,0 +1,184 @@
+package auth
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Forward auth (../shared/API.md, "Forward auth (reverse proxies)"): a
+// reverse proxy asks, for every request to an app it protects, whether the
+// request's session may through. The rules are here; package web reads
+// the proxies' headers and answers them.
+
+// MaxReturnURLLen bounds a return address (rd): a longer one is ignored,
+// and a longer original URL is not carried to the login page.
+const MaxReturnURLLen = 4096
+
+// ForwardAuthOutcome is what the check of one proxied request found.
+type ForwardAuthOutcome int
+
+const (
+	ForwardAuthAllowed         ForwardAuthOutcome = iota // signed in and admitted: pass with the identity headers
+	ForwardAuthUnknownHost                               // no application registered the host: 403
+	ForwardAuthUnauthenticated                           // no live session: to the login page (302 or 401)
+	ForwardAuthNotAdmitted                               // signed in, but the app does not admit the user: 403
+)
+
+// ForwardAuthResult is the answer to one proxied request.
+type ForwardAuthResult struct {
+	Outcome     ForwardAuthOutcome
+	Application *gatehouse.Application // nil for ForwardAuthUnknownHost
+	User        *gatehouse.User        // the signed-in user, also when not admitted
+	// Reason says why a user was not admitted: "company", "role" or "mfa".
+	Reason string
+}
+
+// RequestHost returns the host a proxied request was for, as hosts are
+// registered: lower case, without the port. It reports false for anything
+// that is not a host name with at most a numeric port.
+func RequestHost(hostport string) (string, bool) {
+	if hostport == "" || len(hostport) > 300 {
+		return "", false
+	}
+	host := hostport
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		port := hostport[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
+			return "", false
+		}
+		host = hostport[:i]
+	}
+	h, err := CheckForwardAuthHost(host)
+	if err != nil || h != strings.ToLower(host) {
+		return "", false
+	}
+	return h, true
+}
+
+// ParseReturnURL checks a return address (the rd of /login?rd=) by its
+// shape alone and returns it with its host: an absolute http or https URL
+// written plainly, with a host name and no user information, and nothing a
+// browser could read differently than this parser: no backslash, space,
+// control or non-ASCII character, no scheme-relative //host, no
+// javascript: or other scheme. Whether the host is a registered
+// forward-auth host is ReturnApplication's to check.
+func ParseReturnURL(raw string) (u *url.URL, host string, ok bool) {
+	if raw == "" || len(raw) > MaxReturnURLLen {
+		return nil, "", false
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return nil, "", false
+		}
+	}
+	lower := strings.ToLower(raw)
+	var rest string
+	switch {
+	case strings.HasPrefix(lower, "https://"):
+		rest = raw[len("https://"):]
+	case strings.HasPrefix(lower, "http://"):
+		rest = raw[len("http://"):]
+	default:
+		return nil, "", false
+	}
+	// The authority ends at the first /, ? or #; it must hold no @ (user
+	// information) and no other oddity.
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.ContainsAny(authority, "@%[]") {
+		return nil, "", false
+	}
+	host, ok = RequestHost(authority)
+	if !ok {
+		return nil, "", false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" || strings.ToLower(u.Hostname()) != host ||
+		(u.Scheme != "http" && u.Scheme != "https") {
+		return nil, "", false
+	}
+	return u, host, true
+}
+
+// ReturnApplication returns the application whose forward-auth host the
+// return address names, when the address is one to return to after a
+// login (ParseReturnURL, and a host some app registered exactly); nil
+// means the address is to be ignored.
+func (s *Service) ReturnApplication(ctx context.Context, raw string) (*gatehouse.Application, error) {
+	_, host, ok := ParseReturnURL(raw)
+	if !ok {
+		return nil, nil
+	}
+	var a *gatehouse.Application
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		a, err = tx.ApplicationByHost(host)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, nil
+	}
+	return a, err
+}
+
+// hasSecondFactor reports whether the user signs in with a second factor
+// (an authenticator app or a passkey), which every login of the user must
+// then give: what an app that requires MFA asks.
+func hasSecondFactor(u *gatehouse.User) bool { return u.HasSecondFactor() }
+
+// ForwardAuth checks one proxied request: to host (as the proxy forwarded
+// it, any case, with or without a port), with the session token of its
+// cookie. Nothing is cached: the session, the user and the app are read
+// for every request, so that a logout, a password change, a disabled user
+// or a deleted app take effect at the next request on every node.
+func (s *Service) ForwardAuth(ctx context.Context, hostport, token string) (*ForwardAuthResult, error) {
+	host, ok := RequestHost(hostport)
+	if !ok {
+		return &ForwardAuthResult{Outcome: ForwardAuthUnknownHost}, nil
+	}
+	var a *gatehouse.Application
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		a, err = tx.ApplicationByHost(host)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return &ForwardAuthResult{Outcome: ForwardAuthUnknownHost}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.Authenticate(ctx, token)
+	if gatehouse.ErrorCode(err) == gatehouse.EUnauthenticated {
+		return &ForwardAuthResult{Outcome: ForwardAuthUnauthenticated, Application: a}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &ForwardAuthResult{Outcome: ForwardAuthNotAdmitted, Application: a, User: id.User}
+	switch {
+	case !a.AdmitsCompany(id.User.CompanyID):
+		res.Reason = "company"
+	case a.RequireRole != "" && a.RequireRole != id.User.Role:
+		res.Reason = "role"
+	case a.RequireMFA && !hasSecondFactor(id.User):
+		res.Reason = "mfa"
+	default:
+		res.Outcome = ForwardAuthAllowed
+	}
+	return res, nil
+}
+
+// LoginURL is the login page that returns to original after the login:
+// <public-url>/login?rd=<original>, or without rd when original is too
+// long to carry.
+func (s *Service) LoginURL(original string) string {
+	if original == "" || len(original) > MaxReturnURLLen {
+		return s.cfg.PublicURL + "/login"
+	}
+	return s.link("/login", url.Values{"rd": {original}})
+}

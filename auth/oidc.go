@@ -1,0 +1,620 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// The OpenID Connect provider's rules (docs/OIDC.md): which client may
+// ask, who is admitted, when a login or a consent is needed, codes used
+// once, refresh tokens rotated with a grace, tokens that end when the
+// user's access ends. Package oidcop speaks the protocol over them.
+
+// errInvalidGrant is a code, refresh token or access token that is
+// unknown, used, expired or revoked: one answer for all.
+func errInvalidGrant() error {
+	return gatehouse.Errorf(gatehouse.EInvalidToken, "The grant is invalid, expired or revoked.")
+}
+
+// OIDCClient returns the application with the client ID if it is an
+// OpenID Connect client (it registered redirect URIs); ENotFound otherwise.
+func (s *Service) OIDCClient(ctx context.Context, clientID string) (*gatehouse.Application, error) {
+	var a *gatehouse.Application
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		a, err = tx.ApplicationByClientID(clientID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(a.RedirectURIs) == 0 {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "Application not found.")
+	}
+	return a, nil
+}
+
+// unknownSecretHash stands in for the hash of an unknown client, so that
+// a wrong client ID costs the same comparison as a wrong secret.
+var unknownSecretHash = sha256.Sum256([]byte("unknown client"))
+
+// CheckClientSecret authenticates a confidential client: the secret's
+// SHA-256 is compared in constant time with the stored one. Unknown
+// clients, public clients and wrong secrets get the same EInvalidCredentials.
+func (s *Service) CheckClientSecret(ctx context.Context, clientID, secret string) (*gatehouse.Application, error) {
+	a, err := s.OIDCClient(ctx, clientID)
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		return nil, err
+	}
+	stored := unknownSecretHash[:]
+	if a != nil && len(a.SecretHash) == sha256.Size {
+		stored = a.SecretHash
+	}
+	got := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(got[:], stored) != 1 || a == nil || a.Public || secret == "" {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidCredentials, "Unknown client or wrong secret.")
+	}
+	return a, nil
+}
+
+// CreateAuthRequest stores an authorization request the protocol layer
+// has validated (client, exact redirect URI, S256 challenge).
+func (s *Service) CreateAuthRequest(ctx context.Context, r *gatehouse.OIDCAuthRequest) error {
+	return s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
+		r.ID = gatehouse.NewID(tx.Now())
+		r.CreatedAt = tx.Now()
+		r.ExpiresAt = tx.Now().Add(OIDCRequestLifetime)
+		return tx.CreateAuthRequest(r)
+	})
+}
+
+// AuthRequest returns an unexpired authorization request; ENotFound
+// otherwise.
+func (s *Service) AuthRequest(ctx context.Context, id string) (*gatehouse.OIDCAuthRequest, error) {
+	var r *gatehouse.OIDCAuthRequest
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		r, err = tx.AuthRequest(id)
+		return err
+	})
+	return r, err
+}
+
+// AuthorizeStep is what an authorization request needs next.
+type AuthorizeStep int
+
+const (
+	AuthorizeLogin           AuthorizeStep = iota // send the browser through the login pages
+	AuthorizeLoginRequired                        // prompt=none and a login is needed: error login_required
+	AuthorizeConsent                              // show the consent page
+	AuthorizeConsentRequired                      // prompt=none and consent is needed: error consent_required
+	AuthorizeDenied                               // the app does not admit the user: error access_denied
+	AuthorizeMFASetup                             // the app wants a second factor the user has not set up
+	AuthorizeDone                                 // the request is done: issue the code
+)
+
+// SessionAMR tells how the session's login went (RFC 8176 values): the
+// methods the session recorded (a passkey: hwk and mfa). A session older
+// than that record is judged by what the store kept: a user whose
+// authenticator was confirmed before the session began passed a code at
+// its login.
+func SessionAMR(sess *gatehouse.Session, u *gatehouse.User) []string {
+	if len(sess.Methods) > 0 {
+		return sess.Methods
+	}
+	if u.TOTPEnabled() && !u.TOTPEnabledAt.After(sess.CreatedAt) {
+		return []string{gatehouse.MethodPassword, gatehouse.MethodOTP, gatehouse.MethodMFA}
+	}
+	return []string{gatehouse.MethodPassword}
+}
+
+// ContinueAuthorization decides what the request needs next for the
+// browser's session (id nil when it has none), and completes the request
+// when nothing is missing. ENotFound when the request or its app is gone.
+func (s *Service) ContinueAuthorization(ctx context.Context, requestID string, id *Identity) (AuthorizeStep, *gatehouse.OIDCAuthRequest, error) {
+	var step AuthorizeStep
+	var r *gatehouse.OIDCAuthRequest
+	err := s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) (err error) {
+		if r, err = tx.AuthRequest(requestID); err != nil {
+			return err
+		}
+		if r.Done() {
+			return gatehouse.Errorf(gatehouse.ENotFound, "Authorization request not found.")
+		}
+		app, err := tx.ApplicationByClientID(r.ClientID)
+		if err != nil {
+			return err
+		}
+		step, err = s.authorizeStep(tx, r, app, id)
+		if err != nil || step != AuthorizeDone {
+			return err
+		}
+		r.UserID, r.CompanyID = id.User.ID, id.User.CompanyID
+		r.AuthTime, r.AMR, r.DoneAt = id.Session.CreatedAt, SessionAMR(id.Session, id.User), tx.Now()
+		return tx.CompleteAuthRequest(r)
+	})
+	return step, r, err
+}
+
+func (s *Service) authorizeStep(tx gatehouse.Tx, r *gatehouse.OIDCAuthRequest, app *gatehouse.Application, id *Identity) (AuthorizeStep, error) {
+	none := slices.Contains(r.Prompt, "none")
+	login := AuthorizeLogin
+	if none {
+		login = AuthorizeLoginRequired
+	}
+	if id == nil {
+		return login, nil
+	}
+	// A login that began after the request satisfies prompt=login and any
+	// max_age; an older one only if it is recent enough.
+	fresh := !id.Session.CreatedAt.Before(r.CreatedAt)
+	if !fresh && slices.Contains(r.Prompt, "login") {
+		return login, nil
+	}
+	if !fresh && r.MaxAge >= 0 && tx.Now().Sub(id.Session.CreatedAt) > time.Duration(r.MaxAge)*time.Second {
+		return login, nil
+	}
+	if !app.Admits(id.User) {
+		return AuthorizeDenied, nil
+	}
+	if app.RequireMFA && !slices.Contains(SessionAMR(id.Session, id.User), gatehouse.MethodMFA) {
+		if !id.User.HasSecondFactor() {
+			return AuthorizeMFASetup, nil
+		}
+		return login, nil // a login now asks for the code
+	}
+	if app.FirstParty && app.Operator() {
+		return AuthorizeDone, nil
+	}
+	consent, err := tx.Consent(id.User.ID, app.ClientID)
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		return 0, err
+	}
+	if consent == nil || !covers(consent.Scopes, r.Scopes) || slices.Contains(r.Prompt, "consent") {
+		if none {
+			return AuthorizeConsentRequired, nil
+		}
+		return AuthorizeConsent, nil
+	}
+	return AuthorizeDone, nil
+}
+
+// covers reports whether granted holds every scope of wanted.
+func covers(granted, wanted []string) bool {
+	for _, w := range wanted {
+		if !slices.Contains(granted, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// GrantConsent records the signed-in user's consent to the request's app
+// for its scopes (and any granted before), audited.
+func (s *Service) GrantConsent(ctx context.Context, id *Identity, requestID string, c Client) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		r, err := tx.AuthRequest(requestID)
+		if err != nil {
+			return err
+		}
+		scopes := slices.Clone(r.Scopes)
+		if old, err := tx.Consent(id.User.ID, r.ClientID); err == nil {
+			for _, sc := range old.Scopes {
+				if !slices.Contains(scopes, sc) {
+					scopes = append(scopes, sc)
+				}
+			}
+		}
+		if err := tx.SaveConsent(&gatehouse.OIDCConsent{UserID: id.User.ID, ClientID: r.ClientID, CompanyID: id.User.CompanyID,
+			Scopes: scopes, CreatedAt: tx.Now()}); err != nil {
+			return err
+		}
+		e := event(gatehouse.EventOIDCConsentGranted, id.User.CompanyID, id.User.ID, id.User.ID, c)
+		e.Detail = "client_id=" + r.ClientID + " scopes=" + strings.Join(scopes, ",")
+		return s.audit(tx, e)
+	})
+}
+
+// SaveAuthCode records the code of a done request, once.
+func (s *Service) SaveAuthCode(ctx context.Context, requestID, code string) error {
+	return s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
+		return tx.SetAuthCode(requestID, gatehouse.HashToken(code), tx.Now().Add(OIDCCodeLifetime))
+	})
+}
+
+// ConsumeAuthCode uses up a code and returns its request. A code used
+// before revokes what it issued (RFC 6749, 4.1.2), audited; it and any
+// other bad code answer EInvalidToken.
+func (s *Service) ConsumeAuthCode(ctx context.Context, code string) (*gatehouse.OIDCAuthRequest, error) {
+	var r *gatehouse.OIDCAuthRequest
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) (err error) {
+		r, err = tx.ConsumeAuthCode(gatehouse.HashToken(code))
+		switch gatehouse.ErrorCode(err) {
+		case "":
+			return checkGrantUser(tx, r.UserID)
+		case gatehouse.ECodeUsed:
+			o.err = errInvalidGrant()
+			if _, err := tx.RevokeRefreshFamily(r.ID); err != nil {
+				return err
+			}
+			e := event(gatehouse.EventOIDCCodeReused, r.CompanyID, "", r.UserID, Client{})
+			e.Detail = "client_id=" + r.ClientID
+			return s.audit(tx, e)
+		case gatehouse.ENotFound:
+			return errInvalidGrant()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkGrantUser refuses a grant whose user can no longer sign in.
+func checkGrantUser(tx gatehouse.Tx, userID string) error {
+	u, err := tx.User(userID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return errInvalidGrant()
+	}
+	if err != nil {
+		return err
+	}
+	if u.Status() != gatehouse.StatusActive {
+		return errInvalidGrant()
+	}
+	return nil
+}
+
+// IssueAccessToken issues an access token for the grant, in the family
+// of the code or refresh token it came from.
+func (s *Service) IssueAccessToken(ctx context.Context, g gatehouse.OIDCGrant, familyID string) (*gatehouse.OIDCAccessToken, error) {
+	var at *gatehouse.OIDCAccessToken
+	err := s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) (err error) {
+		at, err = issueAccess(tx, g, familyID)
+		return err
+	})
+	return at, err
+}
+
+func issueAccess(tx gatehouse.Tx, g gatehouse.OIDCGrant, familyID string) (*gatehouse.OIDCAccessToken, error) {
+	at := &gatehouse.OIDCAccessToken{ID: gatehouse.NewID(tx.Now()), FamilyID: familyID, OIDCGrant: g,
+		CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(OIDCAccessLifetime)}
+	return at, tx.CreateAccessToken(at)
+}
+
+// IssueTokens starts a refresh token family (named after the code's
+// request) with an access token and a refresh token.
+func (s *Service) IssueTokens(ctx context.Context, g gatehouse.OIDCGrant, familyID string) (*gatehouse.OIDCAccessToken, string, error) {
+	var at *gatehouse.OIDCAccessToken
+	var refresh string
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) (err error) {
+		if at, err = issueAccess(tx, g, familyID); err != nil {
+			return err
+		}
+		var hash []byte
+		refresh, hash = gatehouse.NewToken()
+		return tx.CreateRefreshToken(&gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, FamilyID: familyID,
+			OIDCGrant: g, CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(OIDCRefreshLifetime)})
+	})
+	return at, refresh, err
+}
+
+func refreshAAD(id string) []byte { return []byte("oidc-refresh:" + id) }
+
+// RefreshGrant returns the live refresh token a client presents, for
+// checking the request before rotation. A rotated token past the grace is
+// reuse: its family is revoked (audited) and the answer is EInvalidToken,
+// as for any unknown, expired or revoked token.
+func (s *Service) RefreshGrant(ctx context.Context, token string) (*gatehouse.OIDCRefreshToken, error) {
+	if !gatehouse.TokenLooksValid(token) {
+		return nil, errInvalidGrant()
+	}
+	var rt *gatehouse.OIDCRefreshToken
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		rt, err = tx.RefreshTokenByHash(gatehouse.HashToken(token))
+		if err != nil {
+			return err
+		}
+		if err := liveRefresh(tx, rt); err != nil {
+			return err
+		}
+		return checkGrantUser(tx, rt.UserID)
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, errInvalidGrant()
+	}
+	if errors.Is(err, errReuse) {
+		return nil, s.revokeReused(ctx, rt)
+	}
+	return rt, err
+}
+
+// errReuse marks a rotated refresh token used after the grace.
+var errReuse = errors.New("refresh token reused")
+
+// liveRefresh refuses a revoked or expired token, and a rotated one
+// after the grace (errReuse).
+func liveRefresh(tx gatehouse.Tx, rt *gatehouse.OIDCRefreshToken) error {
+	switch {
+	case !rt.RevokedAt.IsZero(), !tx.Now().Before(rt.ExpiresAt):
+		return errInvalidGrant()
+	case !rt.RotatedAt.IsZero() && tx.Now().Sub(rt.RotatedAt) > OIDCRefreshGrace:
+		return errReuse
+	}
+	return nil
+}
+
+// revokeReused revokes the family of a reused token, audited, and answers
+// EInvalidToken.
+func (s *Service) revokeReused(ctx context.Context, rt *gatehouse.OIDCRefreshToken) error {
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		n, err := tx.RevokeRefreshFamily(rt.FamilyID)
+		if err != nil || n == 0 {
+			return err // revoked already: audited then
+		}
+		e := event(gatehouse.EventOIDCRefreshReused, rt.CompanyID, "", rt.UserID, Client{})
+		e.Detail = "client_id=" + rt.ClientID + " family=" + rt.FamilyID
+		return s.audit(tx, e)
+	})
+	if err != nil {
+		return err
+	}
+	return errInvalidGrant()
+}
+
+// RotateRefreshToken uses a refresh token: it issues a successor and an
+// access token (for scopes, at most the token's). Of racing uses, the
+// first rotates, and the others within OIDCRefreshGrace get the same
+// successor (with an access token of their own): two tabs or two nodes
+// refreshing at once keep one family. A use after the grace revokes the
+// family.
+func (s *Service) RotateRefreshToken(ctx context.Context, token string, scopes []string) (*gatehouse.OIDCAccessToken, string, error) {
+	if !gatehouse.TokenLooksValid(token) {
+		return nil, "", errInvalidGrant()
+	}
+	var at *gatehouse.OIDCAccessToken
+	var successor string
+	var reused *gatehouse.OIDCRefreshToken
+	err := s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
+		rt, err := tx.RefreshTokenByHash(gatehouse.HashToken(token))
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return errInvalidGrant()
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkGrantUser(tx, rt.UserID); err != nil {
+			return err
+		}
+		g := rt.OIDCGrant
+		if len(scopes) > 0 && covers(rt.Scopes, scopes) {
+			g.Scopes = scopes
+		}
+		if rt.RotatedAt.IsZero() && rt.RevokedAt.IsZero() && tx.Now().Before(rt.ExpiresAt) {
+			next, hash := gatehouse.NewToken()
+			succ := &gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, FamilyID: rt.FamilyID,
+				OIDCGrant: rt.OIDCGrant, CreatedAt: tx.Now(), ExpiresAt: tx.Now().Add(OIDCRefreshLifetime)}
+			won, err := tx.RotateRefreshToken(rt.ID, succ.ID, s.sealer.Seal([]byte(next), refreshAAD(rt.ID)))
+			if err != nil {
+				return err
+			}
+			if won {
+				if err := tx.CreateRefreshToken(succ); err != nil {
+					return err
+				}
+				successor = next
+				at, err = issueAccess(tx, g, rt.FamilyID)
+				return err
+			}
+			// Another request rotated it meanwhile: read what it did.
+			if rt, err = tx.RefreshToken(rt.ID); err != nil {
+				return err
+			}
+		}
+		if err := liveRefresh(tx, rt); err != nil {
+			if errors.Is(err, errReuse) {
+				reused = rt
+			}
+			return err
+		}
+		// Within the grace: the same successor, unless it was revoked.
+		plain, err := s.sealer.Open(rt.Successor, refreshAAD(rt.ID))
+		if err != nil {
+			return errInvalidGrant()
+		}
+		succ, err := tx.RefreshToken(rt.SuccessorID)
+		if err != nil || !succ.RevokedAt.IsZero() {
+			return errInvalidGrant()
+		}
+		successor = string(plain)
+		at, err = issueAccess(tx, g, rt.FamilyID)
+		return err
+	})
+	if reused != nil {
+		return nil, "", s.revokeReused(ctx, reused)
+	}
+	return at, successor, err
+}
+
+// OIDCAccess returns a live access token with its user and company: the
+// check of userinfo and introspection. A token of a user who can no
+// longer sign in is no token: ENotFound.
+func (s *Service) OIDCAccess(ctx context.Context, tokenID string) (*gatehouse.OIDCAccessToken, *gatehouse.User, *gatehouse.Company, error) {
+	var at *gatehouse.OIDCAccessToken
+	var u *gatehouse.User
+	var c *gatehouse.Company
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		if at, err = tx.AccessToken(tokenID); err != nil {
+			return err
+		}
+		if u, err = tx.User(at.UserID); err != nil {
+			return err
+		}
+		if u.Status() != gatehouse.StatusActive {
+			return gatehouse.Errorf(gatehouse.ENotFound, "Access token not found.")
+		}
+		c, err = tx.Company(u.CompanyID)
+		return err
+	})
+	return at, u, c, err
+}
+
+// OIDCUser is what the claims are made of: the user, their company, and
+// whether their email is verified.
+type OIDCUser struct {
+	User          *gatehouse.User
+	Company       *gatehouse.Company
+	EmailVerified bool
+}
+
+// OIDCUserInfo returns the user behind a grant.
+func (s *Service) OIDCUserInfo(ctx context.Context, userID string) (*OIDCUser, error) {
+	var ou OIDCUser
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		if ou.User, err = tx.User(userID); err != nil {
+			return err
+		}
+		if ou.Company, err = tx.Company(ou.User.CompanyID); err != nil {
+			return err
+		}
+		verified, err := tx.VerifiedEmail(userID)
+		ou.EmailVerified = verified != "" && verified == ou.User.Email
+		return err
+	})
+	return &ou, err
+}
+
+// RevokeTokenByID ends a token the client holds (RFC 7009), named by its
+// ID: an access token, or a refresh token and its family (audited). A
+// token of another client, or none, changes nothing.
+func (s *Service) RevokeTokenByID(ctx context.Context, tokenID, clientID string) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if at, err := tx.AccessToken(tokenID); err == nil {
+			if at.ClientID != clientID {
+				return nil
+			}
+			_, err = tx.DeleteAccessToken(tokenID)
+			return err
+		}
+		rt, err := tx.RefreshToken(tokenID)
+		if err != nil || rt.ClientID != clientID {
+			return nil
+		}
+		return s.revokeFamily(tx, rt, "revoked")
+	})
+}
+
+// RevokeRefreshToken ends the family of a refresh token the client holds
+// (RFC 7009), audited; a token of another client, or none, changes nothing.
+func (s *Service) RevokeRefreshToken(ctx context.Context, token, clientID string) error {
+	if !gatehouse.TokenLooksValid(token) {
+		return nil
+	}
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		rt, err := tx.RefreshTokenByHash(gatehouse.HashToken(token))
+		if err != nil || rt.ClientID != clientID {
+			return nil
+		}
+		return s.revokeFamily(tx, rt, "revoked")
+	})
+}
+
+func (s *Service) revokeFamily(tx gatehouse.Tx, rt *gatehouse.OIDCRefreshToken, why string) error {
+	n, err := tx.RevokeRefreshFamily(rt.FamilyID)
+	if err != nil || n == 0 {
+		return err
+	}
+	e := event(gatehouse.EventOIDCFamilyRevoked, rt.CompanyID, rt.UserID, rt.UserID, Client{})
+	e.Detail = "client_id=" + rt.ClientID + " why=" + why
+	return s.audit(tx, e)
+}
+
+// RefreshTokenOwner returns the user and ID of a refresh token of the
+// client; ENotFound otherwise.
+func (s *Service) RefreshTokenOwner(ctx context.Context, token, clientID string) (*gatehouse.OIDCRefreshToken, error) {
+	if !gatehouse.TokenLooksValid(token) {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "Refresh token not found.")
+	}
+	var rt *gatehouse.OIDCRefreshToken
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		rt, err = tx.RefreshTokenByHash(gatehouse.HashToken(token))
+		if err == nil && rt.ClientID != clientID {
+			err = gatehouse.Errorf(gatehouse.ENotFound, "Refresh token not found.")
+		}
+		return err
+	})
+	return rt, err
+}
+
+// EndAppSession ends the user's tokens for the client (RP-initiated
+// logout), audited when there were any.
+func (s *Service) EndAppSession(ctx context.Context, userID, clientID string, c Client) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		u, err := tx.User(userID)
+		if err != nil {
+			return nil
+		}
+		n, err := tx.RevokeOIDCTokens(userID, clientID)
+		if err != nil || n == 0 {
+			return err
+		}
+		e := event(gatehouse.EventOIDCFamilyRevoked, u.CompanyID, u.ID, u.ID, c)
+		e.Detail = "client_id=" + clientID + " why=logout"
+		return s.audit(tx, e)
+	})
+}
+
+// ConnectedApp is a third-party app the user consented to.
+type ConnectedApp struct {
+	App     *gatehouse.Application
+	Consent *gatehouse.OIDCConsent
+}
+
+// ConnectedApps lists the apps the user consented to, oldest first.
+func (s *Service) ConnectedApps(ctx context.Context, id *Identity) ([]ConnectedApp, error) {
+	var list []ConnectedApp
+	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
+		consents, err := tx.Consents(id.User.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range consents {
+			a, err := tx.ApplicationByClientID(c.ClientID)
+			if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+				continue // the app was deleted
+			}
+			if err != nil {
+				return err
+			}
+			list = append(list, ConnectedApp{App: a, Consent: c})
+		}
+		return nil
+	})
+	return list, err
+}
+
+// RevokeConnectedApp takes back the user's consent to the app and ends
+// its tokens at once, audited; ENotFound when there was no consent.
+func (s *Service) RevokeConnectedApp(ctx context.Context, id *Identity, clientID string, c Client) error {
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		ok, err := tx.DeleteConsent(id.User.ID, clientID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gatehouse.Errorf(gatehouse.ENotFound, "Connected app not found.")
+		}
+		if _, err := tx.RevokeOIDCTokens(id.User.ID, clientID); err != nil {
+			return err
+		}
+		e := event(gatehouse.EventOIDCConsentRevoked, id.User.CompanyID, id.User.ID, id.User.ID, c)
+		e.Detail = "client_id=" + clientID
+		return s.audit(tx, e)
+	})
+}

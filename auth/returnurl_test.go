@@ -1,0 +1,123 @@
+package auth_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// The shape check of a return address (/login?rd=): every open-redirect
+// form is refused, and what passes names its host plainly.
+func TestParseReturnURL(t *testing.T) {
+	tests := []struct {
+		raw  string
+		host string // "" : refused
+	}{
+		{"https://app.example.com/", "app.example.com"},
+		{"https://app.example.com", "app.example.com"},
+		{"http://app.example.com/path?q=1&r=%2F#frag", "app.example.com"},
+		{"HTTPS://APP.Example.com/x", "app.example.com"},
+		{"https://app.example.com:8443/x", "app.example.com"},
+		{"https://10.0.0.7/x", "10.0.0.7"},
+		{"https://app.example.com/a/../b", "app.example.com"},
+		{"https://app.example.com/?next=https://evil.example.com", "app.example.com"},
+
+		{"", ""},
+		{"/local/path", ""},
+		{"//evil.example.com/x", ""},
+		{"///evil.example.com/x", ""},
+		{"https:evil.example.com", ""},
+		{"https:/evil.example.com", ""},
+		{"https:///evil.example.com", ""},
+		{"https:\\\\evil.example.com", ""},
+		{"https://evil.example.com\\@app.example.com/", ""},
+		{"https://app.example.com\\evil.example.com", ""},
+		{"https://app.example.com\\@evil.example.com", ""},
+		{"/\\evil.example.com", ""},
+		{"\\\\evil.example.com", ""},
+		{"https://user@app.example.com/", ""},
+		{"https://user:pw@app.example.com/", ""},
+		{"https://app.example.com@evil.example.com/", ""},
+		{"https://evil.example.com#@app.example.com", "evil.example.com"}, // the host is evil's, so its registration decides
+		{"https://evil.example.com?@app.example.com", "evil.example.com"},
+		{"javascript:alert(1)", ""},
+		{"JavaScript://app.example.com/%0aalert(1)", ""},
+		{"data:text/html,hi", ""},
+		{"ftp://app.example.com/", ""},
+		{"ws://app.example.com/", ""},
+		{" https://app.example.com/", ""},
+		{"https://app.example.com/ x", ""},
+		{"https://app.example.com/\tx", ""},
+		{"https://app.example.com/\nx", ""},
+		{"https://app.example.com/\rx", ""},
+		{"https://app.example.com/\x00", ""},
+		{"https://app.example.com/\x7f", ""},
+		{"\x01https://app.example.com/", ""},
+		{"https://app.example.com/é", ""},
+		{"https://app\u3002example.com/", ""},
+		{"https://xn--app-zza.example.com/", "xn--app-zza.example.com"},
+		{"https://app%2eexample.com/", ""},
+		{"https://%61pp.example.com/", ""},
+		{"https://[::1]/", ""},
+		{"https://app.example.com:0/", ""},
+		{"https://app.example.com:99999/", ""},
+		{"https://app.example.com:-1/", ""},
+		{"https://app.example.com:+443/", ""},
+		{"https://app.example.com:/", ""},
+		{"https://app.example.com:443:443/", ""},
+		{"https://app.example.com./", ""},
+		{"https://.app.example.com/", ""},
+		{"https:///", ""},
+		{"https://", ""},
+		{"https://app.example.com/" + strings.Repeat("a", auth.MaxReturnURLLen), ""},
+		{"https://" + strings.Repeat("a", 64) + ".com/", ""},
+	}
+	for _, tt := range tests {
+		u, host, ok := auth.ParseReturnURL(tt.raw)
+		if host != tt.host || ok != (tt.host != "") {
+			t.Errorf("ParseReturnURL(%q): got %q, %v; want %q", tt.raw, host, ok, tt.host)
+			continue
+		}
+		if ok && (u == nil || strings.ToLower(u.Hostname()) != host) {
+			t.Errorf("ParseReturnURL(%q): URL %v does not name %q", tt.raw, u, host)
+		}
+	}
+}
+
+// FuzzParseReturnURL holds what a browser would do with an accepted
+// address to what the check said: it goes to an http(s) URL whose host is
+// the host returned, with nothing in it a browser reads otherwise
+// (backslashes, controls, spaces, user information).
+func FuzzParseReturnURL(f *testing.F) {
+	for _, s := range []string{"https://app.example.com/x?y#z", "//evil.example.com", "https://a@b/", "https:\\\\x",
+		"http://app.example.com:8080/", "javascript:alert(1)", "https://app.example.com\\@evil/", "HTTP://A.B/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, host, ok := auth.ParseReturnURL(raw)
+		if !ok {
+			if u != nil || host != "" {
+				t.Fatalf("refused %q but returned %v, %q", raw, u, host)
+			}
+			return
+		}
+		if strings.ContainsAny(raw, "\\ \t\r\n\x00") || strings.ContainsFunc(raw, func(r rune) bool { return r < ' ' || r >= 0x7f }) {
+			t.Fatalf("accepted %q with a character a browser may read otherwise", raw)
+		}
+		again, err := url.Parse(raw)
+		if err != nil || (again.Scheme != "http" && again.Scheme != "https") || again.User != nil ||
+			strings.ToLower(again.Hostname()) != host || host == "" {
+			t.Fatalf("accepted %q as host %q, but it parses as %v (%v)", raw, host, again, err)
+		}
+		if _, err := auth.CheckForwardAuthHost(host); err != nil {
+			t.Fatalf("accepted %q with host %q that no app can register: %v", raw, host, err)
+		}
+		// What a browser resolves against any page lands on the same host.
+		base, _ := url.Parse("https://gatehouse.example.org/login")
+		if got := strings.ToLower(base.ResolveReference(again).Hostname()); got != host {
+			t.Fatalf("accepted %q: resolved against the login page it goes to %q, want %q", raw, got, host)
+		}
+	})
+}

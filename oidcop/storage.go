@@ -1,0 +1,300 @@
+package oidcop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// storage is op's view of the store, through the rules of package auth.
+type storage struct {
+	svc      *auth.Service
+	loginURL func(id string) string
+}
+
+var (
+	_ op.Storage                   = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+)
+
+// errNotFound is what op gets for anything unknown: a plain error (op
+// answers server_error only for oidc.ErrServerError).
+var errNotFound = errors.New("not found")
+
+// storeError passes a domain refusal as a plain error and anything else
+// (the database away) as server_error.
+func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if code := gatehouse.ErrorCode(err); code != gatehouse.EInternal && code != gatehouse.EUnavailable {
+		return fmt.Errorf("%w: %s", errNotFound, gatehouse.ErrorMessage(err))
+	}
+	return oidc.ErrServerError().WithParent(err)
+}
+
+func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	r := &gatehouse.OIDCAuthRequest{ClientID: req.ClientID, RedirectURI: req.RedirectURI, Scopes: req.Scopes,
+		State: req.State, Nonce: req.Nonce, CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: -1,
+		LoginHint: req.LoginHint, UILocales: req.UILocales.String()}
+	if req.MaxAge != nil {
+		r.MaxAge = int(min(*req.MaxAge, 1<<31-1))
+	}
+	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return authRequest{r}, nil
+}
+
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := s.svc.AuthRequest(ctx, id)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return authRequest{r}, nil
+}
+
+// AuthRequestByCode uses the code up: op asks for it once per exchange,
+// and a code must work once however many exchanges race.
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, err := s.svc.ConsumeAuthCode(ctx, code)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return authRequest{r}, nil
+}
+
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	return s.svc.SaveAuthCode(ctx, id, code)
+}
+
+// DeleteAuthRequest keeps the request: its used code must still be found,
+// so that a replay revokes what the code issued. Housekeeping deletes it
+// when it expires.
+func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+func grantOf(req op.TokenRequest) (gatehouse.OIDCGrant, string, error) {
+	switch r := req.(type) {
+	case authRequest:
+		return gatehouse.OIDCGrant{ClientID: r.r.ClientID, UserID: r.r.UserID, CompanyID: r.r.CompanyID, Scopes: r.r.Scopes,
+			AuthTime: r.r.AuthTime, AMR: r.r.AMR}, r.r.ID, nil
+	case *refreshRequest:
+		g := r.t.OIDCGrant
+		g.Scopes = r.scopes
+		return g, r.t.FamilyID, nil
+	}
+	return gatehouse.OIDCGrant{}, "", fmt.Errorf("unexpected token request %T", req)
+}
+
+func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	g, family, err := grantOf(req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	at, err := s.svc.IssueAccessToken(ctx, g, family)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return at.ID, at.ExpiresAt, nil
+}
+
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	g, family, err := grantOf(req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	if current == "" {
+		at, refresh, err := s.svc.IssueTokens(ctx, g, family)
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		return at.ID, refresh, at.ExpiresAt, nil
+	}
+	at, refresh, err := s.svc.RotateRefreshToken(ctx, current, g.Scopes)
+	if gatehouse.ErrorCode(err) == gatehouse.EInvalidToken {
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The refresh token is invalid, expired or revoked.")
+	}
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return at.ID, refresh, at.ExpiresAt, nil
+}
+
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	rt, err := s.svc.RefreshGrant(ctx, token)
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EInvalidToken {
+			return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token is invalid, expired or revoked.")
+		}
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return &refreshRequest{t: rt, scopes: rt.Scopes}, nil
+}
+
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	return s.svc.EndAppSession(ctx, userID, clientID, auth.Client{})
+}
+
+// RevokeToken: a token op recognised arrives as its ID with its user (an
+// access token, or a refresh token GetRefreshTokenInfo found); any other
+// as itself (RFC 7009). Another client's token, or an unknown one, is
+// answered as revoked and changes nothing.
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	var err error
+	if userID != "" {
+		err = s.svc.RevokeTokenByID(ctx, tokenOrID, clientID)
+	} else {
+		err = s.svc.RevokeRefreshToken(ctx, tokenOrID, clientID)
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	rt, err := s.svc.RefreshTokenOwner(ctx, token, clientID)
+	if err != nil {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return rt.UserID, rt.ID, nil
+}
+
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	keys, err := s.svc.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return signingKey{keys[0]}, nil
+}
+
+func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	keys, err := s.svc.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := make([]op.Key, len(keys))
+	for i, k := range keys {
+		set[i] = publicKey{k}
+	}
+	return set, nil
+}
+
+func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
+	a, err := s.svc.OIDCClient(ctx, clientID)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return client{a: a, loginURL: s.loginURL}, nil
+}
+
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+	_, err := s.svc.CheckClientSecret(ctx, clientID, secret)
+	return storeError(err)
+}
+
+// SetUserinfoFromScopes is deprecated in op; SetUserinfoFromRequest
+// fills the ID token.
+func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest puts the claims in the ID token itself.
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	ou, err := s.svc.OIDCUserInfo(ctx, req.GetSubject())
+	if err != nil {
+		return err
+	}
+	setClaims(info, ou, scopes)
+	return nil
+}
+
+// SetUserinfoFromToken answers userinfo for a live access token only.
+func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
+	at, _, _, err := s.svc.OIDCAccess(ctx, tokenID)
+	if err != nil {
+		return storeError(err)
+	}
+	ou, err := s.svc.OIDCUserInfo(ctx, at.UserID)
+	if err != nil {
+		return err
+	}
+	setClaims(info, ou, at.Scopes)
+	return nil
+}
+
+// SetIntrospectionFromToken answers for the client's own live tokens; a
+// token of another client is inactive to it, so that one company's app
+// learns nothing of another's users.
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, clientID string) error {
+	at, _, _, err := s.svc.OIDCAccess(ctx, tokenID)
+	if err != nil || at.ClientID != clientID {
+		return errNotFound
+	}
+	ou, err := s.svc.OIDCUserInfo(ctx, at.UserID)
+	if err != nil {
+		return err
+	}
+	var info oidc.UserInfo
+	setClaims(&info, ou, at.Scopes)
+	resp.SetUserInfo(&info)
+	resp.Active = true
+	resp.Scope = at.Scopes
+	resp.ClientID = at.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(at.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(at.CreatedAt)
+	resp.AuthTime = oidc.FromTime(at.AuthTime)
+	resp.Subject = at.UserID
+	resp.Audience = []string{at.ClientID}
+	return nil
+}
+
+func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("JWT client authentication is not supported")
+}
+
+func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("the JWT profile grant is not supported")
+}
+
+func (s *storage) Health(context.Context) error { return nil }
+
+// setClaims fills the claims the scopes allow (../shared/API.md).
+func setClaims(info *oidc.UserInfo, ou *auth.OIDCUser, scopes []string) {
+	u := ou.User
+	info.Subject = u.ID
+	for _, sc := range scopes {
+		switch sc {
+		case gatehouse.ScopeProfile:
+			info.Name = u.Name
+		case gatehouse.ScopeEmail:
+			info.Email = u.Email
+			info.EmailVerified = oidc.Bool(ou.EmailVerified)
+			if !ou.EmailVerified {
+				info.AppendClaims("email_verified", false) // present when false too
+			}
+		case gatehouse.ScopeCompany:
+			info.AppendClaims("company_id", u.CompanyID)
+			info.AppendClaims("company_name", ou.Company.Name)
+			info.AppendClaims("role", string(u.Role))
+			info.AppendClaims("groups", []string{string(u.Role)})
+		}
+	}
+}

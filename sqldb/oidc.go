@@ -1,0 +1,393 @@
+package sqldb
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// The OpenID Connect provider's state: signing keys, authorization
+// requests and codes, access and refresh tokens, consents.
+
+const signingKeyColumns = `id, algorithm, private_key, public_key, created_at, retired_at`
+
+// CreateSigningKey inserts a key that signs from now on; the partial unique
+// index on retired_at = 0 lets only one key sign, so of two nodes creating
+// the first key at once one wins.
+func (tx *Tx) CreateSigningKey(k *gatehouse.OIDCSigningKey) error {
+	_, err := tx.exec(`INSERT INTO oidc_signing_keys (id, algorithm, private_key, public_key, created_at, retired_at)
+		VALUES ($1, $2, $3, $4, $5, 0)`, k.ID, k.Algorithm, k.PrivateKey, k.PublicKey, ms(k.CreatedAt))
+	if isUniqueViolation(err) {
+		return gatehouse.Errorf(gatehouse.ESigningKeyExists, "Another key signs.")
+	}
+	if err != nil {
+		return fmt.Errorf("insert signing key: %w", err)
+	}
+	return nil
+}
+
+// RetireSigningKey makes the signing key stop signing at at.
+func (tx *Tx) RetireSigningKey(at time.Time) (bool, error) {
+	n, err := tx.exec(`UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at = 0`, ms(at))
+	if err != nil {
+		return false, fmt.Errorf("retire signing key: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SigningKeys returns the signing key and the keys retired after
+// retiredAfter, newest first.
+func (tx *Tx) SigningKeys(retiredAfter time.Time) ([]*gatehouse.OIDCSigningKey, error) {
+	rows, err := tx.query(`SELECT `+signingKeyColumns+` FROM oidc_signing_keys
+		WHERE retired_at = 0 OR retired_at > $1 ORDER BY created_at DESC, id DESC`, ms(retiredAfter))
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []*gatehouse.OIDCSigningKey
+	for rows.Next() {
+		var k gatehouse.OIDCSigningKey
+		var created, retired int64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.PublicKey, &created, &retired); err != nil {
+			return nil, err
+		}
+		k.CreatedAt, k.RetiredAt = fromMS(created), fromMS(retired)
+		keys = append(keys, &k)
+	}
+	return keys, rows.Err()
+}
+
+const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, prompt, max_age,
+	login_hint, ui_locales, user_id, company_id, auth_time, amr, done_at, code_hash, code_used_at, created_at, expires_at`
+
+func scanAuthRequest(s scanner) (*gatehouse.OIDCAuthRequest, error) {
+	var r gatehouse.OIDCAuthRequest
+	var scopes, prompt, amr string
+	var maxAge, authTime, done, used, created, expires int64
+	if err := s.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.CodeChallenge, &prompt, &maxAge,
+		&r.LoginHint, &r.UILocales, &r.UserID, &r.CompanyID, &authTime, &amr, &done, &r.CodeHash, &used, &created, &expires); err != nil {
+		return nil, err
+	}
+	r.Scopes, r.Prompt, r.AMR = strings.Fields(scopes), strings.Fields(prompt), strings.Fields(amr)
+	r.MaxAge = int(maxAge)
+	r.AuthTime, r.DoneAt, r.CodeUsedAt = fromMS(authTime), fromMS(done), fromMS(used)
+	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
+	return &r, nil
+}
+
+// CreateAuthRequest inserts r.
+func (tx *Tx) CreateAuthRequest(r *gatehouse.OIDCAuthRequest) error {
+	_, err := tx.exec(`INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge,
+		prompt, max_age, login_hint, ui_locales, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		r.ID, r.ClientID, r.RedirectURI, strings.Join(r.Scopes, " "), r.State, r.Nonce, r.CodeChallenge,
+		strings.Join(r.Prompt, " "), r.MaxAge, r.LoginHint, r.UILocales, ms(r.CreatedAt), ms(r.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("insert auth request: %w", err)
+	}
+	return nil
+}
+
+// AuthRequest returns an unexpired request.
+func (tx *Tx) AuthRequest(id string) (*gatehouse.OIDCAuthRequest, error) {
+	r, err := scanAuthRequest(tx.queryRow(`SELECT `+authRequestColumns+` FROM oidc_auth_requests
+		WHERE id = $1 AND expires_at > $2`, id, ms(tx.now)))
+	if err != nil {
+		return nil, notFound(err, "Authorization request")
+	}
+	return r, nil
+}
+
+// CompleteAuthRequest records who signed in, once.
+func (tx *Tx) CompleteAuthRequest(r *gatehouse.OIDCAuthRequest) error {
+	n, err := tx.exec(`UPDATE oidc_auth_requests SET user_id = $2, company_id = $3, auth_time = $4, amr = $5, done_at = $6
+		WHERE id = $1 AND done_at = 0 AND expires_at > $6`,
+		r.ID, r.UserID, r.CompanyID, ms(r.AuthTime), strings.Join(r.AMR, " "), ms(r.DoneAt))
+	if err != nil {
+		return fmt.Errorf("complete auth request: %w", err)
+	}
+	if n == 0 {
+		return gatehouse.Errorf(gatehouse.ENotFound, "Authorization request not found.")
+	}
+	return nil
+}
+
+// SetAuthCode records the code's hash on a done request without one.
+func (tx *Tx) SetAuthCode(id string, codeHash []byte, expiresAt time.Time) error {
+	n, err := tx.exec(`UPDATE oidc_auth_requests SET code_hash = $2, expires_at = $3
+		WHERE id = $1 AND done_at <> 0 AND code_hash IS NULL AND expires_at > $4`, id, codeHash, ms(expiresAt), ms(tx.now))
+	if err != nil {
+		return fmt.Errorf("set auth code: %w", err)
+	}
+	if n == 0 {
+		return gatehouse.Errorf(gatehouse.ENotFound, "Authorization request not found.")
+	}
+	return nil
+}
+
+// ConsumeAuthCode uses up an unexpired code: the UPDATE … WHERE
+// code_used_at = 0 decides a race, since only one transaction can change
+// the row. A code used before answers ECodeUsed with its request.
+func (tx *Tx) ConsumeAuthCode(codeHash []byte) (*gatehouse.OIDCAuthRequest, error) {
+	r, err := scanAuthRequest(tx.queryRow(`UPDATE oidc_auth_requests SET code_used_at = $2
+		WHERE code_hash = $1 AND code_used_at = 0 AND expires_at > $2 RETURNING `+authRequestColumns, codeHash, ms(tx.now)))
+	if err == nil {
+		return r, nil
+	}
+	if err = notFound(err, "Code"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		return nil, err
+	}
+	used, err2 := scanAuthRequest(tx.queryRow(`SELECT `+authRequestColumns+` FROM oidc_auth_requests
+		WHERE code_hash = $1 AND code_used_at <> 0`, codeHash))
+	if err2 != nil {
+		return nil, err
+	}
+	return used, gatehouse.Errorf(gatehouse.ECodeUsed, "The code was used before.")
+}
+
+// DeleteAuthRequest deletes a request.
+func (tx *Tx) DeleteAuthRequest(id string) error {
+	_, err := tx.exec(`DELETE FROM oidc_auth_requests WHERE id = $1`, id)
+	return err
+}
+
+const grantColumns = `client_id, user_id, company_id, scopes, auth_time, amr`
+
+func grantArgs(g *gatehouse.OIDCGrant) []any {
+	return []any{g.ClientID, g.UserID, g.CompanyID, strings.Join(g.Scopes, " "), ms(g.AuthTime), strings.Join(g.AMR, " ")}
+}
+
+// grantScan holds a grant's columns while a row is scanned.
+type grantScan struct {
+	scopes, amr string
+	authTime    int64
+}
+
+func (gs *grantScan) dest(g *gatehouse.OIDCGrant) []any {
+	return []any{&g.ClientID, &g.UserID, &g.CompanyID, &gs.scopes, &gs.authTime, &gs.amr}
+}
+
+func (gs *grantScan) fill(g *gatehouse.OIDCGrant) {
+	g.Scopes, g.AMR, g.AuthTime = strings.Fields(gs.scopes), strings.Fields(gs.amr), fromMS(gs.authTime)
+}
+
+// CreateAccessToken inserts t.
+func (tx *Tx) CreateAccessToken(t *gatehouse.OIDCAccessToken) error {
+	args := append([]any{t.ID, t.FamilyID}, grantArgs(&t.OIDCGrant)...)
+	args = append(args, ms(t.CreatedAt), ms(t.ExpiresAt))
+	_, err := tx.exec(`INSERT INTO oidc_access_tokens (id, family_id, `+grantColumns+`, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...)
+	if err != nil {
+		return fmt.Errorf("insert access token: %w", err)
+	}
+	return nil
+}
+
+// AccessToken returns an unexpired access token: the check behind
+// userinfo and introspection, on the primary key.
+func (tx *Tx) AccessToken(id string) (*gatehouse.OIDCAccessToken, error) {
+	var t gatehouse.OIDCAccessToken
+	var gs grantScan
+	var created, expires int64
+	dest := append([]any{&t.ID, &t.FamilyID}, gs.dest(&t.OIDCGrant)...)
+	dest = append(dest, &created, &expires)
+	err := tx.lookupRow(`SELECT id, family_id, `+grantColumns+`, created_at, expires_at FROM oidc_access_tokens
+		WHERE id = $1 AND expires_at > $2`, id, ms(tx.now)).Scan(dest...)
+	if err != nil {
+		return nil, notFound(err, "Access token")
+	}
+	gs.fill(&t.OIDCGrant)
+	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
+	return &t, nil
+}
+
+// DeleteAccessToken deletes an access token.
+func (tx *Tx) DeleteAccessToken(id string) (bool, error) {
+	n, err := tx.exec(`DELETE FROM oidc_access_tokens WHERE id = $1`, id)
+	return n > 0, err
+}
+
+const refreshColumns = `id, token_hash, family_id, ` + grantColumns + `, created_at, expires_at, rotated_at, successor_id, successor, revoked_at`
+
+func scanRefreshToken(s scanner) (*gatehouse.OIDCRefreshToken, error) {
+	var t gatehouse.OIDCRefreshToken
+	var gs grantScan
+	var created, expires, rotated, revoked int64
+	dest := append([]any{&t.ID, &t.TokenHash, &t.FamilyID}, gs.dest(&t.OIDCGrant)...)
+	dest = append(dest, &created, &expires, &rotated, &t.SuccessorID, &t.Successor, &revoked)
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	gs.fill(&t.OIDCGrant)
+	t.CreatedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(rotated), fromMS(revoked)
+	return &t, nil
+}
+
+// CreateRefreshToken inserts t.
+func (tx *Tx) CreateRefreshToken(t *gatehouse.OIDCRefreshToken) error {
+	args := append([]any{t.ID, t.TokenHash, t.FamilyID}, grantArgs(&t.OIDCGrant)...)
+	args = append(args, ms(t.CreatedAt), ms(t.ExpiresAt))
+	_, err := tx.exec(`INSERT INTO oidc_refresh_tokens (id, token_hash, family_id, `+grantColumns+`, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
+	if err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+// RefreshTokenByHash returns the token with this hash, whatever its state.
+func (tx *Tx) RefreshTokenByHash(hash []byte) (*gatehouse.OIDCRefreshToken, error) {
+	t, err := scanRefreshToken(tx.lookupRow(`SELECT `+refreshColumns+` FROM oidc_refresh_tokens WHERE token_hash = $1`, hash))
+	if err != nil {
+		return nil, notFound(err, "Refresh token")
+	}
+	return t, nil
+}
+
+// RefreshToken returns the token with this ID, whatever its state.
+func (tx *Tx) RefreshToken(id string) (*gatehouse.OIDCRefreshToken, error) {
+	t, err := scanRefreshToken(tx.lookupRow(`SELECT `+refreshColumns+` FROM oidc_refresh_tokens WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "Refresh token")
+	}
+	return t, nil
+}
+
+// RotateRefreshToken marks a current token rotated; the WHERE decides a
+// race between two uses of the same token: only one can change the row.
+func (tx *Tx) RotateRefreshToken(id, successorID string, sealedSuccessor []byte) (bool, error) {
+	n, err := tx.exec(`UPDATE oidc_refresh_tokens SET rotated_at = $2, successor_id = $3, successor = $4
+		WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0`, id, ms(tx.now), successorID, sealedSuccessor)
+	if err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RevokeRefreshFamily revokes a family and deletes its access tokens.
+func (tx *Tx) RevokeRefreshFamily(familyID string) (int, error) {
+	n, err := tx.exec(`UPDATE oidc_refresh_tokens SET revoked_at = $2, successor = NULL
+		WHERE family_id = $1 AND revoked_at = 0`, familyID, ms(tx.now))
+	if err != nil {
+		return 0, fmt.Errorf("revoke refresh family: %w", err)
+	}
+	if _, err := tx.exec(`DELETE FROM oidc_access_tokens WHERE family_id = $1`, familyID); err != nil {
+		return 0, fmt.Errorf("delete family's access tokens: %w", err)
+	}
+	return int(n), nil
+}
+
+// RevokeOIDCTokens ends a user's tokens for one client or all.
+func (tx *Tx) RevokeOIDCTokens(userID, clientID string) (int, error) {
+	var families int
+	err := tx.queryRow(`SELECT COUNT(DISTINCT family_id) FROM oidc_refresh_tokens
+		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND revoked_at = 0 AND rotated_at = 0 AND expires_at > $3`,
+		userID, clientID, ms(tx.now)).Scan(&families)
+	if err != nil {
+		return 0, fmt.Errorf("count refresh families: %w", err)
+	}
+	if _, err := tx.exec(`UPDATE oidc_refresh_tokens SET revoked_at = $3, successor = NULL
+		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND revoked_at = 0`, userID, clientID, ms(tx.now)); err != nil {
+		return 0, fmt.Errorf("revoke refresh tokens: %w", err)
+	}
+	if _, err := tx.exec(`DELETE FROM oidc_access_tokens WHERE user_id = $1 AND ($2 = '' OR client_id = $2)`,
+		userID, clientID); err != nil {
+		return 0, fmt.Errorf("delete access tokens: %w", err)
+	}
+	return families, nil
+}
+
+// Consent returns the user's consent to the client.
+func (tx *Tx) Consent(userID, clientID string) (*gatehouse.OIDCConsent, error) {
+	c, err := scanConsent(tx.queryRow(`SELECT user_id, client_id, company_id, scopes, created_at FROM oidc_consents
+		WHERE user_id = $1 AND client_id = $2`, userID, clientID))
+	if err != nil {
+		return nil, notFound(err, "Consent")
+	}
+	return c, nil
+}
+
+func scanConsent(s scanner) (*gatehouse.OIDCConsent, error) {
+	var c gatehouse.OIDCConsent
+	var scopes string
+	var created int64
+	if err := s.Scan(&c.UserID, &c.ClientID, &c.CompanyID, &scopes, &created); err != nil {
+		return nil, err
+	}
+	c.Scopes, c.CreatedAt = strings.Fields(scopes), fromMS(created)
+	return &c, nil
+}
+
+// SaveConsent inserts or replaces a consent.
+func (tx *Tx) SaveConsent(c *gatehouse.OIDCConsent) error {
+	_, err := tx.exec(`INSERT INTO oidc_consents (user_id, client_id, company_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, created_at = excluded.created_at`,
+		c.UserID, c.ClientID, c.CompanyID, strings.Join(c.Scopes, " "), ms(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("save consent: %w", err)
+	}
+	return nil
+}
+
+// DeleteConsent deletes a consent.
+func (tx *Tx) DeleteConsent(userID, clientID string) (bool, error) {
+	n, err := tx.exec(`DELETE FROM oidc_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID)
+	return n > 0, err
+}
+
+// Consents lists the user's consents, oldest first.
+func (tx *Tx) Consents(userID string) ([]*gatehouse.OIDCConsent, error) {
+	rows, err := tx.query(`SELECT user_id, client_id, company_id, scopes, created_at FROM oidc_consents
+		WHERE user_id = $1 ORDER BY created_at, client_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	defer rows.Close()
+	var list []*gatehouse.OIDCConsent
+	for rows.Next() {
+		c, err := scanConsent(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	return list, rows.Err()
+}
+
+// SetVerifiedEmail records the address the user proved.
+func (tx *Tx) SetVerifiedEmail(userID, email string) error {
+	_, err := tx.exec(`UPDATE users SET verified_email = $2 WHERE id = $1`, userID, email)
+	return err
+}
+
+// VerifiedEmail returns the address the user proved, or "".
+func (tx *Tx) VerifiedEmail(userID string) (string, error) {
+	var email string
+	if err := tx.queryRow(`SELECT verified_email FROM users WHERE id = $1`, userID).Scan(&email); err != nil {
+		return "", notFound(err, "User")
+	}
+	return email, nil
+}
+
+// DeleteExpiredOIDC removes what can no longer be used.
+func (tx *Tx) DeleteExpiredOIDC(before, keysBefore time.Time) (int, error) {
+	var total int64
+	for _, q := range []struct {
+		sql string
+		arg int64
+	}{
+		{`DELETE FROM oidc_auth_requests WHERE expires_at <= $1`, ms(tx.now)},
+		{`DELETE FROM oidc_access_tokens WHERE expires_at <= $1`, ms(tx.now)},
+		{`DELETE FROM oidc_refresh_tokens WHERE expires_at <= $1 OR (revoked_at <> 0 AND revoked_at <= $1)`, ms(before)},
+		{`DELETE FROM oidc_signing_keys WHERE retired_at <> 0 AND retired_at <= $1`, ms(keysBefore)},
+	} {
+		n, err := tx.exec(q.sql, q.arg)
+		if err != nil {
+			return 0, fmt.Errorf("delete expired oidc state: %w", err)
+		}
+		total += n
+	}
+	return int(total), nil
+}

@@ -1,0 +1,346 @@
+package sqldb_test
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Signing keys: one signs at a time, even when two nodes create the first
+// key at once; a retired key is listed until the cutoff passes it.
+func TestSigningKeys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		key := func(id string) *gatehouse.OIDCSigningKey {
+			return &gatehouse.OIDCSigningKey{ID: id, Algorithm: "RS256", PrivateKey: []byte("sealed " + id),
+				PublicKey: []byte("public " + id), CreatedAt: s.clock.Now()}
+		}
+		errs := s.concurrently(4, func(i int, tx gatehouse.Tx) error {
+			return tx.CreateSigningKey(key(string(rune('a' + i))))
+		})
+		var won int
+		for _, err := range errs {
+			switch gatehouse.ErrorCode(err) {
+			case "":
+				won++
+			case gatehouse.ESigningKeyExists:
+			default:
+				t.Fatalf("create first key: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("first keys created by 4 racing nodes: got %d, want 1 (errors %v)", won, errs)
+		}
+		var first []*gatehouse.OIDCSigningKey
+		s.view(t, func(tx gatehouse.Tx) (err error) { first, err = tx.SigningKeys(time.Time{}); return })
+		if len(first) != 1 || !first[0].RetiredAt.IsZero() || !bytes.HasPrefix(first[0].PrivateKey, []byte("sealed ")) {
+			t.Fatalf("keys: got %+v, want one signing key", first)
+		}
+
+		s.clock.Advance(time.Minute)
+		var retiredAt time.Time
+		s.update(t, func(tx gatehouse.Tx) error {
+			retiredAt = tx.Now()
+			if ok, err := tx.RetireSigningKey(tx.Now()); err != nil || !ok {
+				t.Fatalf("retire: got %v, %v; want true", ok, err)
+			}
+			return tx.CreateSigningKey(key("z"))
+		})
+		s.clock.Advance(time.Minute)
+		var keys []*gatehouse.OIDCSigningKey
+		s.view(t, func(tx gatehouse.Tx) (err error) { keys, err = tx.SigningKeys(retiredAt.Add(-time.Second)); return })
+		if len(keys) != 2 || keys[0].ID != "z" || !keys[0].RetiredAt.IsZero() || keys[1].ID != first[0].ID ||
+			!keys[1].RetiredAt.Equal(retiredAt) {
+			t.Fatalf("keys after rotation: got %+v, want z signing, then %s retired at %v", keys, first[0].ID, retiredAt)
+		}
+		s.view(t, func(tx gatehouse.Tx) (err error) { keys, err = tx.SigningKeys(retiredAt); return })
+		if len(keys) != 1 || keys[0].ID != "z" {
+			t.Fatalf("keys after the old one's cutoff: got %d, want only z", len(keys))
+		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			n, err := tx.DeleteExpiredOIDC(tx.Now(), retiredAt.Add(time.Second))
+			if n != 1 {
+				t.Errorf("expired state deleted: got %d, want 1 (the retired key)", n)
+			}
+			return err
+		})
+	})
+}
+
+// An authorization request is completed once, gets a code once, and the
+// code is used once however many exchanges race; a used code answers
+// ECodeUsed with its request, an expired one ENotFound.
+func TestAuthRequestAndCode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		c := s.company(t, "Acme")
+		u := s.user(t, c.ID, "ann@acme.test", "Ann")
+		now := s.clock.Now()
+		r := &gatehouse.OIDCAuthRequest{ID: gatehouse.NewID(now), ClientID: "client", RedirectURI: "https://app.test/cb",
+			Scopes: []string{"openid", "email"}, State: "st", Nonce: "n", CodeChallenge: "challenge",
+			Prompt: []string{"login"}, MaxAge: 60, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		s.update(t, func(tx gatehouse.Tx) error { return tx.CreateAuthRequest(r) })
+		s.update(t, func(tx gatehouse.Tx) error {
+			wantCode(t, "code before login", tx.SetAuthCode(r.ID, []byte("h"), now.Add(time.Minute)), gatehouse.ENotFound)
+			return nil
+		})
+		done := *r
+		done.UserID, done.CompanyID, done.AuthTime, done.AMR, done.DoneAt = u.ID, c.ID, now, []string{"pwd", "otp", "mfa"}, now
+		s.update(t, func(tx gatehouse.Tx) error { return tx.CompleteAuthRequest(&done) })
+		s.update(t, func(tx gatehouse.Tx) error {
+			wantCode(t, "second completion", tx.CompleteAuthRequest(&done), gatehouse.ENotFound)
+			return nil
+		})
+		var got *gatehouse.OIDCAuthRequest
+		s.view(t, func(tx gatehouse.Tx) (err error) { got, err = tx.AuthRequest(r.ID); return })
+		if !got.Done() || got.UserID != u.ID || !slices.Equal(got.AMR, done.AMR) || !slices.Equal(got.Scopes, r.Scopes) ||
+			got.MaxAge != 60 || !slices.Equal(got.Prompt, []string{"login"}) || got.Nonce != "n" || got.CodeChallenge != "challenge" {
+			t.Fatalf("request: got %+v", got)
+		}
+
+		code := []byte("code hash")
+		s.update(t, func(tx gatehouse.Tx) error { return tx.SetAuthCode(r.ID, code, now.Add(time.Minute)) })
+		s.update(t, func(tx gatehouse.Tx) error {
+			wantCode(t, "second code", tx.SetAuthCode(r.ID, []byte("other"), now.Add(time.Minute)), gatehouse.ENotFound)
+			return nil
+		})
+		winners := make(chan *gatehouse.OIDCAuthRequest, 8)
+		errs := s.concurrently(8, func(i int, tx gatehouse.Tx) error {
+			got, err := tx.ConsumeAuthCode(code)
+			if err == nil {
+				winners <- got
+			}
+			return err
+		})
+		close(winners)
+		if len(winners) != 1 {
+			t.Fatalf("exchanges of one code that won: got %d, want 1 (errors %v)", len(winners), errs)
+		}
+		if w := <-winners; w.ID != r.ID || w.UserID != u.ID {
+			t.Fatalf("consumed: got %+v, want request %s", w, r.ID)
+		}
+		for _, err := range errs {
+			if err != nil {
+				wantCode(t, "racing exchange", err, gatehouse.ECodeUsed)
+			}
+		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			used, err := tx.ConsumeAuthCode(code)
+			wantCode(t, "replayed code", err, gatehouse.ECodeUsed)
+			if used == nil || used.ID != r.ID {
+				t.Fatalf("replayed code: got request %+v, want %s", used, r.ID)
+			}
+			_, err = tx.ConsumeAuthCode([]byte("unknown"))
+			wantCode(t, "unknown code", err, gatehouse.ENotFound)
+			return nil
+		})
+
+		// An expired code is no code.
+		r2 := &gatehouse.OIDCAuthRequest{ID: gatehouse.NewID(now), ClientID: "client", RedirectURI: "https://app.test/cb",
+			Scopes: []string{"openid"}, CodeChallenge: "c", MaxAge: -1, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.CreateAuthRequest(r2); err != nil {
+				return err
+			}
+			d := *r2
+			d.UserID, d.CompanyID, d.AuthTime, d.DoneAt = u.ID, c.ID, now, now
+			if err := tx.CompleteAuthRequest(&d); err != nil {
+				return err
+			}
+			return tx.SetAuthCode(r2.ID, []byte("code 2"), now.Add(time.Minute))
+		})
+		s.clock.Advance(time.Minute)
+		s.update(t, func(tx gatehouse.Tx) error {
+			_, err := tx.ConsumeAuthCode([]byte("code 2"))
+			wantCode(t, "expired code", err, gatehouse.ENotFound)
+			_, err = tx.AuthRequest(r2.ID)
+			wantCode(t, "expired request", err, gatehouse.ENotFound)
+			return nil
+		})
+		s.update(t, func(tx gatehouse.Tx) error {
+			n, err := tx.DeleteExpiredOIDC(tx.Now(), tx.Now())
+			if n != 2 {
+				t.Errorf("expired requests deleted: got %d, want 2", n)
+			}
+			return err
+		})
+	})
+}
+
+// Refresh tokens: of racing rotations of one token exactly one wins;
+// revoking a family revokes all its tokens and deletes its access tokens;
+// a user's tokens end per client or for all clients.
+func TestRefreshTokens(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		c := s.company(t, "Acme")
+		u := s.user(t, c.ID, "ann@acme.test", "Ann")
+		now := s.clock.Now()
+		grant := func(client string) gatehouse.OIDCGrant {
+			return gatehouse.OIDCGrant{ClientID: client, UserID: u.ID, CompanyID: c.ID, Scopes: []string{"openid", "offline_access"},
+				AuthTime: now, AMR: []string{"pwd"}}
+		}
+		refresh := func(client, family string) *gatehouse.OIDCRefreshToken {
+			_, hash := gatehouse.NewToken()
+			rt := &gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(now), TokenHash: hash, FamilyID: family,
+				OIDCGrant: grant(client), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+			s.update(t, func(tx gatehouse.Tx) error { return tx.CreateRefreshToken(rt) })
+			return rt
+		}
+		access := func(client, family string) *gatehouse.OIDCAccessToken {
+			at := &gatehouse.OIDCAccessToken{ID: gatehouse.NewID(now), FamilyID: family, OIDCGrant: grant(client),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			s.update(t, func(tx gatehouse.Tx) error { return tx.CreateAccessToken(at) })
+			return at
+		}
+		rt := refresh("app1", "fam1")
+		at := access("app1", "fam1")
+		var got *gatehouse.OIDCRefreshToken
+		s.view(t, func(tx gatehouse.Tx) (err error) { got, err = tx.RefreshTokenByHash(rt.TokenHash); return })
+		if got.ID != rt.ID || got.FamilyID != "fam1" || got.UserID != u.ID || !slices.Equal(got.AMR, []string{"pwd"}) ||
+			!got.RotatedAt.IsZero() || !got.RevokedAt.IsZero() {
+			t.Fatalf("refresh token: got %+v", got)
+		}
+		var gotAT *gatehouse.OIDCAccessToken
+		s.view(t, func(tx gatehouse.Tx) (err error) { gotAT, err = tx.AccessToken(at.ID); return })
+		if gotAT.FamilyID != "fam1" || gotAT.ClientID != "app1" || !slices.Equal(gotAT.Scopes, at.Scopes) {
+			t.Fatalf("access token: got %+v", gotAT)
+		}
+
+		wins := 0
+		results := make([]bool, 6)
+		errs := s.concurrently(6, func(i int, tx gatehouse.Tx) error {
+			ok, err := tx.RotateRefreshToken(rt.ID, "succ"+string(rune('a'+i)), []byte("sealed"))
+			results[i] = ok
+			return err
+		})
+		for i, ok := range results {
+			if errs[i] != nil {
+				t.Fatalf("rotate: %v", errs[i])
+			}
+			if ok {
+				wins++
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("racing rotations that won: got %d, want 1", wins)
+		}
+		s.view(t, func(tx gatehouse.Tx) (err error) { got, err = tx.RefreshToken(rt.ID); return })
+		if got.RotatedAt.IsZero() || got.SuccessorID == "" || string(got.Successor) != "sealed" {
+			t.Fatalf("rotated token: got %+v", got)
+		}
+
+		other := refresh("app2", "fam2")
+		otherAT := access("app2", "fam2")
+		s.update(t, func(tx gatehouse.Tx) error {
+			n, err := tx.RevokeRefreshFamily("fam1")
+			if n != 1 {
+				t.Errorf("family revoked: got %d live tokens, want 1", n)
+			}
+			return err
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			got, _ := tx.RefreshToken(rt.ID)
+			if got.RevokedAt.IsZero() || got.Successor != nil {
+				t.Errorf("revoked token: got revoked_at %v, successor %q; want revoked, no successor", got.RevokedAt, got.Successor)
+			}
+			_, err := tx.AccessToken(at.ID)
+			wantCode(t, "access token of a revoked family", err, gatehouse.ENotFound)
+			if _, err := tx.AccessToken(otherAT.ID); err != nil {
+				t.Errorf("another family's access token: %v", err)
+			}
+			return nil
+		})
+
+		third := refresh("app3", "fam3")
+		s.update(t, func(tx gatehouse.Tx) error {
+			n, err := tx.RevokeOIDCTokens(u.ID, "app2")
+			if n != 1 {
+				t.Errorf("families ended for app2: got %d, want 1", n)
+			}
+			return err
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			if got, _ := tx.RefreshToken(other.ID); got.RevokedAt.IsZero() {
+				t.Error("app2's refresh token survived its revocation")
+			}
+			if got, _ := tx.RefreshToken(third.ID); !got.RevokedAt.IsZero() {
+				t.Error("app3's refresh token ended with app2's")
+			}
+			_, err := tx.AccessToken(otherAT.ID)
+			wantCode(t, "app2's access token", err, gatehouse.ENotFound)
+			return nil
+		})
+		s.update(t, func(tx gatehouse.Tx) error {
+			n, err := tx.RevokeOIDCTokens(u.ID, "")
+			if n != 1 {
+				t.Errorf("families ended for every client: got %d, want 1", n)
+			}
+			return err
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			if got, _ := tx.RefreshToken(third.ID); got.RevokedAt.IsZero() {
+				t.Error("app3's refresh token survived the end of all")
+			}
+			return nil
+		})
+	})
+}
+
+// Consents are per user and client, replaced when given again; the
+// verified email is kept beside the user.
+func TestConsentsAndVerifiedEmail(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		c := s.company(t, "Acme")
+		u := s.user(t, c.ID, "ann@acme.test", "Ann")
+		v := s.user(t, c.ID, "bob@acme.test", "Bob")
+		now := s.clock.Now()
+		s.update(t, func(tx gatehouse.Tx) error {
+			for _, k := range []*gatehouse.OIDCConsent{
+				{UserID: u.ID, ClientID: "a", CompanyID: c.ID, Scopes: []string{"openid"}, CreatedAt: now},
+				{UserID: u.ID, ClientID: "b", CompanyID: c.ID, Scopes: []string{"openid", "email"}, CreatedAt: now.Add(time.Second)},
+				{UserID: v.ID, ClientID: "a", CompanyID: c.ID, Scopes: []string{"openid"}, CreatedAt: now},
+				{UserID: u.ID, ClientID: "a", CompanyID: c.ID, Scopes: []string{"openid", "profile"}, CreatedAt: now.Add(2 * time.Second)},
+			} {
+				if err := tx.SaveConsent(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			list, err := tx.Consents(u.ID)
+			if err != nil {
+				return err
+			}
+			if len(list) != 2 || list[0].ClientID != "b" || list[1].ClientID != "a" ||
+				!slices.Equal(list[1].Scopes, []string{"openid", "profile"}) {
+				t.Fatalf("consents: got %+v, want b, then a with openid profile", list)
+			}
+			_, err = tx.Consent(v.ID, "b")
+			wantCode(t, "consent never given", err, gatehouse.ENotFound)
+			return nil
+		})
+		s.update(t, func(tx gatehouse.Tx) error {
+			if ok, err := tx.DeleteConsent(u.ID, "a"); !ok || err != nil {
+				t.Fatalf("delete consent: got %v, %v; want true", ok, err)
+			}
+			if ok, _ := tx.DeleteConsent(u.ID, "a"); ok {
+				t.Fatal("deleted a consent twice")
+			}
+			if _, err := tx.Consent(v.ID, "a"); err != nil {
+				t.Fatalf("another user's consent went too: %v", err)
+			}
+			return tx.SetVerifiedEmail(u.ID, u.Email)
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			if got, _ := tx.VerifiedEmail(u.ID); got != u.Email {
+				t.Errorf("verified email: got %q, want %q", got, u.Email)
+			}
+			if got, _ := tx.VerifiedEmail(v.ID); got != "" {
+				t.Errorf("verified email of a user who proved none: got %q, want none", got)
+			}
+			return nil
+		})
+	})
+}
