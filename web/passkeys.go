@@ -128,9 +128,9 @@ func (d deps) handleSecondFactorPasskey() http.Handler {
 	})
 }
 
-// secondFactorData is what /login/2fa offers: the app's code (or a
+// loginFactorsData is what /login/2fa offers: the app's code (or a
 // recovery code) and the passkey, as the user has them.
-type secondFactorData struct {
+type loginFactorsData struct {
 	Recovery bool // the recovery code form, not the app's
 	TOTP     bool
 	Passkey  bool
@@ -142,7 +142,7 @@ func (d deps) fillSecondFactor(r *http.Request, recovery bool) func(p *page) err
 		if err != nil {
 			return err
 		}
-		p.Data = secondFactorData{Recovery: recovery && totp, TOTP: totp, Passkey: passkey}
+		p.Data = loginFactorsData{Recovery: recovery && totp, TOTP: totp, Passkey: passkey}
 		return nil
 	}
 }
