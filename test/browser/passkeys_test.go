@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
@@ -153,7 +154,19 @@ func TestPasskeyAutofill(t *testing.T) {
 	p.AddAuthenticator()
 	login(p, adaEmail, goodPW, "/settings/profile")
 	addPasskeyOnProfile(p, "Laptop")
-	logout(p)
+	// Sign out: the login page's autofill signs in again at once, so the
+	// test waits for the passkey's session rather than for /login.
+	p.Click(".user-menu summary")
+	p.WaitVisible(".user-menu .menu")
+	p.Submit(".user-menu form[action='/logout'] button")
+	testenv.WaitUntil(t, "a session signed in with the passkey", func() bool {
+		var sessions []*gatehouse.Session
+		s.App.DB.View(context.Background(), func(tx gatehouse.Tx) (err error) {
+			sessions, err = tx.Sessions(s.AdaID)
+			return err
+		})
+		return len(sessions) == 1 && strings.Join(sessions[0].Methods, " ") == "hwk mfa"
+	})
 	p.WaitPath("/settings/profile")
 	if got := p.Text(".user-menu summary"); !strings.Contains(got, "Ada Lovelace") {
 		t.Errorf("signed in as: got %q", got)
