@@ -270,6 +270,7 @@ var flashKeys = map[string]bool{
 	"flash.webhook_enabled":  true,
 	"flash.webhook_resent":   true,
 	"flash.webhook_deleted":  true,
+	"flash.app_deleted":      true,
 }
 
 // setFlash shows the message key on the next page (a minute at most).
