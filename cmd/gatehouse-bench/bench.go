@@ -24,7 +24,7 @@ import (
 
 // allScenarios in the order they run: the 1M-user database that start-up
 // seeds is reused by scale.
-var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks", "oidc"}
+var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks", "oidc", "forward-auth"}
 
 // options are the harness's flags.
 type options struct {
@@ -195,6 +195,8 @@ func (h *harness) scenario(ctx context.Context, name string) error {
 		return h.webhooks(ctx)
 	case "oidc":
 		return h.oidc(ctx)
+	case "forward-auth":
+		return h.forwardAuth(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q", name)
 }
