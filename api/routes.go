@@ -75,6 +75,10 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("POST /api/v1/company/webhooks/{id}/enable", d.handleEnableWebhook())
 	mux.Handle("POST /api/v1/company/webhooks/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
 
+	mux.Handle("GET /api/v1/company/apps", d.handleListApps())
+	mux.Handle("POST /api/v1/company/apps", d.handleCreateApp())
+	mux.Handle("DELETE /api/v1/company/apps/{client_id}", d.handleDeleteApp())
+
 	// Forward auth: asked by reverse proxies, outside /api/v1.
 	mux.Handle("GET /authz/forward-auth", d.handleForwardAuth())
 	mux.Handle("GET /authz/auth-request", d.handleAuthRequest())

@@ -240,11 +240,28 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.RD != "" {
+		allowReturn(w, p.RD)
+	}
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.RetryAfter.Seconds()))))
 	}
 	w.WriteHeader(p.Status)
 	buf.WriteTo(w)
+}
+
+// allowReturn lets the page's forms end at the forward-auth return address
+// rd (already checked): browsers hold the redirect after a form's POST to
+// the Content-Security-Policy's form-action, which is 'self' alone.
+func allowReturn(w http.ResponseWriter, rd string) {
+	u, err := url.Parse(rd)
+	if err != nil || u.Host == "" {
+		return
+	}
+	origin := strings.ToLower(u.Scheme) + "://" + u.Host
+	if csp := w.Header().Get("Content-Security-Policy"); strings.Contains(csp, "form-action 'self'") {
+		w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+origin, 1))
+	}
 }
 
 // Flash messages survive one redirect in a cookie (httpx.FlashCookieName)
@@ -270,6 +287,7 @@ var flashKeys = map[string]bool{
 	"flash.webhook_enabled":  true,
 	"flash.webhook_resent":   true,
 	"flash.webhook_deleted":  true,
+	"flash.app_deleted":      true,
 	"flash.passkey_added":    true,
 	"flash.passkey_renamed":  true,
 	"flash.passkey_removed":  true,

@@ -74,6 +74,15 @@ func TestLoginReturnAddress(t *testing.T) {
 			if page.StatusCode != 200 || carried != tt.back {
 				t.Fatalf("login page: got %d, rd carried %v; want 200, %v", page.StatusCode, carried, tt.back)
 			}
+			// The form may end at rd's origin (CSP form-action holds redirects after a POST), and at no other.
+			if csp := page.Header.Get("Content-Security-Policy"); tt.back {
+				u, _ := url.Parse(tt.rd)
+				if !strings.Contains(csp, "form-action 'self' "+strings.ToLower(u.Scheme)+"://"+u.Host+";") {
+					t.Errorf("CSP %q does not let the login end at %s", csp, u.Host)
+				}
+			} else if !strings.Contains(csp, "form-action 'self';") {
+				t.Errorf("CSP %q: want form-action 'self' alone", csp)
+			}
 			if tt.refuse != 0 {
 				r := c.PostForm("/login", map[string]string{"email": "ada@example.com", "password": goodPW, "rd": tt.rd})
 				if r.StatusCode != tt.refuse || c.SessionCookie() != "" {

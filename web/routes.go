@@ -110,6 +110,9 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("POST "+auth.WebhooksPath+"/{id}/enable", d.handleEnableWebhook())
 	mux.Handle("POST "+auth.WebhooksPath+"/{id}/delete", d.adminForm(d.handleDeleteWebhook))
 	mux.Handle("POST "+auth.WebhooksPath+"/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
+	mux.Handle("GET "+auth.ApplicationsPath, d.adminPage(d.handleAppsPage))
+	mux.Handle("POST "+auth.ApplicationsPath, d.adminForm(d.handleCreateApp))
+	mux.Handle("POST "+auth.ApplicationsPath+"/{client_id}/delete", d.adminForm(d.handleDeleteApp))
 	return nil
 }
 

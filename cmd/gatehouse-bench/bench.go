@@ -24,7 +24,7 @@ import (
 
 // allScenarios in the order they run: the 1M-user database that start-up
 // seeds is reused by scale.
-var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks", "passkey"}
+var allScenarios = []string{"session-check", "login", "crowd", "flood", "memory", "startup", "scale", "mail", "webhooks", "oidc", "forward-auth", "passkey"}
 
 // options are the harness's flags.
 type options struct {
@@ -193,6 +193,10 @@ func (h *harness) scenario(ctx context.Context, name string) error {
 		return h.mail(ctx)
 	case "webhooks":
 		return h.webhooks(ctx)
+	case "oidc":
+		return h.oidc(ctx)
+	case "forward-auth":
+		return h.forwardAuth(ctx)
 	case "passkey":
 		return h.passkey(ctx)
 	}

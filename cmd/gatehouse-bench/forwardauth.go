@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/loadgen"
+)
+
+// forward-auth: the check a reverse proxy makes before every request of a
+// protected app (GET /authz/auth-request with the session cookie), against
+// the session check (GET /api/v1/me) in the same run: it should cost no
+// more than a session check.
+func (h *harness) forwardAuth(ctx context.Context) error {
+	fmt.Fprintln(h.out, "GET /authz/auth-request with the session cookie, against GET /api/v1/me, 64 clients")
+	dir, err := h.seeded(ctx, "forward-auth", standard)
+	if err != nil {
+		return err
+	}
+	g, err := h.start(ctx, gatehouseConfig{name: "forward-auth", dataDir: dir}, standard)
+	if err != nil {
+		return err
+	}
+	defer g.stop()
+	// Company 0's users; its admin registers the app.
+	var emails []string
+	for j := range 64 {
+		emails = append(emails, standard.email(0, j))
+	}
+	tokens, err := loginAll(ctx, g.client(8), emails)
+	if err != nil {
+		return err
+	}
+	if err := registerApp(ctx, g.base, tokens[0], "app.bench.example"); err != nil {
+		return err
+	}
+	const conns = 64
+	gc := g.client(conns)
+	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(gc, tokens))
+	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, authRequests(gc, tokens))
+	mr, mp := h.measure(ctx, g.node, conns, checks(gc, tokens))
+	fr, fp := h.measure(ctx, g.node, conns, authRequests(gc, tokens))
+	me, fa := mr.Get("me"), fr.Get("forward-auth")
+	fmt.Fprintln(h.out)
+	loadgen.WriteRows(h.out, []loadgen.Row{
+		{Label: "session check", Clients: conns, Stats: me, PeakRSS: mp},
+		{Label: "forward-auth check", Clients: conns, Stats: fa, PeakRSS: fp,
+			Note: fmt.Sprintf("  %.2f× the req/s, %.2f× the p99", loadgen.Ratio(fa.PerSecond, me.PerSecond),
+				loadgen.Ratio(loadgen.Millis(fa.P99), loadgen.Millis(me.P99)))},
+	})
+	h.add(loadgen.Target{Scenario: "forward-auth", What: "req/s ÷ session check's, 64 conns",
+		Value: ratioOf(fa, me, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
+		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", fa.PerSecond, me.PerSecond)})
+	h.add(loadgen.Target{Scenario: "forward-auth", What: "p99 ÷ session check's, 64 conns",
+		Value: ratioOf(fa, me, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
+		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(fa.P99), loadgen.Millis(me.P99))})
+	if e := fa.Errors + me.Errors; e > 0 {
+		h.add(loadgen.Target{Scenario: "forward-auth", What: "errors, 64 conns", Value: float64(e), Op: "<=", Bound: 0})
+	}
+	return nil
+}
+
+// registerApp registers an app of the admin's company for host.
+func registerApp(ctx context.Context, base, adminToken, host string) error {
+	body, _ := json.Marshal(map[string]any{"name": "Bench app", "forward_auth_hosts": []string{host}})
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/company/apps", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("register the app: %d %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// authRequests is nginx's side of forward auth: GET /authz/auth-request
+// for a page of the app, with the client's session cookie.
+func authRequests(c loadgen.Client, tokens []string) loadgen.Scenario {
+	return func(ctx context.Context, client int, rec *loadgen.Recorder) {
+		token := tokens[client%len(tokens)]
+		for ctx.Err() == nil {
+			rec.Time(ctx, "forward-auth", func() error {
+				req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/authz/auth-request", nil)
+				if err != nil {
+					return err
+				}
+				req.Header.Set("X-Original-URL", "https://app.bench.example/page")
+				req.Header.Set("X-Original-Method", "GET")
+				req.Header.Set("Cookie", "gatehouse_session="+token)
+				resp, err := c.HTTP.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return &loadgen.StatusError{Status: resp.StatusCode}
+				}
+				return nil
+			})
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package browser_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
+)
+
+// relyingParty is an app that signs its users in with Gatehouse through
+// github.com/coreos/go-oidc and golang.org/x/oauth2, as a Go app would:
+// /start sends the browser to Gatehouse, /callback checks state and iss,
+// exchanges the code with the PKCE verifier, verifies the ID token and
+// shows who signed in and how.
+type relyingParty struct {
+	*httptest.Server
+	cfg      *oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	issuer   string
+	mu       sync.Mutex
+	flows    map[string][2]string // state -> PKCE verifier, nonce
+}
+
+func startRelyingParty(t *testing.T, issuer string, register func(redirect string) *auth.CreatedApplication) *relyingParty {
+	t.Helper()
+	rp := &relyingParty{issuer: issuer, flows: map[string][2]string{}}
+	mux := http.NewServeMux()
+	rp.Server = httptest.NewServer(mux)
+	t.Cleanup(rp.Close)
+	app := register(rp.URL + "/callback")
+	provider, err := oidc.NewProvider(context.Background(), issuer)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	rp.cfg = &oauth2.Config{ClientID: app.Application.ClientID, ClientSecret: app.ClientSecret, Endpoint: provider.Endpoint(),
+		RedirectURL: rp.URL + "/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email", "company"}}
+	rp.verifier = provider.Verifier(&oidc.Config{ClientID: app.Application.ClientID})
+	page := func(w http.ResponseWriter, heading, body string) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>CRM</title></head><body><main><h1>%s</h1>%s</main></body></html>`,
+			html.EscapeString(heading), body)
+	}
+	mux.HandleFunc("GET /start", func(w http.ResponseWriter, r *http.Request) {
+		state, nonce, v := oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
+		rp.mu.Lock()
+		rp.flows[state] = [2]string{v, nonce}
+		rp.mu.Unlock()
+		http.Redirect(w, r, rp.cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(v), oidc.Nonce(nonce)), http.StatusFound)
+	})
+	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		rp.mu.Lock()
+		flow, ok := rp.flows[q.Get("state")]
+		rp.mu.Unlock()
+		if !ok || q.Get("iss") != rp.issuer {
+			page(w, "Refused", `<p id="error">bad state or iss</p>`)
+			return
+		}
+		if e := q.Get("error"); e != "" {
+			page(w, "Not signed in", `<p id="error">`+html.EscapeString(e)+`</p>`)
+			return
+		}
+		tok, err := rp.cfg.Exchange(r.Context(), q.Get("code"), oauth2.VerifierOption(flow[0]))
+		if err != nil {
+			page(w, "Not signed in", `<p id="error">`+html.EscapeString(err.Error())+`</p>`)
+			return
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := rp.verifier.Verify(r.Context(), raw)
+		if err != nil || idt.Nonce != flow[1] {
+			page(w, "Not signed in", `<p id="error">bad ID token</p>`)
+			return
+		}
+		var c struct {
+			Email       string   `json:"email"`
+			AMR         []string `json:"amr"`
+			CompanyName string   `json:"company_name"`
+		}
+		idt.Claims(&c)
+		page(w, "Signed in", fmt.Sprintf(`<p id="who">%s</p><p id="amr">%s</p><p id="company">%s</p>`,
+			html.EscapeString(c.Email), html.EscapeString(strings.Join(c.AMR, " ")), html.EscapeString(c.CompanyName)))
+	})
+	return rp
+}
+
+// TestSignInWithGatehouse: an app of the company signs its users in
+// through Gatehouse's pages in Chromium: a user with 2FA (the code page,
+// then the consent page, remembered the next time), and a user who must
+// first replace a temporary password. The app gets an ID token that
+// go-oidc verifies, with amr telling how the user signed in.
+func TestSignInWithGatehouse(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t)
+	ctx := context.Background()
+	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
+		app, err := s.Service().OperatorCreateApplication(ctx, s.CompanyID, auth.NewApplication{Name: "CRM",
+			RedirectURIs: []string{redirect}}, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	})
+	secret, _ := enableTOTP(t, s.Server, carlEmail, goodPW)
+
+	p := browsertest.NewPage(t, rp.URL)
+	p.Open("/start")
+	p.WaitPath("/login")
+	p.Fill("#email", carlEmail)
+	p.Fill("#password", goodPW)
+	p.Submit("form[action='/login'] button[type=submit]")
+	p.WaitPath("/login/2fa")
+	p.Fill("#code", nextCode(s.Server, secret))
+	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
+	p.WaitPath("/authorize/consent")
+	p.WaitText("Allow CRM to sign you in?")
+	p.CheckAccessibility("consent")
+	p.Screenshot("oidc-consent")
+	p.Submit(`form[action="/authorize/consent"] button[value=allow]`)
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+	if who, amr, company := p.Text("#who"), p.Text("#amr"), p.Text("#company"); who != carlEmail || amr != "pwd otp mfa" || company != "Acme" {
+		t.Errorf("the app got email %q amr %q company %q, want %q, \"pwd otp mfa\", \"Acme\"", who, amr, company, carlEmail)
+	}
+	// The consent is remembered: signed in already, the app gets in at once.
+	p.Open("/start")
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+
+	// Connected apps lists it.
+	q := browsertest.NewPage(t, s.URL)
+	login(q, carlEmail, goodPW, "/login/2fa")
+	q.Fill("#code", nextCode(s.Server, secret))
+	q.Submit(`form[action="/login/2fa"] button[type=submit]`)
+	q.WaitPath("/settings/profile")
+	q.Open("/settings/connected-apps")
+	q.WaitText("CRM")
+	q.CheckAccessibility("connected apps")
+	q.Screenshot("oidc-connected-apps")
+	q.Submit(`form[action$="/revoke"] button`)
+	q.WaitText("You have not connected any apps.")
+
+	// A temporary password: changed first, then on to the app.
+	temp, _, err := s.Service().OperatorTemporaryPassword(ctx, adaEmail, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := browsertest.NewPage(t, rp.URL)
+	r.Open("/start")
+	r.WaitPath("/login")
+	r.Fill("#email", adaEmail)
+	r.Fill("#password", temp)
+	r.Submit("form[action='/login'] button[type=submit]")
+	r.WaitPath("/login/change-password")
+	r.Fill("#new_password", thirdPW)
+	r.Fill("#confirm_password", thirdPW)
+	r.Submit(`form[action="/login/change-password"] button[type=submit]`)
+	r.WaitPath("/authorize/consent")
+	r.Submit(`form[action="/authorize/consent"] button[value=allow]`)
+	r.WaitPath("/callback")
+	r.WaitText("Signed in")
+	if who, amr := r.Text("#who"), r.Text("#amr"); who != adaEmail || amr != "pwd" {
+		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
+	}
+}
