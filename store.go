@@ -45,6 +45,9 @@ type Tx interface {
 	Company(id string) (*Company, error)
 	UpdateCompany(c *Company) error
 	CompanyCount() (int, error)
+	// Companies returns up to limit companies whose ID is after after
+	// ("" for the first), ordered by ID.
+	Companies(after string, limit int) ([]*Company, error)
 	// LockCompany serialises transactions that check a company-wide rule
 	// (the last admin) on every database.
 	LockCompany(id string) error

@@ -3,10 +3,12 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
@@ -50,6 +52,7 @@ func TestAPIKeyAsAdmin(t *testing.T) {
 		}
 
 		wantProblem(t, "GET /api/v1/me with a key", c.Get("/api/v1/me"), 403, gatehouse.EForbidden)
+		wantProblem(t, "companies with a company key", c.Get("/api/v1/companies"), 403, gatehouse.EForbidden)
 		wantProblem(t, "password change with a key", c.Do("POST", "/api/v1/me/password",
 			map[string]string{"current_password": "x", "new_password": otherPW, "confirm_password": otherPW}), 403, gatehouse.EForbidden)
 
@@ -103,4 +106,147 @@ func TestAPIKeyRefusedThroughTheAPI(t *testing.T) {
 	cookie := s.Client(t)
 	cookie.Header["Cookie"] = "gatehouse_session=" + k.Key
 	wantProblem(t, "key as cookie", cookie.Get("/api/v1/company"), 401, gatehouse.EUnauthenticated)
+}
+
+// An operator key provisions a company end to end: the company and its
+// admin are created and the admin's invitation arrives at the SMTP
+// server; its link sets a password that logs in. The key lists companies
+// a page at a time and mints a key of the new company, which then manages
+// the company's own keys; the company's log names the operator key as
+// the actor of its creation.
+func TestProvisioning(t *testing.T) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		s := startAcme(t, db)
+		op := s.Client(t)
+		opKey := operatorKey(t, s, "", "signup backend")
+		op.Token = opKey.Key
+
+		r := op.Do("POST", "/api/v1/companies", map[string]string{"name": "Initech", "admin_email": "Peter@Initech.example",
+			"admin_name": "Peter Gibbons"})
+		if r.StatusCode != http.StatusCreated {
+			t.Fatalf("provision: got %d %s, want 201", r.StatusCode, r.Body)
+		}
+		out := r.JSON(t)
+		companyID := out["id"].(string)
+		admin := out["admin"].(map[string]any)
+		if out["name"] != "Initech" || admin["email"] != "peter@initech.example" || admin["role"] != "admin" ||
+			admin["status"] != "invited" || admin["company_id"] != companyID || admin["name"] != "Peter Gibbons" {
+			t.Fatalf("provision answered %s", r.Body)
+		}
+		msg := s.SMTP.WaitFor(t, "peter@initech.example", "Initech invited you")
+		token := testenv.LinkToken(t, msg.Text)
+		if r := s.Client(t).Do("POST", "/api/v1/password-reset/confirm", map[string]string{"token": token,
+			"new_password": goodPW, "confirm_password": goodPW}); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("accept the invitation: got %d %s", r.StatusCode, r.Body)
+		}
+		s.Client(t).Login("peter@initech.example", goodPW)
+
+		// Companies, a page at a time.
+		page := op.Get("/api/v1/companies?limit=1").JSON(t)
+		next, _ := page["next_cursor"].(string)
+		if len(page["companies"].([]any)) != 1 || next == "" {
+			t.Fatalf("first page: %v, want one company and a cursor", page)
+		}
+		rest := op.Get("/api/v1/companies?limit=1&cursor=" + next).JSON(t)
+		if c := rest["companies"].([]any); len(c) != 1 || c[0].(map[string]any)["id"] != companyID || rest["next_cursor"] != nil {
+			t.Fatalf("second page: %v, want Initech and no cursor", rest)
+		}
+
+		// A key of the new company, minted by the operator key.
+		r = op.Do("POST", "/api/v1/companies/"+companyID+"/api-keys", map[string]any{"name": "Initech backend"})
+		if r.StatusCode != http.StatusCreated || r.Str(t, "company_id") != companyID {
+			t.Fatalf("mint: got %d %s, want 201 with a key of Initech", r.StatusCode, r.Body)
+		}
+		initech := s.Client(t)
+		initech.Token = r.Str(t, "key")
+		mintedID := r.Str(t, "id")
+		if got := initech.Get("/api/v1/company").Str(t, "id"); got != companyID {
+			t.Fatalf("the minted key acts in %q, want %q", got, companyID)
+		}
+		events := initech.Get("/api/v1/company/audit-events").JSON(t)["events"].([]any)
+		byOp := map[string]bool{}
+		for _, e := range events {
+			e := e.(map[string]any)
+			if e["actor_id"] == opKey.APIKey.ID && e["actor_type"] == "api_key" {
+				byOp[e["type"].(string)] = true
+			}
+		}
+		if !byOp[gatehouse.EventCompanyCreated] || !byOp[gatehouse.EventAPIKeyCreated] {
+			t.Errorf("Initech's log by the operator key: %v, want company.created and api_key.created", byOp)
+		}
+
+		// The company key manages the company's keys; a deleted key is
+		// refused by the next request.
+		r = initech.Do("POST", "/api/v1/company/api-keys", map[string]any{"name": "second", "expires_at": "2099-01-01T00:00:00Z"})
+		if r.StatusCode != http.StatusCreated || r.Str(t, "expires_at") != "2099-01-01T00:00:00.000Z" || r.Str(t, "created_by") != mintedID {
+			t.Fatalf("create a key with a key: got %d %s", r.StatusCode, r.Body)
+		}
+		second := s.Client(t)
+		second.Token, _ = r.JSON(t)["key"].(string)
+		secondID := r.Str(t, "id")
+		list := initech.Get("/api/v1/company/api-keys")
+		if n := len(list.JSON(t)["api_keys"].([]any)); n != 2 || strings.Contains(string(list.Body), second.Token) ||
+			strings.Contains(string(list.Body), `"key"`) {
+			t.Fatalf("list: %s, want 2 keys without the keys", list.Body)
+		}
+		if r := second.Get("/api/v1/company/users"); r.StatusCode != 200 {
+			t.Fatalf("second key: got %d", r.StatusCode)
+		}
+		if r := initech.Do("DELETE", "/api/v1/company/api-keys/"+secondID, nil); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("delete: got %d %s", r.StatusCode, r.Body)
+		}
+		wantProblem(t, "deleted key", second.Get("/api/v1/company/users"), 401, gatehouse.EUnauthenticated)
+		wantProblem(t, "delete again", initech.Do("DELETE", "/api/v1/company/api-keys/"+secondID, nil), 404, gatehouse.ENotFound)
+
+		// Who may provision: only an operator key.
+		ada := s.Client(t)
+		ada.Token = ada.Login("ada@example.com", goodPW)
+		for _, c := range map[string]*servertest.Client{"a session": ada, "a company key": initech} {
+			wantProblem(t, "list companies", c.Get("/api/v1/companies"), 403, gatehouse.EForbidden)
+			wantProblem(t, "provision", c.Do("POST", "/api/v1/companies", map[string]string{"name": "X", "admin_email": "x@example.com"}),
+				403, gatehouse.EForbidden)
+			wantProblem(t, "mint", c.Do("POST", "/api/v1/companies/"+companyID+"/api-keys", map[string]string{"name": "x"}),
+				403, gatehouse.EForbidden)
+		}
+		// Acme's admin cannot touch Initech's keys.
+		wantProblem(t, "Acme deletes Initech's key", ada.Do("DELETE", "/api/v1/company/api-keys/"+mintedID, nil), 404, gatehouse.ENotFound)
+	})
+}
+
+// Bad provisioning and key requests are refused with a clear problem and
+// change nothing.
+func TestProvisioningBadInput(t *testing.T) {
+	s := startAcme(t)
+	op := s.Client(t)
+	op.Token = operatorKey(t, s, "", "signup").Key
+	ada := s.Client(t)
+	ada.Token = ada.Login("ada@example.com", goodPW)
+	before := s.Snapshot(t)
+	for _, tc := range []struct {
+		name         string
+		c            *servertest.Client
+		method, path string
+		body         any
+		status       int
+		code         string
+	}{
+		{"email taken", op, "POST", "/api/v1/companies", map[string]string{"name": "X", "admin_email": "ada@example.com"}, 409, gatehouse.EEmailTaken},
+		{"bad email", op, "POST", "/api/v1/companies", map[string]string{"name": "X", "admin_email": "nope"}, 400, gatehouse.EInvalidEmail},
+		{"no name", op, "POST", "/api/v1/companies", map[string]string{"admin_email": "x@example.com"}, 400, gatehouse.EInvalidRequest},
+		{"unknown member", op, "POST", "/api/v1/companies", map[string]string{"name": "X", "admin_email": "x@example.com", "plan": "pro"},
+			400, gatehouse.EInvalidRequest},
+		{"no such company", op, "POST", "/api/v1/companies/nosuchcompany/api-keys", map[string]string{"name": "x"}, 404, gatehouse.ENotFound},
+		{"bad limit", op, "GET", "/api/v1/companies?limit=0", nil, 400, gatehouse.EInvalidRequest},
+		{"bad cursor", op, "GET", "/api/v1/companies?cursor=%%%", nil, 400, gatehouse.EInvalidRequest},
+		{"key without name", ada, "POST", "/api/v1/company/api-keys", map[string]string{}, 400, gatehouse.EInvalidRequest},
+		{"expiry not a time", ada, "POST", "/api/v1/company/api-keys", map[string]string{"name": "x", "expires_at": "tomorrow"}, 400, gatehouse.EInvalidRequest},
+		{"expiry in the past", ada, "POST", "/api/v1/company/api-keys", map[string]string{"name": "x", "expires_at": "2001-01-01T00:00:00Z"}, 400, gatehouse.EInvalidRequest},
+		{"expiry a number", ada, "POST", "/api/v1/company/api-keys", map[string]any{"name": "x", "expires_at": 5}, 400, gatehouse.EInvalidRequest},
+		{"delete unknown", ada, "DELETE", "/api/v1/company/api-keys/nosuchkey", nil, 404, gatehouse.ENotFound},
+	} {
+		wantProblem(t, tc.name, tc.c.Do(tc.method, tc.path, tc.body), tc.status, tc.code)
+	}
+	if after := s.Snapshot(t); after != before {
+		t.Errorf("refused requests changed data:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
 }

@@ -79,6 +79,14 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 	mux.Handle("POST /api/v1/company/apps", d.handleCreateApp())
 	mux.Handle("DELETE /api/v1/company/apps/{client_id}", d.handleDeleteApp())
 
+	mux.Handle("GET /api/v1/company/api-keys", d.handleListAPIKeys())
+	mux.Handle("POST /api/v1/company/api-keys", d.handleCreateAPIKey())
+	mux.Handle("DELETE /api/v1/company/api-keys/{id}", d.handleDeleteAPIKey())
+
+	mux.Handle("GET /api/v1/companies", d.handleListCompanies())
+	mux.Handle("POST /api/v1/companies", d.handleProvisionCompany())
+	mux.Handle("POST /api/v1/companies/{id}/api-keys", d.handleMintCompanyKey())
+
 	// Forward auth: asked by reverse proxies, outside /api/v1.
 	mux.Handle("GET /authz/forward-auth", d.handleForwardAuth())
 	mux.Handle("GET /authz/auth-request", d.handleAuthRequest())

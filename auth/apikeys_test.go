@@ -279,3 +279,45 @@ func TestAPIKeyRules(t *testing.T) {
 		}
 	})
 }
+
+// Provisioning is for operator keys only, and a provisioning key deleted
+// while its request is in flight creates nothing.
+func TestProvisioningRules(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		_, companyKey := e.companyKey(t, admin, "company")
+		nc := auth.NewCompany{Name: "Initech", AdminEmail: "peter@initech.example"}
+		for name, id := range map[string]*auth.Identity{"an admin": admin, "a company key": companyKey} {
+			_, _, err := e.svc.ProvisionCompany(ctx, id, nc, e.client())
+			wantCode(t, name+" provisions", err, gatehouse.EForbidden)
+			_, err = e.svc.MintCompanyKey(ctx, id, admin.User.CompanyID, auth.NewAPIKey{Name: "x"}, e.client())
+			wantCode(t, name+" mints", err, gatehouse.EForbidden)
+			_, err = e.svc.Companies(ctx, id, "", 0)
+			wantCode(t, name+" lists companies", err, gatehouse.EForbidden)
+		}
+
+		op, err := e.svc.OperatorCreateAPIKey(ctx, "", auth.NewAPIKey{Name: "signup"}, e.client())
+		wantCode(t, "operator key", err, "")
+		opID, err := e.svc.AuthenticateAPIKey(ctx, op.Key, e.client())
+		wantCode(t, "authenticate", err, "")
+		c, u, err := e.svc.ProvisionCompany(ctx, opID, nc, e.client())
+		wantCode(t, "provision", err, "")
+		if u.Name != "peter" || u.Role != gatehouse.RoleAdmin || u.Status() != gatehouse.StatusInvited || u.CompanyID != c.ID {
+			t.Errorf("provisioned admin %+v, want the invited admin peter of %s", u, c.ID)
+		}
+		e.smtp.WaitFor(t, "peter@initech.example", "Initech invited you")
+
+		wantCode(t, "delete the operator key", e.svc.OperatorDeleteAPIKey(ctx, op.APIKey.ID, e.client()), "")
+		_, _, err = e.svc.ProvisionCompany(ctx, opID, auth.NewCompany{Name: "Late", AdminEmail: "late@late.example"}, e.client())
+		wantCode(t, "provision with a deleted key", err, gatehouse.EForbidden)
+		_, err = e.svc.MintCompanyKey(ctx, opID, c.ID, auth.NewAPIKey{Name: "x"}, e.client())
+		wantCode(t, "mint with a deleted key", err, gatehouse.EForbidden)
+		err = e.store.View(ctx, func(tx gatehouse.Tx) error {
+			if _, err := tx.UserByEmail("late@late.example"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+				t.Errorf("the deleted key's company was created: %v", err)
+			}
+			return nil
+		})
+		wantCode(t, "view", err, "")
+	})
+}

@@ -19,7 +19,9 @@ type AuditQuery struct {
 type AuditPage struct {
 	Events []*gatehouse.AuditEvent
 	Users  map[string]*gatehouse.User
-	Next   string
+	// Keys are the API keys that acted, by ID; a deleted key is absent.
+	Keys map[string]*gatehouse.APIKey
+	Next string
 }
 
 // checkAuditQuery refuses malformed filters with a clear message, and an
@@ -67,7 +69,7 @@ func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, lim
 	if err != nil {
 		return nil, err
 	}
-	page := &AuditPage{Users: map[string]*gatehouse.User{}}
+	page := &AuditPage{Users: map[string]*gatehouse.User{}, Keys: map[string]*gatehouse.APIKey{}}
 	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
@@ -78,12 +80,41 @@ func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, lim
 			return err
 		}
 		page.Events, page.Next = lastPage(events, limit, func(e *gatehouse.AuditEvent) string { return e.ID })
+		if err := nameKeys(tx, actor.CompanyID, page.Events, page.Keys); err != nil {
+			return err
+		}
 		return nameUsers(tx, actor.CompanyID, page.Events, page.Users)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// nameKeys looks up the API keys that acted in events, once each; only
+// keys of the company are named.
+func nameKeys(tx gatehouse.Tx, companyID string, events []*gatehouse.AuditEvent, keys map[string]*gatehouse.APIKey) error {
+	for _, e := range events {
+		if e.ActorType != gatehouse.ActorAPIKey {
+			continue
+		}
+		if _, seen := keys[e.ActorID]; seen {
+			continue
+		}
+		k, err := tx.APIKey(e.ActorID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			keys[e.ActorID] = nil
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if k.CompanyID != companyID {
+			k = nil // an operator key: named, not shown
+		}
+		keys[e.ActorID] = k
+	}
+	return nil
 }
 
 // nameUsers looks up the users events name, once each; only users of the

@@ -94,7 +94,7 @@ func (s *Service) Setup(ctx context.Context, token string, nc NewCompany, c Clie
 		return nil, s.countBadToken(ctx, err, c)
 	}
 	var res *LoginResult
-	_, _, err := s.createCompany(ctx, nc, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) error {
+	_, _, err := s.createCompany(ctx, nc, nil, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) error {
 		// Every setup link dies here: of setups racing with two links
 		// (two starts printed one each), one wins.
 		ok, err := tx.ConsumeSetupToken(gatehouse.HashToken(token))
@@ -128,7 +128,7 @@ func (s *Service) CreateCompany(ctx context.Context, nc NewCompany, c Client) (*
 		return nil, nil, "", err
 	}
 	var link string
-	company, u, err := s.createCompany(ctx, nc, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) (err error) {
+	company, u, err := s.createCompany(ctx, nc, nil, c, func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) (err error) {
 		if nc.Password == "" {
 			link, err = s.newLinkToken(tx, u, gatehouse.TokenInvitation, InvitationLifetime)
 		}
@@ -138,8 +138,9 @@ func (s *Service) CreateCompany(ctx context.Context, nc NewCompany, c Client) (*
 }
 
 // createCompany validates, hashes and inserts the company and its admin,
-// then runs then in the same transaction.
-func (s *Service) createCompany(ctx context.Context, nc NewCompany, c Client,
+// then runs then in the same transaction. actor is the operator key that
+// provisions it, or nil.
+func (s *Service) createCompany(ctx context.Context, nc NewCompany, actor *Actor, c Client,
 	then func(tx gatehouse.Tx, o *outcome, u *gatehouse.User) error) (*gatehouse.Company, *gatehouse.User, error) {
 	name, err := cleanName(nc.Name, "company name")
 	if err != nil {
@@ -177,7 +178,11 @@ func (s *Service) createCompany(ctx context.Context, nc NewCompany, c Client,
 		if err := tx.CreateUser(u); err != nil {
 			return err
 		}
-		if err := s.audit(tx, event(gatehouse.EventCompanyCreated, company.ID, "", u.ID, c)); err != nil {
+		e := event(gatehouse.EventCompanyCreated, company.ID, "", u.ID, c)
+		if actor != nil {
+			e.ActorID, e.ActorType = actor.ID, actor.actorType()
+		}
+		if err := s.audit(tx, e); err != nil {
 			return err
 		}
 		return then(tx, o, u)

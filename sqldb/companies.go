@@ -48,6 +48,26 @@ func (tx *Tx) CompanyCount() (int, error) {
 	return n, err
 }
 
+// Companies returns up to limit companies whose ID is after after, by ID.
+func (tx *Tx) Companies(after string, limit int) ([]*gatehouse.Company, error) {
+	rows, err := tx.query(`SELECT id, name, require_totp, created_at FROM companies WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list companies: %w", err)
+	}
+	defer rows.Close()
+	var list []*gatehouse.Company
+	for rows.Next() {
+		var c gatehouse.Company
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.RequireTOTP, &created); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = fromMS(created)
+		list = append(list, &c)
+	}
+	return list, rows.Err()
+}
+
 // LockCompany writes to the company's row, which holds its lock until the
 // transaction ends (PostgreSQL); SQLite has one writer anyway.
 func (tx *Tx) LockCompany(id string) error {

@@ -344,6 +344,7 @@ func (d deps) resetFailed(w http.ResponseWriter, r *http.Request, id *auth.Ident
 type auditData struct {
 	Events   []*gatehouse.AuditEvent
 	Users    map[string]*gatehouse.User
+	Keys     map[string]*gatehouse.APIKey // the API keys that acted
 	Types    []string
 	Type     string
 	UserID   string
@@ -373,7 +374,7 @@ func (d deps) handleAuditPage(w http.ResponseWriter, r *http.Request, id *auth.I
 	if aq.UserID != "" {
 		filter.Set("user_id", aq.UserID)
 	}
-	data := auditData{Events: page.Events, Users: page.Users, Types: gatehouse.EventTypes, Type: aq.Type, UserID: aq.UserID,
+	data := auditData{Events: page.Events, Users: page.Users, Keys: page.Keys, Types: gatehouse.EventTypes, Type: aq.Type, UserID: aq.UserID,
 		Paged: aq.Cursor != "", Download: "/api/v1/company/audit-events/export"}
 	if len(filter) > 0 {
 		data.Download += "?" + filter.Encode()

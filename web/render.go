@@ -288,6 +288,7 @@ var flashKeys = map[string]bool{
 	"flash.webhook_resent":   true,
 	"flash.webhook_deleted":  true,
 	"flash.app_deleted":      true,
+	"flash.api_key_deleted":  true,
 	"flash.passkey_added":    true,
 	"flash.passkey_renamed":  true,
 	"flash.passkey_removed":  true,

@@ -113,6 +113,9 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("GET "+auth.ApplicationsPath, d.adminPage(d.handleAppsPage))
 	mux.Handle("POST "+auth.ApplicationsPath, d.adminForm(d.handleCreateApp))
 	mux.Handle("POST "+auth.ApplicationsPath+"/{client_id}/delete", d.adminForm(d.handleDeleteApp))
+	mux.Handle("GET "+auth.APIKeysPath, d.adminPage(d.handleAPIKeysPage))
+	mux.Handle("POST "+auth.APIKeysPath, d.adminForm(d.handleCreateAPIKey))
+	mux.Handle("POST "+auth.APIKeysPath+"/{id}/delete", d.adminForm(d.handleDeleteAPIKey))
 	return nil
 }
 

@@ -34,6 +34,7 @@ var snapshotQueries = []string{
 	"SELECT 'webhook_deliveries', count(*) FROM webhook_deliveries",
 	"SELECT 'applications', count(*) + coalesce(sum(updated_at), 0) FROM applications",
 	"SELECT 'application_hosts', count(*) FROM application_hosts",
+	"SELECT 'api_keys', count(*) FROM api_keys",
 }
 
 // Snapshot describes the server's data: row counts of every table, failure
