@@ -77,6 +77,23 @@ func (d deps) handleSecondFactorPage(w http.ResponseWriter, r *http.Request, id 
 	d.rd.render(w, r, "oidc_second_factor", p)
 }
 
+// appReturn returns the redirect URI of the authorization request that
+// next continues, or "". A login form whose next step is such a request
+// ends, after the redirects that follow it, at the app (at once for a
+// first-party app or a remembered consent), and a browser holds that whole
+// chain to the page's form-action.
+func (d deps) appReturn(r *http.Request, next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != oidcop.ContinuePath {
+		return ""
+	}
+	req, err := d.svc.AuthRequest(r.Context(), u.Query().Get("id"))
+	if err != nil {
+		return ""
+	}
+	return req.RedirectURI
+}
+
 // authRequest returns a live authorization request and its app.
 func (d deps) authRequest(r *http.Request, requestID string) (*gatehouse.OIDCAuthRequest, *gatehouse.Application, error) {
 	req, err := d.svc.AuthRequest(r.Context(), requestID)

@@ -32,6 +32,9 @@ type renderer struct {
 	cat     *i18n.Catalog
 	log     *slog.Logger
 	cookies httpx.Cookies
+	// appReturn gives the address at an app where a login page's next
+	// step ends, if it ends at one (deps.appReturn).
+	appReturn func(r *http.Request, next string) string
 }
 
 // newRenderer returns a renderer of every page.
@@ -242,6 +245,11 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, 
 	w.Header().Set("Cache-Control", "no-store")
 	if p.RD != "" {
 		allowReturn(w, p.RD)
+	}
+	if p.Next != "" && rd.appReturn != nil {
+		if to := rd.appReturn(r, p.Next); to != "" {
+			allowReturn(w, to)
+		}
 	}
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.RetryAfter.Seconds()))))

@@ -39,6 +39,7 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	}
 	rd.cookies = cookies
 	d := deps{svc: svc, cookies: cookies, rd: rd, log: log}
+	rd.appReturn = d.appReturn
 
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))

@@ -172,3 +172,31 @@ func TestSignInWithGatehouse(t *testing.T) {
 		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
 	}
 }
+
+// TestSignInWithGatehouseStraightToTheApp: a first-party app, a user with
+// no second factor: the login form's answer leads through the provider
+// straight to the app, a redirect chain the browser holds to the login
+// page's form-action (it was blocked there: the page allowed only itself).
+func TestSignInWithGatehouseStraightToTheApp(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t)
+	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
+		app, err := s.Service().OperatorCreateApplication(context.Background(), "", auth.NewApplication{Name: "CRM",
+			RedirectURIs: []string{redirect}, FirstParty: true}, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	})
+	p := browsertest.NewPage(t, rp.URL)
+	p.Open("/start")
+	p.WaitPath("/login")
+	p.Fill("#email", adaEmail)
+	p.Fill("#password", goodPW)
+	p.Submit("form[action='/login'] button[type=submit]")
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+	if who, amr := p.Text("#who"), p.Text("#amr"); who != adaEmail || amr != "pwd" {
+		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
+	}
+}
