@@ -16,7 +16,7 @@ import (
 // the session check (GET /api/v1/me) in the same run: it should cost no
 // more than a session check.
 func (h *harness) forwardAuth(ctx context.Context) error {
-	fmt.Fprintln(h.out, "GET /authz/auth-request with the session cookie, against GET /api/v1/me, 64 clients")
+	fmt.Fprintln(h.out, "GET /authz/auth-request with the session cookie, against a bare net/http handler and GET /api/v1/me, 64 clients")
 	dir, err := h.seeded(ctx, "forward-auth", standard)
 	if err != nil {
 		return err
@@ -38,27 +38,45 @@ func (h *harness) forwardAuth(ctx context.Context) error {
 	if err := registerApp(ctx, g.base, tokens[0], "app.bench.example"); err != nil {
 		return err
 	}
+	// The bare net/http handler (issue 15's yardstick): the same requests
+	// answered with fixed bytes by a process of its own.
+	bare, err := h.startBaseline(ctx, g, tokens[0])
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
 	const conns = 64
 	gc := g.client(conns)
+	bc := loadgen.Client{Base: bare.base, HTTP: loadgen.NewHTTPClient(conns)}
+	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, authRequests(bc, tokens))
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(gc, tokens))
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, authRequests(gc, tokens))
+	br, bp := h.measure(ctx, bare, conns, authRequests(bc, tokens))
 	mr, mp := h.measure(ctx, g.node, conns, checks(gc, tokens))
 	fr, fp := h.measure(ctx, g.node, conns, authRequests(gc, tokens))
-	me, fa := mr.Get("me"), fr.Get("forward-auth")
+	ba, me, fa := br.Get("forward-auth"), mr.Get("me"), fr.Get("forward-auth")
 	fmt.Fprintln(h.out)
 	loadgen.WriteRows(h.out, []loadgen.Row{
+		{Label: "bare handler", Clients: conns, Stats: ba, PeakRSS: bp},
 		{Label: "session check", Clients: conns, Stats: me, PeakRSS: mp},
 		{Label: "forward-auth check", Clients: conns, Stats: fa, PeakRSS: fp,
-			Note: fmt.Sprintf("  %.2f× the req/s, %.2f× the p99", loadgen.Ratio(fa.PerSecond, me.PerSecond),
-				loadgen.Ratio(loadgen.Millis(fa.P99), loadgen.Millis(me.P99)))},
+			Note: fmt.Sprintf("  %.2f× the bare req/s, %.2f× its p99; %.2f× the session check's req/s",
+				loadgen.Ratio(fa.PerSecond, ba.PerSecond), loadgen.Ratio(loadgen.Millis(fa.P99), loadgen.Millis(ba.P99)),
+				loadgen.Ratio(fa.PerSecond, me.PerSecond))},
 	})
+	h.add(loadgen.Target{Scenario: "forward-auth", What: "req/s ÷ bare handler, 64 conns",
+		Value: ratioOf(fa, ba, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
+		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", fa.PerSecond, ba.PerSecond)})
+	h.add(loadgen.Target{Scenario: "forward-auth", What: "p99 ÷ bare handler's, 64 conns",
+		Value: ratioOf(fa, ba, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
+		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(fa.P99), loadgen.Millis(ba.P99))})
 	h.add(loadgen.Target{Scenario: "forward-auth", What: "req/s ÷ session check's, 64 conns",
 		Value: ratioOf(fa, me, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
 		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", fa.PerSecond, me.PerSecond)})
 	h.add(loadgen.Target{Scenario: "forward-auth", What: "p99 ÷ session check's, 64 conns",
 		Value: ratioOf(fa, me, func(s loadgen.Stats) float64 { return loadgen.Millis(s.P99) }), Op: "<=", Bound: 2, Unit: "×",
 		Detail: fmt.Sprintf("%.1f ms vs %.1f ms", loadgen.Millis(fa.P99), loadgen.Millis(me.P99))})
-	if e := fa.Errors + me.Errors; e > 0 {
+	if e := fa.Errors + me.Errors + ba.Errors; e > 0 {
 		h.add(loadgen.Target{Scenario: "forward-auth", What: "errors, 64 conns", Value: float64(e), Op: "<=", Bound: 0})
 	}
 	return nil
