@@ -99,6 +99,10 @@ type App struct {
 	Hasher   *password.Hasher
 	Registry *metrics.Registry
 	Service  *auth.Service
+	// ConnState, if set, hears each connection's state changes
+	// (http.Server.ConnState): tests use it to know a request is in a
+	// handler.
+	ConnState func(net.Conn, http.ConnState)
 
 	worker   *mail.Worker
 	webhooks *webhook.Policy
@@ -311,6 +315,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         a.ConnState,
 	}
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
