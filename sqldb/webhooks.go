@@ -277,8 +277,16 @@ func (tx *Tx) ReleaseWebhookDeliveries(ids ...string) error {
 }
 
 // WebhookDelivery returns the delivery with the given ID.
+//
+// On PostgreSQL the row is locked until the transaction ends, so that an
+// outcome recorded beside another (an attempt given up while a later one
+// succeeded) reads the delivery as the other left it, not as it was.
 func (tx *Tx) WebhookDelivery(id string) (*gatehouse.WebhookDelivery, error) {
-	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`, id))
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`+lock, id))
 	if err != nil {
 		return nil, notFound(err, "Delivery")
 	}
