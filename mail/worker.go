@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clip"
+	"github.com/gatehouse/gatehouse/internal/outbox"
 )
 
 // Queue is the outbox as the worker sees it. The store implements it over
@@ -187,15 +187,13 @@ func (w *Worker) holdCount() int {
 // 15 minutes: a held queue is probed after about 15 s, 30 s, 1 min, ...,
 // then every 15 minutes, about a hundred probes a day.
 func DefaultProbeBackoff(n int) time.Duration {
-	d := min(15*time.Second<<min(max(n, 0), 10), 15*time.Minute)
-	return d*3/4 + rand.N(d/4+1)
+	return outbox.Jitter(min(15*time.Second<<min(max(n, 0), 10), 15*time.Minute))
 }
 
 // DefaultBackoff waits between ¾ and all of 10 s × 2^(attempt-1), at most an
 // hour. The jitter keeps a batch that failed together from retrying together.
 func DefaultBackoff(attempt int) time.Duration {
-	d := min(10*time.Second<<min(max(attempt-1, 0), 10), time.Hour)
-	return d*3/4 + rand.N(d/4+1)
+	return outbox.Jitter(min(10*time.Second<<min(max(attempt-1, 0), 10), time.Hour))
 }
 
 func (w *Worker) background() {
@@ -214,17 +212,17 @@ type settings struct {
 
 func (w *Worker) settings() settings {
 	s := settings{
-		batch: w.Batch, concurrency: w.Concurrency, maxAttempts: w.MaxAttempts,
-		lease: w.Lease, poll: w.Poll, grace: w.ShutdownGrace, idle: w.Idle, backoff: w.Backoff,
-		probeBackoff: w.ProbeBackoff, log: w.Log,
+		batch:        outbox.OrDefault(w.Batch, DefaultBatch),
+		concurrency:  outbox.OrDefault(w.Concurrency, DefaultConcurrency),
+		maxAttempts:  outbox.OrDefault(w.MaxAttempts, DefaultMaxAttempts),
+		lease:        outbox.OrDefault(w.Lease, DefaultLease),
+		poll:         outbox.OrDefault(w.Poll, DefaultPoll),
+		grace:        outbox.OrDefault(w.ShutdownGrace, DefaultShutdownGrace),
+		idle:         outbox.OrDefault(w.Idle, DefaultIdle),
+		backoff:      w.Backoff,
+		probeBackoff: w.ProbeBackoff,
+		log:          w.Log,
 	}
-	s.batch = orDefault(s.batch, DefaultBatch)
-	s.concurrency = orDefault(s.concurrency, DefaultConcurrency)
-	s.maxAttempts = orDefault(s.maxAttempts, DefaultMaxAttempts)
-	s.lease = orDefault(s.lease, DefaultLease)
-	s.poll = orDefault(s.poll, DefaultPoll)
-	s.grace = orDefault(s.grace, DefaultShutdownGrace)
-	s.idle = orDefault(s.idle, DefaultIdle)
 	if s.backoff == nil {
 		s.backoff = DefaultBackoff
 	}
@@ -238,14 +236,6 @@ func (w *Worker) settings() settings {
 	// finish, is done before another worker may claim it again.
 	s.sendTimeout = min(2*time.Minute, s.lease/4)
 	return s
-}
-
-// orDefault returns v, or def when v is not positive.
-func orDefault[T int | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Notify wakes the worker to look for mail now; the service calls it after
@@ -451,7 +441,7 @@ func (w *Worker) probe(ctx context.Context, s settings) {
 		}
 	} else {
 		q := batch[0]
-		sendCtx, cancel := sendContext(ctx, s.sendTimeout, s.grace)
+		sendCtx, cancel := outbox.GraceContext(ctx, s.sendTimeout, s.grace)
 		ss := openSession(w.Sender)
 		err = ss.Send(sendCtx, q.From, q.To, q.Body)
 		ss.Close()
@@ -500,7 +490,7 @@ func (w *Worker) release(ctx context.Context, s settings, lastErr string, msgs [
 	for i, q := range msgs {
 		ids[i] = q.ID
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	ctx, cancel := outbox.Bookkeeping(ctx, bookkeepingTimeout)
 	defer cancel()
 	if err := w.Queue.Release(ctx, truncate(lastErr), ids...); err != nil {
 		s.log.Error("mail: cannot give held mail back to the queue; it returns when its lease ends", "ids", ids, "err", err)
@@ -550,7 +540,7 @@ func (w *Worker) sendLoop(ctx context.Context, s settings, jobs <-chan Queued, o
 			}
 			err := errHeld
 			if !w.isHeld() {
-				sendCtx, cancel := sendContext(ctx, s.sendTimeout, s.grace)
+				sendCtx, cancel := outbox.GraceContext(ctx, s.sendTimeout, s.grace)
 				err = ss.Send(sendCtx, q.From, q.To, q.Body)
 				cancel()
 			}
@@ -568,19 +558,7 @@ func (w *Worker) sendLoop(ctx context.Context, s settings, jobs <-chan Queued, o
 func (w *Worker) record(ctx context.Context, s settings, outcomes <-chan outcome) {
 	group := make([]outcome, 0, s.batch)
 	for o := range outcomes {
-		group = append(group[:0], o)
-	more:
-		for len(group) < s.batch {
-			select {
-			case o, ok := <-outcomes:
-				if !ok {
-					break more
-				}
-				group = append(group, o)
-			default:
-				break more
-			}
-		}
+		group = outbox.Gather(group, o, outcomes, s.batch)
 		w.recordGroup(ctx, s, group)
 	}
 }
@@ -588,7 +566,7 @@ func (w *Worker) record(ctx context.Context, s settings, outcomes <-chan outcome
 // recordGroup records one group of outcomes on a context of its own, so
 // that a shutdown does not lose them.
 func (w *Worker) recordGroup(ctx context.Context, s settings, group []outcome) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	ctx, cancel := outbox.Bookkeeping(ctx, bookkeepingTimeout)
 	defer cancel()
 	defer func() {
 		for _, o := range group {
@@ -651,14 +629,6 @@ func (w *Worker) recordFailure(ctx context.Context, s settings, o outcome) {
 	s.log.Warn("mail delivery failed; will retry", "id", o.ID, "to", o.To,
 		"attempt", attempt, "retry_at", at.UTC().Format(time.RFC3339), "err", o.err)
 	call(w.OnRetry)
-}
-
-// sendContext bounds one send by timeout and lets it outlive ctx by grace at
-// most: on shutdown the message being sent finishes, but not forever.
-func sendContext(ctx context.Context, timeout, grace time.Duration) (context.Context, context.CancelFunc) {
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
-	return sendCtx, func() { stop(); cancel() }
 }
 
 // truncate cuts s to lastErrLimit bytes at a character boundary

@@ -2,9 +2,8 @@
 // have in common: the mail worker (package mail) and the webhook worker
 // (package webhook) both claim rows with a lease, send them outside any
 // transaction, record outcomes in groups, retry with jittered backoff and
-// finish what is in flight on shutdown within a grace period. The webhook
-// worker is built on these pieces; the mail worker still has its own
-// copies of them (moving it here is a follow-up, docs/DESIGN.md).
+// finish what is in flight on shutdown within a grace period; both are
+// built on these pieces.
 //
 // The package has the pieces, not a framework: each worker keeps its own
 // loop, since mail reuses SMTP sessions across messages and webhooks give
