@@ -495,39 +495,28 @@ func TestWorkerNeedsAQueueAndASender(t *testing.T) {
 	}
 }
 
-func TestDefaultBackoff(t *testing.T) {
+// The retry and probe schedules: each wait between ¾ and all of its step.
+func TestDefaultBackoffs(t *testing.T) {
 	for _, tt := range []struct {
-		attempt  int
-		min, max time.Duration
-	}{
-		{1, 7500 * time.Millisecond, 10 * time.Second},
-		{2, 15 * time.Second, 20 * time.Second},
-		{5, 120 * time.Second, 160 * time.Second},
-		{10, 45 * time.Minute, time.Hour},
-		{100, 45 * time.Minute, time.Hour},
-	} {
-		for range 100 {
-			if d := mail.DefaultBackoff(tt.attempt); d < tt.min || d > tt.max {
-				t.Fatalf("DefaultBackoff(%d): got %v, want %v to %v", tt.attempt, d, tt.min, tt.max)
-			}
-		}
-	}
-}
-
-func TestDefaultProbeBackoff(t *testing.T) {
-	for _, tt := range []struct {
+		name     string
+		backoff  func(int) time.Duration
 		n        int
 		min, max time.Duration
 	}{
-		{0, 11250 * time.Millisecond, 15 * time.Second},
-		{1, 22500 * time.Millisecond, 30 * time.Second},
-		{3, 90 * time.Second, 2 * time.Minute},
-		{6, 675 * time.Second, 15 * time.Minute},
-		{100, 675 * time.Second, 15 * time.Minute},
+		{"DefaultBackoff", mail.DefaultBackoff, 1, 7500 * time.Millisecond, 10 * time.Second},
+		{"DefaultBackoff", mail.DefaultBackoff, 2, 15 * time.Second, 20 * time.Second},
+		{"DefaultBackoff", mail.DefaultBackoff, 5, 120 * time.Second, 160 * time.Second},
+		{"DefaultBackoff", mail.DefaultBackoff, 10, 45 * time.Minute, time.Hour},
+		{"DefaultBackoff", mail.DefaultBackoff, 100, 45 * time.Minute, time.Hour},
+		{"DefaultProbeBackoff", mail.DefaultProbeBackoff, 0, 11250 * time.Millisecond, 15 * time.Second},
+		{"DefaultProbeBackoff", mail.DefaultProbeBackoff, 1, 22500 * time.Millisecond, 30 * time.Second},
+		{"DefaultProbeBackoff", mail.DefaultProbeBackoff, 3, 90 * time.Second, 2 * time.Minute},
+		{"DefaultProbeBackoff", mail.DefaultProbeBackoff, 6, 675 * time.Second, 15 * time.Minute},
+		{"DefaultProbeBackoff", mail.DefaultProbeBackoff, 100, 675 * time.Second, 15 * time.Minute},
 	} {
 		for range 100 {
-			if d := mail.DefaultProbeBackoff(tt.n); d < tt.min || d > tt.max {
-				t.Fatalf("DefaultProbeBackoff(%d): got %v, want %v to %v", tt.n, d, tt.min, tt.max)
+			if d := tt.backoff(tt.n); d < tt.min || d > tt.max {
+				t.Fatalf("%s(%d): got %v, want %v to %v", tt.name, tt.n, d, tt.min, tt.max)
 			}
 		}
 	}

@@ -457,19 +457,8 @@ func (a *App) registerGauges() {
 		func() float64 { return a.Hasher.Load().Throughput })
 	a.Registry.NewGaugeFunc("gatehouse_hash_estimated_wait_seconds", "The wait for a hashing slot that a request arriving now is estimated to face (0 while a slot is free); beyond the queue wait it is refused with 503.",
 		func() float64 { return a.Hasher.Load().Wait.Seconds() })
-	mailCount := func(failed bool) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			p, f, _ := a.Service.MailCounts(ctx)
-			if failed {
-				return float64(f)
-			}
-			return float64(p)
-		}
-	}
-	a.Registry.NewGaugeFunc("gatehouse_mail_pending", "Messages waiting in the outbox.", mailCount(false))
-	a.Registry.NewGaugeFunc("gatehouse_mail_failed", "Messages that failed for good.", mailCount(true))
+	a.Registry.NewGaugeFunc("gatehouse_mail_pending", "Messages waiting in the outbox.", queueCount(a.Service.MailCounts, false))
+	a.Registry.NewGaugeFunc("gatehouse_mail_failed", "Messages that failed for good.", queueCount(a.Service.MailCounts, true))
 	a.Registry.NewGaugeFunc("gatehouse_mail_held",
 		"1 while this node holds the mail queue for a fault of the SMTP relay or its configuration (the log and /readyz say which), else 0.",
 		func() float64 {
@@ -478,17 +467,20 @@ func (a *App) registerGauges() {
 			}
 			return 0
 		})
-	webhookCount := func(failed bool) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			p, f, _ := a.Service.WebhookCounts(ctx)
-			if failed {
-				return float64(f)
-			}
-			return float64(p)
+	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", queueCount(a.Service.WebhookCounts, false))
+	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", queueCount(a.Service.WebhookCounts, true))
+}
+
+// queueCount is a gauge of an outbox: what count says is waiting, or
+// failed for good.
+func queueCount(count func(context.Context) (pending, failed int, err error), failed bool) func() float64 {
+	return func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		p, f, _ := count(ctx)
+		if failed {
+			return float64(f)
 		}
+		return float64(p)
 	}
-	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", webhookCount(false))
-	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", webhookCount(true))
 }

@@ -210,43 +210,34 @@ func (r *Receiver) HangingAt(path string) int {
 // it fails the test after d.
 func (r *Receiver) WaitFor(d time.Duration, what string, ok func([]Received) bool) []Received {
 	r.t.Helper()
-	deadline := time.Now().Add(d)
-	stop := time.AfterFunc(d, func() {
-		r.mu.Lock()
-		r.changed.Broadcast()
-		r.mu.Unlock()
-	})
-	defer stop.Stop()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for !ok(r.received) {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("after %v the receiver has not got %s; it got %d requests: %s", d, what, len(r.received), summary(r.received))
-		}
-		r.changed.Wait()
+	rs, met := r.wait(d, func(rs []Received, _ int) bool { return ok(rs) })
+	if !met {
+		r.t.Fatalf("after %v the receiver has not got %s; it got %d requests: %s", d, what, len(rs), summary(rs))
 	}
-	return append([]Received(nil), r.received...)
+	return rs
 }
 
 // Await waits up to d until ok holds of the requests received and the
 // number of requests held, and reports whether it did.
 func (r *Receiver) Await(d time.Duration, ok func(rs []Received, hanging int) bool) bool {
+	_, met := r.wait(d, ok)
+	return met
+}
+
+// wait waits up to d until ok holds, and returns the requests received
+// when it did or when d passed.
+func (r *Receiver) wait(d time.Duration, ok func(rs []Received, hanging int) bool) ([]Received, bool) {
 	deadline := time.Now().Add(d)
-	stop := time.AfterFunc(d, func() {
-		r.mu.Lock()
-		r.changed.Broadcast()
-		r.mu.Unlock()
-	})
+	stop := time.AfterFunc(d, r.Wake)
 	defer stop.Stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for !ok(r.received, r.hanging) {
-		if time.Now().After(deadline) {
-			return false
-		}
+	met := ok(r.received, r.hanging)
+	for !met && !time.Now().After(deadline) {
 		r.changed.Wait()
+		met = ok(r.received, r.hanging)
 	}
-	return true
+	return append([]Received(nil), r.received...), met
 }
 
 // Wake makes waiters look again (when what they wait for is outside the
