@@ -54,13 +54,6 @@ func (a *Application) AdmitsCompany(companyID string) bool {
 	return a.CompanyID == "" || a.CompanyID == companyID
 }
 
-// Admits reports whether the app admits the user by company and role.
-// The second factor (RequireMFA) is the caller's to check: it depends on
-// how the user signed in, not only on who they are.
-func (a *Application) Admits(u *User) bool {
-	return a.AdmitsCompany(u.CompanyID) && (a.RequireRole == "" || a.RequireRole == u.Role)
-}
-
 // HasForwardAuthHost reports whether host is one of the app's forward-auth
 // hosts (already lower-case).
 func (a *Application) HasForwardAuthHost(host string) bool {

@@ -94,8 +94,10 @@ func (d deps) forwardAuth(w http.ResponseWriter, r *http.Request, orig originalR
 		unauthenticated(d.svc.LoginURL(orig.url))
 	case auth.ForwardAuthNotAdmitted:
 		msg := "This application does not admit you."
-		if res.Reason == "mfa" {
-			msg = "This application requires two-factor authentication: turn it on in your profile, then try again."
+		if res.Reason == auth.NotAdmittedMFA {
+			// The session signed in without a second factor: a new login
+			// through this page asks for it (or sets one up first).
+			msg = "This application requires a sign-in with a second factor: sign in again at " + d.svc.LoginURL(orig.url) + "."
 		}
 		writeError(w, r, d.log, gatehouse.Errorf(gatehouse.EForbidden, "%s", msg))
 	case auth.ForwardAuthAllowed:

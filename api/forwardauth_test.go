@@ -309,3 +309,32 @@ func TestForwardAuthRevocation(t *testing.T) {
 	}
 	want("the app deleted", ada.Token, 403)
 }
+
+// An app that requires MFA asks how the session signed in: Bob's
+// password-only session stays out of the vault after he turns on an
+// authenticator app elsewhere (403 pointing at the login page, which asks
+// for the code), and a session that gave the code gets in.
+func TestForwardAuthMFAIsTheSessions(t *testing.T) {
+	w := newFAWorld(t)
+	vault := forwarded("GET", "https", "vault.example.com", "/secrets", browserAccept)
+	elsewhere := w.s.Client(t)
+	elsewhere.Token = elsewhere.Login("bob@example.com", goodPW)
+	secret, _ := enableTOTP(t, w.s, elsewhere)
+	for _, tt := range []struct{ what, token string }{
+		{"the session from before", w.bob},
+		{"the session that enrolled", elsewhere.Token},
+	} {
+		r := w.check(t, "/authz/forward-auth", tt.token, vault)
+		login := w.s.URL + "/login?" + url.Values{"rd": {"https://vault.example.com/secrets"}}.Encode()
+		if r.StatusCode != 403 || r.Code(t) != gatehouse.EForbidden || !strings.Contains(r.Str(t, "title"), login) {
+			t.Errorf("%s: got %d %s, want 403 naming %s", tt.what, r.StatusCode, r.Body, login)
+		}
+	}
+	withCode := loginWithCode(t, w.s, "bob@example.com", secret)
+	if r := w.check(t, "/authz/forward-auth", withCode, vault); r.StatusCode != 200 {
+		t.Fatalf("a session that gave the code: got %d %s, want 200", r.StatusCode, r.Body)
+	}
+	if r := w.check(t, "/authz/auth-request", withCode, map[string]string{"X-Original-URL": "https://vault.example.com/"}); r.StatusCode != 200 {
+		t.Fatalf("nginx, a session that gave the code: got %d %s, want 200", r.StatusCode, r.Body)
+	}
+}

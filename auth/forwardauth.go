@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ type ForwardAuthResult struct {
 	Outcome     ForwardAuthOutcome
 	Application *gatehouse.Application // nil for ForwardAuthUnknownHost
 	User        *gatehouse.User        // the signed-in user, also when not admitted
-	// Reason says why a user was not admitted: "company", "role" or "mfa".
+	// Reason says why a user was not admitted (Admission).
 	Reason string
 }
 
@@ -126,10 +127,31 @@ func (s *Service) ReturnApplication(ctx context.Context, raw string) (*gatehouse
 	return a, err
 }
 
-// hasSecondFactor reports whether the user signs in with a second factor
-// (an authenticator app or a passkey), which every login of the user must
-// then give: what an app that requires MFA asks.
-func hasSecondFactor(u *gatehouse.User) bool { return u.HasSecondFactor() }
+// Why an application does not admit a signed-in session (Admission).
+const (
+	NotAdmittedCompany = "company" // another company's app
+	NotAdmittedRole    = "role"    // the app requires a role the user lacks
+	NotAdmittedMFA     = "mfa"     // the app requires a second factor the session's login did not give
+)
+
+// Admission decides whether the app admits the session of id: "" when it
+// does, or why not (NotAdmitted...). An app that requires MFA asks how
+// this session signed in (SessionAMR holds mfa), not whether the user has
+// a factor enrolled: a session opened with the password alone, before the
+// user turned 2FA on elsewhere (or by whoever stole it, who then enrolled
+// an authenticator of their own), never gave one. One rule for forward
+// auth, the OIDC provider and the login page's return to an app.
+func Admission(a *gatehouse.Application, id *Identity) string {
+	switch {
+	case !a.AdmitsCompany(id.User.CompanyID):
+		return NotAdmittedCompany
+	case a.RequireRole != "" && a.RequireRole != id.User.Role:
+		return NotAdmittedRole
+	case a.RequireMFA && !slices.Contains(SessionAMR(id.Session, id.User), gatehouse.MethodMFA):
+		return NotAdmittedMFA
+	}
+	return ""
+}
 
 // ForwardAuth checks one proxied request: to host (as the proxy forwarded
 // it, any case, with or without a port), with the session token of its
@@ -159,15 +181,8 @@ func (s *Service) ForwardAuth(ctx context.Context, hostport, token string) (*For
 	if err != nil {
 		return nil, err
 	}
-	res := &ForwardAuthResult{Outcome: ForwardAuthNotAdmitted, Application: a, User: id.User}
-	switch {
-	case !a.AdmitsCompany(id.User.CompanyID):
-		res.Reason = "company"
-	case a.RequireRole != "" && a.RequireRole != id.User.Role:
-		res.Reason = "role"
-	case a.RequireMFA && !hasSecondFactor(id.User):
-		res.Reason = "mfa"
-	default:
+	res := &ForwardAuthResult{Outcome: ForwardAuthNotAdmitted, Application: a, User: id.User, Reason: Admission(a, id)}
+	if res.Reason == "" {
 		res.Outcome = ForwardAuthAllowed
 	}
 	return res, nil

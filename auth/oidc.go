@@ -159,10 +159,10 @@ func (s *Service) authorizeStep(tx gatehouse.Tx, r *gatehouse.OIDCAuthRequest, a
 	if !fresh && r.MaxAge >= 0 && tx.Now().Sub(id.Session.CreatedAt) > time.Duration(r.MaxAge)*time.Second {
 		return login, nil
 	}
-	if !app.Admits(id.User) {
+	switch Admission(app, id) {
+	case NotAdmittedCompany, NotAdmittedRole:
 		return AuthorizeDenied, nil
-	}
-	if app.RequireMFA && !slices.Contains(SessionAMR(id.Session, id.User), gatehouse.MethodMFA) {
+	case NotAdmittedMFA:
 		if !id.User.HasSecondFactor() {
 			return AuthorizeMFASetup, nil
 		}

@@ -51,11 +51,16 @@ func (d deps) handleLoginPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := d.pageFor(w, r, "title.login", nil)
 		p.Next = safeNext(r.URL.Query().Get("next"))
-		p.RD, _ = d.returnAddress(r, r.URL.Query().Get("rd"))
+		var app *gatehouse.Application
+		p.RD, app = d.returnAddress(r, r.URL.Query().Get("rd"))
 		if p.RD != "" {
-			// Signed in already (a proxy sent someone whose cookie its
-			// app did receive, yet found no session first): go back.
-			if _, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r)); err == nil {
+			// Signed in already and admitted (a proxy sent someone whose
+			// cookie its app did receive, yet found no session first): go
+			// back. A session the app does not admit, say one signed in
+			// without the second factor the app requires, gets the form:
+			// this login asks for the factor (ForMFAApp), where going back
+			// would only meet the same 403.
+			if id, err := d.svc.Authenticate(r.Context(), d.cookies.SessionToken(r)); err == nil && auth.Admission(app, id) == "" {
 				http.Redirect(w, r, p.RD, http.StatusSeeOther)
 				return
 			}
