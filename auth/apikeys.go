@@ -30,8 +30,14 @@ const (
 // apiKeyLimit counts failed attempts with one key ID. A key is 256 random
 // bits, so guessing it is hopeless; the limit bounds how fast anyone can
 // try, and makes a leaked ID with a wrong secret visible (audit) without
-// letting it be hammered. A blocked key refuses even its right secret
-// until the block ends, as a blocked account refuses its right password.
+// letting it be hammered: while the ID is blocked its wrong secrets are
+// refused with too_many_attempts, counted against their address only
+// (neither extending the block nor filling the log). Its right secret
+// still passes and lifts the block, as a reset link passes an account's
+// block: the ID is no secret (lists, the audit log, the key's first
+// characters), so a block that refused the right secret too would let
+// anyone who saw the ID keep the key's program out for good, and a
+// 256-bit secret is as unguessable as a reset link.
 var apiKeyLimit = limit{Free: 10, Base: 30 * time.Second, Max: 15 * time.Minute, Forget: time.Hour}
 
 // apiKeyThrottleKey names the failure counter of a key ID.
@@ -59,12 +65,14 @@ func errAPIKeyNotFound() error { return gatehouse.Errorf(gatehouse.ENotFound, "A
 // key: one View of three point reads (the client address's and the key
 // ID's throttles, and the key), plus a write at most once a minute per key
 // to record its use. A failure is counted against the address and the key
-// ID, after the read, in a transaction of its own.
+// ID, after the read, in a transaction of its own; while the key ID is
+// blocked, against the address only (apiKeyLimit).
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) (*Identity, error) {
 	keyID, wellFormed := gatehouse.ParseAPIKey(key)
 	var k *gatehouse.APIKey
 	var failures int
 	var now time.Time
+	var blockedFor time.Duration // the key ID's block, when it has one
 	failed := false
 	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
 		now = tx.Now()
@@ -79,9 +87,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) 
 		if err != nil {
 			return err
 		}
-		if b, wait := apiKeyLimit.blocked(t, tx.Now()); b {
-			return tooManyAttempts(wait)
-		}
+		_, blockedFor = apiKeyLimit.blocked(t, tx.Now())
 		failures = t.Failures
 		k, err = tx.APIKey(keyID)
 		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
@@ -99,8 +105,15 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) 
 	if err != nil {
 		return nil, err
 	}
+	if failed && blockedFor > 0 {
+		s.countBadAPIKey(ctx, "", nil, key, c)
+		return nil, tooManyAttempts(blockedFor)
+	}
 	if failed {
-		s.countBadAPIKey(ctx, keyID, wellFormed, k, key, c)
+		if !wellFormed {
+			keyID = ""
+		}
+		s.countBadAPIKey(ctx, keyID, k, key, c)
 		return nil, errUnauthenticated()
 	}
 	if failures > 0 || now.Sub(k.LastUsedAt) >= APIKeyTouchInterval {
@@ -112,14 +125,14 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) 
 }
 
 // countBadAPIKey counts a refused key against the client's address and,
-// when it names a key ID, against that ID; a key that exists (k, with the
-// wrong secret or expired) is also audited in its company's log.
-func (s *Service) countBadAPIKey(ctx context.Context, keyID string, wellFormed bool, k *gatehouse.APIKey, key string, c Client) {
+// when keyID is not empty, against that ID; a key that exists (k, with
+// the wrong secret or expired) is also audited in its company's log.
+func (s *Service) countBadAPIKey(ctx context.Context, keyID string, k *gatehouse.APIKey, key string, c Client) {
 	err := s.update(context.WithoutCancel(ctx), func(tx gatehouse.Tx, o *outcome) error {
 		if err := addressLimit.record(tx, failureKey(c.IP)); err != nil {
 			return err
 		}
-		if !wellFormed {
+		if keyID == "" {
 			return nil
 		}
 		if err := apiKeyLimit.record(tx, apiKeyThrottleKey(keyID)); err != nil {

@@ -172,9 +172,8 @@ func TestAPIKeyDeletedMidRequest(t *testing.T) {
 }
 
 // Failed attempts with one key ID are throttled as logins are: after the
-// free ones the ID is blocked, its right secret too, until the block
-// ends; then the right secret works and forgets the failures. An ID that
-// no key has is throttled the same way.
+// free ones the ID is blocked, and its wrong secrets get too_many_attempts
+// until the block ends. An ID that no key has is throttled the same way.
 func TestAPIKeyThrottle(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, e *env) {
 		admin := e.company(t)
@@ -192,15 +191,105 @@ func TestAPIKeyThrottle(t *testing.T) {
 				t.Errorf("too_many_attempts without Retry-After")
 			}
 		}
-		_, err := e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
-		wantCode(t, "the right key while blocked", err, gatehouse.ETooManyAttempts)
 		e.clock.Advance(16 * time.Minute)
+		_, err := e.svc.AuthenticateAPIKey(ctx, wrong, e.client())
+		wantCode(t, "a failure after the block, past the free ones", err, gatehouse.EUnauthenticated)
+		_, err = e.svc.AuthenticateAPIKey(ctx, wrong, e.client())
+		wantCode(t, "blocked again at once", err, gatehouse.ETooManyAttempts)
 		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
-		wantCode(t, "the right key after the block", err, "")
+		wantCode(t, "the right key", err, "")
 		_, err = e.svc.AuthenticateAPIKey(ctx, wrong, e.client())
 		wantCode(t, "one failure after a success", err, gatehouse.EUnauthenticated)
 		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, e.client())
 		wantCode(t, "a success forgot the earlier failures", err, "")
+	})
+}
+
+// Whoever knows a key's ID (it is no secret: lists, the audit log, the
+// key's first characters) cannot keep the key's program out: the right
+// secret passes the ID's block and lifts it, as a reset link passes an
+// account's. While blocked, wrong secrets are refused without extending
+// the block or filling the log, and count against their address, which a
+// blocked address then stops, the right secret too.
+func TestAPIKeyBlockCannotKeepTheOwnerOut(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		good, _ := e.companyKey(t, admin, "the billing job")
+		owner := e.client()
+		wrong := good.Key[:len(good.Key)-4] + "zzzz"
+		if wrong == good.Key {
+			wrong = good.Key[:len(good.Key)-4] + "yyyy"
+		}
+		attacker := e.client()
+		for range 10 {
+			_, err := e.svc.AuthenticateAPIKey(ctx, wrong, attacker)
+			wantCode(t, "a wrong secret", err, gatehouse.EUnauthenticated)
+		}
+		_, err := e.svc.AuthenticateAPIKey(ctx, wrong, attacker)
+		wantCode(t, "the key ID blocked", err, gatehouse.ETooManyAttempts)
+
+		id, err := e.svc.AuthenticateAPIKey(ctx, good.Key, owner)
+		wantCode(t, "the owner's right key while the ID is blocked", err, "")
+		if id == nil || id.Key.ID != good.APIKey.ID {
+			t.Fatalf("identity: got %+v, want the key", id)
+		}
+		// The block is lifted: the attacker starts over from ten free
+		// failures, and the owner never meets a block in between.
+		for i := range 10 {
+			_, err := e.svc.AuthenticateAPIKey(ctx, wrong, attacker)
+			wantCode(t, fmt.Sprintf("wrong secret %d after the owner's success", i+1), err, gatehouse.EUnauthenticated)
+		}
+		for i := range 20 {
+			_, err := e.svc.AuthenticateAPIKey(ctx, wrong, attacker)
+			wantCode(t, "a wrong secret while blocked", err, gatehouse.ETooManyAttempts)
+			if i%5 == 0 {
+				_, err := e.svc.AuthenticateAPIKey(ctx, good.Key, owner)
+				wantCode(t, "the owner while the attacker hammers", err, "")
+				// Each success lifts the block again: hammer back to it.
+				for range 10 {
+					e.svc.AuthenticateAPIKey(ctx, wrong, attacker)
+				}
+			}
+		}
+		// Refusals while blocked are neither audited nor counted against
+		// the ID: the 60 counted failures (10, then 10 after each of the
+		// owner's 5 successes) are the log's.
+		failedEvents := 0
+		for _, ev := range e.auditRows(t, admin.User.CompanyID) {
+			if ev.Type == gatehouse.EventAPIKeyFailed && ev.Detail == "key="+good.APIKey.ID+" reason=wrong_key" {
+				failedEvents++
+			}
+		}
+		if failedEvents != 60 {
+			t.Errorf("api_key.failed events: got %d, want 60", failedEvents)
+		}
+
+		// An expired key's right secret is refused while blocked, as after.
+		expiring, err := e.svc.CreateAPIKey(ctx, admin, auth.NewAPIKey{Name: "short", ExpiresAt: e.clock.Now().Add(time.Minute)}, e.client())
+		wantCode(t, "create expiring", err, "")
+		e.clock.Advance(2 * time.Minute)
+		stale := expiring.Key[:len(expiring.Key)-4] + "zzzz"
+		for range 11 {
+			e.svc.AuthenticateAPIKey(ctx, stale, e.client())
+		}
+		_, err = e.svc.AuthenticateAPIKey(ctx, expiring.Key, owner)
+		wantCode(t, "an expired key's right secret while blocked", err, gatehouse.ETooManyAttempts)
+
+		// Wrong secrets refused while blocked still count against their
+		// address: the address throttle stops it, the right key too.
+		hammer := e.client()
+		for range 10 {
+			e.svc.AuthenticateAPIKey(ctx, wrong, hammer)
+		}
+		var last error
+		for range 100 {
+			_, last = e.svc.AuthenticateAPIKey(ctx, wrong, hammer)
+		}
+		wantCode(t, "the hammering address", last, gatehouse.ETooManyAttempts)
+		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, hammer)
+		wantCode(t, "the right key from the blocked address", err, gatehouse.ETooManyAttempts)
+		_, err = e.svc.AuthenticateAPIKey(ctx, good.Key, owner)
+		wantCode(t, "the right key from the owner's address", err, "")
 	})
 }
 
