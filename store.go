@@ -240,6 +240,11 @@ type APIKeyTx interface {
 type WebhookTx interface {
 	CreateWebhookEndpoint(e *WebhookEndpoint) error
 	WebhookEndpoint(id string) (*WebhookEndpoint, error)
+	// LockWebhookEndpoints returns the endpoints with the given IDs (those
+	// that exist), locked until the transaction ends, in ID order. A
+	// transaction that writes outcomes of deliveries locks their endpoints
+	// first, so that two never wait for each other (docs/DESIGN.md).
+	LockWebhookEndpoints(ids ...string) ([]*WebhookEndpoint, error)
 	// WebhookEndpoints lists a company's endpoints, oldest first; "" lists
 	// the operator's.
 	WebhookEndpoints(companyID string) ([]*WebhookEndpoint, error)

@@ -3,10 +3,12 @@ package auth_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -633,6 +635,112 @@ func TestWebhookSuccessClearsFailing(t *testing.T) {
 		}
 		if got := delivery(t, e, d.ID); got.State() != gatehouse.DeliveryDelivered || got.LastStatus != 204 {
 			t.Errorf("delivery: got %s %d, want delivered 204", got.State(), got.LastStatus)
+		}
+	})
+}
+
+// A failed attempt's outcome recorded after a later attempt's success
+// (the first node hung past its lease, another node delivered) leaves the
+// delivery delivered and the endpoint not failing.
+func TestWebhookLateFailureAfterSuccess(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		_, hook, first := failing(t, e)
+		e.clock.Advance(2 * time.Minute) // the first claim's lease ends
+		second := claimAll(t, e)
+		if len(second) != 1 || second[0].ID != first.ID || second[0].Attempt != 2 {
+			t.Fatalf("claimed %+v, want the delivery again at attempt 2", second)
+		}
+		record(t, e, second, webhook.Answer{Status: 204})
+		record(t, e, []webhook.Delivery{first}, serverError)
+		if ep := endpoint(t, e, hook.Endpoint.ID); !ep.FailingSince.IsZero() || ep.LastError != "" {
+			t.Errorf("endpoint: failing_since %v, last_error %q, want none", ep.FailingSince, ep.LastError)
+		}
+		if got := delivery(t, e, first.ID); got.State() != gatehouse.DeliveryDelivered || !got.FailedAt.IsZero() || got.LastStatus != 204 {
+			t.Errorf("delivery: got %s (failed at %v), status %d, want delivered 204 and not failed", got.State(), got.FailedAt, got.LastStatus)
+		}
+	})
+}
+
+// Two nodes record their outcomes at once, each in its own order: one
+// node the late failures of attempts that the other delivered, both the
+// failures of two more endpoints, crossed. Neither transaction waits for
+// the other in a cycle (PostgreSQL would abort one as a deadlock), and
+// whichever commits first, the delivered deliveries stay delivered and
+// their endpoints are not failing.
+func TestWebhookOutcomesRecordedAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		var hooks [4]string
+		for i := range hooks {
+			h, err := e.svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: fmt.Sprintf("http://127.0.0.1:9/hooks/%d", i)}, cli)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks[i] = h.Endpoint.ID
+		}
+		for round := range 8 {
+			for i := range 2 {
+				name := fmt.Sprintf("Acme %d.%d", round, i)
+				if _, err := e.svc.UpdateCompany(ctx, admin, auth.CompanyUpdate{Name: &name}, cli); err != nil {
+					t.Fatal(err)
+				}
+			}
+			late := claimAll(t, e)
+			e.clock.Advance(2 * time.Minute) // their leases end: another node claims them
+			again := claimAll(t, e)
+			if len(late) != 8 || len(again) != 8 {
+				t.Fatalf("round %d: claimed %d, then %d, want 8 each", round, len(late), len(again))
+			}
+			of := func(ds []webhook.Delivery, a webhook.Answer, endpoints ...int) (rs []webhook.Result) {
+				for _, i := range endpoints {
+					for _, d := range ds {
+						if d.EndpointID == hooks[i] {
+							rs = append(rs, webhook.Result{DeliveryID: d.ID, EndpointID: d.EndpointID, Attempt: d.Attempt, At: time.Now(), Answer: a})
+						}
+					}
+				}
+				return rs
+			}
+			failed := of(again, serverError, 2, 3)
+			groups := [2][]webhook.Result{
+				append(of(late, serverError, 0, 1), failed[0], failed[3]),                  // endpoints 0, 1, 2, 3
+				append(of(again, webhook.Answer{Status: 204}, 1, 0), failed[2], failed[1]), // 1, 0, 3, 2
+			}
+			var wg sync.WaitGroup
+			var errs [2]error
+			start := make(chan struct{})
+			for i, g := range groups {
+				wg.Go(func() {
+					<-start
+					errs[i] = e.svc.WebhookQueue().Record(ctx, g)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: node %d could not record its outcomes: %v", round, i, err)
+				}
+			}
+			for _, d := range again {
+				got := delivery(t, e, d.ID)
+				switch want := gatehouse.DeliveryDelivered; {
+				case d.EndpointID == hooks[2] || d.EndpointID == hooks[3]:
+					if got.State() != gatehouse.DeliveryPending || got.LastStatus != 500 {
+						t.Errorf("round %d: a failed delivery: got %s %d, want pending 500", round, got.State(), got.LastStatus)
+					}
+				case got.State() != want || got.LastStatus != 204 || !got.FailedAt.IsZero():
+					t.Errorf("round %d: a delivered delivery: got %s %d (failed at %v), want delivered 204", round, got.State(), got.LastStatus, got.FailedAt)
+				}
+			}
+			for i, id := range hooks {
+				ep := endpoint(t, e, id)
+				if failing := !ep.FailingSince.IsZero(); failing != (i >= 2) {
+					t.Errorf("round %d: endpoint %d failing: %v (last error %q), want %v", round, i, failing, ep.LastError, i >= 2)
+				}
+			}
+			e.clock.Advance(webhook.MaxRetryWait) // the failed ones are due: delivered, they leave the next round its own
+			record(t, e, claimAll(t, e), webhook.Answer{Status: 204})
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -105,32 +106,44 @@ func (q *webhookQueue) Release(ctx context.Context, ids []string) error {
 // given up once the delivery has failed for WebhookRetryFor, or — when
 // its endpoint has failed without a success for WebhookDisableAfter, or
 // answered 410 Gone — disabling the endpoint.
+//
+// It locks the endpoints of the group first, in ID order, before it
+// reads or writes any delivery: two nodes recording at once then never
+// wait for each other in a cycle, and an outcome is read and written
+// after every outcome of the same endpoint committed before it. So the
+// failure of an attempt recorded after a later attempt's success sees the
+// delivery delivered, and leaves it and its endpoint alone.
 func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) error {
 	s := q.svc
 	return s.updateBackground(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		var delivered []gatehouse.WebhookAttempt
-		succeeded := map[string]bool{}
-		endpoints := map[string]*gatehouse.WebhookEndpoint{}
+		ids := make([]string, 0, len(results))
 		for _, r := range results {
+			ids = append(ids, r.EndpointID)
+		}
+		locked, err := tx.LockWebhookEndpoints(ids...)
+		if err != nil {
+			return err
+		}
+		endpoints := make(map[string]*gatehouse.WebhookEndpoint, len(locked))
+		for _, e := range locked {
+			endpoints[e.ID] = e
+		}
+		var delivered []gatehouse.WebhookAttempt
+		var succeeded []string
+		for _, r := range results {
+			e := endpoints[r.EndpointID]
+			if e == nil {
+				continue // deleted while the attempt was made
+			}
 			a := gatehouse.WebhookAttempt{DeliveryID: r.DeliveryID, At: r.At, Status: r.Status}
 			if r.Err == nil {
 				delivered = append(delivered, a)
-				succeeded[r.EndpointID] = true
+				if !slices.Contains(succeeded, e.ID) {
+					succeeded = append(succeeded, e.ID)
+				}
 				continue
 			}
 			a.Error = clip.Prefix(r.Err.Error(), webhookErrLimit)
-			e, ok := endpoints[r.EndpointID]
-			if !ok {
-				var err error
-				e, err = tx.WebhookEndpoint(r.EndpointID)
-				if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-					continue // deleted while the attempt was made
-				}
-				if err != nil {
-					return err
-				}
-				endpoints[e.ID] = e
-			}
 			if err := s.recordFailure(tx, o, e, r, a); err != nil {
 				return err
 			}
@@ -138,16 +151,13 @@ func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) err
 		if err := tx.WebhookDelivered(delivered...); err != nil {
 			return err
 		}
-		ids := make([]string, 0, len(succeeded))
-		for id := range succeeded {
-			ids = append(ids, id)
-		}
-		return tx.WebhooksSucceeded(ids...)
+		return tx.WebhooksSucceeded(succeeded...)
 	})
 }
 
 // recordFailure schedules the retry of a failed attempt, or gives up on
-// the delivery, or disables the endpoint.
+// the delivery, or disables the endpoint. A delivery that another attempt
+// delivered meanwhile keeps its outcome.
 func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, r webhook.Result, a gatehouse.WebhookAttempt) error {
 	d, err := tx.WebhookDelivery(r.DeliveryID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
@@ -156,7 +166,10 @@ func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.Webhoo
 	if err != nil {
 		return err
 	}
-	if d.State() != gatehouse.DeliveryPending || e.Disabled() {
+	switch {
+	case d.State() == gatehouse.DeliveryDelivered:
+		return nil
+	case d.State() == gatehouse.DeliveryFailed || e.Disabled():
 		return tx.WebhookFailed(a) // the endpoint was disabled while the attempt ran
 	}
 	since, err := tx.MarkWebhookFailing(e.ID, a.Error)

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,27 @@ func (tx *Tx) WebhookEndpoint(id string) (*gatehouse.WebhookEndpoint, error) {
 	return e, nil
 }
 
+// LockWebhookEndpoints returns the endpoints, locked on PostgreSQL until
+// the transaction ends, in ID order: a transaction that records outcomes
+// of deliveries locks their endpoints before it touches any delivery, and
+// every such transaction takes them in the same order, so that none waits
+// for another that waits for it. FOR NO KEY UPDATE, as an UPDATE of the
+// row takes: requests that queue deliveries (whose foreign key takes a
+// KEY SHARE lock) do not wait for it. SQLite has one writer.
+func (tx *Tx) LockWebhookEndpoints(ids ...string) ([]*gatehouse.WebhookEndpoint, error) {
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR NO KEY UPDATE"
+	}
+	var list []*gatehouse.WebhookEndpoint
+	err := tx.inBatches(slices.Sorted(slices.Values(ids)), func(in string, args []any) error {
+		es, err := tx.endpoints(`SELECT `+endpointColumns+` FROM webhook_endpoints WHERE id IN (`+in+`) ORDER BY id`+lock, args...)
+		list = append(list, es...)
+		return err
+	})
+	return list, err
+}
+
 // WebhookEndpoints lists the company's endpoints, oldest first; "" lists
 // the operator's.
 func (tx *Tx) WebhookEndpoints(companyID string) ([]*gatehouse.WebhookEndpoint, error) {
@@ -75,8 +97,15 @@ func (tx *Tx) endpoints(query string, args ...any) ([]*gatehouse.WebhookEndpoint
 }
 
 // DeleteWebhookEndpoint deletes the endpoint and its deliveries; it
-// reports false when there was no such endpoint.
+// reports false when there was no such endpoint. On PostgreSQL it locks
+// the endpoint before its deliveries, in the order of the worker's
+// records (LockWebhookEndpoints).
 func (tx *Tx) DeleteWebhookEndpoint(id string) (bool, error) {
+	if tx.db.dialect == Postgres {
+		if _, err := tx.exec(`SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return false, fmt.Errorf("lock webhook endpoint: %w", err)
+		}
+	}
 	if _, err := tx.exec(`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, id); err != nil {
 		return false, fmt.Errorf("delete webhook deliveries: %w", err)
 	}
@@ -277,16 +306,8 @@ func (tx *Tx) ReleaseWebhookDeliveries(ids ...string) error {
 }
 
 // WebhookDelivery returns the delivery with the given ID.
-//
-// On PostgreSQL the row is locked until the transaction ends, so that an
-// outcome recorded beside another (an attempt given up while a later one
-// succeeded) reads the delivery as the other left it, not as it was.
 func (tx *Tx) WebhookDelivery(id string) (*gatehouse.WebhookDelivery, error) {
-	lock := ""
-	if tx.db.dialect == Postgres {
-		lock = " FOR UPDATE"
-	}
-	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`+lock, id))
+	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "Delivery")
 	}
