@@ -260,8 +260,13 @@ type WebhookTx interface {
 	MarkWebhookFailing(id, lastErr string) (failingSince time.Time, err error)
 	// WebhooksSucceeded ends the run of failures of the endpoints.
 	WebhooksSucceeded(ids ...string) error
-	// DisableWebhookEndpoint stops deliveries: waiting ones fail.
-	DisableWebhookEndpoint(id, reason string) error
+	// DisableWebhookEndpoint stops deliveries: waiting ones fail; it
+	// returns how many.
+	DisableWebhookEndpoint(id, reason string) (gaveUp int, err error)
+	// WebhookFailedAttempts counts the endpoint's attempts since a time its
+	// every attempt has failed: those of its deliveries not delivered and
+	// not given up before since.
+	WebhookFailedAttempts(id string, since time.Time) (int, error)
 	EnableWebhookEndpoint(id string) error
 
 	EnqueueWebhookDeliveries(ds ...*WebhookDelivery) error
@@ -280,6 +285,9 @@ type WebhookTx interface {
 	// ResendWebhookDelivery makes a delivery due now with a fresh schedule.
 	ResendWebhookDelivery(id string) error
 	WebhookCounts() (pending, failed int, err error)
+	// OldestDueWebhook is when the delivery due longest became due, among
+	// those not delivered nor given up; zero when none is due.
+	OldestDueWebhook() (time.Time, error)
 	DeleteOldWebhookDeliveries(before time.Time) (int, error)
 }
 

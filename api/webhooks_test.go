@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +309,91 @@ func TestWebhookDNSRebinding(t *testing.T) {
 	}
 	if n := len(r.Received()); n != 0 {
 		t.Errorf("the loopback receiver got %d requests, want none", n)
+	}
+}
+
+// What an operator reads in /metrics after real deliveries to a real
+// receiver: the attempt delivered, then an endpoint that answers 410 Gone
+// disabled with its delivery given up, and a receiver that hangs making
+// the oldest due delivery's wait grow.
+func TestWebhookMetrics(t *testing.T) {
+	s, c := webhookAdmin(t, allowPrivate)
+	r := webhooktest.Start(t)
+	var mu sync.Mutex
+	gone := false
+	r.Respond(func(rec webhooktest.Received) webhooktest.Answer {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(rec.Path, "/slow"):
+			return webhooktest.Answer{Hang: true}
+		case gone:
+			return webhooktest.Answer{Status: http.StatusGone}
+		}
+		return webhooktest.Answer{Status: 204}
+	})
+	id, _ := register(t, c, r.URL, gatehouse.WebhookUserDisabled, gatehouse.WebhookUserEnabled)
+	companyID := c.Get("/api/v1/company").Str(t, "id")
+	bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
+	metric := func(name string) float64 {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(string(c.Get("/metrics").Body))
+		if m == nil {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	waitMetric := func(name string, ok func(float64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for v := metric(name); !ok(v); v = metric(name) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is %v after 20 s", name, v)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	patch := func(disabled bool) {
+		t.Helper()
+		if p := c.Do("PATCH", "/api/v1/company/users/"+bob, map[string]any{"disabled": disabled}); p.StatusCode != 200 {
+			t.Fatalf("disable: got %d %s", p.StatusCode, p.Body)
+		}
+	}
+
+	patch(true)
+	r.WaitFor(10*time.Second, "the delivery", func(rs []webhooktest.Received) bool { return len(rs) == 1 })
+	waitMetric(`gatehouse_webhook_attempts_total{outcome="delivered"}`, func(v float64) bool { return v == 1 })
+	waitMetric(`gatehouse_webhook_pending`, func(v float64) bool { return v == 0 })
+	if v := metric(`gatehouse_webhook_oldest_due_seconds`); v != 0 {
+		t.Errorf("gatehouse_webhook_oldest_due_seconds with nothing due: %v, want 0", v)
+	}
+
+	mu.Lock()
+	gone = true
+	mu.Unlock()
+	patch(false)
+	waitMetric(`gatehouse_webhook_endpoints_disabled_total{reason="gone"}`, func(v float64) bool { return v == 1 })
+	for name, want := range map[string]float64{
+		`gatehouse_webhook_attempts_total{outcome="failed"}`:  1,
+		`gatehouse_webhook_given_up_total{reason="disabled"}`: 1,
+		`gatehouse_webhook_failed`:                            1,
+	} {
+		if v := metric(name); v != want {
+			t.Errorf("%s: got %v, want %v", name, v, want)
+		}
+	}
+	if ep := c.Get("/api/v1/company/webhooks/" + id).JSON(t); ep["state"] != "disabled" {
+		t.Errorf("endpoint after 410: got %v, want disabled", ep)
+	}
+
+	register(t, c, r.URL+"/slow", gatehouse.WebhookUserDisabled)
+	patch(true)
+	if !r.Await(10*time.Second, func(_ []webhooktest.Received, hanging int) bool { return hanging == 1 }) {
+		t.Fatal("the slow receiver got no delivery")
+	}
+	s.Clock.Advance(time.Minute)
+	if v := metric(`gatehouse_webhook_oldest_due_seconds`); v < 60 {
+		t.Errorf("gatehouse_webhook_oldest_due_seconds a minute after the hanging delivery was due: %v, want at least 60", v)
 	}
 }

@@ -90,13 +90,28 @@ type Service struct {
 type Metrics struct {
 	Logins     *metrics.CounterVec // by result
 	MailQueued *metrics.CounterVec // by template
+	// WebhooksGivenUp counts deliveries given up, by reason (see
+	// NewMetrics); WebhooksDisabled endpoints disabled, by reason
+	// (gatehouse.WebhookDisabledFailing or WebhookDisabledGone).
+	WebhooksGivenUp, WebhooksDisabled *metrics.CounterVec
 }
+
+// Reasons a webhook delivery is given up, in gatehouse_webhook_given_up_total.
+const (
+	givenUpExpired  = "expired"  // failed for WebhookRetryFor
+	givenUpDisabled = "disabled" // its endpoint was disabled
+	givenUpSecret   = "secret"   // the signing secret does not open with this node's key
+)
 
 // NewMetrics registers the service's metrics.
 func NewMetrics(r *metrics.Registry) *Metrics {
 	return &Metrics{
 		Logins:     r.NewCounterVec("gatehouse_logins_total", "Login attempts by result (each login step counts).", "result"),
 		MailQueued: r.NewCounterVec("gatehouse_mail_queued_total", "Messages queued for delivery, by template.", "template"),
+		WebhooksGivenUp: r.NewCounterVec("gatehouse_webhook_given_up_total",
+			"Webhook deliveries this node gave up, by reason: expired (failed for a day), disabled (their endpoint was disabled), secret (the signing secret does not open with this node's key).", "reason"),
+		WebhooksDisabled: r.NewCounterVec("gatehouse_webhook_endpoints_disabled_total",
+			"Webhook endpoints this node disabled, by reason: failing (every attempt failed for 5 days) or gone (the receiver answered 410).", "reason"),
 	}
 }
 

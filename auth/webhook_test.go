@@ -506,6 +506,14 @@ func TestWebhookRetryRules(t *testing.T) {
 			t.Errorf("endpoint after a day of failures: got disabled=%v failing_since=%v last_error=%q, want enabled, failing, the error",
 				ep.Disabled(), ep.FailingSince, ep.LastError)
 		}
+		// The operator reads which delivery of whose endpoint, and why.
+		logged := e.log.String()
+		for _, want := range []string{"webhook delivery given up", "delivery=" + d.ID, "webhook_id=" + d.Message.ID,
+			"endpoint=" + hook.Endpoint.ID, "company=" + hook.Endpoint.CompanyID, "host=127.0.0.1:9 ", "last_status=500 "} {
+			if !strings.Contains(logged, want) {
+				t.Errorf("the log does not say %q:\n%s", want, logged)
+			}
+		}
 	})
 }
 
@@ -559,6 +567,20 @@ func TestWebhookDisabledAfterFailingFiveDays(t *testing.T) {
 		ep := endpoint(t, e, hook.Endpoint.ID)
 		if !ep.Disabled() || ep.DisabledReason != gatehouse.WebhookDisabledFailing {
 			t.Fatalf("after %v of failures: got disabled=%v reason %q, want disabled, failing", auth.WebhookDisableAfter, ep.Disabled(), ep.DisabledReason)
+		}
+		// The operator reads whose endpoint, where, how long and how often
+		// it failed, its last answer and what was given up with it; not its
+		// URL's path, which may hold the receiver's token.
+		logged := e.log.String()
+		for _, want := range []string{"webhook endpoint disabled: every attempt failed for 120h0m0s", "endpoint=" + ep.ID,
+			"company=" + ep.CompanyID, `company_name="Acme Again"`, "host=127.0.0.1:9 ", "reason=failing ",
+			"failed_attempts=3 ", "last_status=500 ", `err="HTTP 500 Internal Server Error"`, "deliveries_given_up=1"} {
+			if !strings.Contains(logged, want) {
+				t.Errorf("the log does not say %q:\n%s", want, logged)
+			}
+		}
+		if strings.Contains(logged, "127.0.0.1:9/hooks") {
+			t.Errorf("the log names the endpoint's whole URL:\n%s", logged)
 		}
 		for _, x := range ds {
 			if got := delivery(t, e, x.ID); got.State() != gatehouse.DeliveryFailed {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -70,6 +71,7 @@ func (q *webhookQueue) Claim(ctx context.Context, n int, lease time.Duration, sk
 			if err := q.svc.store.UpdateBackground(ctx, func(tx gatehouse.Tx) error { return tx.WebhookFailed(a) }); err != nil {
 				return nil, err
 			}
+			q.svc.metrics.WebhooksGivenUp.Inc(givenUpSecret)
 			continue
 		}
 		out = append(out, webhook.Delivery{ID: d.ID, EndpointID: e.ID, Attempt: d.Attempts,
@@ -113,9 +115,15 @@ func (q *webhookQueue) Release(ctx context.Context, ids []string) error {
 // after every outcome of the same endpoint committed before it. So the
 // failure of an attempt recorded after a later attempt's success sees the
 // delivery delivered, and leaves it and its endpoint alone.
+//
+// What the group decided beyond retries (a delivery given up, an
+// endpoint disabled) is logged and counted once the transaction commits.
 func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) error {
 	s := q.svc
-	return s.updateBackground(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	var reports []func()
+	report := func(f func()) { reports = append(reports, f) }
+	err := s.updateBackground(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		reports = reports[:0]
 		ids := make([]string, 0, len(results))
 		for _, r := range results {
 			ids = append(ids, r.EndpointID)
@@ -144,7 +152,7 @@ func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) err
 				continue
 			}
 			a.Error = clip.Prefix(r.Err.Error(), webhookErrLimit)
-			if err := s.recordFailure(tx, o, e, r, a); err != nil {
+			if err := s.recordFailure(tx, o, e, r, a, report); err != nil {
 				return err
 			}
 		}
@@ -153,12 +161,21 @@ func (q *webhookQueue) Record(ctx context.Context, results []webhook.Result) err
 		}
 		return tx.WebhooksSucceeded(succeeded...)
 	})
+	if err != nil {
+		return err
+	}
+	for _, f := range reports {
+		f()
+	}
+	return nil
 }
 
 // recordFailure schedules the retry of a failed attempt, or gives up on
 // the delivery, or disables the endpoint. A delivery that another attempt
-// delivered meanwhile keeps its outcome.
-func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, r webhook.Result, a gatehouse.WebhookAttempt) error {
+// delivered meanwhile keeps its outcome. report takes what to log and
+// count once the transaction commits.
+func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, r webhook.Result, a gatehouse.WebhookAttempt,
+	report func(func())) error {
 	d, err := tx.WebhookDelivery(r.DeliveryID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return nil
@@ -188,10 +205,17 @@ func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.Webhoo
 		if err := tx.WebhookFailed(a); err != nil {
 			return err
 		}
-		return s.disableWebhook(tx, o, e, reason, since, a.Error)
+		return s.disableWebhook(tx, o, e, reason, since, r.Status, a.Error, report)
 	}
 	if now.Sub(d.RetryFrom) >= WebhookRetryFor {
-		s.log.Warn("webhook delivery given up", "id", d.ID, "endpoint", e.ID, "attempts", r.Attempt, "err", a.Error)
+		report(func() {
+			s.log.Warn("webhook delivery given up: it failed at every attempt for "+WebhookRetryFor.String()+"; the endpoint stays enabled, "+
+				"and the company's admins can resend it from the endpoint's page",
+				"delivery", d.ID, "webhook_id", d.MessageID, "type", d.Type, "endpoint", e.ID, "company", e.CompanyID,
+				"host", urlHost(e.URL), "attempts", r.Attempt, "retrying_since", d.RetryFrom.UTC().Format(time.RFC3339),
+				"last_status", r.Status, "err", a.Error)
+			s.metrics.WebhooksGivenUp.Inc(givenUpExpired)
+		})
 		return tx.WebhookFailed(a)
 	}
 	return tx.WebhookRetry(a, now.Add(webhook.RetryWait(r.Attempt, r.RetryAfter)))
@@ -200,8 +224,20 @@ func (s *Service) recordFailure(tx gatehouse.Tx, o *outcome, e *gatehouse.Webhoo
 // disableWebhook stops deliveries to e, audits it and tells the company's
 // admins by mail, with the reason and the page where they enable it again.
 // The operator's endpoints have no admins: the log says it.
-func (s *Service) disableWebhook(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, reason string, since time.Time, lastErr string) error {
-	if err := tx.DisableWebhookEndpoint(e.ID, reason); err != nil {
+//
+// The log line says what an operator needs to act or to answer the
+// company: whose endpoint, its host (not its URL, whose path or query may
+// hold the receiver's token), how long and how often it failed, its last
+// answer, and how many waiting deliveries were given up with it.
+func (s *Service) disableWebhook(tx gatehouse.Tx, o *outcome, e *gatehouse.WebhookEndpoint, reason string, since time.Time,
+	lastStatus int, lastErr string, report func(func())) error {
+	gaveUp, err := tx.DisableWebhookEndpoint(e.ID, reason)
+	if err != nil {
+		return err
+	}
+	gaveUp++ // the delivery whose failure disabled it
+	failures, err := tx.WebhookFailedAttempts(e.ID, since)
+	if err != nil {
 		return err
 	}
 	e.DisabledAt, e.DisabledReason = tx.Now(), reason
@@ -210,15 +246,30 @@ func (s *Service) disableWebhook(tx gatehouse.Tx, o *outcome, e *gatehouse.Webho
 	if err := s.audit(tx, ev); err != nil {
 		return err
 	}
-	s.log.Warn("webhook endpoint disabled", "endpoint", e.ID, "company", e.CompanyID, "url", e.URL, "reason", reason,
-		"failing_since", since.UTC().Format(time.RFC3339), "err", lastErr)
+	why := "the receiver answered 410 Gone"
+	if reason == gatehouse.WebhookDisabledFailing {
+		why = "every attempt failed for " + tx.Now().Sub(since).Round(time.Minute).String()
+	}
+	attrs := []any{"endpoint", e.ID, "company", e.CompanyID, "host", urlHost(e.URL), "reason", reason,
+		"failing_since", since.UTC().Format(time.RFC3339), "failed_attempts", failures, "last_status", lastStatus, "err", lastErr,
+		"deliveries_given_up", gaveUp}
 	if e.CompanyID == "" {
+		report(func() {
+			s.log.Warn("webhook endpoint disabled: "+why+"; it is the operator's (every company's events): "+
+				"fix the receiver, then register it again (gatehouse webhook list, delete, create)", attrs...)
+			s.countDisabled(reason, gaveUp)
+		})
 		return nil
 	}
 	company, err := tx.Company(e.CompanyID)
 	if err != nil {
 		return err
 	}
+	report(func() {
+		s.log.Warn("webhook endpoint disabled: "+why+"; the company's admins are told by mail and can enable it on its page",
+			append(attrs, "company_name", company.Name)...)
+		s.countDisabled(reason, gaveUp)
+	})
 	action := mail.ActionWebhookFailing
 	if reason == gatehouse.WebhookDisabledGone {
 		action = mail.ActionWebhookGone
@@ -229,6 +280,22 @@ func (s *Service) disableWebhook(tx gatehouse.Tx, o *outcome, e *gatehouse.Webho
 			Link: s.cfg.PublicURL + WebhooksPath + "/" + e.ID}
 		return s.queueMail(tx, o, admin, Client{}, mail.MessageWebhookDisabled, d)
 	})
+}
+
+// countDisabled counts an endpoint disabled and the deliveries given up
+// with it.
+func (s *Service) countDisabled(reason string, gaveUp int) {
+	s.metrics.WebhooksDisabled.Inc(reason)
+	s.metrics.WebhooksGivenUp.Add(givenUpDisabled, float64(gaveUp))
+}
+
+// urlHost is the host (and port) of an endpoint's URL, for the log.
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Host
 }
 
 // eachActiveAdmin calls f for every active admin of the company.
@@ -252,6 +319,22 @@ func eachActiveAdmin(tx gatehouse.Tx, companyID string, f func(*gatehouse.User) 
 		}
 		after = admins[len(admins)-1].Email
 	}
+}
+
+// OldestDueWebhook returns how long the delivery due longest has waited
+// to be sent: 0 when none is due.
+func (s *Service) OldestDueWebhook(ctx context.Context) (time.Duration, error) {
+	var due time.Time
+	var now time.Time
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		now = tx.Now()
+		due, err = tx.OldestDueWebhook()
+		return err
+	})
+	if err != nil || due.IsZero() {
+		return 0, err
+	}
+	return max(now.Sub(due), 0), nil
 }
 
 // WebhookCounts returns the number of deliveries waiting and failed.

@@ -60,14 +60,18 @@ func (r *Registry) NewCounterVec(name, help, label string) *CounterVec {
 }
 
 // Inc adds one to the counter with the given label value.
-func (c *CounterVec) Inc(value string) {
+func (c *CounterVec) Inc(value string) { c.child(value).Inc() }
+
+// Add adds n (not negative) to the counter with the given label value.
+func (c *CounterVec) Add(value string, n float64) { c.child(value).Add(n) }
+
+func (c *CounterVec) child(value string) prometheus.Counter {
 	// The children are looked up without a lock: every request counts.
 	if child, ok := c.children.Load(value); ok {
-		child.(prometheus.Counter).Inc()
-		return
+		return child.(prometheus.Counter)
 	}
 	child, _ := c.children.LoadOrStore(value, c.vec.WithLabelValues(value))
-	child.(prometheus.Counter).Inc()
+	return child.(prometheus.Counter)
 }
 
 // NewGaugeFunc registers a gauge whose value fn computes at scrape time.

@@ -25,6 +25,7 @@ func TestExposition(t *testing.T) {
 	logins.Inc("authenticated")
 	logins.Inc("authenticated")
 	logins.Inc(`in"valid`)
+	logins.Add("throttled", 5)
 	r.NewGaugeFunc("gatehouse_up", "Always 1.", func() float64 { return 1 })
 	r.NewCounterFunc("gatehouse_things_total", "Things.", func() float64 { return 7 })
 	h := r.NewHistogram("gatehouse_request_seconds", "Request durations.", "route", []float64{0.01, 0.1})
@@ -41,6 +42,7 @@ func TestExposition(t *testing.T) {
 		"# TYPE gatehouse_logins_total counter\n",
 		`gatehouse_logins_total{result="authenticated"} 3` + "\n",
 		`gatehouse_logins_total{result="in\"valid"} 1` + "\n",
+		`gatehouse_logins_total{result="throttled"} 5` + "\n",
 		"# TYPE gatehouse_up gauge\n",
 		"gatehouse_up 1\n",
 		"# TYPE gatehouse_things_total counter\n",

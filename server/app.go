@@ -469,6 +469,14 @@ func (a *App) registerGauges() {
 		})
 	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", queueCount(a.Service.WebhookCounts, false))
 	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", queueCount(a.Service.WebhookCounts, true))
+	a.Registry.NewGaugeFunc("gatehouse_webhook_oldest_due_seconds",
+		"How long the webhook delivery due longest has waited to be sent (0 when none is due): grows when the nodes cannot keep up or none runs; failing receivers do not raise it, their deliveries wait for their retries.",
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			d, _ := a.Service.OldestDueWebhook(ctx)
+			return d.Seconds()
+		})
 }
 
 // queueCount is a gauge of an outbox: what count says is waiting, or

@@ -153,19 +153,34 @@ func (tx *Tx) WebhooksSucceeded(ids ...string) error {
 }
 
 // DisableWebhookEndpoint stops deliveries to the endpoint: its waiting
-// deliveries fail with reason, and no new ones are written.
-func (tx *Tx) DisableWebhookEndpoint(id, reason string) error {
+// deliveries fail with reason, and no new ones are written. It returns
+// how many deliveries it gave up.
+func (tx *Tx) DisableWebhookEndpoint(id, reason string) (int, error) {
 	n, err := tx.exec(`UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1`, id, ms(tx.now), reason)
 	if err != nil {
-		return fmt.Errorf("disable webhook endpoint: %w", err)
+		return 0, fmt.Errorf("disable webhook endpoint: %w", err)
 	}
 	if n == 0 {
-		return gatehouse.Errorf(gatehouse.ENotFound, "Webhook endpoint not found.")
+		return 0, gatehouse.Errorf(gatehouse.ENotFound, "Webhook endpoint not found.")
 	}
-	_, err = tx.exec(`UPDATE webhook_deliveries SET failed_at = $2, lease_until = 0,
+	n, err = tx.exec(`UPDATE webhook_deliveries SET failed_at = $2, lease_until = 0,
 		last_error = CASE WHEN last_error = '' THEN 'the endpoint was disabled' ELSE last_error END
 		WHERE endpoint_id = $1 AND delivered_at = 0 AND failed_at = 0`, id, ms(tx.now))
-	return err
+	return int(n), err
+}
+
+// WebhookFailedAttempts counts the attempts of the endpoint's deliveries
+// not delivered and not given up before since: when every attempt since
+// has failed, about the endpoint's failures since (the attempts in flight
+// count too).
+func (tx *Tx) WebhookFailedAttempts(id string, since time.Time) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT coalesce(sum(attempts), 0) FROM webhook_deliveries
+		WHERE endpoint_id = $1 AND delivered_at = 0 AND (failed_at = 0 OR failed_at >= $2)`, id, ms(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count failed webhook attempts: %w", err)
+	}
+	return n, nil
 }
 
 // EnableWebhookEndpoint lets deliveries go to the endpoint again, with a
@@ -341,6 +356,18 @@ func (tx *Tx) WebhookCounts() (pending, failed int, err error) {
 		coalesce(sum(CASE WHEN delivered_at = 0 AND failed_at = 0 THEN 1 ELSE 0 END), 0),
 		coalesce(sum(CASE WHEN failed_at <> 0 THEN 1 ELSE 0 END), 0) FROM webhook_deliveries`).Scan(&pending, &failed)
 	return pending, failed, err
+}
+
+// OldestDueWebhook returns when the delivery due longest became due; the
+// index of due deliveries answers it from its first entry.
+func (tx *Tx) OldestDueWebhook() (time.Time, error) {
+	var at int64
+	err := tx.queryRow(`SELECT coalesce(min(next_attempt_at), 0) FROM webhook_deliveries
+		WHERE delivered_at = 0 AND failed_at = 0 AND next_attempt_at <= $1`, ms(tx.now)).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("oldest due webhook: %w", err)
+	}
+	return fromMS(at), nil
 }
 
 // DeleteOldWebhookDeliveries deletes delivered and failed deliveries made

@@ -65,8 +65,14 @@ func TestWebhookOutbox(t *testing.T) {
 			return err
 		})
 		s.update(t, func(tx gatehouse.Tx) error {
-			if err := tx.DisableWebhookEndpoint(b.ID, gatehouse.WebhookDisabledFailing); err != nil {
-				return err
+			if due, err := tx.OldestDueWebhook(); err != nil || due.IsZero() || due.After(tx.Now()) {
+				t.Errorf("oldest due: got %v, %v, want a time before now", due, err)
+			}
+			if n, err := tx.WebhookFailedAttempts(b.ID, tx.Now().Add(-time.Hour)); n != total/2 || err != nil {
+				t.Errorf("attempts of the endpoint's deliveries: got %d, %v, want %d", n, err, total/2)
+			}
+			if n, err := tx.DisableWebhookEndpoint(b.ID, gatehouse.WebhookDisabledFailing); n != total/2 || err != nil {
+				t.Fatalf("disable: gave up %d, %v, want %d", n, err, total/2)
 			}
 			ds, err := tx.WebhookDeliveries(b.ID, 1000)
 			for _, d := range ds {
