@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
@@ -90,6 +91,54 @@ func (d deps) handleCreateApp() http.Handler {
 			out.ClientSecret = &created.ClientSecret
 		}
 		writeJSON(w, http.StatusCreated, out)
+		return nil
+	})
+}
+
+// appPatch is the body of PATCH /api/v1/company/apps/{client_id}: any
+// of appRequest's members; those left out stay. An empty list clears
+// one; require_role null (or "") admits every role again. public may be
+// sent, but only as the app is: it cannot change.
+type appPatch struct {
+	Name                   *string      `json:"name"`
+	RedirectURIs           []string     `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string     `json:"post_logout_redirect_uris"`
+	Public                 *bool        `json:"public"`
+	ForwardAuthHosts       []string     `json:"forward_auth_hosts"`
+	RequireRole            nullableRole `json:"require_role"`
+	RequireMFA             *bool        `json:"require_mfa"`
+}
+
+// nullableRole is a role member whose null means something (every
+// role), unlike its absence (unchanged).
+type nullableRole struct {
+	Set  bool
+	Role gatehouse.Role
+}
+
+func (n *nullableRole) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, (*string)(&n.Role)); err != nil {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "The member \"require_role\" must be a string or null.")
+	}
+	return nil
+}
+
+func (d deps) handleUpdateApp() http.Handler {
+	return adminAuthed(d, func(w http.ResponseWriter, r *http.Request, id *auth.Identity, req appPatch) error {
+		ch := auth.ApplicationChange{Name: req.Name, RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
+			Public: req.Public, ForwardAuthHosts: req.ForwardAuthHosts, RequireMFA: req.RequireMFA}
+		if req.RequireRole.Set {
+			ch.RequireRole = &req.RequireRole.Role
+		}
+		a, err := d.svc.UpdateApplication(r.Context(), id, r.PathValue("client_id"), ch, client(r))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toApp(a))
 		return nil
 	})
 }

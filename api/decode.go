@@ -232,6 +232,9 @@ func jsonNames(t reflect.Type, names map[string]bool) {
 // decodeError explains what was wrong with the body in words a developer
 // can act on.
 func decodeError(err error) error {
+	if gatehouse.AsError(err) != nil {
+		return err // a member's own UnmarshalJSON said what is wrong
+	}
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {

@@ -77,6 +77,7 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, log *slog.Logg
 
 	mux.Handle("GET /api/v1/company/apps", d.handleListApps())
 	mux.Handle("POST /api/v1/company/apps", d.handleCreateApp())
+	mux.Handle("PATCH /api/v1/company/apps/{client_id}", d.handleUpdateApp())
 	mux.Handle("DELETE /api/v1/company/apps/{client_id}", d.handleDeleteApp())
 
 	mux.Handle("GET /api/v1/company/api-keys", d.handleListAPIKeys())

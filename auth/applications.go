@@ -35,8 +35,8 @@ const (
 // ApplicationsPath is the page where admins manage their company's apps.
 const ApplicationsPath = "/settings/apps"
 
-// NewApplication is an application to register, or the new state of one
-// (UpdateApplication): the flags of `gatehouse app create` and the body
+// NewApplication is an application to register, or the state of one
+// after a change (ApplicationChange): the flags of `gatehouse app create` and the body
 // of POST /api/v1/company/apps.
 type NewApplication struct {
 	Name                   string
@@ -353,20 +353,76 @@ func (s *Service) CreateApplication(ctx context.Context, id *Identity, na NewApp
 	return created, err
 }
 
-// UpdateApplication replaces the settings of an app of the caller's
-// company with na, under the rules of CreateApplication; its client ID
-// and secret stay. A change to Public gives the app a secret, shown once
-// in the answer, or takes its secret away.
-func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID string, na NewApplication, c Client) (*CreatedApplication, error) {
+// ApplicationChange is a change to an application (PATCH
+// /api/v1/company/apps/{client_id}, the page's edit form, `gatehouse app
+// update`): what is set changes, the rest stays. A nil list stays; an
+// empty one (not nil) clears it.
+type ApplicationChange struct {
+	Name                   *string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// Public cannot change: a client's secret is what its code was built
+	// around. Set, it must say what the app is.
+	Public           *bool
+	FirstParty       *bool // the operator's apps only
+	ForwardAuthHosts []string
+	RequireRole      *gatehouse.Role
+	RequireMFA       *bool
+}
+
+// apply returns the application a would be after ch, in the form
+// checkNewApplication takes: the rules of a change are those of a
+// registration, and public cannot change (EInvalidRequest).
+func (ch ApplicationChange) apply(a *gatehouse.Application) (NewApplication, error) {
+	if ch.Public != nil && *ch.Public != a.Public {
+		if a.Public {
+			return NewApplication{}, gatehouse.Errorf(gatehouse.EInvalidRequest,
+				"An application's public setting cannot change: this one is public and has no secret; register a new, confidential application instead.")
+		}
+		return NewApplication{}, gatehouse.Errorf(gatehouse.EInvalidRequest,
+			"An application's public setting cannot change: this one is confidential and has a secret; register a new, public application instead.")
+	}
+	na := NewApplication{Name: a.Name, RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
+		Public: a.Public, FirstParty: a.FirstParty, ForwardAuthHosts: a.ForwardAuthHosts, RequireRole: a.RequireRole,
+		RequireMFA: a.RequireMFA}
+	if ch.Name != nil {
+		na.Name = *ch.Name
+	}
+	if ch.RedirectURIs != nil {
+		na.RedirectURIs = ch.RedirectURIs
+	}
+	if ch.PostLogoutRedirectURIs != nil {
+		na.PostLogoutRedirectURIs = ch.PostLogoutRedirectURIs
+	}
+	if ch.FirstParty != nil {
+		na.FirstParty = *ch.FirstParty
+	}
+	if ch.ForwardAuthHosts != nil {
+		na.ForwardAuthHosts = ch.ForwardAuthHosts
+	}
+	if ch.RequireRole != nil {
+		na.RequireRole = *ch.RequireRole
+	}
+	if ch.RequireMFA != nil {
+		na.RequireMFA = *ch.RequireMFA
+	}
+	return checkNewApplication(na, a.CompanyID)
+}
+
+// UpdateApplication changes an app of the caller's company as ch says,
+// under the rules of CreateApplication; its client ID and secret stay,
+// and whether it is public cannot change. Another company's app, or the
+// operator's, is ENotFound.
+func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID string, ch ApplicationChange, c Client) (*gatehouse.Application, error) {
 	if err := requireAdmin(id); err != nil {
 		return nil, err
 	}
-	na, err := checkNewApplication(na, id.CompanyID())
-	if err != nil {
-		return nil, err
-	}
-	var updated *CreatedApplication
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+	var updated *gatehouse.Application
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		// Two changes at once apply one after the other, neither lost.
+		if err := tx.LockCompany(id.CompanyID()); err != nil {
+			return err
+		}
 		actor, err := freshAdmin(tx, id)
 		if err != nil {
 			return err
@@ -375,23 +431,21 @@ func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID 
 		if err != nil {
 			return err
 		}
-		updated, err = s.updateApplication(tx, a, actor, na, c)
+		updated, err = s.updateApplication(tx, a, actor, ch, c)
 		return err
 	})
 	return updated, err
 }
 
-func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, actor *Actor, na NewApplication, c Client) (*CreatedApplication, error) {
-	wasPublic := a.Public
+// updateApplication applies ch to a and audits it with actor (nil for
+// the operator).
+func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, actor *Actor, ch ApplicationChange, c Client) (*gatehouse.Application, error) {
+	na, err := ch.apply(a)
+	if err != nil {
+		return nil, err
+	}
 	setApplication(a, na)
 	a.UpdatedAt = tx.Now()
-	var secret string
-	switch {
-	case a.Public:
-		a.SecretHash = nil
-	case wasPublic:
-		secret, a.SecretHash = gatehouse.NewToken()
-	}
 	if err := s.checkHostsFree(tx, a); err != nil {
 		return nil, err
 	}
@@ -401,7 +455,7 @@ func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, a
 	if err := s.auditApplication(tx, gatehouse.EventApplicationUpdated, a, actor, c); err != nil {
 		return nil, err
 	}
-	return &CreatedApplication{Application: a, ClientSecret: secret}, nil
+	return a, nil
 }
 
 // DeleteApplication deletes an app of the caller's company: its hosts are
@@ -466,6 +520,24 @@ func (s *Service) OperatorApplications(ctx context.Context) ([]*gatehouse.Applic
 		return err
 	})
 	return list, err
+}
+
+// OperatorUpdateApplication changes any app by its client ID, as
+// UpdateApplication does; only the operator's own may be first-party.
+func (s *Service) OperatorUpdateApplication(ctx context.Context, clientID string, ch ApplicationChange, c Client) (*gatehouse.Application, error) {
+	var updated *gatehouse.Application
+	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if clientID == "" || len(clientID) > maxIDBytes {
+			return errApplicationNotFound()
+		}
+		a, err := tx.ApplicationByClientID(clientID)
+		if err != nil {
+			return err
+		}
+		updated, err = s.updateApplication(tx, a, nil, ch, c)
+		return err
+	})
+	return updated, err
 }
 
 // OperatorDeleteApplication deletes any app by its client ID.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -118,7 +119,7 @@ func TestApplicationTenancy(t *testing.T) {
 			wantCode(t, "b reads "+id, err, gatehouse.ENotFound)
 			err = e.svc.DeleteApplication(ctx, b, id, e.client())
 			wantCode(t, "b deletes "+id, err, gatehouse.ENotFound)
-			_, err = e.svc.UpdateApplication(ctx, b, id, auth.NewApplication{Name: "mine"}, e.client())
+			_, err = e.svc.UpdateApplication(ctx, b, id, auth.ApplicationChange{Name: ptr("mine")}, e.client())
 			wantCode(t, "b changes "+id, err, gatehouse.ENotFound)
 		}
 		if list, _ := e.svc.Applications(ctx, b); len(list) != 0 {
@@ -153,17 +154,16 @@ func TestApplicationTenancy(t *testing.T) {
 		}
 
 		// Change, then delete: the host is free again.
-		upd, err := e.svc.UpdateApplication(ctx, a, clientID, auth.NewApplication{Name: "A's wiki", ForwardAuthHosts: []string{"a.example.com", "a2.example.com"},
-			Public: true}, e.client())
+		upd, err := e.svc.UpdateApplication(ctx, a, clientID, auth.ApplicationChange{Name: ptr("A's wiki"),
+			ForwardAuthHosts: []string{"a.example.com", "a2.example.com"}}, e.client())
 		wantCode(t, "update", err, "")
-		if upd.Application.SecretHash != nil || upd.Application.Name != "A's wiki" || len(upd.Application.ForwardAuthHosts) != 2 {
-			t.Errorf("updated %+v", upd.Application)
+		if upd.Name != "A's wiki" || len(upd.ForwardAuthHosts) != 2 {
+			t.Errorf("updated %+v", upd)
 		}
-		upd, err = e.svc.UpdateApplication(ctx, a, clientID, auth.NewApplication{Name: "A's wiki", ForwardAuthHosts: []string{"a.example.com"}}, e.client())
-		wantCode(t, "update back to confidential", err, "")
-		if upd.ClientSecret == "" || !auth.CheckClientSecret(upd.Application, upd.ClientSecret) {
-			t.Errorf("a public app made confidential got no working secret: %+v", upd)
-		}
+		_, err = e.svc.UpdateApplication(ctx, a, clientID, auth.ApplicationChange{RequireMFA: ptr(true)}, e.client())
+		wantCode(t, "update again", err, "")
+		_, err = e.svc.UpdateApplication(ctx, m, clientID, auth.ApplicationChange{Name: ptr("x")}, e.client())
+		wantCode(t, "member changes", err, gatehouse.EForbidden)
 		wantCode(t, "delete", e.svc.DeleteApplication(ctx, a, clientID, e.client()), "")
 		wantCode(t, "delete again", e.svc.DeleteApplication(ctx, a, clientID, e.client()), gatehouse.ENotFound)
 		_, err = e.svc.CreateApplication(ctx, b, auth.NewApplication{Name: "B's", ForwardAuthHosts: []string{"a.example.com", "a2.example.com"}}, e.client())
@@ -190,6 +190,110 @@ func TestApplicationTenancy(t *testing.T) {
 		})
 		if len(opEvents) != 1 || !opEvents[0].ByOperator() || !strings.Contains(opEvents[0].Detail, "client_id="+op.Application.ClientID) {
 			t.Errorf("the operator's app's creation: got %+v", opEvents)
+		}
+	})
+}
+
+// A change to an application: what is set changes and the rest stays,
+// under exactly the rules of a registration (a refused change changes
+// nothing); public cannot change either way; the secret stays; the
+// operator may change any app, first-party for its own only; each change
+// audited.
+func TestApplicationChange(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, err := e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "Wiki", ForwardAuthHosts: []string{"wiki.example.com"},
+			RedirectURIs: []string{"https://wiki.example.com/cb"}, PostLogoutRedirectURIs: []string{"https://wiki.example.com/bye"}}, e.client())
+		wantCode(t, "create", err, "")
+		clientID := created.Application.ClientID
+		pub, err := e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "SPA", Public: true}, e.client())
+		wantCode(t, "create public", err, "")
+		_, err = e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "Other", ForwardAuthHosts: []string{"other.example.com"}}, e.client())
+		wantCode(t, "create other", err, "")
+		stored := func() *gatehouse.Application {
+			t.Helper()
+			a, err := e.svc.Application(ctx, admin, clientID)
+			wantCode(t, "get", err, "")
+			return a
+		}
+		before := stored()
+
+		role := gatehouse.RoleMember
+		for _, tt := range []struct {
+			name string
+			ch   auth.ApplicationChange
+			code string
+		}{
+			{"no name", auth.ApplicationChange{Name: ptr("  ")}, gatehouse.EInvalidRequest},
+			{"control in name", auth.ApplicationChange{Name: ptr("a\x07b")}, gatehouse.EInvalidRequest},
+			{"first party by a company", auth.ApplicationChange{FirstParty: ptr(true)}, gatehouse.EFirstPartyOperatorOnly},
+			{"member role", auth.ApplicationChange{RequireRole: &role}, gatehouse.EInvalidRequest},
+			{"http redirect", auth.ApplicationChange{RedirectURIs: []string{"http://wiki.example.com/cb"}}, gatehouse.EInvalidRedirectURI},
+			{"fragment", auth.ApplicationChange{PostLogoutRedirectURIs: []string{"https://wiki.example.com/#x"}}, gatehouse.EInvalidRedirectURI},
+			{"host with a port", auth.ApplicationChange{ForwardAuthHosts: []string{"wiki.example.com:443"}}, gatehouse.EInvalidForwardAuthHost},
+			{"taken host", auth.ApplicationChange{Name: ptr("Renamed"), ForwardAuthHosts: []string{"OTHER.example.com"}}, gatehouse.EForwardAuthHostTaken},
+			{"made public", auth.ApplicationChange{Name: ptr("Renamed"), Public: ptr(true)}, gatehouse.EInvalidRequest},
+		} {
+			_, err := e.svc.UpdateApplication(ctx, admin, clientID, tt.ch, e.client())
+			wantCode(t, tt.name, err, tt.code)
+		}
+		if got := stored(); got.Name != before.Name || !got.UpdatedAt.Equal(before.UpdatedAt) || !slices.Equal(got.ForwardAuthHosts, before.ForwardAuthHosts) {
+			t.Fatalf("refused changes changed the app: %+v", got)
+		}
+		_, err = e.svc.UpdateApplication(ctx, admin, pub.Application.ClientID, auth.ApplicationChange{Public: ptr(false)}, e.client())
+		wantCode(t, "made confidential", err, gatehouse.EInvalidRequest)
+		if got, _ := e.svc.Application(ctx, admin, pub.Application.ClientID); !got.Public || got.SecretHash != nil {
+			t.Errorf("a refused change made the public app %+v", got)
+		}
+
+		// Only what is set changes; hosts take the stored form; the secret stays.
+		e.clock.Advance(time.Second)
+		upd, err := e.svc.UpdateApplication(ctx, admin, clientID, auth.ApplicationChange{Name: ptr(" Wiki 2 "), Public: ptr(false),
+			ForwardAuthHosts: []string{"Docs.Example.com", "wiki.example.com"}, RequireRole: ptr(gatehouse.RoleAdmin)}, e.client())
+		wantCode(t, "change", err, "")
+		got := stored()
+		if got.Name != "Wiki 2" || !slices.Equal(got.ForwardAuthHosts, []string{"docs.example.com", "wiki.example.com"}) ||
+			got.RequireRole != gatehouse.RoleAdmin || got.RequireMFA || !slices.Equal(got.RedirectURIs, before.RedirectURIs) ||
+			!slices.Equal(got.PostLogoutRedirectURIs, before.PostLogoutRedirectURIs) || !got.UpdatedAt.After(before.UpdatedAt) ||
+			!got.CreatedAt.Equal(before.CreatedAt) || upd.Name != got.Name {
+			t.Errorf("after the change: %+v", got)
+		}
+		if !auth.CheckClientSecret(got, created.ClientSecret) {
+			t.Error("the change lost the client secret")
+		}
+		// An empty list clears; the freed host may be taken by another app.
+		_, err = e.svc.UpdateApplication(ctx, admin, clientID, auth.ApplicationChange{ForwardAuthHosts: []string{}, PostLogoutRedirectURIs: []string{}}, e.client())
+		wantCode(t, "clear", err, "")
+		if got := stored(); len(got.ForwardAuthHosts) != 0 || len(got.PostLogoutRedirectURIs) != 0 || len(got.RedirectURIs) != 1 {
+			t.Errorf("after clearing: %+v", got)
+		}
+		other := e.company(t)
+		_, err = e.svc.CreateApplication(ctx, other, auth.NewApplication{Name: "Docs", ForwardAuthHosts: []string{"docs.example.com"}}, e.client())
+		wantCode(t, "the freed host", err, "")
+
+		// The operator changes any app; first-party only for its own.
+		_, err = e.svc.OperatorUpdateApplication(ctx, clientID, auth.ApplicationChange{FirstParty: ptr(true)}, cli)
+		wantCode(t, "operator: first-party company app", err, gatehouse.EFirstPartyOperatorOnly)
+		_, err = e.svc.OperatorUpdateApplication(ctx, "nope", auth.ApplicationChange{Name: ptr("x")}, cli)
+		wantCode(t, "operator: unknown app", err, gatehouse.ENotFound)
+		opApp, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "Product"}, cli)
+		wantCode(t, "operator create", err, "")
+		opUpd, err := e.svc.OperatorUpdateApplication(ctx, opApp.Application.ClientID, auth.ApplicationChange{FirstParty: ptr(true)}, cli)
+		wantCode(t, "operator: first-party", err, "")
+		if !opUpd.FirstParty || opUpd.Name != "Product" {
+			t.Errorf("the operator's change: %+v", opUpd)
+		}
+		_, err = e.svc.OperatorUpdateApplication(ctx, clientID, auth.ApplicationChange{Name: ptr("By the operator")}, cli)
+		wantCode(t, "operator: company app", err, "")
+
+		var changes []*gatehouse.AuditEvent
+		e.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+			changes, err = tx.AuditEvents(gatehouse.AuditFilter{CompanyID: admin.User.CompanyID, Type: gatehouse.EventApplicationUpdated, Limit: 10})
+			return err
+		})
+		if len(changes) != 3 || !changes[0].ByOperator() || changes[1].ActorID != admin.User.ID ||
+			!strings.Contains(changes[1].Detail, "client_id="+clientID) {
+			t.Errorf("the company's application.updated events: %+v", changes)
 		}
 	})
 }
@@ -303,3 +407,5 @@ func TestForwardAuthCheck(t *testing.T) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
