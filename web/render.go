@@ -296,6 +296,7 @@ var flashKeys = map[string]bool{
 	"flash.webhook_resent":   true,
 	"flash.webhook_deleted":  true,
 	"flash.app_deleted":      true,
+	"flash.app_updated":      true,
 	"flash.api_key_deleted":  true,
 	"flash.passkey_added":    true,
 	"flash.passkey_renamed":  true,

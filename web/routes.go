@@ -113,6 +113,8 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("POST "+auth.WebhooksPath+"/{id}/deliveries/{delivery_id}/resend", d.handleResendDelivery())
 	mux.Handle("GET "+auth.ApplicationsPath, d.adminPage(d.handleAppsPage))
 	mux.Handle("POST "+auth.ApplicationsPath, d.adminForm(d.handleCreateApp))
+	mux.Handle("GET "+auth.ApplicationsPath+"/{client_id}", d.adminPage(d.handleAppPage))
+	mux.Handle("POST "+auth.ApplicationsPath+"/{client_id}", d.adminForm(d.handleUpdateApp))
 	mux.Handle("POST "+auth.ApplicationsPath+"/{client_id}/delete", d.adminForm(d.handleDeleteApp))
 	mux.Handle("GET "+auth.APIKeysPath, d.adminPage(d.handleAPIKeysPage))
 	mux.Handle("POST "+auth.APIKeysPath, d.adminForm(d.handleCreateAPIKey))

@@ -21,7 +21,8 @@ import (
 
 // TestAppsPage is an admin's journey on /settings/apps in each language:
 // register an app for forward auth (its client secret shown once, with a
-// copy button), then delete it after the dialog. Each page is checked for
+// copy button), change it on its page (a refusal first), then delete it
+// after the dialog. Each page is checked for
 // accessibility; the screenshots are docs/screenshots/apps*.png.
 func TestAppsPage(t *testing.T) {
 	t.Parallel()
@@ -51,9 +52,32 @@ func TestAppsPage(t *testing.T) {
 			p.CheckAccessibility("apps, added")
 			p.Screenshot(shotName("apps-added", lang))
 
+			// Change it: its page holds its settings; a refusal stays on the
+			// form with the error, a save returns to the list with a toast.
+			p.Click(`.apps-table a.button`)
+			p.WaitText(T("apps.edit_heading", "name", "Wiki"))
+			if got := p.Value("#forward_auth_hosts"); got != "wiki.acme.example" {
+				t.Fatalf("the form's hosts: %q", got)
+			}
+			p.CheckAccessibility("app, edit")
+			p.Fill("#forward_auth_hosts", "https://wiki.acme.example/")
+			p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
+			p.WaitText(T("error.invalid_forward_auth_host"))
+			p.CheckAccessibility("app, edit refused")
+			p.Fill("#name", "Team wiki")
+			p.Fill("#forward_auth_hosts", "wiki.acme.example\nkb.acme.example")
+			p.Click("#require_admin")
+			p.Screenshot(shotName("apps-edit", lang))
+			p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
+			p.WaitPath("/settings/apps")
+			p.WaitToast(T("flash.app_updated"))
+			p.WaitText("kb.acme.example")
+			p.WaitText(T("apps.admins_only") + "; " + T("apps.mfa"))
+			p.CheckAccessibility("apps, changed")
+
 			p.Click(`form[action$="/delete"] button`)
 			p.WaitVisible("#confirm-dialog")
-			if got := p.Text("#confirm-dialog"); !strings.Contains(got, "Wiki") {
+			if got := p.Text("#confirm-dialog"); !strings.Contains(got, "Team wiki") {
 				t.Errorf("the dialog says %q, want the app's name", got)
 			}
 			p.Screenshot(shotName("apps-delete-dialog", lang))
