@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/server"
 )
 
 // The operator's applications (../shared/API.md, "Applications"): for one
@@ -15,63 +15,45 @@ import (
 // users.
 
 func cmdApp(ctx context.Context, env environment, args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "create":
-			return cmdAppCreate(ctx, env, args[1:])
-		case "list":
-			return cmdAppList(ctx, env, args[1:])
-		case "delete":
-			return cmdAppDelete(ctx, env, args[1:])
-		}
-	}
-	return usageError{`"app" needs a subcommand: create, list or delete`}
+	return dispatch(ctx, env, "app", args,
+		subcommand{"create", cmdAppCreate}, subcommand{"list", cmdAppList}, subcommand{"delete", cmdAppDelete})
 }
 
 func cmdAppCreate(ctx context.Context, env environment, args []string) error {
-	var o options
 	var na auth.NewApplication
 	var company, role string
 	var redirects, postLogout, hosts listFlag
-	fs := flag.NewFlagSet("app create", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	o.dataFlags(fs)
-	fs.StringVar(&na.Name, "name", "", "the application's name, shown to users")
-	fs.StringVar(&company, "company", "", "the company whose users may use it; without it, every company's (the operator's app)")
-	fs.Var(&redirects, "redirect-uri", "an OpenID Connect redirect URI, matched exactly (repeat for several)")
-	fs.Var(&postLogout, "post-logout-redirect-uri", "a URI to return to after logout, matched exactly (repeat for several)")
-	fs.BoolVar(&na.Public, "public", false, "a public client (single-page or native app): no secret, PKCE alone")
-	fs.BoolVar(&na.FirstParty, "first-party", false, "skip the consent page (operator apps only)")
-	fs.Var(&hosts, "forward-auth-host", "a host a reverse proxy protects with forward auth (repeat for several)")
-	fs.StringVar(&role, "require-role", "", `admit only users with this role ("admin")`)
-	fs.BoolVar(&na.RequireMFA, "require-mfa", false, "admit only users with a second factor; one without sets it up at login")
-	if err := parse(fs, args, env.getenv); err != nil {
-		return err
-	}
-	if na.Name == "" {
-		return usageError{"app create needs --name"}
-	}
-	na.RedirectURIs, na.PostLogoutRedirectURIs, na.ForwardAuthHosts = redirects, postLogout, hosts
-	na.RequireRole = gatehouse.Role(role)
-	a, err := open(ctx, o, env.stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	created, err := a.Service.OperatorCreateApplication(ctx, company, na, cliClient)
-	if err != nil {
-		return explain(err)
-	}
-	out := map[string]string{"client_id": created.Application.ClientID}
-	if !created.Application.Public {
-		out["client_secret"] = created.ClientSecret
-	}
-	return json.NewEncoder(env.stdout).Encode(out)
+	return dataCommand{name: "app create",
+		flags: func(fs *flag.FlagSet, _ *options) {
+			fs.StringVar(&na.Name, "name", "", "the application's name, shown to users")
+			fs.StringVar(&company, "company", "", "the company whose users may use it; without it, every company's (the operator's app)")
+			fs.Var(&redirects, "redirect-uri", "an OpenID Connect redirect URI, matched exactly (repeat for several)")
+			fs.Var(&postLogout, "post-logout-redirect-uri", "a URI to return to after logout, matched exactly (repeat for several)")
+			fs.BoolVar(&na.Public, "public", false, "a public client (single-page or native app): no secret, PKCE alone")
+			fs.BoolVar(&na.FirstParty, "first-party", false, "skip the consent page (operator apps only)")
+			fs.Var(&hosts, "forward-auth-host", "a host a reverse proxy protects with forward auth (repeat for several)")
+			fs.StringVar(&role, "require-role", "", `admit only users with this role ("admin")`)
+			fs.BoolVar(&na.RequireMFA, "require-mfa", false, "admit only users with a second factor; one without sets it up at login")
+		},
+		check: func(*flag.FlagSet) error { return need("app create", "name", na.Name) },
+		run: func(a *server.App) error {
+			na.RedirectURIs, na.PostLogoutRedirectURIs, na.ForwardAuthHosts = redirects, postLogout, hosts
+			na.RequireRole = gatehouse.Role(role)
+			created, err := a.Service.OperatorCreateApplication(ctx, company, na, cliClient)
+			if err != nil {
+				return err
+			}
+			out := map[string]string{"client_id": created.Application.ClientID}
+			if !created.Application.Public {
+				out["client_secret"] = created.ClientSecret
+			}
+			return printJSON(env.stdout, out)
+		}}.exec(ctx, env, args)
 }
 
 // appJSON is an application as the command line and the API show it:
 // never its secret.
-func appJSON(a *gatehouse.Application) map[string]any {
+func appJSON(a *gatehouse.Application) any {
 	list := func(l []string) []string {
 		if l == nil {
 			return []string{}
@@ -85,53 +67,29 @@ func appJSON(a *gatehouse.Application) map[string]any {
 }
 
 func cmdAppList(ctx context.Context, env environment, args []string) error {
-	var o options
-	fs := flag.NewFlagSet("app list", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	o.dataFlags(fs)
-	if err := parse(fs, args, env.getenv); err != nil {
-		return err
-	}
-	a, err := open(ctx, o, env.stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	list, err := a.Service.OperatorApplications(ctx)
-	if err != nil {
-		return explain(err)
-	}
-	// One JSON object a line, without secrets.
-	enc := json.NewEncoder(env.stdout)
-	for _, app := range list {
-		if err := enc.Encode(appJSON(app)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dataCommand{name: "app list",
+		run: func(a *server.App) error {
+			list, err := a.Service.OperatorApplications(ctx)
+			if err != nil {
+				return err
+			}
+			// One JSON object a line, without secrets.
+			return printJSONLines(env.stdout, list, appJSON)
+		}}.exec(ctx, env, args)
 }
 
 func cmdAppDelete(ctx context.Context, env environment, args []string) error {
-	var o options
 	var clientID string
-	fs := flag.NewFlagSet("app delete", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	o.dataFlags(fs)
-	fs.StringVar(&clientID, "client-id", "", "the application's client ID")
-	if err := parse(fs, args, env.getenv); err != nil {
-		return err
-	}
-	if clientID == "" {
-		return usageError{"app delete needs --client-id"}
-	}
-	a, err := open(ctx, o, env.stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.Service.OperatorDeleteApplication(ctx, clientID, cliClient); err != nil {
-		return explain(err)
-	}
-	fmt.Fprintf(env.stdout, "Deleted application %s.\n", clientID)
-	return nil
+	return dataCommand{name: "app delete",
+		flags: func(fs *flag.FlagSet, _ *options) {
+			fs.StringVar(&clientID, "client-id", "", "the application's client ID")
+		},
+		check: func(*flag.FlagSet) error { return need("app delete", "client-id", clientID) },
+		run: func(a *server.App) error {
+			if err := a.Service.OperatorDeleteApplication(ctx, clientID, cliClient); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(env.stdout, "Deleted application %s.\n", clientID)
+			return err
+		}}.exec(ctx, env, args)
 }

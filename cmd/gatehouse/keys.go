@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
+
+	"github.com/gatehouse/gatehouse/server"
 )
 
 // The OpenID Connect provider's signing keys (docs/OIDC.md): created on
@@ -12,28 +12,12 @@ import (
 // servers run: they read which key signs from the database.
 
 func cmdKeys(ctx context.Context, env environment, args []string) error {
-	if len(args) > 0 && args[0] == "rotate" {
-		return cmdKeysRotate(ctx, env, args[1:])
-	}
-	return usageError{`"keys" needs a subcommand: rotate`}
-}
-
-func cmdKeysRotate(ctx context.Context, env environment, args []string) error {
-	var o options
-	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	o.dataFlags(fs)
-	if err := parse(fs, args, env.getenv); err != nil {
-		return err
-	}
-	a, err := open(ctx, o, env.stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	kid, err := a.Service.RotateSigningKey(ctx)
-	if err != nil {
-		return explain(err)
-	}
-	return json.NewEncoder(env.stdout).Encode(map[string]string{"kid": kid})
+	return dispatch(ctx, env, "keys", args, subcommand{"rotate", dataCommand{name: "keys rotate",
+		run: func(a *server.App) error {
+			kid, err := a.Service.RotateSigningKey(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(env.stdout, map[string]string{"kid": kid})
+		}}.exec})
 }
