@@ -16,7 +16,8 @@ import (
 
 func cmdApp(ctx context.Context, env environment, args []string) error {
 	return dispatch(ctx, env, "app", args,
-		subcommand{"create", cmdAppCreate}, subcommand{"list", cmdAppList}, subcommand{"delete", cmdAppDelete})
+		subcommand{"create", cmdAppCreate}, subcommand{"update", cmdAppUpdate}, subcommand{"list", cmdAppList},
+		subcommand{"delete", cmdAppDelete})
 }
 
 func cmdAppCreate(ctx context.Context, env environment, args []string) error {
@@ -49,6 +50,79 @@ func cmdAppCreate(ctx context.Context, env environment, args []string) error {
 			}
 			return printJSON(env.stdout, out)
 		}}.exec(ctx, env, args)
+}
+
+// cmdAppUpdate changes any app, the operator's too, with the flags of
+// app create but --company (an app stays with its company): only the
+// flags given change. A list flag given replaces the list; given once
+// as "" it clears it. --public may only repeat what the app is.
+func cmdAppUpdate(ctx context.Context, env environment, args []string) error {
+	var clientID, name, role string
+	var public, firstParty, requireMFA bool
+	var redirects, postLogout, hosts listFlag
+	var ch auth.ApplicationChange
+	return dataCommand{name: "app update",
+		flags: func(fs *flag.FlagSet, _ *options) {
+			fs.StringVar(&clientID, "client-id", "", "the application's client ID")
+			fs.StringVar(&name, "name", "", "the application's name, shown to users")
+			fs.Var(&redirects, "redirect-uri", `an OpenID Connect redirect URI (repeat for several; they replace the app's; "" clears them)`)
+			fs.Var(&postLogout, "post-logout-redirect-uri", `a URI to return to after logout (repeat for several; they replace the app's; "" clears them)`)
+			fs.BoolVar(&public, "public", false, "whether the app is a public client: it cannot change, so only what it is")
+			fs.BoolVar(&firstParty, "first-party", false, "skip the consent page (operator apps only); --first-party=false asks again")
+			fs.Var(&hosts, "forward-auth-host", `a host a reverse proxy protects (repeat for several; they replace the app's; "" clears them)`)
+			fs.StringVar(&role, "require-role", "", `admit only users with this role ("admin"); "" admits every role`)
+			fs.BoolVar(&requireMFA, "require-mfa", false, "admit only users with a second factor; --require-mfa=false lifts it")
+		},
+		check: func(fs *flag.FlagSet) error {
+			if err := need("app update", "client-id", clientID); err != nil {
+				return err
+			}
+			changes := 0
+			fs.Visit(func(f *flag.Flag) {
+				changes++
+				switch f.Name {
+				case "name":
+					ch.Name = &name
+				case "redirect-uri":
+					ch.RedirectURIs = clearable(redirects)
+				case "post-logout-redirect-uri":
+					ch.PostLogoutRedirectURIs = clearable(postLogout)
+				case "public":
+					ch.Public = &public
+				case "first-party":
+					ch.FirstParty = &firstParty
+				case "forward-auth-host":
+					ch.ForwardAuthHosts = clearable(hosts)
+				case "require-role":
+					r := gatehouse.Role(role)
+					ch.RequireRole = &r
+				case "require-mfa":
+					ch.RequireMFA = &requireMFA
+				default:
+					changes-- // --client-id, the data flags
+				}
+			})
+			if changes == 0 {
+				return usageError{"app update needs something to change: --name, --redirect-uri, --forward-auth-host, --require-role, ..."}
+			}
+			return nil
+		},
+		run: func(a *server.App) error {
+			app, err := a.Service.OperatorUpdateApplication(ctx, clientID, ch, cliClient)
+			if err != nil {
+				return err
+			}
+			return printJSON(env.stdout, appJSON(app))
+		}}.exec(ctx, env, args)
+}
+
+// clearable is a list flag as a change takes it: given once as "", an
+// empty list, which clears.
+func clearable(l listFlag) []string {
+	if len(l) == 1 && l[0] == "" {
+		return []string{}
+	}
+	return l
 }
 
 // appJSON is an application as the command line and the API show it:

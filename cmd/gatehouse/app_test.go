@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -75,4 +77,83 @@ func TestAppCommands(t *testing.T) {
 	}
 	// The host is free again.
 	app("create", "--name", "Wiki again", "--forward-auth-host", "wiki.example.com").wantOK(t, "app create after delete")
+}
+
+// app update on both databases: only the flags given change (a list flag
+// replaces the list, "" clears it), for a company's app and the
+// operator's; the rules are the registration's, public cannot change,
+// first-party is for the operator's apps only; it prints the app without
+// its secret.
+func TestAppUpdateCommand(t *testing.T) {
+	for _, db := range databases(t) {
+		t.Run(db.name, func(t *testing.T) {
+			data := db.flags(t, t.TempDir())
+			run := func(args ...string) result { return runCmd(t, nil, "", append(args, data...)...) }
+			co := run("company", "create", "--name", "Acme", "--admin-email", "ada@example.com").wantOK(t, "company create")
+			m := regexp.MustCompile(`\(([0-9a-z]{26})\) with admin`).FindStringSubmatch(co.stdout)
+			if m == nil {
+				t.Fatalf("company create printed %q: no company ID", co.stdout)
+			}
+			created := func(args ...string) string {
+				t.Helper()
+				var out map[string]string
+				r := run(append([]string{"app", "create"}, args...)...).wantOK(t, "app create")
+				if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+					t.Fatal(err)
+				}
+				return out["client_id"]
+			}
+			wiki := created("--name", "Wiki", "--company", m[1], "--forward-auth-host", "wiki.example.com",
+				"--redirect-uri", "https://wiki.example.com/cb", "--require-mfa")
+			product := created("--name", "Product", "--redirect-uri", "https://product.example.com/cb")
+			created("--name", "Docs", "--forward-auth-host", "docs.example.com")
+
+			for _, tt := range []struct {
+				args []string
+				want string // in standard error
+				code int
+			}{
+				{[]string{"--name", "x"}, "--client-id", 2},
+				{[]string{"--client-id", wiki}, "something to change", 2},
+				{[]string{"--client-id", wiki, "--company", m[1]}, "company", 2},
+				{[]string{"--client-id", "nope", "--name", "x"}, "not found", 1},
+				{[]string{"--client-id", wiki, "--public"}, "public setting cannot change", 1},
+				{[]string{"--client-id", wiki, "--first-party"}, "Only the operator's", 1},
+				{[]string{"--client-id", wiki, "--forward-auth-host", "https://wiki.example.com"}, "without a scheme", 1},
+				{[]string{"--client-id", wiki, "--forward-auth-host", "docs.example.com"}, "Another application", 1},
+				{[]string{"--client-id", wiki, "--require-role", "member"}, "require_role", 1},
+				{[]string{"--client-id", wiki, "--name", " "}, "name", 1},
+			} {
+				r := run(append([]string{"app", "update"}, tt.args...)...)
+				if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("app update %v: got exit %d, %q; want exit %d with %q", tt.args, r.code, r.stderr, tt.code, tt.want)
+				}
+			}
+
+			r := run("app", "update", "--client-id", wiki, "--name", "Team wiki", "--forward-auth-host", "Wiki.Example.com",
+				"--forward-auth-host", "kb.example.com", "--require-role", "admin", "--require-mfa=false", "--public=false").
+				wantOK(t, "app update")
+			var got map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || strings.Contains(r.stdout, "secret") {
+				t.Fatalf("app update printed %q (%v)", r.stdout, err)
+			}
+			if got["client_id"] != wiki || got["name"] != "Team wiki" || got["require_role"] != "admin" || got["require_mfa"] != false ||
+				fmt.Sprint(got["forward_auth_hosts"]) != "[kb.example.com wiki.example.com]" ||
+				fmt.Sprint(got["redirect_uris"]) != "[https://wiki.example.com/cb]" || got["company_id"] != m[1] {
+				t.Errorf("app update printed %s", r.stdout)
+			}
+			run("app", "update", "--client-id", wiki, "--redirect-uri", "", "--require-role", "").wantOK(t, "app update clearing")
+			run("app", "update", "--client-id", product, "--first-party").wantOK(t, "app update --first-party")
+
+			list := run("app", "list").wantOK(t, "app list")
+			for _, want := range []string{
+				`"forward_auth_hosts":["kb.example.com","wiki.example.com"],"name":"Team wiki","post_logout_redirect_uris":[],"public":false,"redirect_uris":[],"require_mfa":false,"require_role":""`,
+				`"first_party":true`,
+			} {
+				if !strings.Contains(list.stdout, want) {
+					t.Errorf("app list lacks %s:\n%s", want, list.stdout)
+				}
+			}
+		})
+	}
 }
