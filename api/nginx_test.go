@@ -2,124 +2,19 @@ package api_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv/nginxtest"
 )
 
 // nginx with auth_request in front of an app, as docs/DEPLOYMENT.md
-// configures it: the real Debian nginx, started on a free loopback port
-// with a generated configuration, before an upstream that echoes the
-// headers it got.
-
-// nginxConf is DEPLOYMENT.md's configuration, with the test's addresses.
-const nginxConf = `daemon off;
-master_process off;
-worker_processes 1;
-pid {{dir}}/nginx.pid;
-error_log {{dir}}/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path {{dir}}/tmp;
-    proxy_temp_path {{dir}}/tmp;
-    fastcgi_temp_path {{dir}}/tmp;
-    uwsgi_temp_path {{dir}}/tmp;
-    scgi_temp_path {{dir}}/tmp;
-    server {
-        listen 127.0.0.1:{{port}};
-        location / {
-            auth_request /_gatehouse;
-            auth_request_set $gh_user $upstream_http_remote_user;
-            auth_request_set $gh_email $upstream_http_remote_email;
-            auth_request_set $gh_name $upstream_http_remote_name;
-            auth_request_set $gh_groups $upstream_http_remote_groups;
-            auth_request_set $gh_user_id $upstream_http_remote_user_id;
-            auth_request_set $gh_company_id $upstream_http_remote_company_id;
-            auth_request_set $gh_login $upstream_http_location;
-            error_page 401 =302 $gh_login;
-            proxy_set_header Remote-User $gh_user;
-            proxy_set_header Remote-Email $gh_email;
-            proxy_set_header Remote-Name $gh_name;
-            proxy_set_header Remote-Groups $gh_groups;
-            proxy_set_header Remote-User-Id $gh_user_id;
-            proxy_set_header Remote-Company-Id $gh_company_id;
-            proxy_pass {{upstream}};
-        }
-        location = /_gatehouse {
-            internal;
-            proxy_pass {{gatehouse}}/authz/auth-request;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-            proxy_set_header X-Original-Method $request_method;
-        }
-    }
-}
-`
-
-// startNginx runs nginx before upstream, asking gatehouse, and returns
-// its address (127.0.0.1:port). It stops when the test ends.
-func startNginx(t *testing.T, gatehouse, upstream string) string {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
-		}
-		bin = "/usr/sbin/nginx"
-	}
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", port, "{{upstream}}", upstream, "{{gatehouse}}", gatehouse).Replace(nginxConf)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error log:\n%s", log)
-		}
-	})
-	addr := "127.0.0.1:" + port
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// configures it: the real Debian nginx (nginxtest), before an upstream
+// that echoes the headers it got.
 
 // echoUpstream answers every request with the request's headers as JSON.
 func echoUpstream(t *testing.T) *httptest.Server {
@@ -134,7 +29,7 @@ func echoUpstream(t *testing.T) *httptest.Server {
 func TestNginxAuthRequest(t *testing.T) {
 	w := newFAWorld(t)
 	up := echoUpstream(t)
-	addr := startNginx(t, w.s.URL, up.URL)
+	addr := nginxtest.StartT(t, w.s.URL, up.URL)
 	_, port, _ := net.SplitHostPort(addr)
 
 	// get asks nginx for a page of host, as a browser with the session

@@ -4,19 +4,15 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
+	"github.com/gatehouse/gatehouse/internal/testenv/nginxtest"
 )
 
 // TestAppsPage is an admin's journey on /settings/apps in each language:
@@ -111,7 +107,7 @@ func TestForwardAuthJourney(t *testing.T) {
 		auth.NewApplication{Name: "Wiki", ForwardAuthHosts: []string{"127.0.0.1"}, RequireMFA: true}, auth.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	proxy := startNginx(t, s.URL, app.URL)
+	proxy := nginxtest.StartT(t, s.URL, app.URL)
 
 	p := browsertest.NewPage(t, "http://"+proxy)
 	p.Open("/docs/page?x=1")
@@ -129,80 +125,5 @@ func TestForwardAuthJourney(t *testing.T) {
 	p.WaitText("Signed in as " + adaEmail + " (admin)")
 	if got := p.URL(); got != "http://"+proxy+"/docs/page?x=1" {
 		t.Errorf("arrived at %q, want the page asked for", got)
-	}
-}
-
-// startNginx runs nginx with auth_request to gatehouse in front of
-// upstream, as docs/DEPLOYMENT.md configures it, and returns its address.
-func startNginx(t *testing.T, gatehouse, upstream string) string {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-		if _, err := os.Stat(bin); err != nil {
-			t.Skip("nginx is not installed (.ci/run installs it)")
-		}
-	}
-	dir := t.TempDir()
-	os.Mkdir(filepath.Join(dir, "tmp"), 0o700)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	conf := strings.NewReplacer("{{dir}}", dir, "{{addr}}", addr, "{{upstream}}", upstream, "{{gatehouse}}", gatehouse).Replace(`daemon off;
-master_process off;
-worker_processes 1;
-pid {{dir}}/nginx.pid;
-error_log {{dir}}/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path {{dir}}/tmp; proxy_temp_path {{dir}}/tmp; fastcgi_temp_path {{dir}}/tmp;
-    uwsgi_temp_path {{dir}}/tmp; scgi_temp_path {{dir}}/tmp;
-    server {
-        listen {{addr}};
-        location / {
-            auth_request /_gatehouse;
-            auth_request_set $gh_user $upstream_http_remote_user;
-            auth_request_set $gh_groups $upstream_http_remote_groups;
-            auth_request_set $gh_login $upstream_http_location;
-            error_page 401 =302 $gh_login;
-            proxy_set_header Remote-User $gh_user;
-            proxy_set_header Remote-Groups $gh_groups;
-            proxy_pass {{upstream}};
-        }
-        location = /_gatehouse {
-            internal;
-            proxy_pass {{gatehouse}}/authz/auth-request;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-            proxy_set_header X-Original-Method $request_method;
-        }
-    }
-}
-`)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
