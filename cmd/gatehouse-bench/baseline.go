@@ -82,20 +82,79 @@ func runBaseline(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", *addr)
+	fmt.Fprintf(stderr, "baseline serving %d bytes on %s\n", len(body), *addr)
+	return serveBare(ctx, *addr, bareHandler(h, body))
+}
+
+// serveBare serves handler on addr until ctx ends.
+func serveBare(ctx context.Context, addr string, handler http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: bareHandler(h, body), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	fmt.Fprintf(stderr, "baseline serving %d bytes on %s\n", len(body), ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// runBareAuth serves the bare auth_request handler (bareAuthHandler) with
+// the sessions of a file of "token email" lines.
+func runBareAuth(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gatehouse-bench bare-auth", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8091", "address to listen on")
+	file := fs.String("sessions", "", `file of sessions, one "token email" a line`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return errors.New("--sessions is required")
+	}
+	b, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	sessions := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if token, email, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			sessions[token] = email
+		}
+	}
+	fmt.Fprintf(stderr, "bare auth handler with %d sessions on %s\n", len(sessions), *addr)
+	return serveBare(ctx, *addr, bareAuthHandler(sessions))
+}
+
+// bareAuthHandler is the ceiling of any forward-auth service behind nginx
+// (issue 15): it only looks the session cookie up in a map, and answers
+// 200 with the identity headers Gatehouse sends (the email where Gatehouse
+// has one, fixed values for the rest) or 401. /readyz answers 200.
+func bareAuthHandler(sessions map[string]string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			return
+		}
+		c, err := r.Cookie("gatehouse_session")
+		email, ok := "", false
+		if err == nil {
+			email, ok = sessions[c.Value]
+		}
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		h := w.Header()
+		h["Remote-User"] = []string{email}
+		h["Remote-Email"] = []string{email}
+		h["Remote-Name"] = []string{"Bench User"}
+		h["Remote-Groups"] = []string{"member"}
+		h["Remote-User-Id"] = []string{"06h5000000000000000000000"}
+		h["Remote-Company-Id"] = []string{"06h5000000000000000000001"}
+	})
 }
 
 // bareHandler answers every request with body and the headers h.

@@ -83,7 +83,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(fs.Output(), "usage: gatehouse-bench [flags]       measure Gatehouse against its targets (docs/BENCHMARKS.md)\n"+
 			"       gatehouse-bench drive ...       drive running nodes (see drive --help)\n"+
 			"       gatehouse-bench seed ...        bulk-insert users (see seed --help)\n"+
-			"       gatehouse-bench baseline ...    the bare handler\n\nscenarios: %s\n\n", strings.Join(allScenarios, ", "))
+			"       gatehouse-bench baseline ...    the bare handler\n"+
+			"       gatehouse-bench bare-auth ...   the bare auth_request handler (forward-auth)\n\nscenarios: %s\n\n", strings.Join(allScenarios, ", "))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -19,10 +19,11 @@ import (
 )
 
 // TestMain lets the test binary stand in for gatehouse-bench when the
-// harness re-executes itself as the bare baseline.
+// harness re-executes itself as the bare baseline or the bare auth
+// handler.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "baseline" {
-		if err := runBaseline(context.Background(), os.Args[2:], os.Stderr); err != nil {
+	if len(os.Args) > 1 && (os.Args[1] == "baseline" || os.Args[1] == "bare-auth") {
+		if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			os.Exit(2)
 		}
 		os.Exit(0)
@@ -83,6 +84,36 @@ func TestCaptureAndBareHandler(t *testing.T) {
 
 // The sink takes mail from Go's SMTP client, and a held sink takes none
 // until released.
+// The bare auth handler nginx asks instead of Gatehouse: 200 with the
+// identity headers for a session of its map, 401 for any other cookie or
+// none.
+func TestBareAuthHandler(t *testing.T) {
+	srv := httptest.NewServer(bareAuthHandler(map[string]string{"tok": "ada@example.com"}))
+	defer srv.Close()
+	ask := func(cookie string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/auth", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := ask("other=1; gatehouse_session=tok")
+	if resp.StatusCode != 200 || resp.Header.Get("Remote-User") != "ada@example.com" || resp.Header.Get("Remote-Email") != "ada@example.com" ||
+		resp.Header.Get("Remote-Groups") == "" || len(resp.Header.Values("Remote-Company-Id")) != 1 {
+		t.Errorf("a known session: got %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, c := range []string{"", "gatehouse_session=nope", "gatehouse_session=", "session=tok"} {
+		if resp := ask(c); resp.StatusCode != 401 || resp.Header.Get("Remote-User") != "" {
+			t.Errorf("cookie %q: got %d %v, want 401 without identity", c, resp.StatusCode, resp.Header)
+		}
+	}
+}
+
 func TestSink(t *testing.T) {
 	s, err := startSink()
 	if err != nil {

@@ -11,6 +11,7 @@
 //	gatehouse-bench drive --targets URL,...  drive running nodes with logins and session checks
 //	gatehouse-bench seed --data DIR ...      bulk-insert companies and users
 //	gatehouse-bench baseline --addr ...      the bare handler the session check is compared with
+//	gatehouse-bench bare-auth --addr ...     the bare auth_request handler nginx asks instead of Gatehouse
 //
 // See README.md beside this file.
 package main
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runSeed(ctx, args[1:], stdout)
 		case "baseline":
 			return runBaseline(ctx, args[1:], stderr)
+		case "bare-auth":
+			return runBareAuth(ctx, args[1:], stderr)
 		case "bench":
 			args = args[1:]
 		}

@@ -135,12 +135,19 @@ func (h *harness) startBaseline(ctx context.Context, g *instance, token string) 
 		return nil, err
 	}
 	fmt.Fprintf(h.out, "captured GET /api/v1/me: %d bytes, %d headers (%s)\n", len(body), len(resp.Header), headerPath)
+	return h.startHelper(ctx, "baseline", "baseline", "--body", bodyPath, "--headers", headerPath)
+}
+
+// startHelper starts a subcommand of this program (the baseline, the bare
+// auth handler) as a process of its own, named name in the logs, on a free
+// address, and returns once it answers /readyz.
+func (h *harness) startHelper(ctx context.Context, name, subcommand string, args ...string) (*node, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	n, err := startNode("baseline", addr, filepath.Join(h.logs, "baseline.log"), h.self,
-		"baseline", "--addr", addr, "--body", bodyPath, "--headers", headerPath)
+	n, err := startNode(name, addr, filepath.Join(h.logs, name+".log"), h.self,
+		append([]string{subcommand, "--addr", addr}, args...)...)
 	if err != nil {
 		return nil, err
 	}
