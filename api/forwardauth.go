@@ -162,19 +162,9 @@ func originalURLRequest(r *http.Request) (originalRequest, error) {
 	if raw == "" {
 		return originalRequest{}, errBadForward("X-Original-URL is missing: the proxy must send the original request's URL.")
 	}
-	lower := strings.ToLower(raw)
-	var rest string
-	switch {
-	case strings.HasPrefix(lower, "https://"):
-		rest = raw[len("https://"):]
-	case strings.HasPrefix(lower, "http://"):
-		rest = raw[len("http://"):]
-	default:
+	host, ok := auth.URLAuthority(raw)
+	if !ok {
 		return originalRequest{}, errBadForward("X-Original-URL must be an absolute http or https URL.")
-	}
-	host := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
 	}
 	if host == "" {
 		return originalRequest{}, errBadForward("X-Original-URL must name a host.")

@@ -60,6 +60,27 @@ func RequestHost(hostport string) (string, bool) {
 	return h, true
 }
 
+// URLAuthority returns the authority of an absolute http or https URL as
+// written: what follows "http://" or "https://" (the scheme in any case)
+// up to the first /, ? or #, perhaps empty. It reports false for anything
+// else. It is the one reading of an address's host: the return address
+// (ParseReturnURL) and the original URL that nginx forwards.
+func URLAuthority(raw string) (string, bool) {
+	var rest string
+	switch {
+	case len(raw) >= len("https://") && strings.EqualFold(raw[:len("https://")], "https://"):
+		rest = raw[len("https://"):]
+	case len(raw) >= len("http://") && strings.EqualFold(raw[:len("http://")], "http://"):
+		rest = raw[len("http://"):]
+	default:
+		return "", false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest, true
+}
+
 // ParseReturnURL checks a return address (the rd of /login?rd=) by its
 // shape alone and returns it with its host: an absolute http or https URL
 // written plainly, with a host name and no user information, and nothing a
@@ -76,23 +97,9 @@ func ParseReturnURL(raw string) (u *url.URL, host string, ok bool) {
 			return nil, "", false
 		}
 	}
-	lower := strings.ToLower(raw)
-	var rest string
-	switch {
-	case strings.HasPrefix(lower, "https://"):
-		rest = raw[len("https://"):]
-	case strings.HasPrefix(lower, "http://"):
-		rest = raw[len("http://"):]
-	default:
-		return nil, "", false
-	}
-	// The authority ends at the first /, ? or #; it must hold no @ (user
-	// information) and no other oddity.
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	if strings.ContainsAny(authority, "@%[]") {
+	authority, ok := URLAuthority(raw)
+	// The authority must hold no @ (user information) and no other oddity.
+	if !ok || strings.ContainsAny(authority, "@%[]") {
 		return nil, "", false
 	}
 	host, ok = RequestHost(authority)

@@ -121,3 +121,87 @@ func FuzzParseReturnURL(f *testing.F) {
 		}
 	})
 }
+
+// URLAuthority is the one reading of an absolute URL's host, for the
+// return address and nginx's original URL alike.
+func TestURLAuthority(t *testing.T) {
+	for _, tt := range []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"https://wiki.example.com/x?y=1", "wiki.example.com", true},
+		{"HTTP://Wiki.Example.COM:8443", "Wiki.Example.COM:8443", true},
+		{"hTtPs://a.b?x=/y", "a.b", true},
+		{"https://a.b#frag/x", "a.b", true},
+		{"https://evil@wiki.example.com/", "evil@wiki.example.com", true},
+		{"https:///x", "", true},
+		{"https://", "", true},
+		{"//wiki.example.com/x", "", false},
+		{"/x", "", false},
+		{"javascript:alert(1)", "", false},
+		{"ftp://a.b/", "", false},
+		{"https:/a.b/", "", false},
+		{"httpſ://a.b/", "", false}, // a long s folds to s in Unicode, not here
+		{" https://a.b/", "", false},
+		{"", "", false},
+	} {
+		got, ok := auth.URLAuthority(tt.raw)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("URLAuthority(%q): got %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzURLAuthority holds the authority to what it is: the bytes right
+// after an http:// or https:// that the address starts with (in any
+// ASCII case), up to the first /, ? or # or the end; and where net/url
+// reads a host name out of the address, the same one.
+func FuzzURLAuthority(f *testing.F) {
+	for _, s := range []string{"https://app.example.com/x?y#z", "//evil.example.com", "https://a@b/", "https:\\\\x",
+		"HTTP://A.B:80", "javascript:alert(1)", "https://app.example.com\\@evil/", "http://a?b/c", "https://"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		authority, ok := auth.URLAuthority(raw)
+		prefix := ""
+		for _, p := range []string{"https://", "http://"} {
+			if len(raw) >= len(p) && asciiLower(raw[:len(p)]) == p {
+				prefix = raw[:len(p)]
+				break
+			}
+		}
+		if ok != (prefix != "") {
+			t.Fatalf("URLAuthority(%q) = %v, but its scheme prefix is %q", raw, ok, prefix)
+		}
+		if !ok {
+			if authority != "" {
+				t.Fatalf("refused %q but returned %q", raw, authority)
+			}
+			return
+		}
+		if !strings.HasPrefix(raw, prefix+authority) || strings.ContainsAny(authority, "/?#") {
+			t.Fatalf("URLAuthority(%q) = %q: not the bytes after the scheme", raw, authority)
+		}
+		if rest := raw[len(prefix+authority):]; rest != "" && !strings.ContainsRune("/?#", rune(rest[0])) {
+			t.Fatalf("URLAuthority(%q) = %q stops before %q", raw, authority, rest)
+		}
+		host, hostOK := auth.RequestHost(authority)
+		if !hostOK {
+			return
+		}
+		if u, err := url.Parse(raw); err == nil && u.User == nil && strings.ToLower(u.Hostname()) != host {
+			t.Fatalf("URLAuthority(%q) = %q (host %q), but net/url reads host %q", raw, authority, host, u.Hostname())
+		}
+	})
+}
+
+// asciiLower lowers ASCII letters only.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
