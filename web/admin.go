@@ -179,11 +179,61 @@ var (
 	confirmRemovePasskeys = &confirmation{"user.remove_passkeys_confirm", "user.remove_passkeys_confirm_text", "user.remove_passkeys"}
 )
 
-// confirmData is the confirmation page of a destructive action.
+// confirmData is the confirmation page of a destructive action
+// (settings_confirm), asked without JavaScript: app.js asks in a dialog.
 type confirmData struct {
-	User                  *gatehouse.User
+	Back, BackLabel       string // the breadcrumb and Cancel: where to, in words
 	Action                string // where the confirmed form posts
 	Heading, Text, Button string
+}
+
+// question is what a confirmation page asks: the catalogue keys, the
+// arguments of its heading and text (such as "name" and the thing's
+// name), and where Cancel leads (back) under which words (backKey, a
+// catalogue key, or backName as it is).
+type question struct {
+	*confirmation
+	args              []any
+	back              string
+	backKey, backName string
+}
+
+// askConfirmation shows the page that asks q about the action posted to
+// r's path; its form posts there again with confirmed=1.
+func (d deps) askConfirmation(w http.ResponseWriter, r *http.Request, p *page, q question) {
+	c := confirmData{Back: q.back, BackLabel: q.backName, Action: r.URL.Path,
+		Heading: p.T(q.Heading, q.args...), Text: p.T(q.Text, q.args...), Button: p.T(q.Button)}
+	if q.backKey != "" {
+		c.BackLabel = p.T(q.backKey)
+	}
+	p.Data = c
+	d.rd.render(w, r, "settings_confirm", p)
+}
+
+// deleteConfirmed deletes after a confirmation: app.js asks in a dialog
+// and adds confirmed=1; without JavaScript the first POST answers with a
+// page that asks, whose form adds it. ask finds what is to be deleted
+// (an error, such as not found, fails the request) and says how to ask;
+// del deletes; then the browser goes to done with the toast flash.
+func (d deps) deleteConfirmed(w http.ResponseWriter, r *http.Request, id *auth.Identity, nav string,
+	ask func() (question, error), del func() error, flash, done string) {
+	if r.PostFormValue("confirmed") != "1" {
+		q, err := ask()
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		p := d.pageFor(w, r, "title.confirm", id)
+		p.Nav = nav
+		d.askConfirmation(w, r, p, q)
+		return
+	}
+	if err := del(); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.setFlash(w, flash)
+	http.Redirect(w, r, done, http.StatusSeeOther)
 }
 
 // userAction runs an admin action from a form on the user's page and
@@ -217,9 +267,8 @@ func (d deps) confirmPage(w http.ResponseWriter, r *http.Request, id *auth.Ident
 	if p == nil {
 		return
 	}
-	p.Data = confirmData{User: u.User, Action: r.URL.Path,
-		Heading: p.T(c.Heading, "name", u.Name), Text: p.T(c.Text), Button: p.T(c.Button)}
-	d.rd.render(w, r, "settings_user_confirm", p)
+	d.askConfirmation(w, r, p, question{confirmation: c, args: []any{"name", u.Name}, back: "/settings/users/" + u.ID,
+		backName: u.Name})
 }
 
 func (d deps) handleUserUpdate() http.Handler {

@@ -83,32 +83,24 @@ func (d deps) handleCreateAPIKey(w http.ResponseWriter, r *http.Request, id *aut
 	d.apiKeysPage(w, r, id, apiKeysData{Created: created}, nil)
 }
 
-// handleDeleteAPIKey deletes after a confirmation: app.js asks in a
-// dialog and adds confirmed=1; without JavaScript the first POST answers
-// with a page that asks.
+var confirmDeleteAPIKey = &confirmation{"api_key.delete_confirm", "api_key.delete_confirm_text", "api_key.delete"}
+
+// handleDeleteAPIKey deletes after a confirmation (deleteConfirmed).
 func (d deps) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	if r.PostFormValue("confirmed") != "1" {
+	keyID := r.PathValue("id")
+	d.deleteConfirmed(w, r, id, "api_keys", func() (question, error) {
 		list, err := d.svc.APIKeys(r.Context(), id)
 		if err != nil {
-			d.fail(w, r, err)
-			return
+			return question{}, err
 		}
 		for _, k := range list {
-			if k.ID == r.PathValue("id") {
-				p := d.pageFor(w, r, "title.confirm", id)
-				p.Nav = "api_keys"
-				p.Data = k
-				d.rd.render(w, r, "settings_api_key_confirm", p)
-				return
+			if k.ID == keyID {
+				return question{confirmation: confirmDeleteAPIKey, args: []any{"name", k.Name}, back: auth.APIKeysPath,
+					backKey: "api_keys.heading"}, nil
 			}
 		}
-		d.fail(w, r, gatehouse.Errorf(gatehouse.ENotFound, "API key not found."))
-		return
-	}
-	if err := d.svc.DeleteAPIKey(r.Context(), id, r.PathValue("id"), d.client(r)); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	d.setFlash(w, "flash.api_key_deleted")
-	http.Redirect(w, r, auth.APIKeysPath, http.StatusSeeOther)
+		return question{}, gatehouse.Errorf(gatehouse.ENotFound, "API key not found.")
+	}, func() error {
+		return d.svc.DeleteAPIKey(r.Context(), id, keyID, d.client(r))
+	}, "flash.api_key_deleted", auth.APIKeysPath)
 }

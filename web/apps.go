@@ -155,26 +155,18 @@ func (d deps) handleUpdateApp(w http.ResponseWriter, r *http.Request, id *auth.I
 	http.Redirect(w, r, auth.ApplicationsPath, http.StatusSeeOther)
 }
 
-// handleDeleteApp deletes after a confirmation: app.js asks in a dialog and
-// adds confirmed=1; without JavaScript the first POST answers with a page
-// that asks.
+var confirmDeleteApp = &confirmation{"apps.delete_confirm", "apps.delete_confirm_text", "apps.delete"}
+
+// handleDeleteApp deletes after a confirmation (deleteConfirmed).
 func (d deps) handleDeleteApp(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	if r.PostFormValue("confirmed") != "1" {
-		a, err := d.svc.Application(r.Context(), id, r.PathValue("client_id"))
+	clientID := r.PathValue("client_id")
+	d.deleteConfirmed(w, r, id, "apps", func() (question, error) {
+		a, err := d.svc.Application(r.Context(), id, clientID)
 		if err != nil {
-			d.fail(w, r, err)
-			return
+			return question{}, err
 		}
-		p := d.pageFor(w, r, "title.confirm", id)
-		p.Nav = "apps"
-		p.Data = a
-		d.rd.render(w, r, "settings_app_confirm", p)
-		return
-	}
-	if err := d.svc.DeleteApplication(r.Context(), id, r.PathValue("client_id"), d.client(r)); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	d.setFlash(w, "flash.app_deleted")
-	http.Redirect(w, r, auth.ApplicationsPath, http.StatusSeeOther)
+		return question{confirmation: confirmDeleteApp, args: []any{"name", a.Name}, back: auth.ApplicationsPath, backKey: "apps.heading"}, nil
+	}, func() error {
+		return d.svc.DeleteApplication(r.Context(), id, clientID, d.client(r))
+	}, "flash.app_deleted", auth.ApplicationsPath)
 }

@@ -126,26 +126,19 @@ func (d deps) handleResendDelivery() http.Handler {
 	})
 }
 
-// handleDeleteWebhook deletes after a confirmation: app.js asks in a
-// dialog and adds confirmed=1; without JavaScript the first POST answers
-// with a page that asks.
+var confirmDeleteWebhook = &confirmation{"webhook.delete_confirm", "webhook.delete_confirm_text", "webhook.delete"}
+
+// handleDeleteWebhook deletes after a confirmation (deleteConfirmed).
 func (d deps) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	if r.PostFormValue("confirmed") != "1" {
-		e, _, err := d.svc.Webhook(r.Context(), id, r.PathValue("id"))
+	endpointID := r.PathValue("id")
+	d.deleteConfirmed(w, r, id, "webhooks", func() (question, error) {
+		e, _, err := d.svc.Webhook(r.Context(), id, endpointID)
 		if err != nil {
-			d.fail(w, r, err)
-			return
+			return question{}, err
 		}
-		p := d.pageFor(w, r, "title.confirm", id)
-		p.Nav = "webhooks"
-		p.Data = e
-		d.rd.render(w, r, "settings_webhook_confirm", p)
-		return
-	}
-	if err := d.svc.DeleteWebhook(r.Context(), id, r.PathValue("id"), d.client(r)); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	d.setFlash(w, "flash.webhook_deleted")
-	http.Redirect(w, r, auth.WebhooksPath, http.StatusSeeOther)
+		return question{confirmation: confirmDeleteWebhook, args: []any{"url", e.URL}, back: auth.WebhooksPath + "/" + e.ID,
+			backKey: "webhooks.heading"}, nil
+	}, func() error {
+		return d.svc.DeleteWebhook(r.Context(), id, endpointID, d.client(r))
+	}, "flash.webhook_deleted", auth.WebhooksPath)
 }
