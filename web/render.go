@@ -76,7 +76,23 @@ func parsePages() (map[string]*template.Template, error) {
 			return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(strings.Join(lines, "\r\n")+"\r\n"))
 		},
 		// list makes a slice in a template: {{textFile (list .Password)}}.
-		"list":        func(s ...string) []string { return s },
+		"list": func(s ...string) []string { return s },
+		// args is the argument of a partial that takes several: the page
+		// and names with values, {{template "secret-shown-once" (args $ "ID" "key" ...)}}.
+		"args": func(p *page, kv ...any) (map[string]any, error) {
+			m := map[string]any{"Page": p}
+			for i := 0; i+1 < len(kv); i += 2 {
+				name, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("args: name %v is not a string", kv[i])
+				}
+				m[name] = kv[i+1]
+			}
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("args: %v has no value", kv[len(kv)-1])
+			}
+			return m, nil
+		},
 		"agent":       parseAgent,
 		"reasonCodes": password.ReasonCodes,
 		// The password limits and the link paths come from where they are
