@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/nginxtest"
 )
@@ -21,68 +20,59 @@ import (
 // after the dialog. Each page is checked for
 // accessibility; the screenshots are docs/screenshots/apps*.png.
 func TestAppsPage(t *testing.T) {
-	t.Parallel()
-	cat := catalogue(t)
-	for _, lang := range i18n.Supported {
-		t.Run(lang, func(t *testing.T) {
-			t.Parallel()
-			T := func(key string, args ...any) string { return cat.T(lang, key, args...) }
-			s := startAcme(t)
-			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
-			login(p, adaEmail, goodPW, "/settings/profile")
-			p.Click(`.sidebar a[href="/settings/apps"]`)
-			p.WaitPath("/settings/apps")
-			p.WaitText(T("apps.none"))
-			p.CheckAccessibility("apps, none")
-			p.Fill("#name", "Wiki")
-			p.Fill("#forward_auth_hosts", "wiki.acme.example")
-			p.Click("#require_mfa")
-			p.Screenshot(shotName("apps-add", lang))
-			p.Submit(`form[action="/settings/apps"] button[type=submit]`)
-			p.WaitVisible("#client-secret")
-			if secret := p.Text("#client-secret"); len(secret) != 43 {
-				t.Fatalf("client secret on the page: %q", secret)
-			}
-			p.WaitVisible(`[data-copy="#client-secret"]`)
-			p.WaitText("wiki.acme.example")
-			p.CheckAccessibility("apps, added")
-			p.Screenshot(shotName("apps-added", lang))
+	inEachLanguage(t, nil, func(t *testing.T, s *acme, p *browsertest.Page, T func(string, ...any) string, lang string) {
+		p.Click(`.sidebar a[href="/settings/apps"]`)
+		p.WaitPath("/settings/apps")
+		p.WaitText(T("apps.none"))
+		p.CheckAccessibility("apps, none")
+		p.Fill("#name", "Wiki")
+		p.Fill("#forward_auth_hosts", "wiki.acme.example")
+		p.Click("#require_mfa")
+		p.Screenshot(shotName("apps-add", lang))
+		p.Submit(`form[action="/settings/apps"] button[type=submit]`)
+		p.WaitVisible("#client-secret")
+		if secret := p.Text("#client-secret"); len(secret) != 43 {
+			t.Fatalf("client secret on the page: %q", secret)
+		}
+		p.WaitVisible(`[data-copy="#client-secret"]`)
+		p.WaitText("wiki.acme.example")
+		p.CheckAccessibility("apps, added")
+		p.Screenshot(shotName("apps-added", lang))
 
-			// Change it: its page holds its settings; a refusal stays on the
-			// form with the error, a save returns to the list with a toast.
-			p.Click(`.apps-table a.button`)
-			p.WaitText(T("apps.edit_heading", "name", "Wiki"))
-			if got := p.Value("#forward_auth_hosts"); got != "wiki.acme.example" {
-				t.Fatalf("the form's hosts: %q", got)
-			}
-			p.CheckAccessibility("app, edit")
-			p.Fill("#forward_auth_hosts", "https://wiki.acme.example/")
-			p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
-			p.WaitText(T("error.invalid_forward_auth_host"))
-			p.CheckAccessibility("app, edit refused")
-			p.Fill("#name", "Team wiki")
-			p.Fill("#forward_auth_hosts", "wiki.acme.example\nkb.acme.example")
-			p.Click("#require_admin")
-			p.Screenshot(shotName("apps-edit", lang))
-			p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
-			p.WaitPath("/settings/apps")
-			p.WaitToast(T("flash.app_updated"))
-			p.WaitText("kb.acme.example")
-			p.WaitText(T("apps.admins_only") + "; " + T("apps.mfa"))
-			p.CheckAccessibility("apps, changed")
+		// Change it: its page holds its settings; a refusal stays on the
+		// form with the error, a save returns to the list with a toast.
+		p.Click(`.apps-table a.button`)
+		p.WaitText(T("apps.edit_heading", "name", "Wiki"))
+		if got := p.Value("#forward_auth_hosts"); got != "wiki.acme.example" {
+			t.Fatalf("the form's hosts: %q", got)
+		}
+		p.CheckAccessibility("app, edit")
+		p.Fill("#forward_auth_hosts", "https://wiki.acme.example/")
+		p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
+		p.WaitText(T("error.invalid_forward_auth_host"))
+		p.CheckAccessibility("app, edit refused")
+		p.Fill("#name", "Team wiki")
+		p.Fill("#forward_auth_hosts", "wiki.acme.example\nkb.acme.example")
+		p.Click("#require_admin")
+		p.Screenshot(shotName("apps-edit", lang))
+		p.Submit(`form[action^="/settings/apps/"] button[type=submit]`)
+		p.WaitPath("/settings/apps")
+		p.WaitToast(T("flash.app_updated"))
+		p.WaitText("kb.acme.example")
+		p.WaitText(T("apps.admins_only") + "; " + T("apps.mfa"))
+		p.CheckAccessibility("apps, changed")
 
-			p.Click(`form[action$="/delete"] button`)
-			p.WaitVisible("#confirm-dialog")
-			if got := p.Text("#confirm-dialog"); !strings.Contains(got, "Team wiki") {
-				t.Errorf("the dialog says %q, want the app's name", got)
-			}
-			p.Screenshot(shotName("apps-delete-dialog", lang))
-			p.Submit("#confirm-dialog-ok")
-			p.WaitPath("/settings/apps")
-			p.WaitToast(T("flash.app_deleted"))
-			p.WaitText(T("apps.none"))
-		})
-	}
+		p.Click(`form[action$="/delete"] button`)
+		p.WaitVisible("#confirm-dialog")
+		if got := p.Text("#confirm-dialog"); !strings.Contains(got, "Team wiki") {
+			t.Errorf("the dialog says %q, want the app's name", got)
+		}
+		p.Screenshot(shotName("apps-delete-dialog", lang))
+		p.Submit("#confirm-dialog-ok")
+		p.WaitPath("/settings/apps")
+		p.WaitToast(T("flash.app_deleted"))
+		p.WaitText(T("apps.none"))
+	})
 }
 
 // TestForwardAuthJourney: a person opens a page of an app behind nginx

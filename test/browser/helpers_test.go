@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
@@ -50,6 +51,24 @@ func startAcme(t *testing.T, opts ...servertest.Option) *acme {
 	a := &acme{Server: s, CompanyID: c.ID, AdaID: u.ID}
 	a.CarlID = a.addUser(t, "Carl Jensen", carlEmail, goodPW, gatehouse.RoleMember)
 	return a
+}
+
+// inEachLanguage runs journey in each supported language, in parallel:
+// Acme on a server of its own (started with opts), Ada signed in on a
+// browser that asks for the language; T translates into it.
+func inEachLanguage(t *testing.T, opts []servertest.Option,
+	journey func(t *testing.T, s *acme, p *browsertest.Page, T func(string, ...any) string, lang string)) {
+	t.Parallel()
+	cat := catalogue(t)
+	for _, lang := range i18n.Supported {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			s := startAcme(t, opts...)
+			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
+			login(p, adaEmail, goodPW, "/settings/profile")
+			journey(t, s, p, func(key string, args ...any) string { return cat.T(lang, key, args...) }, lang)
+		})
+	}
 }
 
 // addUser adds an active user with a proper name.

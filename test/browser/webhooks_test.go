@@ -1,14 +1,10 @@
 package browser_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/testenv/browsertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/webhooktest"
@@ -22,79 +18,65 @@ import (
 // the reason, then delete it after the dialog. Each page is checked for
 // accessibility, and the screenshots are docs/screenshots/webhook*.png.
 func TestWebhooks(t *testing.T) {
-	t.Parallel()
-	cat := catalogue(t)
-	for _, lang := range i18n.Supported {
-		t.Run(lang, func(t *testing.T) {
-			t.Parallel()
-			T := func(key string, args ...any) string { return cat.T(lang, key, args...) }
-			s := servertest.Start(t, servertest.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true }))
-			company, _, _, err := s.Service().CreateCompany(context.Background(), auth.NewCompany{
-				Name: "Acme", AdminName: "Ada Lovelace", AdminEmail: adaEmail, Password: goodPW}, auth.Client{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			carl := s.AddUser(t, company.ID, carlEmail, goodPW, gatehouse.RoleMember)
-			r := webhooktest.Start(t)
-			r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Status: 503} })
+	inEachLanguage(t, []servertest.Option{servertest.WithOptions(func(o *server.Options) { o.WebhookAllowPrivate = true })}, func(t *testing.T, s *acme, p *browsertest.Page, T func(string, ...any) string, lang string) {
+		carl := s.CarlID
+		r := webhooktest.Start(t)
+		r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Status: 503} })
 
-			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
-			login(p, adaEmail, goodPW, "/settings/profile")
-			p.Click(`.sidebar a[href="/settings/webhooks"]`)
-			p.WaitPath("/settings/webhooks")
-			p.WaitText(T("webhooks.none"))
-			p.CheckAccessibility("webhooks, none")
-			p.Fill("#url", r.URL)
-			p.Click(`input[name=events][value="user.disabled"]`)
-			p.Screenshot(shotName("webhooks-add", lang))
-			p.Submit(`form[action="/settings/webhooks"] button[type=submit]`)
-			p.WaitVisible("#webhook-secret")
-			secret := p.Text("#webhook-secret")
-			if !strings.HasPrefix(secret, "whsec_") {
-				t.Fatalf("secret on the page: %q", secret)
-			}
-			r.SetSecrets(secret)
-			p.WaitVisible(`[data-copy="#webhook-secret"]`)
-			p.CheckAccessibility("webhooks, added")
-			p.Screenshot(shotName("webhooks-added", lang))
+		p.Click(`.sidebar a[href="/settings/webhooks"]`)
+		p.WaitPath("/settings/webhooks")
+		p.WaitText(T("webhooks.none"))
+		p.CheckAccessibility("webhooks, none")
+		p.Fill("#url", r.URL)
+		p.Click(`input[name=events][value="user.disabled"]`)
+		p.Screenshot(shotName("webhooks-add", lang))
+		p.Submit(`form[action="/settings/webhooks"] button[type=submit]`)
+		p.WaitVisible("#webhook-secret")
+		secret := p.Text("#webhook-secret")
+		if !strings.HasPrefix(secret, "whsec_") {
+			t.Fatalf("secret on the page: %q", secret)
+		}
+		r.SetSecrets(secret)
+		p.WaitVisible(`[data-copy="#webhook-secret"]`)
+		p.CheckAccessibility("webhooks, added")
+		p.Screenshot(shotName("webhooks-added", lang))
 
-			// Carl is disabled; the receiver answers 503.
-			c := s.Client(t)
-			c.Token = c.Login(adaEmail, goodPW)
-			if res := c.Do("PATCH", "/api/v1/company/users/"+carl, map[string]any{"disabled": true}); res.StatusCode != 200 {
-				t.Fatalf("disable Carl: %d %s", res.StatusCode, res.Body)
-			}
-			r.WaitFor(browsertest.Timeout, "the delivery", func(rs []webhooktest.Received) bool { return len(rs) == 1 && rs[0].Verified() })
-			p.ClickLink(r.URL)
-			p.WaitText(T("webhook.deliveries_heading"))
-			reloadUntil(t, p, "HTTP 503")
-			p.WaitText(T("delivery_state.pending"))
-			p.CheckAccessibility("webhook, failing")
-			p.Screenshot(shotName("webhook", lang))
+		// Carl is disabled; the receiver answers 503.
+		c := s.Client(t)
+		c.Token = c.Login(adaEmail, goodPW)
+		if res := c.Do("PATCH", "/api/v1/company/users/"+carl, map[string]any{"disabled": true}); res.StatusCode != 200 {
+			t.Fatalf("disable Carl: %d %s", res.StatusCode, res.Body)
+		}
+		r.WaitFor(browsertest.Timeout, "the delivery", func(rs []webhooktest.Received) bool { return len(rs) == 1 && rs[0].Verified() })
+		p.ClickLink(r.URL)
+		p.WaitText(T("webhook.deliveries_heading"))
+		reloadUntil(t, p, "HTTP 503")
+		p.WaitText(T("delivery_state.pending"))
+		p.CheckAccessibility("webhook, failing")
+		p.Screenshot(shotName("webhook", lang))
 
-			// Resent, the receiver says 410 Gone: the endpoint is disabled and the page says why.
-			r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Status: 410} })
-			p.Submit(`form[action$="/resend"] button`)
-			p.WaitToast(T("flash.webhook_resent"))
-			reloadUntil(t, p, T("webhook.disabled_heading"))
-			p.WaitText("410")
-			p.CheckAccessibility("webhook, disabled")
-			p.Screenshot(shotName("webhook-disabled", lang))
-			s.SMTP.WaitFor(t, adaEmail, "")
+		// Resent, the receiver says 410 Gone: the endpoint is disabled and the page says why.
+		r.Respond(func(webhooktest.Received) webhooktest.Answer { return webhooktest.Answer{Status: 410} })
+		p.Submit(`form[action$="/resend"] button`)
+		p.WaitToast(T("flash.webhook_resent"))
+		reloadUntil(t, p, T("webhook.disabled_heading"))
+		p.WaitText("410")
+		p.CheckAccessibility("webhook, disabled")
+		p.Screenshot(shotName("webhook-disabled", lang))
+		s.SMTP.WaitFor(t, adaEmail, "")
 
-			// Delete, after the dialog.
-			p.Click(`form[action$="/delete"] button`)
-			p.WaitVisible("#confirm-dialog")
-			if got := p.Text("#confirm-dialog"); !strings.Contains(got, r.URL) {
-				t.Errorf("the dialog says %q, want the URL", got)
-			}
-			p.Screenshot(shotName("webhook-delete-dialog", lang))
-			p.Submit("#confirm-dialog-ok")
-			p.WaitPath("/settings/webhooks")
-			p.WaitToast(T("flash.webhook_deleted"))
-			p.WaitText(T("webhooks.none"))
-		})
-	}
+		// Delete, after the dialog.
+		p.Click(`form[action$="/delete"] button`)
+		p.WaitVisible("#confirm-dialog")
+		if got := p.Text("#confirm-dialog"); !strings.Contains(got, r.URL) {
+			t.Errorf("the dialog says %q, want the URL", got)
+		}
+		p.Screenshot(shotName("webhook-delete-dialog", lang))
+		p.Submit("#confirm-dialog-ok")
+		p.WaitPath("/settings/webhooks")
+		p.WaitToast(T("flash.webhook_deleted"))
+		p.WaitText(T("webhooks.none"))
+	})
 }
 
 // reloadUntil opens the page again until it says text: the outcome of a
