@@ -132,6 +132,7 @@ func TestCompanyAppUpdate(t *testing.T) {
 			code   string
 		}{
 			{"empty name", map[string]any{"name": " "}, 400, gatehouse.EInvalidRequest},
+			{"nothing", map[string]any{}, 400, gatehouse.EInvalidRequest},
 			{"made public", map[string]any{"name": "Renamed", "public": true}, 400, gatehouse.EInvalidRequest},
 			{"host with a port", map[string]any{"forward_auth_hosts": []string{"wiki.example.com:443"}}, 400, gatehouse.EInvalidForwardAuthHost},
 			{"http redirect", map[string]any{"redirect_uris": []string{"http://wiki.example.com/cb"}}, 400, gatehouse.EInvalidRedirectURI},
@@ -150,6 +151,7 @@ func TestCompanyAppUpdate(t *testing.T) {
 		}
 		wantProblem(t, "another company's app", bea.Do("PATCH", path, map[string]any{"name": "Mine"}), 404, gatehouse.ENotFound)
 		wantProblem(t, "an unknown app", ada.Do("PATCH", "/api/v1/company/apps/nope", map[string]any{"name": "x"}), 404, gatehouse.ENotFound)
+		wantProblem(t, "an unknown app, no body", ada.Do("PATCH", "/api/v1/company/apps/nope", nil), 400, gatehouse.EInvalidRequest)
 		wantProblem(t, "a member", mo.Do("PATCH", path, map[string]any{"name": "x"}), 403, gatehouse.EForbidden)
 		if got := ada.Get("/api/v1/company/apps").JSON(t)["apps"].([]any)[0].(map[string]any); got["name"] != "Wiki" ||
 			got["require_role"] != nil || got["updated_at"] != got["created_at"] {

@@ -370,6 +370,17 @@ type ApplicationChange struct {
 	RequireMFA       *bool
 }
 
+// check refuses a change that changes nothing: a request without
+// a member is a mistake worth telling, before anything is looked up.
+func (ch ApplicationChange) check() error {
+	if ch.Name == nil && ch.RedirectURIs == nil && ch.PostLogoutRedirectURIs == nil && ch.Public == nil && ch.FirstParty == nil &&
+		ch.ForwardAuthHosts == nil && ch.RequireRole == nil && ch.RequireMFA == nil {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest,
+			"Say what to change: name, redirect_uris, post_logout_redirect_uris, forward_auth_hosts, require_role or require_mfa.")
+	}
+	return nil
+}
+
 // apply returns the application a would be after ch, in the form
 // checkNewApplication takes: the rules of a change are those of a
 // registration, and public cannot change (EInvalidRequest).
@@ -415,6 +426,9 @@ func (ch ApplicationChange) apply(a *gatehouse.Application) (NewApplication, err
 // operator's, is ENotFound.
 func (s *Service) UpdateApplication(ctx context.Context, id *Identity, clientID string, ch ApplicationChange, c Client) (*gatehouse.Application, error) {
 	if err := requireAdmin(id); err != nil {
+		return nil, err
+	}
+	if err := ch.check(); err != nil {
 		return nil, err
 	}
 	var updated *gatehouse.Application
@@ -525,6 +539,9 @@ func (s *Service) OperatorApplications(ctx context.Context) ([]*gatehouse.Applic
 // OperatorUpdateApplication changes any app by its client ID, as
 // UpdateApplication does; only the operator's own may be first-party.
 func (s *Service) OperatorUpdateApplication(ctx context.Context, clientID string, ch ApplicationChange, c Client) (*gatehouse.Application, error) {
+	if err := ch.check(); err != nil {
+		return nil, err
+	}
 	var updated *gatehouse.Application
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		if clientID == "" || len(clientID) > maxIDBytes {

@@ -233,6 +233,7 @@ func TestApplicationChange(t *testing.T) {
 			{"host with a port", auth.ApplicationChange{ForwardAuthHosts: []string{"wiki.example.com:443"}}, gatehouse.EInvalidForwardAuthHost},
 			{"taken host", auth.ApplicationChange{Name: ptr("Renamed"), ForwardAuthHosts: []string{"OTHER.example.com"}}, gatehouse.EForwardAuthHostTaken},
 			{"made public", auth.ApplicationChange{Name: ptr("Renamed"), Public: ptr(true)}, gatehouse.EInvalidRequest},
+			{"nothing", auth.ApplicationChange{}, gatehouse.EInvalidRequest},
 		} {
 			_, err := e.svc.UpdateApplication(ctx, admin, clientID, tt.ch, e.client())
 			wantCode(t, tt.name, err, tt.code)
