@@ -175,6 +175,67 @@ func (s *Service) adminUpdate(ctx context.Context, id *Identity, userID string,
 	})
 }
 
+// companyLimit bounds how many of something one company may have.
+type companyLimit struct {
+	max   int
+	what  string // plural, as the refusal names them
+	count func(tx gatehouse.Tx, companyID string) (int, error)
+}
+
+// check refuses one more for the company once it has max. The caller
+// holds the company's lock (adminLocked), so that two adding at once
+// cannot pass the limit together.
+func (l companyLimit) check(tx gatehouse.Tx, companyID string) error {
+	n, err := l.count(tx, companyID)
+	if err != nil {
+		return err
+	}
+	if n >= l.max {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d %s; delete one first.", l.max, l.what)
+	}
+	return nil
+}
+
+// adminLocked runs fn in a write transaction as the caller's company's
+// admin, checked before it and again inside it, holding the company's
+// lock: two admins adding at once must not pass a limit together.
+func (s *Service) adminLocked(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *Actor) error) error {
+	if err := requireAdmin(id); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		if err := tx.LockCompany(id.CompanyID()); err != nil {
+			return err
+		}
+		actor, err := freshAdmin(tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, actor)
+	})
+}
+
+// adminItem runs fn in a write transaction on the item of the caller's
+// company that load finds (ENotFound for another company's), with the
+// caller's admin rights checked before it and again inside it.
+func adminItem[T any](s *Service, ctx context.Context, id *Identity, load func(tx gatehouse.Tx, actor *Actor) (T, error),
+	fn func(tx gatehouse.Tx, o *outcome, actor *Actor, item T) error) error {
+	if err := requireAdmin(id); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
+		actor, err := freshAdmin(tx, id)
+		if err != nil {
+			return err
+		}
+		item, err := load(tx, actor)
+		if err != nil {
+			return err
+		}
+		return fn(tx, o, actor, item)
+	})
+}
+
 // adminMail fills what every message about target says, naming the admin
 // or key who acted (nil: the operator).
 func (s *Service) adminMail(tx gatehouse.Tx, target *gatehouse.User, actor *Actor) (mail.Data, error) {

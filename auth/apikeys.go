@@ -188,7 +188,8 @@ func checkNewAPIKey(nk NewAPIKey, now time.Time) (NewAPIKey, error) {
 }
 
 // createAPIKey stores a new key of companyID ("" for an operator key) made
-// by actor (nil: the operator's command line) and audits it.
+// by actor (nil: the operator's command line) and audits it; a company's
+// at most MaxAPIKeysPerCompany, the caller holding the company's lock.
 func (s *Service) createAPIKey(tx gatehouse.Tx, companyID string, actor *Actor, nk NewAPIKey, c Client) (*CreatedAPIKey, error) {
 	nk, err := checkNewAPIKey(nk, tx.Now())
 	if err != nil {
@@ -198,13 +199,8 @@ func (s *Service) createAPIKey(tx gatehouse.Tx, companyID string, actor *Actor, 
 		if _, err := tx.Company(companyID); err != nil {
 			return nil, err
 		}
-		existing, err := tx.APIKeys(companyID)
-		if err != nil {
+		if err := apiKeysPerCompany.check(tx, companyID); err != nil {
 			return nil, err
-		}
-		if len(existing) >= MaxAPIKeysPerCompany {
-			return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d API keys; delete one first.",
-				MaxAPIKeysPerCompany)
 		}
 	}
 	k := &gatehouse.APIKey{ID: gatehouse.NewID(tx.Now()), CompanyID: companyID, Name: nk.Name, CreatedAt: tx.Now(),
@@ -258,37 +254,26 @@ func (s *Service) CreateAPIKey(ctx context.Context, id *Identity, nk NewAPIKey, 
 		return nil, err
 	}
 	var created *CreatedAPIKey
-	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		// Two admins adding at once must not pass the limit together.
-		if err := tx.LockCompany(id.CompanyID()); err != nil {
-			return err
-		}
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
+	err := s.adminLocked(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		created, err = s.createAPIKey(tx, actor.CompanyID, actor, nk, c)
 		return err
 	})
 	return created, err
 }
 
+var apiKeysPerCompany = companyLimit{max: MaxAPIKeysPerCompany, what: "API keys",
+	count: func(tx gatehouse.Tx, companyID string) (int, error) {
+		list, err := tx.APIKeys(companyID)
+		return len(list), err
+	}}
+
 // DeleteAPIKey deletes a key of the caller's company: the next request
 // made with it is refused, on every node. Another company's key is
 // ENotFound, like one that does not exist.
 func (s *Service) DeleteAPIKey(ctx context.Context, id *Identity, keyID string, c Client) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
-		k, err := companyAPIKey(tx, actor, keyID)
-		if err != nil {
-			return err
-		}
+	return adminItem(s, ctx, id, func(tx gatehouse.Tx, actor *Actor) (*gatehouse.APIKey, error) {
+		return companyAPIKey(tx, actor, keyID)
+	}, func(tx gatehouse.Tx, o *outcome, actor *Actor, k *gatehouse.APIKey) error {
 		return s.deleteAPIKey(tx, k, actor, c)
 	})
 }

@@ -330,28 +330,21 @@ func (s *Service) CreateApplication(ctx context.Context, id *Identity, na NewApp
 		return nil, err
 	}
 	var created *CreatedApplication
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		// Two admins adding at once must not pass the limit together.
-		if err := tx.LockCompany(id.CompanyID()); err != nil {
+	err = s.adminLocked(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
+		if err := applicationsPerCompany.check(tx, actor.CompanyID); err != nil {
 			return err
-		}
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
-		existing, err := tx.Applications(actor.CompanyID)
-		if err != nil {
-			return err
-		}
-		if len(existing) >= MaxApplicationsPerCompany {
-			return gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d applications; delete one first.",
-				MaxApplicationsPerCompany)
 		}
 		created, err = s.createApplication(tx, actor.CompanyID, actor, na, c)
 		return err
 	})
 	return created, err
 }
+
+var applicationsPerCompany = companyLimit{max: MaxApplicationsPerCompany, what: "applications",
+	count: func(tx gatehouse.Tx, companyID string) (int, error) {
+		list, err := tx.Applications(companyID)
+		return len(list), err
+	}}
 
 // ApplicationChange is a change to an application (PATCH
 // /api/v1/company/apps/{client_id}, the page's edit form, `gatehouse app
@@ -475,18 +468,9 @@ func (s *Service) updateApplication(tx gatehouse.Tx, a *gatehouse.Application, a
 // DeleteApplication deletes an app of the caller's company: its hosts are
 // no longer admitted by forward auth from the next request on.
 func (s *Service) DeleteApplication(ctx context.Context, id *Identity, clientID string, c Client) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
-		a, err := companyApplication(tx, actor, clientID)
-		if err != nil {
-			return err
-		}
+	return adminItem(s, ctx, id, func(tx gatehouse.Tx, actor *Actor) (*gatehouse.Application, error) {
+		return companyApplication(tx, actor, clientID)
+	}, func(tx gatehouse.Tx, o *outcome, actor *Actor, a *gatehouse.Application) error {
 		return s.deleteApplication(tx, a, actor, c)
 	})
 }

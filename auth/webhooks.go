@@ -136,20 +136,9 @@ func companyWebhook(tx gatehouse.Tx, actor *Actor, id string) (*gatehouse.Webhoo
 // caller's company, with the caller's admin rights checked again inside.
 func (s *Service) adminWebhook(ctx context.Context, id *Identity, endpointID string,
 	fn func(tx gatehouse.Tx, o *outcome, actor *Actor, e *gatehouse.WebhookEndpoint) error) error {
-	if err := requireAdmin(id); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
-		e, err := companyWebhook(tx, actor, endpointID)
-		if err != nil {
-			return err
-		}
-		return fn(tx, o, actor, e)
-	})
+	return adminItem(s, ctx, id, func(tx gatehouse.Tx, actor *Actor) (*gatehouse.WebhookEndpoint, error) {
+		return companyWebhook(tx, actor, endpointID)
+	}, fn)
 }
 
 // Webhooks lists the caller's company's endpoints, oldest first.
@@ -191,28 +180,21 @@ func (s *Service) CreateWebhook(ctx context.Context, id *Identity, nw NewWebhook
 		return nil, err
 	}
 	var created *CreatedWebhook
-	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		// Two admins adding at once must not pass the limit together.
-		if err := tx.LockCompany(id.CompanyID()); err != nil {
+	err = s.adminLocked(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
+		if err := webhooksPerCompany.check(tx, actor.CompanyID); err != nil {
 			return err
-		}
-		actor, err := freshAdmin(tx, id)
-		if err != nil {
-			return err
-		}
-		existing, err := tx.WebhookEndpoints(actor.CompanyID)
-		if err != nil {
-			return err
-		}
-		if len(existing) >= MaxWebhooksPerCompany {
-			return gatehouse.Errorf(gatehouse.EInvalidRequest, "A company can have at most %d webhook endpoints; delete one first.",
-				MaxWebhooksPerCompany)
 		}
 		created, err = s.createWebhook(tx, actor.CompanyID, actor, nw, c)
 		return err
 	})
 	return created, err
 }
+
+var webhooksPerCompany = companyLimit{max: MaxWebhooksPerCompany, what: "webhook endpoints",
+	count: func(tx gatehouse.Tx, companyID string) (int, error) {
+		list, err := tx.WebhookEndpoints(companyID)
+		return len(list), err
+	}}
 
 // DeleteWebhook deletes an endpoint of the caller's company and its
 // deliveries: nothing more is sent to it.
