@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -95,5 +97,104 @@ func TestForwardAuthMFAIsTheSessions(t *testing.T) {
 			}
 			check("a session that set up its code", done.SessionToken, "")
 		})
+	})
+}
+
+// Nothing is cached (T65): the check after a logout, a password change
+// (the user's other sessions), a disabled user, a deleted app or a host
+// taken off the app refuses at once, and a host added admits at once.
+func TestForwardAuthRevocation(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, err := e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "Wiki",
+			ForwardAuthHosts: []string{"wiki.example.com"}}, e.client())
+		wantCode(t, "create app", err, "")
+		want := func(what, host, token string, outcome auth.ForwardAuthOutcome) {
+			t.Helper()
+			for range 2 { // the second check after the first one's state
+				res, err := e.svc.ForwardAuth(ctx, host, token)
+				if err != nil || res.Outcome != outcome {
+					t.Fatalf("%s: got %+v, %v; want outcome %d", what, res, err, outcome)
+				}
+			}
+		}
+		login := func(email, pw string) string {
+			t.Helper()
+			return e.loginStep(t, email, pw, auth.StatusAuthenticated).SessionToken
+		}
+		u := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
+
+		tok := login(u.Email, goodPW)
+		want("signed in", "wiki.example.com", tok, auth.ForwardAuthAllowed)
+		wantCode(t, "logout", e.svc.Logout(ctx, e.authenticate(t, tok), e.client()), "")
+		want("after logout", "wiki.example.com", tok, auth.ForwardAuthUnauthenticated)
+
+		mine, other := login(u.Email, goodPW), login(u.Email, goodPW)
+		_, err = e.svc.ChangePassword(ctx, e.authenticate(t, mine), goodPW, otherPW, otherPW, true, e.client())
+		wantCode(t, "password change", err, "")
+		want("another session after a password change", "wiki.example.com", other, auth.ForwardAuthUnauthenticated)
+
+		tok = login(u.Email, otherPW)
+		want("signed in again", "wiki.example.com", tok, auth.ForwardAuthAllowed)
+		disabled := true
+		_, err = e.svc.UpdateUser(ctx, admin, u.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
+		wantCode(t, "disable", err, "")
+		want("disabled", "wiki.example.com", tok, auth.ForwardAuthUnauthenticated)
+
+		adminTok := login(admin.User.Email, goodPW)
+		clientID := created.Application.ClientID
+		_, err = e.svc.UpdateApplication(ctx, admin, clientID, auth.ApplicationChange{ForwardAuthHosts: []string{"docs.example.com"}}, e.client())
+		wantCode(t, "move the app to another host", err, "")
+		want("the host taken off", "wiki.example.com", adminTok, auth.ForwardAuthUnknownHost)
+		want("the host added", "docs.example.com", adminTok, auth.ForwardAuthAllowed)
+		wantCode(t, "delete app", e.svc.DeleteApplication(ctx, admin, clientID, e.client()), "")
+		want("the app deleted", "docs.example.com", adminTok, auth.ForwardAuthUnknownHost)
+	})
+}
+
+// The return after a login (/login?rd=) goes only to a host some app
+// registered exactly, in any case and with any port, while it is
+// registered; the login page carries an original URL unless it is too
+// long to.
+func TestReturnApplication(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		created, err := e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "Wiki",
+			ForwardAuthHosts: []string{"wiki.example.com"}}, e.client())
+		wantCode(t, "create app", err, "")
+		for _, tt := range []struct {
+			raw  string
+			want bool
+		}{
+			{"https://wiki.example.com/page?x=1#top", true},
+			{"http://WIKI.example.com:8443/", true},
+			{"https://example.com/", false},
+			{"https://x.wiki.example.com/", false},
+			{"https://wiki.example.com.evil.example/", false},
+			{"https://user@wiki.example.com/", false},
+			{"//wiki.example.com/", false},
+			{"https://wiki.example.com/" + strings.Repeat("a", auth.MaxReturnURLLen), false},
+		} {
+			a, err := e.svc.ReturnApplication(ctx, tt.raw)
+			if err != nil || (a != nil) != tt.want || a != nil && a.ClientID != created.Application.ClientID {
+				t.Errorf("ReturnApplication(%.50q): got %v, %v; want the app: %v", tt.raw, a, err, tt.want)
+			}
+		}
+		wantCode(t, "delete app", e.svc.DeleteApplication(ctx, admin, created.Application.ClientID, e.client()), "")
+		if a, err := e.svc.ReturnApplication(ctx, "https://wiki.example.com/"); a != nil || err != nil {
+			t.Errorf("after the app was deleted: got %v, %v; want none", a, err)
+		}
+
+		if got, want := e.svc.LoginURL("https://wiki.example.com/a?b=c&d"), "https://gatehouse.test/login?rd="+
+			url.QueryEscape("https://wiki.example.com/a?b=c&d"); got != want {
+			t.Errorf("LoginURL: got %q, want %q", got, want)
+		}
+		long := "https://wiki.example.com/" + strings.Repeat("a", auth.MaxReturnURLLen)
+		if got := e.svc.LoginURL(long); got != "https://gatehouse.test/login" {
+			t.Errorf("LoginURL of a URL too long to carry: got %.60q, want the bare login page", got)
+		}
+		if got := e.svc.LoginURL(""); got != "https://gatehouse.test/login" {
+			t.Errorf("LoginURL without an original: got %q", got)
+		}
 	})
 }

@@ -800,45 +800,54 @@ func TestWebhookRotation(t *testing.T) {
 
 // Registration refuses what the contract refuses, and changes nothing.
 func TestWebhookRegistrationRefusals(t *testing.T) {
-	e := newEnvHashing(t, "sqlite", testenv.TestHashParams, func(c *auth.Config) { c.Webhooks = nil }) // the address rule on
-	svc := e.svc
-	admin := e.company(t)
-	for _, c := range []struct {
-		url, events, code string
-	}{
-		{"http://hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
-		{"https://user:pw@hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
-		{"https://hooks.example.com/x#frag", "", gatehouse.EWebhookURLInvalid},
-		{"ftp://hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
-		{"https://2130706433/x", "", gatehouse.EWebhookURLInvalid},
-		{"https://127.0.0.1/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://[::1]:8443/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://10.1.2.3/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://169.254.169.254/latest/meta-data", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://100.64.0.1/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://[::ffff:192.168.0.1]/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://localhost/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://api.localhost/x", "", gatehouse.EWebhookAddressNotAllowed},
-		{"https://1.1.1.1/x", "user.exploded", gatehouse.EInvalidRequest},
-	} {
-		t.Run(c.code+"/"+c.url, func(t *testing.T) {
-			var events []string
-			if c.events != "" {
-				events = []string{c.events}
+	for _, kind := range testenv.Databases() {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvHashing(t, kind, testenv.TestHashParams, func(c *auth.Config) { c.Webhooks = nil }) // the address rule on
+			svc := e.svc
+			admin := e.company(t)
+			for _, c := range []struct {
+				url, events, code string
+			}{
+				{"http://hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
+				{"https://user:pw@hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
+				{"https://hooks.example.com/x#frag", "", gatehouse.EWebhookURLInvalid},
+				{"ftp://hooks.example.com/x", "", gatehouse.EWebhookURLInvalid},
+				{"https://2130706433/x", "", gatehouse.EWebhookURLInvalid},
+				{"https://127.0.0.1/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://[::1]:8443/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://10.1.2.3/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://169.254.169.254/latest/meta-data", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://100.64.0.1/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://[::ffff:192.168.0.1]/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://localhost/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://api.localhost/x", "", gatehouse.EWebhookAddressNotAllowed},
+				{"https://1.1.1.1/x", "user.exploded", gatehouse.EInvalidRequest},
+			} {
+				t.Run(c.code+"/"+c.url, func(t *testing.T) {
+					var events []string
+					if c.events != "" {
+						events = []string{c.events}
+					}
+					_, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: c.url, Events: events}, cli)
+					if gatehouse.ErrorCode(err) != c.code {
+						t.Errorf("got %v, want %s", err, c.code)
+					}
+				})
 			}
-			_, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: c.url, Events: events}, cli)
-			if gatehouse.ErrorCode(err) != c.code {
-				t.Errorf("got %v, want %s", err, c.code)
+			if list, _ := svc.Webhooks(ctx, admin); len(list) != 0 {
+				t.Errorf("%d endpoints were stored, want none", len(list))
+			}
+			t.Run("ok/public", func(t *testing.T) {
+				created, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "https://1.1.1.1/x"}, cli)
+				if err != nil || !strings.HasPrefix(created.Secret, webhook.SecretPrefix) {
+					t.Fatalf("got %v, %v; want the endpoint and a whsec_ secret", created, err)
+				}
+			})
+			// The command line's registration holds the address rule too.
+			_, err := svc.OperatorCreateWebhook(ctx, admin.User.CompanyID, auth.NewWebhook{URL: "https://10.1.2.3/x"}, cli)
+			if gatehouse.ErrorCode(err) != gatehouse.EWebhookAddressNotAllowed {
+				t.Errorf("the operator's private address: got %v, want %s", err, gatehouse.EWebhookAddressNotAllowed)
 			}
 		})
 	}
-	if list, _ := svc.Webhooks(ctx, admin); len(list) != 0 {
-		t.Errorf("%d endpoints were stored, want none", len(list))
-	}
-	t.Run("ok/public", func(t *testing.T) {
-		created, err := svc.CreateWebhook(ctx, admin, auth.NewWebhook{URL: "https://1.1.1.1/x"}, cli)
-		if err != nil || !strings.HasPrefix(created.Secret, webhook.SecretPrefix) {
-			t.Fatalf("got %v, %v; want the endpoint and a whsec_ secret", created, err)
-		}
-	})
 }
