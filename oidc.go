@@ -107,6 +107,25 @@ type OIDCRefreshToken struct {
 	RevokedAt   time.Time
 }
 
+// OIDCSubject is the user a grant stands for, as the grant's checks and
+// the claims need them: read with the token in one query, on every
+// request that uses a token.
+type OIDCSubject struct {
+	UserID        string
+	CompanyID     string
+	CompanyName   string
+	Email         string
+	Name          string
+	Role          Role
+	Status        Status
+	VerifiedEmail string // the address the user proved, or ""
+}
+
+// EmailVerified reports whether the user proved their current address.
+func (s *OIDCSubject) EmailVerified() bool {
+	return s.VerifiedEmail != "" && s.VerifiedEmail == s.Email
+}
+
 // OIDCConsent is a user's consent to a third-party application for some
 // scopes.
 type OIDCConsent struct {
@@ -125,6 +144,8 @@ type OIDCTx interface {
 	// RetireSigningKey makes the signing key stop signing at at; it
 	// reports false when no key was signing.
 	RetireSigningKey(at time.Time) (bool, error)
+	// SigningKey returns the key that signs; ENotFound if none does.
+	SigningKey() (*OIDCSigningKey, error)
 	// SigningKeys returns the signing key and every key retired after
 	// retiredAfter, newest first.
 	SigningKeys(retiredAfter time.Time) ([]*OIDCSigningKey, error)
@@ -148,6 +169,9 @@ type OIDCTx interface {
 	CreateAccessToken(t *OIDCAccessToken) error
 	// AccessToken returns an unexpired access token; ENotFound otherwise.
 	AccessToken(id string) (*OIDCAccessToken, error)
+	// AccessTokenSubject is AccessToken with the token's user, in one
+	// query: the check of userinfo and introspection.
+	AccessTokenSubject(id string) (*OIDCAccessToken, *OIDCSubject, error)
 	// DeleteAccessToken reports false when there was none.
 	DeleteAccessToken(id string) (bool, error)
 
@@ -155,6 +179,9 @@ type OIDCTx interface {
 	// RefreshTokenByHash returns the token whatever its state (expired,
 	// rotated, revoked): the caller decides.
 	RefreshTokenByHash(hash []byte) (*OIDCRefreshToken, error)
+	// RefreshTokenSubject is RefreshTokenByHash with the token's user, in
+	// one query; ENotFound when either is gone.
+	RefreshTokenSubject(hash []byte) (*OIDCRefreshToken, *OIDCSubject, error)
 	RefreshToken(id string) (*OIDCRefreshToken, error)
 	// RotateRefreshToken marks a current (unrotated, unrevoked) token
 	// rotated to successorID; it reports false when it was not current
@@ -179,9 +206,11 @@ type OIDCTx interface {
 	Consents(userID string) ([]*OIDCConsent, error)
 
 	// SetVerifiedEmail records that the user proved they receive mail at
-	// email; VerifiedEmail returns it ("" if none).
+	// email.
 	SetVerifiedEmail(userID, email string) error
-	VerifiedEmail(userID string) (string, error)
+	// OIDCSubject returns the user with their company and verified
+	// address, in one query; ENotFound when there is no such user.
+	OIDCSubject(userID string) (*OIDCSubject, error)
 
 	// DeleteExpiredOIDC removes expired requests and access tokens,
 	// refresh tokens expired or revoked before before, and keys retired

@@ -204,6 +204,8 @@ type ApplicationTx interface {
 	// ApplicationByClientID returns the app with the client ID, whatever
 	// its company.
 	ApplicationByClientID(clientID string) (*Application, error)
+	// OIDCClient is ApplicationByClientID without the forward-auth hosts.
+	OIDCClient(clientID string) (*Application, error)
 	// CompanyApplication returns the app with the client ID only if it
 	// belongs to the company ("" for the operator's); ENotFound otherwise.
 	CompanyApplication(companyID, clientID string) (*Application, error)

@@ -70,10 +70,16 @@ type User struct {
 
 // Status returns the user's status.
 func (u *User) Status() Status {
+	return StatusOf(!u.DisabledAt.IsZero(), u.PasswordHash != "")
+}
+
+// StatusOf is the status of a user who is disabled or not, and has a
+// password or not.
+func StatusOf(disabled, hasPassword bool) Status {
 	switch {
-	case !u.DisabledAt.IsZero():
+	case disabled:
 		return StatusDisabled
-	case u.PasswordHash == "":
+	case !hasPassword:
 		return StatusInvited
 	default:
 		return StatusActive

@@ -25,10 +25,11 @@ func errInvalidGrant() error {
 
 // OIDCClient returns the application with the client ID if it is an
 // OpenID Connect client (it registered redirect URIs); ENotFound otherwise.
+// Its forward-auth hosts are not read.
 func (s *Service) OIDCClient(ctx context.Context, clientID string) (*gatehouse.Application, error) {
 	var a *gatehouse.Application
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
-		a, err = tx.ApplicationByClientID(clientID)
+		a, err = tx.OIDCClient(clientID)
 		return err
 	})
 	if err != nil {
@@ -227,16 +228,18 @@ func (s *Service) SaveAuthCode(ctx context.Context, requestID, code string) erro
 	})
 }
 
-// ConsumeAuthCode uses up a code and returns its request. A code used
-// before revokes what it issued (RFC 6749, 4.1.2), audited; it and any
-// other bad code answer EInvalidToken.
-func (s *Service) ConsumeAuthCode(ctx context.Context, code string) (*gatehouse.OIDCAuthRequest, error) {
+// ConsumeAuthCode uses up a code and returns its request with the user
+// it was issued to. A code used before revokes what it issued (RFC 6749,
+// 4.1.2), audited; it and any other bad code answer EInvalidToken.
+func (s *Service) ConsumeAuthCode(ctx context.Context, code string) (*gatehouse.OIDCAuthRequest, *gatehouse.OIDCSubject, error) {
 	var r *gatehouse.OIDCAuthRequest
+	var sub *gatehouse.OIDCSubject
 	err := s.update(ctx, func(tx gatehouse.Tx, o *outcome) (err error) {
 		r, err = tx.ConsumeAuthCode(gatehouse.HashToken(code))
 		switch gatehouse.ErrorCode(err) {
 		case "":
-			return checkGrantUser(tx, r.UserID)
+			sub, err = grantSubject(tx, r.UserID)
+			return err
 		case gatehouse.ECodeUsed:
 			o.err = errInvalidGrant()
 			if _, err := tx.RevokeRefreshFamily(r.ID); err != nil {
@@ -251,21 +254,30 @@ func (s *Service) ConsumeAuthCode(ctx context.Context, code string) (*gatehouse.
 		return err
 	})
 	if err != nil {
+		return nil, nil, err
+	}
+	return r, sub, nil
+}
+
+// grantSubject returns the user of a grant, refusing one who can no
+// longer sign in.
+func grantSubject(tx gatehouse.Tx, userID string) (*gatehouse.OIDCSubject, error) {
+	sub, err := tx.OIDCSubject(userID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, errInvalidGrant()
+	}
+	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	if err := checkGrantUser(sub); err != nil {
+		return nil, err
+	}
+	return sub, nil
 }
 
 // checkGrantUser refuses a grant whose user can no longer sign in.
-func checkGrantUser(tx gatehouse.Tx, userID string) error {
-	u, err := tx.User(userID)
-	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return errInvalidGrant()
-	}
-	if err != nil {
-		return err
-	}
-	if u.Status() != gatehouse.StatusActive {
+func checkGrantUser(sub *gatehouse.OIDCSubject) error {
+	if sub.Status != gatehouse.StatusActive {
 		return errInvalidGrant()
 	}
 	return nil
@@ -307,32 +319,44 @@ func (s *Service) IssueTokens(ctx context.Context, g gatehouse.OIDCGrant, family
 
 func refreshAAD(id string) []byte { return []byte("oidc-refresh:" + id) }
 
-// RefreshGrant returns the live refresh token a client presents, for
-// checking the request before rotation. A rotated token past the grace is
-// reuse: its family is revoked (audited) and the answer is EInvalidToken,
-// as for any unknown, expired or revoked token.
-func (s *Service) RefreshGrant(ctx context.Context, token string) (*gatehouse.OIDCRefreshToken, error) {
+// RefreshGrant is a live refresh token a client presented, with its
+// user, as CheckRefreshToken read them: what the request is checked
+// against, and what RotateRefreshToken rotates.
+type RefreshGrant struct {
+	Token   *gatehouse.OIDCRefreshToken
+	Subject *gatehouse.OIDCSubject
+}
+
+// CheckRefreshToken returns the live refresh token a client presents,
+// with its user, for checking the request before rotation. A rotated
+// token past the grace is reuse: its family is revoked (audited) and the
+// answer is EInvalidToken, as for any unknown, expired or revoked token,
+// or a user who can no longer sign in.
+func (s *Service) CheckRefreshToken(ctx context.Context, token string) (*RefreshGrant, error) {
 	if !gatehouse.TokenLooksValid(token) {
 		return nil, errInvalidGrant()
 	}
-	var rt *gatehouse.OIDCRefreshToken
+	var g RefreshGrant
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
-		rt, err = tx.RefreshTokenByHash(gatehouse.HashToken(token))
+		g.Token, g.Subject, err = tx.RefreshTokenSubject(gatehouse.HashToken(token))
 		if err != nil {
 			return err
 		}
-		if err := liveRefresh(tx, rt); err != nil {
+		if err := liveRefresh(tx, g.Token); err != nil {
 			return err
 		}
-		return checkGrantUser(tx, rt.UserID)
+		return checkGrantUser(g.Subject)
 	})
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return nil, errInvalidGrant()
 	}
 	if errors.Is(err, errReuse) {
-		return nil, s.revokeReused(ctx, rt)
+		return nil, s.revokeReused(ctx, g.Token)
 	}
-	return rt, err
+	if err != nil {
+		return nil, err
+	}
+	return &g, nil
 }
 
 // errReuse marks a rotated refresh token used after the grace.
@@ -368,34 +392,29 @@ func (s *Service) revokeReused(ctx context.Context, rt *gatehouse.OIDCRefreshTok
 	return errInvalidGrant()
 }
 
-// RotateRefreshToken uses a refresh token: it issues a successor and an
-// access token (for scopes, at most the token's). Of racing uses, the
-// first rotates, and the others within OIDCRefreshGrace get the same
-// successor (with an access token of their own): two tabs or two nodes
-// refreshing at once keep one family. A use after the grace revokes the
-// family.
-func (s *Service) RotateRefreshToken(ctx context.Context, token string, scopes []string) (*gatehouse.OIDCAccessToken, string, error) {
-	if !gatehouse.TokenLooksValid(token) {
-		return nil, "", errInvalidGrant()
+// RotateRefreshToken uses a refresh token CheckRefreshToken admitted:
+// it issues a successor and an access token (for scopes, at most the
+// token's). Of racing uses, the first rotates, and the others within
+// OIDCRefreshGrace get the same successor (with an access token of their
+// own): two tabs or two nodes refreshing at once keep one family. A use
+// after the grace revokes the family.
+//
+// The rotation is one conditional UPDATE of the token's row and two
+// INSERTs: the token and its user were read by the check, in this
+// request, and whatever ends them since (a revocation, reuse elsewhere,
+// a password change, disabling the user: each revokes the user's tokens
+// in its own transaction) leaves the row rotated or revoked, so that the
+// UPDATE changes nothing and the token is read again here.
+func (s *Service) RotateRefreshToken(ctx context.Context, rg *RefreshGrant, scopes []string) (*gatehouse.OIDCAccessToken, string, error) {
+	rt := rg.Token
+	g := rt.OIDCGrant
+	if len(scopes) > 0 && covers(rt.Scopes, scopes) {
+		g.Scopes = scopes
 	}
 	var at *gatehouse.OIDCAccessToken
 	var successor string
 	var reused *gatehouse.OIDCRefreshToken
 	err := s.store.UpdateLazy(ctx, func(tx gatehouse.Tx) error {
-		rt, err := tx.RefreshTokenByHash(gatehouse.HashToken(token))
-		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-			return errInvalidGrant()
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkGrantUser(tx, rt.UserID); err != nil {
-			return err
-		}
-		g := rt.OIDCGrant
-		if len(scopes) > 0 && covers(rt.Scopes, scopes) {
-			g.Scopes = scopes
-		}
 		if rt.RotatedAt.IsZero() && rt.RevokedAt.IsZero() && tx.Now().Before(rt.ExpiresAt) {
 			next, hash := gatehouse.NewToken()
 			succ := &gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, FamilyID: rt.FamilyID,
@@ -412,23 +431,28 @@ func (s *Service) RotateRefreshToken(ctx context.Context, token string, scopes [
 				at, err = issueAccess(tx, g, rt.FamilyID)
 				return err
 			}
-			// Another request rotated it meanwhile: read what it did.
-			if rt, err = tx.RefreshToken(rt.ID); err != nil {
-				return err
-			}
 		}
-		if err := liveRefresh(tx, rt); err != nil {
+		// Rotated before (within the grace, as the check found) or
+		// meanwhile, or ended since the check: read what happened.
+		cur, err := tx.RefreshToken(rt.ID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return errInvalidGrant()
+		}
+		if err != nil {
+			return err
+		}
+		if err := liveRefresh(tx, cur); err != nil {
 			if errors.Is(err, errReuse) {
-				reused = rt
+				reused = cur
 			}
 			return err
 		}
 		// Within the grace: the same successor, unless it was revoked.
-		plain, err := s.sealer.Open(rt.Successor, refreshAAD(rt.ID))
+		plain, err := s.sealer.Open(cur.Successor, refreshAAD(cur.ID))
 		if err != nil {
 			return errInvalidGrant()
 		}
-		succ, err := tx.RefreshToken(rt.SuccessorID)
+		succ, err := tx.RefreshToken(cur.SuccessorID)
 		if err != nil || !succ.RevokedAt.IsZero() {
 			return errInvalidGrant()
 		}
@@ -442,52 +466,33 @@ func (s *Service) RotateRefreshToken(ctx context.Context, token string, scopes [
 	return at, successor, err
 }
 
-// OIDCAccess returns a live access token with its user and company: the
-// check of userinfo and introspection. A token of a user who can no
+// OIDCAccess returns a live access token with its user: the check of
+// userinfo and introspection, one query. A token of a user who can no
 // longer sign in is no token: ENotFound.
-func (s *Service) OIDCAccess(ctx context.Context, tokenID string) (*gatehouse.OIDCAccessToken, *gatehouse.User, *gatehouse.Company, error) {
+func (s *Service) OIDCAccess(ctx context.Context, tokenID string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, error) {
 	var at *gatehouse.OIDCAccessToken
-	var u *gatehouse.User
-	var c *gatehouse.Company
+	var sub *gatehouse.OIDCSubject
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
-		if at, err = tx.AccessToken(tokenID); err != nil {
-			return err
-		}
-		if u, err = tx.User(at.UserID); err != nil {
-			return err
-		}
-		if u.Status() != gatehouse.StatusActive {
-			return gatehouse.Errorf(gatehouse.ENotFound, "Access token not found.")
-		}
-		c, err = tx.Company(u.CompanyID)
+		at, sub, err = tx.AccessTokenSubject(tokenID)
 		return err
 	})
-	return at, u, c, err
-}
-
-// OIDCUser is what the claims are made of: the user, their company, and
-// whether their email is verified.
-type OIDCUser struct {
-	User          *gatehouse.User
-	Company       *gatehouse.Company
-	EmailVerified bool
+	if err != nil {
+		return nil, nil, err
+	}
+	if sub.Status != gatehouse.StatusActive {
+		return nil, nil, gatehouse.Errorf(gatehouse.ENotFound, "Access token not found.")
+	}
+	return at, sub, nil
 }
 
 // OIDCUserInfo returns the user behind a grant.
-func (s *Service) OIDCUserInfo(ctx context.Context, userID string) (*OIDCUser, error) {
-	var ou OIDCUser
+func (s *Service) OIDCUserInfo(ctx context.Context, userID string) (*gatehouse.OIDCSubject, error) {
+	var sub *gatehouse.OIDCSubject
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
-		if ou.User, err = tx.User(userID); err != nil {
-			return err
-		}
-		if ou.Company, err = tx.Company(ou.User.CompanyID); err != nil {
-			return err
-		}
-		verified, err := tx.VerifiedEmail(userID)
-		ou.EmailVerified = verified != "" && verified == ou.User.Email
+		sub, err = tx.OIDCSubject(userID)
 		return err
 	})
-	return &ou, err
+	return sub, err
 }
 
 // RevokeTokenByID ends a token the client holds (RFC 7009), named by its

@@ -153,6 +153,22 @@ func (s *Service) SigningKeys(ctx context.Context) ([]*SigningKey, error) {
 	return keys, nil
 }
 
+// SigningKey returns the key that signs, read from the store each time
+// (a rotation on any node takes effect at the next token), opened once.
+func (s *Service) SigningKey(ctx context.Context) (*SigningKey, error) {
+	var row *gatehouse.OIDCSigningKey
+	if err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		row, err = tx.SigningKey()
+		return err
+	}); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return nil, fmt.Errorf("no signing key: the server creates one when it starts")
+		}
+		return nil, err
+	}
+	return s.openSigningKey(row)
+}
+
 func (s *Service) openSigningKey(r *gatehouse.OIDCSigningKey) (*SigningKey, error) {
 	if k, ok := s.oidcKeys.Load(r.ID); ok {
 		return k.(*SigningKey), nil

@@ -23,6 +23,9 @@ func TestSigningKeyRotation(t *testing.T) {
 		if _, err := e.svc.SigningKeys(ctx); err == nil {
 			t.Fatal("signing keys before the first start: got some, want an error")
 		}
+		if _, err := e.svc.SigningKey(ctx); err == nil {
+			t.Fatal("the signing key before the first start: got one, want an error")
+		}
 		created, err := e.svc.EnsureSigningKey(ctx)
 		if err != nil || !created {
 			t.Fatalf("first start: got created %v, %v; want true", created, err)
@@ -36,6 +39,9 @@ func TestSigningKeyRotation(t *testing.T) {
 		}
 		first := keys[0]
 		signs(t, first)
+		if k, err := e.svc.SigningKey(ctx); err != nil || k.ID != first.ID {
+			t.Fatalf("the signing key: got %+v, %v; want %s", k, err, first.ID)
+		}
 		// The store holds the private key sealed, never in the clear.
 		e.store.View(ctx, func(tx gatehouse.Tx) error {
 			rows, _ := tx.SigningKeys(time.Time{})
@@ -55,6 +61,9 @@ func TestSigningKeyRotation(t *testing.T) {
 			t.Fatalf("keys after rotation: got %+v, want %s signing and %s published only", keys, kid, first.ID)
 		}
 		signs(t, keys[0])
+		if k, err := e.svc.SigningKey(ctx); err != nil || k.ID != kid || k.Private == nil {
+			t.Fatalf("the signing key after rotation: got %+v, %v; want %s", k, err, kid)
+		}
 		e.clock.Advance(auth.OIDCKeyPublished - time.Second)
 		if keys, _ = e.svc.SigningKeys(ctx); len(keys) != 2 {
 			t.Fatalf("keys just before the old key's end: got %d, want 2", len(keys))

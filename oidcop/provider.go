@@ -256,7 +256,7 @@ func (p *Provider) continueAuthorization(w http.ResponseWriter, r *http.Request)
 		p.requestError(w, "This sign-in request has expired or is unknown; start again from the application.")
 		return
 	}
-	ar := authRequest{req}
+	ar := authRequest{r: req}
 	if r.URL.Query().Get("deny") != "" && id != nil {
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("The user did not allow the application."), p.op)
 		return
@@ -285,7 +285,7 @@ func (p *Provider) continueAuthorization(w http.ResponseWriter, r *http.Request)
 	case auth.AuthorizeMFASetup:
 		http.Redirect(w, r, SecondFactorPath+"?"+url.Values{"id": {requestID}}.Encode(), http.StatusSeeOther)
 	case auth.AuthorizeDone:
-		op.AuthResponse(authRequest{done}, p.op, w, r)
+		op.AuthResponse(authRequest{r: done}, p.op, w, r)
 	default:
 		op.AuthRequestError(w, r, ar, oidc.ErrServerError(), p.op)
 	}

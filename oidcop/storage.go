@@ -1,6 +1,7 @@
 package oidcop
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	return authRequest{r}, nil
+	return authRequest{r: r}, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -59,17 +60,17 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	if err != nil {
 		return nil, storeError(err)
 	}
-	return authRequest{r}, nil
+	return authRequest{r: r}, nil
 }
 
 // AuthRequestByCode uses the code up: op asks for it once per exchange,
 // and a code must work once however many exchanges race.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := s.svc.ConsumeAuthCode(ctx, code)
+	r, sub, err := s.svc.ConsumeAuthCode(ctx, code)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	return authRequest{r}, nil
+	return authRequest{r: r, sub: sub}, nil
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -87,9 +88,9 @@ func grantOf(req op.TokenRequest) (gatehouse.OIDCGrant, string, error) {
 		return gatehouse.OIDCGrant{ClientID: r.r.ClientID, UserID: r.r.UserID, CompanyID: r.r.CompanyID, Scopes: r.r.Scopes,
 			AuthTime: r.r.AuthTime, AMR: r.r.AMR}, r.r.ID, nil
 	case *refreshRequest:
-		g := r.t.OIDCGrant
+		g := r.g.Token.OIDCGrant
 		g.Scopes = r.scopes
-		return g, r.t.FamilyID, nil
+		return g, r.g.Token.FamilyID, nil
 	}
 	return gatehouse.OIDCGrant{}, "", fmt.Errorf("unexpected token request %T", req)
 }
@@ -118,7 +119,11 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		}
 		return at.ID, refresh, at.ExpiresAt, nil
 	}
-	at, refresh, err := s.svc.RotateRefreshToken(ctx, current, g.Scopes)
+	rr, ok := req.(*refreshRequest)
+	if !ok || !bytes.Equal(gatehouse.HashToken(current), rr.g.Token.TokenHash) {
+		return "", "", time.Time{}, fmt.Errorf("rotation of %T for another token", req)
+	}
+	at, refresh, err := s.svc.RotateRefreshToken(ctx, rr.g, g.Scopes)
 	if gatehouse.ErrorCode(err) == gatehouse.EInvalidToken {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The refresh token is invalid, expired or revoked.")
 	}
@@ -129,14 +134,14 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rt, err := s.svc.RefreshGrant(ctx, token)
+	rg, err := s.svc.CheckRefreshToken(ctx, token)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInvalidToken {
 			return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token is invalid, expired or revoked.")
 		}
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	return &refreshRequest{t: rt, scopes: rt.Scopes}, nil
+	return &refreshRequest{g: rg, scopes: rg.Token.Scopes}, nil
 }
 
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
@@ -169,11 +174,11 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	keys, err := s.svc.SigningKeys(ctx)
+	k, err := s.svc.SigningKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return signingKey{keys[0]}, nil
+	return signingKey{k}, nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
@@ -211,27 +216,34 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 	return nil
 }
 
-// SetUserinfoFromRequest puts the claims in the ID token itself.
+// SetUserinfoFromRequest puts the claims in the ID token itself, from
+// the user the grant's check read in this request (the code's or the
+// refresh token's), or from the store.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	ou, err := s.svc.OIDCUserInfo(ctx, req.GetSubject())
-	if err != nil {
-		return err
+	var sub *gatehouse.OIDCSubject
+	switch r := req.(type) {
+	case authRequest:
+		sub = r.sub
+	case *refreshRequest:
+		sub = r.g.Subject
 	}
-	setClaims(info, ou, scopes)
+	if sub == nil || sub.UserID != req.GetSubject() {
+		var err error
+		if sub, err = s.svc.OIDCUserInfo(ctx, req.GetSubject()); err != nil {
+			return err
+		}
+	}
+	setClaims(info, sub, scopes)
 	return nil
 }
 
 // SetUserinfoFromToken answers userinfo for a live access token only.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
-	at, _, _, err := s.svc.OIDCAccess(ctx, tokenID)
+	at, sub, err := s.svc.OIDCAccess(ctx, tokenID)
 	if err != nil {
 		return storeError(err)
 	}
-	ou, err := s.svc.OIDCUserInfo(ctx, at.UserID)
-	if err != nil {
-		return err
-	}
-	setClaims(info, ou, at.Scopes)
+	setClaims(info, sub, at.Scopes)
 	return nil
 }
 
@@ -239,16 +251,12 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 // token of another client is inactive to it, so that one company's app
 // learns nothing of another's users.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, clientID string) error {
-	at, _, _, err := s.svc.OIDCAccess(ctx, tokenID)
+	at, sub, err := s.svc.OIDCAccess(ctx, tokenID)
 	if err != nil || at.ClientID != clientID {
 		return errNotFound
 	}
-	ou, err := s.svc.OIDCUserInfo(ctx, at.UserID)
-	if err != nil {
-		return err
-	}
 	var info oidc.UserInfo
-	setClaims(&info, ou, at.Scopes)
+	setClaims(&info, sub, at.Scopes)
 	resp.SetUserInfo(&info)
 	resp.Active = true
 	resp.Scope = at.Scopes
@@ -277,24 +285,23 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 func (s *storage) Health(context.Context) error { return nil }
 
 // setClaims fills the claims the scopes allow (../shared/API.md).
-func setClaims(info *oidc.UserInfo, ou *auth.OIDCUser, scopes []string) {
-	u := ou.User
-	info.Subject = u.ID
+func setClaims(info *oidc.UserInfo, sub *gatehouse.OIDCSubject, scopes []string) {
+	info.Subject = sub.UserID
 	for _, sc := range scopes {
 		switch sc {
 		case gatehouse.ScopeProfile:
-			info.Name = u.Name
+			info.Name = sub.Name
 		case gatehouse.ScopeEmail:
-			info.Email = u.Email
-			info.EmailVerified = oidc.Bool(ou.EmailVerified)
-			if !ou.EmailVerified {
+			info.Email = sub.Email
+			info.EmailVerified = oidc.Bool(sub.EmailVerified())
+			if !sub.EmailVerified() {
 				info.AppendClaims("email_verified", false) // present when false too
 			}
 		case gatehouse.ScopeCompany:
-			info.AppendClaims("company_id", u.CompanyID)
-			info.AppendClaims("company_name", ou.Company.Name)
-			info.AppendClaims("role", string(u.Role))
-			info.AppendClaims("groups", []string{string(u.Role)})
+			info.AppendClaims("company_id", sub.CompanyID)
+			info.AppendClaims("company_name", sub.CompanyName)
+			info.AppendClaims("role", string(sub.Role))
+			info.AppendClaims("groups", []string{string(sub.Role)})
 		}
 	}
 }

@@ -12,8 +12,12 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// authRequest is a stored authorization request as op sees it.
-type authRequest struct{ r *gatehouse.OIDCAuthRequest }
+// authRequest is a stored authorization request as op sees it; sub is
+// its user when the code exchange read it.
+type authRequest struct {
+	r   *gatehouse.OIDCAuthRequest
+	sub *gatehouse.OIDCSubject
+}
 
 var _ op.AuthRequest = authRequest{}
 
@@ -37,18 +41,18 @@ func (a authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 
 // refreshRequest is a live refresh token as op sees it.
 type refreshRequest struct {
-	t      *gatehouse.OIDCRefreshToken
+	g      *auth.RefreshGrant
 	scopes []string
 }
 
 var _ op.RefreshTokenRequest = (*refreshRequest)(nil)
 
-func (r *refreshRequest) GetAMR() []string                 { return r.t.AMR }
-func (r *refreshRequest) GetAudience() []string            { return []string{r.t.ClientID} }
-func (r *refreshRequest) GetAuthTime() time.Time           { return r.t.AuthTime }
-func (r *refreshRequest) GetClientID() string              { return r.t.ClientID }
+func (r *refreshRequest) GetAMR() []string                 { return r.g.Token.AMR }
+func (r *refreshRequest) GetAudience() []string            { return []string{r.g.Token.ClientID} }
+func (r *refreshRequest) GetAuthTime() time.Time           { return r.g.Token.AuthTime }
+func (r *refreshRequest) GetClientID() string              { return r.g.Token.ClientID }
 func (r *refreshRequest) GetScopes() []string              { return r.scopes }
-func (r *refreshRequest) GetSubject() string               { return r.t.UserID }
+func (r *refreshRequest) GetSubject() string               { return r.g.Token.UserID }
 func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 
 // client is an application as op sees it. Redirect URIs are matched

@@ -17,10 +17,13 @@ func (tx *Tx) applicationColumns() string {
 	if tx.db.dialect == SQLite {
 		agg = `group_concat(h.host, ' ')`
 	}
-	return `a.id, a.client_id, a.company_id, a.name, a.redirect_uris, a.post_logout_redirect_uris, a.public,
-	a.first_party, a.require_role, a.require_mfa, a.secret_hash, a.created_at, a.updated_at,
-	(SELECT ` + agg + ` FROM application_hosts h WHERE h.application_id = a.id)`
+	return applicationFields + `, (SELECT ` + agg + ` FROM application_hosts h WHERE h.application_id = a.id)`
 }
+
+// applicationFields are the columns of applications, which scanApplication
+// reads before the forward-auth hosts.
+const applicationFields = `a.id, a.client_id, a.company_id, a.name, a.redirect_uris, a.post_logout_redirect_uris, a.public,
+	a.first_party, a.require_role, a.require_mfa, a.secret_hash, a.created_at, a.updated_at`
 
 func scanApplication(s scanner) (*gatehouse.Application, error) {
 	var a gatehouse.Application
@@ -89,6 +92,15 @@ func (tx *Tx) UpdateApplication(a *gatehouse.Application) error {
 // ApplicationByClientID returns the app with the client ID.
 func (tx *Tx) ApplicationByClientID(clientID string) (*gatehouse.Application, error) {
 	a, err := scanApplication(tx.lookupRow(`SELECT `+tx.applicationColumns()+` FROM applications a WHERE a.client_id = $1`,
+		clientID))
+	return a, notFound(err, "Application")
+}
+
+// OIDCClient returns the app with the client ID without its forward-auth
+// hosts, which an OpenID Connect client does not use: the lookup of every
+// token request and introspection.
+func (tx *Tx) OIDCClient(clientID string) (*gatehouse.Application, error) {
+	a, err := scanApplication(tx.lookupRow(`SELECT `+applicationFields+`, NULL FROM applications a WHERE a.client_id = $1`,
 		clientID))
 	return a, notFound(err, "Application")
 }

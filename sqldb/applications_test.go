@@ -53,6 +53,16 @@ func TestApplicationQueries(t *testing.T) {
 					t.Errorf("%s: got %v, want not_found", what, err)
 				}
 			}
+			// As an OpenID Connect client: all of it but the hosts.
+			if got, err := tx.OIDCClient("client-a"); err != nil || got.ID != a.ID || got.CompanyID != "co-a" ||
+				!slices.Equal(got.RedirectURIs, a.RedirectURIs) || !slices.Equal(got.PostLogoutRedirectURIs, a.PostLogoutRedirectURIs) ||
+				got.RequireRole != a.RequireRole || !got.RequireMFA || got.Public || !slices.Equal(got.SecretHash, a.SecretHash) ||
+				got.ForwardAuthHosts != nil {
+				t.Errorf("as a client: got %+v, %v; want %+v without hosts", got, err, a)
+			}
+			if _, err := tx.OIDCClient("client-x"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+				t.Errorf("an unknown client: got %v, want not_found", err)
+			}
 			op, err := tx.CompanyApplication("", "client-op")
 			if err != nil || !op.Public || !op.FirstParty || op.SecretHash != nil || op.ForwardAuthHosts != nil {
 				t.Errorf("the operator's app: got %+v, %v", op, err)

@@ -37,6 +37,20 @@ func (tx *Tx) RetireSigningKey(at time.Time) (bool, error) {
 	return n > 0, nil
 }
 
+// SigningKey returns the key that signs: a point lookup on the partial
+// unique index, made for every token signed.
+func (tx *Tx) SigningKey() (*gatehouse.OIDCSigningKey, error) {
+	var k gatehouse.OIDCSigningKey
+	var created, retired int64
+	err := tx.lookupRow(`SELECT `+signingKeyColumns+` FROM oidc_signing_keys WHERE retired_at = 0`).
+		Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.PublicKey, &created, &retired)
+	if err != nil {
+		return nil, notFound(err, "Signing key")
+	}
+	k.CreatedAt, k.RetiredAt = fromMS(created), fromMS(retired)
+	return &k, nil
+}
+
 // SigningKeys returns the signing key and the keys retired after
 // retiredAfter, newest first.
 func (tx *Tx) SigningKeys(retiredAfter time.Time) ([]*gatehouse.OIDCSigningKey, error) {
@@ -153,7 +167,10 @@ func (tx *Tx) DeleteAuthRequest(id string) error {
 	return err
 }
 
-const grantColumns = `client_id, user_id, company_id, scopes, auth_time, amr`
+const (
+	grantColumns      = `client_id, user_id, company_id, scopes, auth_time, amr`
+	tokenGrantColumns = `t.client_id, t.user_id, t.company_id, t.scopes, t.auth_time, t.amr`
+)
 
 func grantArgs(g *gatehouse.OIDCGrant) []any {
 	return []any{g.ClientID, g.UserID, g.CompanyID, strings.Join(g.Scopes, " "), ms(g.AuthTime), strings.Join(g.AMR, " ")}
@@ -185,22 +202,86 @@ func (tx *Tx) CreateAccessToken(t *gatehouse.OIDCAccessToken) error {
 	return nil
 }
 
-// AccessToken returns an unexpired access token: the check behind
-// userinfo and introspection, on the primary key.
+const accessColumns = `t.id, t.family_id, ` + tokenGrantColumns + `, t.created_at, t.expires_at`
+
+// accessScan holds an access token's columns while a row is scanned.
+type accessScan struct {
+	t                gatehouse.OIDCAccessToken
+	gs               grantScan
+	created, expires int64
+}
+
+func (a *accessScan) dest() []any {
+	d := append([]any{&a.t.ID, &a.t.FamilyID}, a.gs.dest(&a.t.OIDCGrant)...)
+	return append(d, &a.created, &a.expires)
+}
+
+func (a *accessScan) token() *gatehouse.OIDCAccessToken {
+	a.gs.fill(&a.t.OIDCGrant)
+	a.t.CreatedAt, a.t.ExpiresAt = fromMS(a.created), fromMS(a.expires)
+	return &a.t
+}
+
+// AccessToken returns an unexpired access token, on the primary key.
 func (tx *Tx) AccessToken(id string) (*gatehouse.OIDCAccessToken, error) {
-	var t gatehouse.OIDCAccessToken
-	var gs grantScan
-	var created, expires int64
-	dest := append([]any{&t.ID, &t.FamilyID}, gs.dest(&t.OIDCGrant)...)
-	dest = append(dest, &created, &expires)
-	err := tx.lookupRow(`SELECT id, family_id, `+grantColumns+`, created_at, expires_at FROM oidc_access_tokens
-		WHERE id = $1 AND expires_at > $2`, id, ms(tx.now)).Scan(dest...)
+	var a accessScan
+	err := tx.lookupRow(`SELECT `+accessColumns+` FROM oidc_access_tokens t WHERE t.id = $1 AND t.expires_at > $2`,
+		id, ms(tx.now)).Scan(a.dest()...)
 	if err != nil {
 		return nil, notFound(err, "Access token")
 	}
-	gs.fill(&t.OIDCGrant)
-	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
-	return &t, nil
+	return a.token(), nil
+}
+
+// AccessTokenSubject returns an unexpired access token with its user,
+// company and verified address: the whole check behind userinfo and
+// introspection, one query on primary keys.
+func (tx *Tx) AccessTokenSubject(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, error) {
+	var a accessScan
+	sub, err := scanSubject(prefixed{tx.lookupRow(`SELECT `+accessColumns+`, `+subjectColumns+`
+		FROM oidc_access_tokens t `+subjectJoin+` WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()})
+	if err != nil {
+		return nil, nil, notFound(err, "Access token")
+	}
+	return a.token(), sub, nil
+}
+
+// subjectColumns and subjectJoin read the user of a token row t as
+// scanSubject wants them: only what the checks and the claims use.
+const (
+	subjectColumns = `u.id, u.company_id, c.name, u.email, u.name, u.role, u.disabled_at <> 0, u.password_hash <> '', u.verified_email`
+	subjectJoin    = `JOIN users u ON u.id = t.user_id JOIN companies c ON c.id = u.company_id`
+)
+
+func scanSubject(s scanner) (*gatehouse.OIDCSubject, error) {
+	var sub gatehouse.OIDCSubject
+	var role string
+	var disabled, hasPassword bool
+	if err := s.Scan(&sub.UserID, &sub.CompanyID, &sub.CompanyName, &sub.Email, &sub.Name, &role, &disabled, &hasPassword,
+		&sub.VerifiedEmail); err != nil {
+		return nil, err
+	}
+	sub.Role, sub.Status = gatehouse.Role(role), gatehouse.StatusOf(disabled, hasPassword)
+	return &sub, nil
+}
+
+// prefixed is a row whose first columns go to dest, and the rest to what
+// Scan is given: a token's columns before its user's.
+type prefixed struct {
+	s    scanner
+	dest []any
+}
+
+func (p prefixed) Scan(rest ...any) error { return p.s.Scan(append(p.dest, rest...)...) }
+
+// OIDCSubject returns the user with their company and verified address.
+func (tx *Tx) OIDCSubject(userID string) (*gatehouse.OIDCSubject, error) {
+	sub, err := scanSubject(tx.lookupRow(`SELECT `+subjectColumns+` FROM users u JOIN companies c ON c.id = u.company_id
+		WHERE u.id = $1`, userID))
+	if err != nil {
+		return nil, notFound(err, "User")
+	}
+	return sub, nil
 }
 
 // DeleteAccessToken deletes an access token.
@@ -209,20 +290,33 @@ func (tx *Tx) DeleteAccessToken(id string) (bool, error) {
 	return n > 0, err
 }
 
-const refreshColumns = `id, token_hash, family_id, ` + grantColumns + `, created_at, expires_at, rotated_at, successor_id, successor, revoked_at`
+const refreshColumns = `t.id, t.token_hash, t.family_id, ` + tokenGrantColumns +
+	`, t.created_at, t.expires_at, t.rotated_at, t.successor_id, t.successor, t.revoked_at`
 
-func scanRefreshToken(s scanner) (*gatehouse.OIDCRefreshToken, error) {
-	var t gatehouse.OIDCRefreshToken
-	var gs grantScan
-	var created, expires, rotated, revoked int64
-	dest := append([]any{&t.ID, &t.TokenHash, &t.FamilyID}, gs.dest(&t.OIDCGrant)...)
-	dest = append(dest, &created, &expires, &rotated, &t.SuccessorID, &t.Successor, &revoked)
-	if err := s.Scan(dest...); err != nil {
-		return nil, err
+// refreshScan holds a refresh token's columns while a row is scanned.
+type refreshScan struct {
+	t                                  gatehouse.OIDCRefreshToken
+	gs                                 grantScan
+	created, expires, rotated, revoked int64
+}
+
+func (r *refreshScan) dest() []any {
+	d := append([]any{&r.t.ID, &r.t.TokenHash, &r.t.FamilyID}, r.gs.dest(&r.t.OIDCGrant)...)
+	return append(d, &r.created, &r.expires, &r.rotated, &r.t.SuccessorID, &r.t.Successor, &r.revoked)
+}
+
+func (r *refreshScan) token() *gatehouse.OIDCRefreshToken {
+	r.gs.fill(&r.t.OIDCGrant)
+	r.t.CreatedAt, r.t.ExpiresAt, r.t.RotatedAt, r.t.RevokedAt = fromMS(r.created), fromMS(r.expires), fromMS(r.rotated), fromMS(r.revoked)
+	return &r.t
+}
+
+func (tx *Tx) refreshToken(where string, arg any) (*gatehouse.OIDCRefreshToken, error) {
+	var r refreshScan
+	if err := tx.lookupRow(`SELECT `+refreshColumns+` FROM oidc_refresh_tokens t WHERE `+where, arg).Scan(r.dest()...); err != nil {
+		return nil, notFound(err, "Refresh token")
 	}
-	gs.fill(&t.OIDCGrant)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = fromMS(created), fromMS(expires), fromMS(rotated), fromMS(revoked)
-	return &t, nil
+	return r.token(), nil
 }
 
 // CreateRefreshToken inserts t.
@@ -239,20 +333,24 @@ func (tx *Tx) CreateRefreshToken(t *gatehouse.OIDCRefreshToken) error {
 
 // RefreshTokenByHash returns the token with this hash, whatever its state.
 func (tx *Tx) RefreshTokenByHash(hash []byte) (*gatehouse.OIDCRefreshToken, error) {
-	t, err := scanRefreshToken(tx.lookupRow(`SELECT `+refreshColumns+` FROM oidc_refresh_tokens WHERE token_hash = $1`, hash))
+	return tx.refreshToken(`t.token_hash = $1`, hash)
+}
+
+// RefreshTokenSubject returns the token with this hash, whatever its
+// state, with its user, company and verified address, in one query.
+func (tx *Tx) RefreshTokenSubject(hash []byte) (*gatehouse.OIDCRefreshToken, *gatehouse.OIDCSubject, error) {
+	var r refreshScan
+	sub, err := scanSubject(prefixed{tx.lookupRow(`SELECT `+refreshColumns+`, `+subjectColumns+`
+		FROM oidc_refresh_tokens t `+subjectJoin+` WHERE t.token_hash = $1`, hash), r.dest()})
 	if err != nil {
-		return nil, notFound(err, "Refresh token")
+		return nil, nil, notFound(err, "Refresh token")
 	}
-	return t, nil
+	return r.token(), sub, nil
 }
 
 // RefreshToken returns the token with this ID, whatever its state.
 func (tx *Tx) RefreshToken(id string) (*gatehouse.OIDCRefreshToken, error) {
-	t, err := scanRefreshToken(tx.lookupRow(`SELECT `+refreshColumns+` FROM oidc_refresh_tokens WHERE id = $1`, id))
-	if err != nil {
-		return nil, notFound(err, "Refresh token")
-	}
-	return t, nil
+	return tx.refreshToken(`t.id = $1`, id)
 }
 
 // RotateRefreshToken marks a current token rotated; the WHERE decides a
@@ -360,15 +458,6 @@ func (tx *Tx) Consents(userID string) ([]*gatehouse.OIDCConsent, error) {
 func (tx *Tx) SetVerifiedEmail(userID, email string) error {
 	_, err := tx.exec(`UPDATE users SET verified_email = $2 WHERE id = $1`, userID, email)
 	return err
-}
-
-// VerifiedEmail returns the address the user proved, or "".
-func (tx *Tx) VerifiedEmail(userID string) (string, error) {
-	var email string
-	if err := tx.queryRow(`SELECT verified_email FROM users WHERE id = $1`, userID).Scan(&email); err != nil {
-		return "", notFound(err, "User")
-	}
-	return email, nil
 }
 
 // DeleteExpiredOIDC removes what can no longer be used.

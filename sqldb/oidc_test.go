@@ -206,6 +206,25 @@ func TestRefreshTokens(t *testing.T) {
 		if gotAT.FamilyID != "fam1" || gotAT.ClientID != "app1" || !slices.Equal(gotAT.Scopes, at.Scopes) {
 			t.Fatalf("access token: got %+v", gotAT)
 		}
+		// With their user, company and verified address, in one query.
+		s.view(t, func(tx gatehouse.Tx) error {
+			a, sub, err := tx.AccessTokenSubject(at.ID)
+			if err != nil || a.ID != at.ID || a.FamilyID != "fam1" || !slices.Equal(a.Scopes, at.Scopes) || !a.ExpiresAt.Equal(at.ExpiresAt) ||
+				sub.UserID != u.ID || sub.Email != u.Email || sub.CompanyName != "Acme" || sub.VerifiedEmail != "" ||
+				sub.Role != u.Role || sub.Status != u.Status() {
+				t.Fatalf("access token with its subject: got %+v, %+v, %v", a, sub, err)
+			}
+			r, sub, err := tx.RefreshTokenSubject(rt.TokenHash)
+			if err != nil || r.ID != rt.ID || r.FamilyID != "fam1" || !slices.Equal(r.AMR, []string{"pwd"}) ||
+				sub.UserID != u.ID || sub.CompanyID != c.ID {
+				t.Fatalf("refresh token with its subject: got %+v, %+v, %v", r, sub, err)
+			}
+			_, _, err = tx.AccessTokenSubject("nope")
+			wantCode(t, "unknown access token with its subject", err, gatehouse.ENotFound)
+			_, _, err = tx.RefreshTokenSubject([]byte("nope"))
+			wantCode(t, "unknown refresh token with its subject", err, gatehouse.ENotFound)
+			return nil
+		})
 
 		wins := 0
 		results := make([]bool, 6)
@@ -246,6 +265,8 @@ func TestRefreshTokens(t *testing.T) {
 			}
 			_, err := tx.AccessToken(at.ID)
 			wantCode(t, "access token of a revoked family", err, gatehouse.ENotFound)
+			_, _, err = tx.AccessTokenSubject(at.ID)
+			wantCode(t, "access token of a revoked family with its subject", err, gatehouse.ENotFound)
 			if _, err := tx.AccessToken(otherAT.ID); err != nil {
 				t.Errorf("another family's access token: %v", err)
 			}
@@ -334,11 +355,33 @@ func TestConsentsAndVerifiedEmail(t *testing.T) {
 			return tx.SetVerifiedEmail(u.ID, u.Email)
 		})
 		s.view(t, func(tx gatehouse.Tx) error {
-			if got, _ := tx.VerifiedEmail(u.ID); got != u.Email {
-				t.Errorf("verified email: got %q, want %q", got, u.Email)
+			got, err := tx.OIDCSubject(u.ID)
+			if err != nil || got.VerifiedEmail != u.Email || !got.EmailVerified() || got.Email != u.Email || got.UserID != u.ID ||
+				got.Name != "Ann" || got.CompanyID != c.ID || got.CompanyName != "Acme" || got.Status != gatehouse.StatusActive {
+				t.Errorf("subject: got %+v, %v; want ann with her verified email and Acme", got, err)
 			}
-			if got, _ := tx.VerifiedEmail(v.ID); got != "" {
-				t.Errorf("verified email of a user who proved none: got %q, want none", got)
+			if got, err := tx.OIDCSubject(v.ID); err != nil || got.VerifiedEmail != "" || got.EmailVerified() {
+				t.Errorf("subject of a user who proved no address: got %+v, %v; want none verified", got, err)
+			}
+			_, err = tx.OIDCSubject("nobody")
+			wantCode(t, "subject of no user", err, gatehouse.ENotFound)
+			return nil
+		})
+		// The status, as User.Status tells it, from the columns alone.
+		invited := &gatehouse.User{ID: gatehouse.NewID(now), CompanyID: c.ID, Email: "cem@acme.test", Name: "Cem",
+			Role: gatehouse.RoleAdmin, CreatedAt: now}
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.CreateUser(invited); err != nil {
+				return err
+			}
+			return tx.SetUserDisabled(v.ID, now)
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			if got, err := tx.OIDCSubject(invited.ID); err != nil || got.Status != gatehouse.StatusInvited || got.Role != gatehouse.RoleAdmin {
+				t.Errorf("subject of an invited admin: got %+v, %v", got, err)
+			}
+			if got, err := tx.OIDCSubject(v.ID); err != nil || got.Status != gatehouse.StatusDisabled {
+				t.Errorf("subject of a disabled user: got %+v, %v", got, err)
 			}
 			return nil
 		})
