@@ -94,18 +94,18 @@ func TestPostfixDeliversEveryMessage(t *testing.T) {
 	pf := postfixtest.Start(t)
 	for via, url := range map[string]string{"starttls": pf.URL(), "smtps": pf.SMTPSURL()} {
 		t.Run(via, func(t *testing.T) {
-			q := &memQueue{}
+			q := newOutbox(t, "sqlite", postfixFrom, nil)
 			sent := map[string]gmail.Message{}
 			for _, name := range allMessages {
 				for _, lang := range allLangs {
 					to := fmt.Sprintf("%s.%s.%s@%s", name, lang, via, postfixtest.Domain)
 					m, raw := render(t, name, lang, to)
-					q.add(to, raw)
+					q.add(t, to, raw)
 					sent[to] = m
 				}
 			}
 			runWorker(t, &gmail.Worker{Queue: q, Sender: postfixSender(t, pf, url)})
-			waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == len(sent) })
+			waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == len(sent) })
 			for to, m := range sent {
 				checkDelivered(t, pf.WaitFor(t, to, m.Subject), m, to)
 			}
@@ -147,7 +147,7 @@ func checkDelivered(t *testing.T, got smtptest.Mail, want gmail.Message, to stri
 
 // heldWorker runs a worker on q that probes a held queue every probe,
 // and returns it with its log and the faults it held the queue for.
-func heldWorker(t *testing.T, q *memQueue, s gmail.Sender, probe time.Duration) (*gmail.Worker, *logBuffer, *faults) {
+func heldWorker(t *testing.T, q *outbox, s gmail.Sender, probe time.Duration) (*gmail.Worker, *logBuffer, *faults) {
 	t.Helper()
 	log, f := &logBuffer{}, &faults{}
 	w := &gmail.Worker{Queue: q, Sender: s, Log: slog.New(slog.NewTextHandler(io.MultiWriter(log, t.Output()), nil)),
@@ -169,15 +169,18 @@ func waitHeld(t *testing.T, w *gmail.Worker) gmail.Hold {
 }
 
 // wantKept checks that every message is still queued, its body kept and
-// no attempt counted against it.
-func wantKept(t *testing.T, q *memQueue) {
+// no attempt counted against it but the claim of a probe in flight, which
+// its release takes back.
+func wantKept(t *testing.T, q *outbox) {
 	t.Helper()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, it := range q.items {
-		if it.state != "queued" || it.Body == nil || it.Attempts != 0 {
+	for _, r := range q.rows(t) {
+		counted := r.Attempts
+		if r.LeaseUntil.After(time.Now()) {
+			counted--
+		}
+		if r.State != "queued" || !r.BodyKept || counted != 0 {
 			t.Errorf("%s: got state %s, body kept %v, %d attempts; want queued, kept, none counted (%s)",
-				it.ID, it.state, it.Body != nil, it.Attempts, it.lastErr)
+				r.ID, r.State, r.BodyKept, r.Attempts, r.LastErr)
 		}
 	}
 }
@@ -189,10 +192,10 @@ func wantKept(t *testing.T, q *memQueue) {
 // whole queue goes.
 func TestPostfixRefusedSenderHoldsTheQueue(t *testing.T) {
 	pf := postfixtest.Start(t, postfixtest.WithSenders()) // no sender allowed
-	q := &memQueue{}
+	q := newOutbox(t, "sqlite", postfixFrom, nil)
 	for i := range 5 {
 		to := fmt.Sprintf("user%d@%s", i, postfixtest.Domain)
-		q.add(to, composed(t, to, "held back"))
+		q.add(t, to, composed(t, to, "held back"))
 	}
 	w, log, f := heldWorker(t, q, postfixSender(t, pf, pf.URL()), 100*time.Millisecond)
 
@@ -209,7 +212,7 @@ func TestPostfixRefusedSenderHoldsTheQueue(t *testing.T) {
 	}
 
 	pf.AllowSenders(t, postfixtest.Sender)
-	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 5 })
+	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 5 })
 	for i := range 5 {
 		pf.WaitFor(t, fmt.Sprintf("user%d@%s", i, postfixtest.Domain), "held back")
 	}
@@ -226,10 +229,10 @@ func TestPostfixRefusedSenderHoldsTheQueue(t *testing.T) {
 func TestPostfixWrongPasswordFailsOneLoginPerProbe(t *testing.T) {
 	pf := postfixtest.Start(t)
 	pf.SetPassword(t, "the operator changed it")
-	q := &memQueue{}
+	q := newOutbox(t, "sqlite", postfixFrom, nil)
 	for i := range 50 {
 		to := fmt.Sprintf("user%d@%s", i, postfixtest.Domain)
-		q.add(to, composed(t, to, "after the password"))
+		q.add(t, to, composed(t, to, "after the password"))
 	}
 	var probes atomic.Int32
 	w := &gmail.Worker{Queue: q, Sender: postfixSender(t, pf, pf.URL()),
@@ -247,7 +250,7 @@ func TestPostfixWrongPasswordFailsOneLoginPerProbe(t *testing.T) {
 	wantKept(t, q)
 
 	pf.SetPassword(t, postfixtest.Password)
-	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 50 })
+	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 50 })
 }
 
 // Reset and invitation links are credentials: mail goes to a relay that

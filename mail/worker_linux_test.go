@@ -15,10 +15,10 @@ import (
 // sent and recorded at the priority it set.
 func TestWorkerRunsInTheBackground(t *testing.T) {
 	srv := smtptest.Start(t)
-	q := &memQueue{}
+	q := newOutbox(t, "sqlite", mailFrom, nil)
 	for i := range 10 {
 		to := fmt.Sprintf("user%d@example.com", i)
-		q.add(to, composed(t, to, fmt.Sprintf("message %d", i)))
+		q.add(t, to, composed(t, to, fmt.Sprintf("message %d", i)))
 	}
 	nice := func() int32 {
 		prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
@@ -38,7 +38,7 @@ func TestWorkerRunsInTheBackground(t *testing.T) {
 		OnSent: func() { sentAt.Store(nice()) },
 	}
 	runWorker(t, w)
-	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 10 })
+	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 10 })
 	if got, want := calls.Load(), int32(3+2); got != want {
 		t.Errorf("Background called %d times, want %d (3 senders, the claimer, the recorder)", got, want)
 	}

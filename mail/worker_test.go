@@ -2,163 +2,23 @@ package mail_test
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
-	"slices"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/seal"
+	"github.com/gatehouse/gatehouse/sqldb"
 )
-
-// memQueue is the outbox table in memory, with the same rules as the store's:
-// due and unleased messages are claimed, leases expire, Retry counts an attempt.
-type memQueue struct {
-	mu       sync.Mutex
-	items    []*memItem
-	claimErr func() error  // nil, or the error for a Claim
-	claimed  chan struct{} // receives after each Claim, if not nil and not full
-
-	deliveredCalls int
-	deliveredWait  time.Duration // how long each Delivered takes, as a database write would
-}
-
-type memItem struct {
-	mail.Queued
-	due, leasedUntil time.Time
-	state            string // queued, delivered, failed
-	lastErr          string
-	failure          mail.Failure
-}
-
-func (q *memQueue) add(to string, body []byte) string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	id := fmt.Sprintf("m%d", len(q.items)+1)
-	q.items = append(q.items, &memItem{Queued: mail.Queued{ID: id, From: mailFrom, To: to, Body: body}, state: "queued"})
-	return id
-}
-
-func (q *memQueue) Claim(ctx context.Context, n int, lease time.Duration) ([]mail.Queued, error) {
-	if q.claimErr != nil {
-		if err := q.claimErr(); err != nil {
-			return nil, err
-		}
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	defer func() {
-		select {
-		case q.claimed <- struct{}{}:
-		default:
-		}
-	}()
-	// The longest due first, as the store claims them.
-	now := time.Now()
-	byDue := slices.Clone(q.items)
-	slices.SortStableFunc(byDue, func(a, b *memItem) int { return a.due.Compare(b.due) })
-	var out []mail.Queued
-	for _, it := range byDue {
-		if len(out) == n {
-			break
-		}
-		if it.state == "queued" && !it.due.After(now) && !it.leasedUntil.After(now) {
-			it.leasedUntil = now.Add(lease)
-			out = append(out, it.Queued)
-		}
-	}
-	return out, nil
-}
-
-func (q *memQueue) update(id string, f func(*memItem)) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, it := range q.items {
-		if it.ID == id {
-			f(it)
-			return nil
-		}
-	}
-	return errors.New("no such message")
-}
-
-func (q *memQueue) Delivered(_ context.Context, ids ...string) error {
-	q.mu.Lock()
-	q.deliveredCalls++
-	wait := q.deliveredWait
-	q.mu.Unlock()
-	time.Sleep(wait)
-	for _, id := range ids {
-		if err := q.update(id, func(it *memItem) { it.state, it.Body = "delivered", nil }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (q *memQueue) Retry(_ context.Context, id string, at time.Time, lastErr string) error {
-	return q.update(id, func(it *memItem) {
-		it.Attempts++
-		it.due, it.leasedUntil, it.lastErr = at, time.Time{}, lastErr
-	})
-}
-
-func (q *memQueue) Fail(_ context.Context, id string, f mail.Failure) error {
-	return q.update(id, func(it *memItem) {
-		it.Attempts++
-		it.state, it.lastErr, it.failure, it.Body = "failed", f.Err, f, nil
-	})
-}
-
-func (q *memQueue) Release(_ context.Context, lastErr string, ids ...string) error {
-	for _, id := range ids {
-		err := q.update(id, func(it *memItem) {
-			it.due, it.leasedUntil = time.Now(), time.Time{}
-			if lastErr != "" {
-				it.lastErr = lastErr
-			}
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (q *memQueue) RetryNow(context.Context) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, it := range q.items {
-		if it.state == "queued" && it.due.After(time.Now()) {
-			it.due = time.Now()
-		}
-	}
-	return nil
-}
-
-func (q *memQueue) get(id string) memItem {
-	var c memItem
-	q.update(id, func(it *memItem) { c = *it })
-	return c
-}
-
-func (q *memQueue) count(state string) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for _, it := range q.items {
-		if it.state == state {
-			n++
-		}
-	}
-	return n
-}
 
 // waitUntil polls cond for up to ten seconds.
 func waitUntil(t testing.TB, what string, cond func() bool) {
@@ -205,224 +65,286 @@ func (c *counters) hook(w *mail.Worker) *mail.Worker {
 }
 
 func TestWorkerDeliversTheQueue(t *testing.T) {
-	srv := smtptest.Start(t)
-	q := &memQueue{}
-	for i := range 20 {
-		to := fmt.Sprintf("user%d@example.com", i)
-		q.add(to, composed(t, to, fmt.Sprintf("message %d", i)))
-	}
-	var c counters
-	runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Batch: 8}))
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t)
+		q := newOutbox(t, kind, mailFrom, nil)
+		var first string
+		for i := range 20 {
+			to := fmt.Sprintf("user%d@example.com", i)
+			id := q.add(t, to, composed(t, to, fmt.Sprintf("message %d", i)))
+			if i == 0 {
+				first = id
+			}
+		}
+		var c counters
+		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Batch: 8}))
 
-	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 20 })
-	for i := range 20 {
-		srv.WaitFor(t, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("message %d", i))
-	}
-	if it := q.get("m1"); it.Body != nil {
-		t.Error("the body of a delivered message is still there")
-	}
-	if c.sent.Load() != 20 || c.failed.Load() != 0 || c.retried.Load() != 0 {
-		t.Errorf("hooks: got sent %d failed %d retried %d, want 20 0 0", c.sent.Load(), c.failed.Load(), c.retried.Load())
-	}
+		waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
+		for i := range 20 {
+			srv.WaitFor(t, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("message %d", i))
+		}
+		if r := q.row(t, first); r.BodyKept || r.Attempts != 1 {
+			t.Errorf("a delivered message: body kept %v, %d attempts; want erased after one", r.BodyKept, r.Attempts)
+		}
+		if c.sent.Load() != 20 || c.failed.Load() != 0 || c.retried.Load() != 0 {
+			t.Errorf("hooks: got sent %d failed %d retried %d, want 20 0 0", c.sent.Load(), c.failed.Load(), c.retried.Load())
+		}
+	})
 }
 
+// A temporary failure is retried after Backoff(attempt), counted and
+// kept with the server's answer; the message goes once the server takes it.
 func TestWorkerRetriesWithBackoff(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithFailures(2))
-	q := &memQueue{}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "eventually"))
-	var mu sync.Mutex
-	var attempts []int
-	var c counters
-	runWorker(t, c.hook(&mail.Worker{
-		Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
-		Backoff: func(attempt int) time.Duration {
-			mu.Lock()
-			defer mu.Unlock()
-			attempts = append(attempts, attempt)
-			return 50 * time.Millisecond
-		},
-	}))
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithFailures(2))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "eventually"))
+		var mu sync.Mutex
+		var attempts []int
+		var c counters
+		// The second failure waits an hour, so that the retry it schedules
+		// can be seen in the outbox.
+		stop := runWorker(t, c.hook(&mail.Worker{
+			Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
+			Backoff: func(attempt int) time.Duration {
+				mu.Lock()
+				defer mu.Unlock()
+				attempts = append(attempts, attempt)
+				if attempt == 2 {
+					return time.Hour
+				}
+				return 50 * time.Millisecond
+			},
+		}))
+		waitUntil(t, "the second retry is scheduled", func() bool { return c.retried.Load() == 2 })
+		stop()
+		r := q.row(t, id)
+		if r.State != "queued" || r.Attempts != 2 || !strings.Contains(r.LastErr, "451") ||
+			r.Next.Before(time.Now().Add(50*time.Minute)) || r.LeaseUntil.After(time.Now()) {
+			t.Errorf("after two failures: got %+v; want queued, 2 attempts, a 451, due in an hour, not leased", r)
+		}
+		mu.Lock()
+		if fmt.Sprint(attempts) != "[1 2]" {
+			t.Errorf("got backoff for attempts %v, want [1 2]", attempts)
+		}
+		mu.Unlock()
 
-	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
-	srv.WaitFor(t, "bob@example.com", "eventually")
-	it := q.get(id)
-	mu.Lock()
-	defer mu.Unlock()
-	if fmt.Sprint(attempts) != "[1 2]" || it.Attempts != 2 || !strings.Contains(it.lastErr, "451") {
-		t.Errorf("got backoff for attempts %v, %d attempts recorded, last error %q; want [1 2], 2 and a 451",
-			attempts, it.Attempts, it.lastErr)
-	}
-	if c.retried.Load() != 2 || c.sent.Load() != 1 {
-		t.Errorf("hooks: got retried %d sent %d, want 2 and 1", c.retried.Load(), c.sent.Load())
-	}
+		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
+		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		srv.WaitFor(t, "bob@example.com", "eventually")
+		if r := q.row(t, id); r.Attempts != 3 || r.BodyKept {
+			t.Errorf("delivered: got %d attempts, body kept %v; want 3, erased", r.Attempts, r.BodyKept)
+		}
+		if c.retried.Load() != 2 || c.sent.Load() != 1 {
+			t.Errorf("hooks: got retried %d sent %d, want 2 and 1", c.retried.Load(), c.sent.Load())
+		}
+	})
 }
 
 func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithRejectedRecipients("nobody@example.com"))
-	q := &memQueue{}
-	id := q.add("nobody@example.com", composed(t, "nobody@example.com", "rejected"))
-	var c counters
-	runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithRejectedRecipients("nobody@example.com"))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "nobody@example.com", composed(t, "nobody@example.com", "rejected"))
+		var c counters
+		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
 
-	waitUntil(t, "it fails", func() bool { return q.get(id).state == "failed" })
-	if it := q.get(id); !strings.Contains(it.lastErr, "550") || it.Attempts != 1 {
-		t.Errorf("got %d attempts and last error %q, want 1 and a 550", it.Attempts, it.lastErr)
-	}
-	if f := q.get(id).failure; f.Reason != mail.FailRejected || f.Answer != "550 5.1.1 No such user here" {
-		t.Errorf("failure: got %+v, want rejected with the server's answer alone", f)
-	}
-	if c.failed.Load() != 1 || c.retried.Load() != 0 {
-		t.Errorf("hooks: got failed %d retried %d, want 1 and 0", c.failed.Load(), c.retried.Load())
-	}
+		waitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
+		r := q.row(t, id)
+		if !strings.Contains(r.LastErr, "550") || r.Attempts != 1 || r.BodyKept {
+			t.Errorf("got %d attempts, last error %q, body kept %v; want 1, a 550, erased", r.Attempts, r.LastErr, r.BodyKept)
+		}
+		if r.Failure != mail.FailRejected || r.Answer != "550 5.1.1 No such user here" {
+			t.Errorf("failure: got %q, %q; want rejected with the server's answer alone", r.Failure, r.Answer)
+		}
+		if c.failed.Load() != 1 || c.retried.Load() != 0 {
+			t.Errorf("hooks: got failed %d retried %d, want 1 and 0", c.failed.Load(), c.retried.Load())
+		}
+	})
 }
 
 func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithFailures(100))
-	q := &memQueue{}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "never"))
-	runWorker(t, &mail.Worker{
-		Queue: q, Sender: newSender(t, srv.URL(), srv), MaxAttempts: 3, Poll: 10 * time.Millisecond,
-		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
-	})
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithFailures(100))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "never"))
+		runWorker(t, &mail.Worker{
+			Queue: q, Sender: newSender(t, srv.URL(), srv), MaxAttempts: 3, Poll: 10 * time.Millisecond,
+			Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+		})
 
-	waitUntil(t, "it fails", func() bool { return q.get(id).state == "failed" })
-	if it := q.get(id); it.Attempts != 3 || !strings.Contains(it.lastErr, "gave up after 3 attempts") {
-		t.Errorf("got %d attempts and last error %q, want 3 and giving up", it.Attempts, it.lastErr)
-	}
-	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n != 3 {
-		t.Errorf("the server saw %d DATA commands, want 3", n)
-	}
+		waitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
+		r := q.row(t, id)
+		if r.Attempts != 3 || r.Failure != mail.FailGaveUp || !strings.Contains(r.LastErr, "gave up after 3 attempts") {
+			t.Errorf("got %d attempts, failure %q, last error %q; want 3 and giving up", r.Attempts, r.Failure, r.LastErr)
+		}
+		if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n != 3 {
+			t.Errorf("the server saw %d DATA commands, want 3", n)
+		}
+	})
 }
 
 func TestWorkerFinishesTheMessageBeingSentOnShutdown(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithSlowData(500*time.Millisecond))
-	q := &memQueue{}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "in flight"))
-	stop := runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithSlowData(500*time.Millisecond))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "in flight"))
+		stop := runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
 
+		waitSending(t, srv)
+		stop()
+		if r := q.row(t, id); r.State != "delivered" {
+			t.Errorf("after shutdown: got state %q (%s), want delivered", r.State, r.LastErr)
+		}
+		if n := len(srv.Messages()); n != 1 {
+			t.Errorf("the server got %d messages, want 1", n)
+		}
+	})
+}
+
+// waitSending waits until the server has been sent a message's DATA.
+func waitSending(t *testing.T, srv *smtptest.Server) {
+	t.Helper()
 	waitUntil(t, "the message is being sent", func() bool {
 		cmds := srv.Commands()
 		return len(cmds) > 0 && cmds[len(cmds)-1] == "DATA"
 	})
-	stop()
-	if it := q.get(id); it.state != "delivered" {
-		t.Errorf("after shutdown: got state %q (%s), want delivered", it.state, it.lastErr)
-	}
-	if n := len(srv.Messages()); n != 1 {
-		t.Errorf("the server got %d messages, want 1", n)
-	}
 }
 
 func TestWorkerShutdownGraceIsBounded(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithSlowData(time.Minute))
-	q := &memQueue{}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "stuck"))
-	stop := runWorker(t, &mail.Worker{
-		Queue: q, Sender: newSender(t, srv.URL(), srv), ShutdownGrace: 100 * time.Millisecond,
-		Backoff: func(int) time.Duration { return time.Hour },
-	})
-	waitUntil(t, "the message is being sent", func() bool {
-		cmds := srv.Commands()
-		return len(cmds) > 0 && cmds[len(cmds)-1] == "DATA"
-	})
-	start := time.Now()
-	stop()
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Run took %v to return, want about the grace", d)
-	}
-	if it := q.get(id); it.state != "queued" || it.Attempts != 1 {
-		t.Errorf("got state %q with %d attempts, want queued for a retry after 1", it.state, it.Attempts)
-	}
-}
-
-func TestWorkerWakesOnNotify(t *testing.T) {
-	srv := smtptest.Start(t)
-	q := &memQueue{claimed: make(chan struct{}, 1)}
-	w := &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: time.Hour}
-	w.Notify() // before Run: harmless, and no block
-	w.Notify()
-	runWorker(t, w)
-	<-q.claimed // the first, empty look
-
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "notified"))
-	w.Notify()
-	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
-}
-
-func TestWorkerSurvivesQueueErrors(t *testing.T) {
-	srv := smtptest.Start(t)
-	var failures atomic.Int32
-	q := &memQueue{claimErr: func() error {
-		if failures.Add(1) <= 2 {
-			return errors.New("database is locked")
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithSlowData(time.Minute))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "stuck"))
+		stop := runWorker(t, &mail.Worker{
+			Queue: q, Sender: newSender(t, srv.URL(), srv), ShutdownGrace: 100 * time.Millisecond,
+			Backoff: func(int) time.Duration { return time.Hour },
+		})
+		waitSending(t, srv)
+		start := time.Now()
+		stop()
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Run took %v to return, want about the grace", d)
 		}
-		return nil
-	}}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "after errors"))
-	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond})
-	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
+		if r := q.row(t, id); r.State != "queued" || r.Attempts != 1 || !r.BodyKept || r.LeaseUntil.After(time.Now()) ||
+			r.Next.Before(time.Now().Add(50*time.Minute)) {
+			t.Errorf("got %+v, want queued for a retry in an hour after 1 attempt, body kept", r)
+		}
+	})
+}
+
+// Notify makes the worker look at once, long before its poll; before Run
+// it is harmless and does not block.
+func TestWorkerWakesOnNotify(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t)
+		q := newOutbox(t, kind, mailFrom, nil)
+		w := &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: time.Hour}
+		w.Notify()
+		w.Notify()
+		first := q.add(t, "bob@example.com", composed(t, "bob@example.com", "at start"))
+		runWorker(t, w)
+		waitUntil(t, "the first is delivered", func() bool { return q.row(t, first).State == "delivered" })
+		// The wake-up given before Run may still be pending for the
+		// second; the third has only its own.
+		for _, subject := range []string{"notified", "notified again"} {
+			id := q.add(t, "bob@example.com", composed(t, "bob@example.com", subject))
+			w.Notify()
+			waitUntil(t, subject+" is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		}
+	})
+}
+
+// The database failing (here the outbox table gone for a while) is
+// logged and retried at the next poll.
+func TestWorkerSurvivesQueueErrors(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t)
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "after errors"))
+		q.exec(t, "ALTER TABLE outbox RENAME TO outbox_away")
+		log := &logBuffer{}
+		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
+			Log: slog.New(slog.NewTextHandler(io.MultiWriter(log, t.Output()), nil))})
+		waitUntil(t, "claims fail twice", func() bool { return strings.Count(log.String(), "cannot claim mail from the outbox") >= 2 })
+		q.exec(t, "ALTER TABLE outbox_away RENAME TO outbox")
+		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		srv.WaitFor(t, "bob@example.com", "after errors")
+	})
 }
 
 func TestWorkerReusesConnections(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithRejectedRecipients("nobody@example.com"))
-	q := &memQueue{}
-	for i := range 10 {
-		to := fmt.Sprintf("user%d@example.com", i)
-		if i == 4 {
-			to = "nobody@example.com" // a refusal must not cost the connection
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithRejectedRecipients("nobody@example.com"))
+		q := newOutbox(t, kind, mailFrom, nil)
+		for i := range 10 {
+			to := fmt.Sprintf("user%d@example.com", i)
+			if i == 4 {
+				to = "nobody@example.com" // a refusal must not cost the connection
+			}
+			q.add(t, to, composed(t, to, "batch"))
 		}
-		q.add(to, composed(t, to, "batch"))
-	}
-	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 10})
-	waitUntil(t, "all are done", func() bool { return q.count("delivered") == 9 && q.count("failed") == 1 })
+		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 10})
+		waitUntil(t, "all are done", func() bool { return q.count(t, "delivered") == 9 && q.count(t, "failed") == 1 })
 
-	cmds := strings.Join(srv.Commands(), "\n")
-	if n := strings.Count(cmds, "STARTTLS"); n != 2 {
-		t.Errorf("got %d connections for the check at start and one batch, want 2:\n%s", n, cmds)
-	}
+		cmds := strings.Join(srv.Commands(), "\n")
+		if n := strings.Count(cmds, "STARTTLS"); n != 2 {
+			t.Errorf("got %d connections for the check at start and one batch, want 2:\n%s", n, cmds)
+		}
+	})
 }
 
 // Connections outlive a batch: a worker sending one message at a time
 // uses one connection for many batches.
 func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithSTARTTLS())
-	q := &memQueue{}
-	for i := range 20 {
-		to := fmt.Sprintf("user%d@example.com", i)
-		q.add(to, composed(t, to, "batches"))
-	}
-	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 3})
-	waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == 20 })
-	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 2 {
-		t.Errorf("got %d connections for the check at start and seven batches, want 2", n)
-	}
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithSTARTTLS())
+		q := newOutbox(t, kind, mailFrom, nil)
+		for i := range 20 {
+			to := fmt.Sprintf("user%d@example.com", i)
+			q.add(t, to, composed(t, to, "batches"))
+		}
+		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 3})
+		waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
+		if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 2 {
+			t.Errorf("got %d connections for the check at start and seven batches, want 2", n)
+		}
+	})
 }
 
-// Deliveries are recorded in groups: while one write runs, the messages
-// the other senders sent meanwhile wait for the next, which records them
-// all. The worker runs in a synctest bubble (the SMTP server outside it),
-// so a write's 20 ms pass only once every sender has sent and waits: the
-// groups do not depend on how fast the machine is.
+// Deliveries are recorded in groups: while one write waits or runs, the
+// messages the other senders sent meanwhile wait for the next, which
+// records them all. Here another connection keeps the outbox from being
+// written until all eight senders have sent: the first write takes what
+// had arrived, the next all the rest. Each transaction has a time of its
+// own (tickingClock), so the distinct sent_at times count the writes.
 func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
-	srv := smtptest.Start(t)
-	synctest.Test(t, func(t *testing.T) {
-		q := &memQueue{deliveredWait: 20 * time.Millisecond}
-		const n = 100
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		const n = 8
+		srv := smtptest.Start(t, smtptest.WithSlowData(300*time.Millisecond))
+		q := newOutbox(t, kind, mailFrom, &tickingClock{})
 		for i := range n {
 			to := fmt.Sprintf("user%d@example.com", i)
-			q.add(to, composed(t, to, "grouped"))
+			q.add(t, to, composed(t, to, "grouped"))
 		}
 		var c counters
-		stop := runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 8}))
-		waitUntil(t, "all are delivered", func() bool { return q.count("delivered") == n })
-		q.mu.Lock()
-		calls := q.deliveredCalls
-		q.mu.Unlock()
-		if calls > n/2 {
-			t.Errorf("%d messages were marked in %d calls, want groups (at most %d calls)", n, calls, n/2)
+		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: n, Batch: n}))
+		waitUntil(t, "every sender is sending", func() bool {
+			return strings.Count(strings.Join(srv.Commands(), "\n"), "DATA") == n
+		})
+		unlock := q.lockWrites(t)
+		waitUntil(t, "every message is sent", func() bool { return len(srv.Messages()) == n })
+		time.Sleep(200 * time.Millisecond) // for the senders to hand their outcomes over
+		unlock()
+		waitUntil(t, "all are marked delivered", func() bool { return q.count(t, "delivered") == n })
+		writes := map[int64]bool{}
+		for _, r := range q.rows(t) {
+			writes[r.SentAt] = true
+		}
+		if len(writes) > 2 {
+			t.Errorf("%d messages were marked in %d transactions, want at most 2", n, len(writes))
 		}
 		waitUntil(t, "every send is counted", func() bool { return c.sent.Load() == n })
-		stop()
 	})
 }
 
@@ -430,63 +352,127 @@ func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
 // Message rejected: Email address is not verified". That is about every
 // message: the queue is held, and nothing is erased.
 func TestWorkerHoldsTheQueueForAnUnverifiedSender(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("no-reply@example.com"))
-	q := &memQueue{}
-	for i := range 20 {
-		to := fmt.Sprintf("user%d@example.com", i)
-		q.add(to, composed(t, to, "unverified"))
-	}
-	w, _, f := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
-	h := waitHeld(t, w)
-	if h.Fault != mail.FaultSender || !strings.Contains(h.Err, "Email address is not verified") {
-		t.Errorf("hold: got %+v, want a sender fault with SES's answer", h)
-	}
-	waitUntil(t, "every message is given back", func() bool {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		for _, it := range q.items {
-			if it.leasedUntil.After(time.Now()) {
-				return false
-			}
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("no-reply@example.com"))
+		q := newOutbox(t, kind, mailFrom, nil)
+		for i := range 20 {
+			to := fmt.Sprintf("user%d@example.com", i)
+			q.add(t, to, composed(t, to, "unverified"))
 		}
-		return true
+		w, _, f := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
+		h := waitHeld(t, w)
+		if h.Fault != mail.FaultSender || !strings.Contains(h.Err, "Email address is not verified") {
+			t.Errorf("hold: got %+v, want a sender fault with SES's answer", h)
+		}
+		waitUntil(t, "every message is given back", func() bool {
+			for _, r := range q.rows(t) {
+				if r.LeaseUntil.After(time.Now()) {
+					return false
+				}
+			}
+			return true
+		})
+		wantKept(t, q)
+		// The senders that were sending when the first refusal came may finish.
+		if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n < 1 || n > mail.DefaultConcurrency {
+			t.Errorf("the server saw %d messages, want at most one per sender (%d)", n, mail.DefaultConcurrency)
+		}
+		if got := f.list(); len(got) != 1 {
+			t.Errorf("OnHold: got %v, want one call", got)
+		}
 	})
-	wantKept(t, q)
-	// The senders that were sending when the first refusal came may finish.
-	if n := strings.Count(strings.Join(srv.Commands(), "\n"), "DATA"); n < 1 || n > mail.DefaultConcurrency {
-		t.Errorf("the server saw %d messages, want at most one per sender (%d)", n, mail.DefaultConcurrency)
-	}
-	if got := f.list(); len(got) != 1 {
-		t.Errorf("OnHold: got %v, want one call", got)
-	}
 }
 
 // In its sandbox SES refuses unverified recipients with the same words,
 // naming the recipient alone: that message fails, the others go.
 func TestWorkerFailsAnUnverifiedRecipientAlone(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("stranger@example.com"))
-	q := &memQueue{}
-	bad := q.add("stranger@example.com", composed(t, "stranger@example.com", "sandbox"))
-	good := q.add("bob@example.com", composed(t, "bob@example.com", "sandbox"))
-	w, _, _ := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
-	waitUntil(t, "both are done", func() bool { return q.get(bad).state == "failed" && q.get(good).state == "delivered" })
-	if f := q.get(bad).failure; f.Reason != mail.FailRejected || !strings.HasPrefix(f.Answer, "554 Message rejected") {
-		t.Errorf("failure: got %+v, want rejected with SES's answer", f)
-	}
-	if _, held := w.Held(); held {
-		t.Error("the queue is held for one recipient's refusal")
-	}
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithUnverifiedIdentities("stranger@example.com"))
+		q := newOutbox(t, kind, mailFrom, nil)
+		bad := q.add(t, "stranger@example.com", composed(t, "stranger@example.com", "sandbox"))
+		good := q.add(t, "bob@example.com", composed(t, "bob@example.com", "sandbox"))
+		w, _, _ := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
+		waitUntil(t, "both are done", func() bool {
+			return q.row(t, bad).State == "failed" && q.row(t, good).State == "delivered"
+		})
+		if r := q.row(t, bad); r.Failure != mail.FailRejected || !strings.HasPrefix(r.Answer, "554 Message rejected") {
+			t.Errorf("failure: got %q, %q; want rejected with SES's answer", r.Failure, r.Answer)
+		}
+		if _, held := w.Held(); held {
+			t.Error("the queue is held for one recipient's refusal")
+		}
+	})
 }
 
 // Mail backing off when the worker starts is retried at once: the restart
 // may be the fix of what made it fail.
 func TestWorkerRetriesTheQueueAtStart(t *testing.T) {
-	srv := smtptest.Start(t)
-	q := &memQueue{}
-	id := q.add("bob@example.com", composed(t, "bob@example.com", "after the restart"))
-	q.update(id, func(it *memItem) { it.due, it.Attempts = time.Now().Add(time.Hour), 5 })
-	runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)})
-	waitUntil(t, "it is delivered", func() bool { return q.get(id).state == "delivered" })
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t)
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.addDue(t, "bob@example.com", composed(t, "bob@example.com", "after the restart"), time.Now().Add(time.Hour))
+		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond})
+		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+	})
+}
+
+// A message accepted for sending is delivered even when the worker that
+// claimed it dies in the middle of sending it: a worker in another
+// process is killed (SIGKILL) while the server reads its message, and
+// once the dead worker's lease ends a worker here sends the message again
+// and marks it delivered. Mail is sent at least once, so the server gets
+// it twice.
+func TestWorkerDeliversAcrossACrash(t *testing.T) {
+	if os.Getenv("GATEHOUSE_MAIL_CRASH_SMTP") != "" {
+		crashingWorker(t)
+		return
+	}
+	forEachDatabase(t, func(t *testing.T, kind string) {
+		srv := smtptest.Start(t, smtptest.WithSlowData(time.Second))
+		q := newOutbox(t, kind, mailFrom, nil)
+		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "across a crash"))
+
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerDeliversAcrossACrash$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "GATEHOUSE_MAIL_CRASH_SMTP="+srv.URL(),
+			"GATEHOUSE_MAIL_CRASH_URL="+q.cfg.URL, "GATEHOUSE_MAIL_CRASH_DIR="+q.cfg.DataDir,
+			"GATEHOUSE_MAIL_CRASH_KEY="+base64.StdEncoding.EncodeToString(q.key[:]))
+		cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitSending(t, srv)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		if r := q.row(t, id); r.State != "queued" || !r.LeaseUntil.After(time.Now()) || r.Attempts != 1 {
+			t.Fatalf("after the crash: got %+v, want queued, leased by the dead worker", r)
+		}
+
+		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 50 * time.Millisecond})
+		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		if r := q.row(t, id); r.Attempts != 2 || r.BodyKept {
+			t.Errorf("delivered: got %d attempts, body kept %v; want 2 (the dead worker's and ours), erased", r.Attempts, r.BodyKept)
+		}
+		srv.WaitForCount(t, "bob@example.com", "across a crash", 2)
+	})
+}
+
+// crashingWorker is the worker TestWorkerDeliversAcrossACrash kills: it
+// delivers the outbox the environment names, with a lease of six seconds (a send may take a quarter of it),
+// until it is killed.
+func crashingWorker(t *testing.T) {
+	key, err := seal.ParseKey(os.Getenv("GATEHOUSE_MAIL_CRASH_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sqldb.Config{URL: os.Getenv("GATEHOUSE_MAIL_CRASH_URL"), DataDir: os.Getenv("GATEHOUSE_MAIL_CRASH_DIR")}
+	q := openOutbox(t, cfg, key, mailFrom)
+	s, err := mail.NewSender(os.Getenv("GATEHOUSE_MAIL_CRASH_SMTP"), mail.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&mail.Worker{Queue: q, Sender: s, Lease: 6 * time.Second}).Run(context.Background())
 }
 
 func TestWorkerNeedsAQueueAndASender(t *testing.T) {
@@ -522,8 +508,8 @@ func TestDefaultBackoffs(t *testing.T) {
 	}
 }
 
-// BenchmarkWorkerDelivery measures mail per second from the queue to the
-// test SMTP server over loopback, with the default batch and concurrency.
+// BenchmarkWorkerDelivery measures mail per second from the outbox (the
+// store on a SQLite file) to the test SMTP server over loopback, with the default batch and concurrency.
 func BenchmarkWorkerDelivery(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
@@ -536,10 +522,10 @@ func BenchmarkWorkerDelivery(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			srv := smtptest.Start(b, tc.opts...)
-			q := &memQueue{}
+			q := newOutbox(b, "sqlite", mailFrom, nil)
 			body := composed(b, "bob@example.com", "benchmark")
 			for range b.N {
-				q.add("bob@example.com", body)
+				q.add(b, "bob@example.com", body)
 			}
 			b.ResetTimer()
 			start := time.Now()
@@ -548,7 +534,7 @@ func BenchmarkWorkerDelivery(b *testing.B) {
 				sender = struct{ mail.Sender }{sender} // hides the connection reuse
 			}
 			runWorker(b, &mail.Worker{Queue: q, Sender: sender, Log: slog.New(slog.DiscardHandler)})
-			waitUntil(b, "all are delivered", func() bool { return q.count("delivered") == b.N })
+			waitUntil(b, "all are delivered", func() bool { return q.count(b, "delivered") == b.N })
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
 		})
 	}
