@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv/dnstest"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/webhooktest"
 	"github.com/gatehouse/gatehouse/server"
@@ -275,21 +274,11 @@ func TestSlowEndpointsDelayNobody(t *testing.T) {
 func TestWebhookDNSRebinding(t *testing.T) {
 	r := webhooktest.Start(t)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimSuffix(r.URL, "/hooks"), "http://"))
-	var mu sync.Mutex
-	answer := "93.184.216.34"
-	resolve := func(_ context.Context, host string) ([]netip.Addr, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if host != "hooks.rebind.test" {
-			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-		}
-		return []netip.Addr{netip.MustParseAddr(answer)}, nil
-	}
-	s, c := webhookAdmin(t, servertest.WithOptions(func(o *server.Options) { o.WebhookResolve = resolve }))
+	dns := dnstest.Start(t)
+	dns.Set("hooks.rebind.test", "93.184.216.34")
+	s, c := webhookAdmin(t, servertest.WithOptions(func(o *server.Options) { o.WebhookResolver = dns.Resolver() }))
 	id, _ := register(t, c, "https://hooks.rebind.test:"+port+"/hooks")
-	mu.Lock()
-	answer = "127.0.0.1"
-	mu.Unlock()
+	dns.Set("hooks.rebind.test", "127.0.0.1")
 	companyID := c.Get("/api/v1/company").Str(t, "id")
 	bob := s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
 	c.Do("PATCH", "/api/v1/company/users/"+bob, map[string]any{"name": "Robert"})

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,9 +66,9 @@ type Options struct {
 	// other internal addresses, and use http (--webhook-allow-private):
 	// development and tests only.
 	WebhookAllowPrivate bool
-	// WebhookResolve looks webhook hosts up (nil: the system's resolver);
-	// tests play DNS with it.
-	WebhookResolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// WebhookResolver looks webhook hosts up (nil: the system's resolver);
+	// tests point it at a DNS server of their own.
+	WebhookResolver *net.Resolver
 	// WebhookTimeout bounds one delivery attempt (default
 	// webhook.DefaultTimeout).
 	WebhookTimeout time.Duration
@@ -162,7 +161,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{Opts: o, Log: o.Log, DB: db, Sealer: sealer, Registry: metrics.NewRegistry(), worker: &mail.Worker{},
-		webhooks: &webhook.Policy{AllowPrivate: o.WebhookAllowPrivate, Resolve: o.WebhookResolve}}
+		webhooks: &webhook.Policy{AllowPrivate: o.WebhookAllowPrivate, Resolver: o.WebhookResolver}}
 	a.Hasher = password.NewHasher(o.HashParams, o.HashSlots, o.HashQueueWait)
 	a.Service = auth.New(db, a.Hasher, a.Sealer, templates, auth.Config{
 		PublicURL: o.PublicURL, Product: o.ProductName, MailFrom: o.MailFrom,

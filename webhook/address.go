@@ -125,23 +125,24 @@ func (e *AddressError) Error() string {
 }
 
 // Policy is where webhooks may go: public addresses only, unless
-// AllowPrivate (development and tests). Resolve looks names up; nil means
-// the system's resolver. A test gives it a resolver of its own, to play
-// DNS rebinding: the check that counts is the one at connection time
-// (Client), on the address actually dialled.
+// AllowPrivate (development and tests). Resolver looks names up; nil means
+// the system's (net.DefaultResolver). A test points it at a DNS server of
+// its own, to play DNS rebinding: the check that counts is the one at
+// connection time (Client), on the address actually dialled.
 type Policy struct {
 	AllowPrivate bool
-	Resolve      func(ctx context.Context, host string) ([]netip.Addr, error)
+	Resolver     *net.Resolver
 }
 
 // lookupTimeout bounds the lookup of a name at registration.
 const lookupTimeout = 3 * time.Second
 
 func (p *Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
-	if p != nil && p.Resolve != nil {
-		return p.Resolve(ctx, host)
+	r := net.DefaultResolver
+	if p != nil && p.Resolver != nil {
+		r = p.Resolver
 	}
-	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	return r.LookupNetIP(ctx, "ip", host)
 }
 
 func (p *Policy) allowPrivate() bool { return p != nil && p.AllowPrivate }

@@ -9,12 +9,12 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv/dnstest"
 	"github.com/gatehouse/gatehouse/internal/testenv/webhooktest"
 	"github.com/gatehouse/gatehouse/webhook"
 )
@@ -124,45 +124,15 @@ func TestCheckAddress(t *testing.T) {
 	}
 }
 
-// resolver is a DNS the test controls: a name resolves to what answer says
-// at the moment of the lookup.
-type resolver struct {
-	mu      sync.Mutex
-	answers map[string][]netip.Addr
-	lookups atomic.Int32
-}
-
-func (r *resolver) set(host string, addrs ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.answers == nil {
-		r.answers = map[string][]netip.Addr{}
-	}
-	r.answers[host] = nil
-	for _, a := range addrs {
-		r.answers[host] = append(r.answers[host], netip.MustParseAddr(a))
-	}
-}
-
-func (r *resolver) resolve(_ context.Context, host string) ([]netip.Addr, error) {
-	r.lookups.Add(1)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if a, ok := r.answers[host]; ok {
-		return a, nil
-	}
-	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-}
-
 // Registration refuses URLs whose host is, or resolves to, an internal
 // address; a name that does not resolve yet is accepted (it is checked
 // at every connection).
 func TestCheckURL(t *testing.T) {
-	dns := &resolver{}
-	dns.set("public.example.com", "93.184.216.34")
-	dns.set("internal.example.com", "10.0.0.7")
-	dns.set("mixed.example.com", "93.184.216.34", "127.0.0.1")
-	p := &webhook.Policy{Resolve: dns.resolve}
+	dns := dnstest.Start(t)
+	dns.Set("public.example.com", "93.184.216.34")
+	dns.Set("internal.example.com", "10.0.0.7")
+	dns.Set("mixed.example.com", "93.184.216.34", "127.0.0.1")
+	p := &webhook.Policy{Resolver: dns.Resolver()}
 	for _, c := range []struct{ url, code, want string }{
 		{"https://public.example.com/hooks", "", "https://public.example.com/hooks"},
 		{"HTTPS://Public.Example.COM:8443/Hooks?a=1", "", "https://public.example.com:8443/Hooks?a=1"},
@@ -185,7 +155,7 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 	// With allow-private, http and internal addresses pass.
-	lax := &webhook.Policy{AllowPrivate: true, Resolve: dns.resolve}
+	lax := &webhook.Policy{AllowPrivate: true, Resolver: dns.Resolver()}
 	for _, u := range []string{"http://127.0.0.1:8080/x", "http://internal.example.com/x", "https://localhost/x"} {
 		if _, err := lax.CheckURL(ctx, u); err != nil {
 			t.Errorf("allow-private, %s: %v", u, err)
@@ -223,14 +193,14 @@ func listener(t *testing.T) (net.Listener, *atomic.Int32) {
 func TestDNSRebindingRefusedAtConnect(t *testing.T) {
 	ln, accepted := listener(t)
 	port := ln.Addr().(*net.TCPAddr).Port
-	dns := &resolver{}
-	dns.set("hooks.rebind.test", "93.184.216.34")
-	p := &webhook.Policy{Resolve: dns.resolve}
+	dns := dnstest.Start(t)
+	dns.Set("hooks.rebind.test", "93.184.216.34")
+	p := &webhook.Policy{Resolver: dns.Resolver()}
 	u, err := p.CheckURL(ctx, "https://hooks.rebind.test:"+itoa(port)+"/x")
 	if err != nil {
 		t.Fatalf("registration while the name looks public: %v", err)
 	}
-	dns.set("hooks.rebind.test", "127.0.0.1")
+	dns.Set("hooks.rebind.test", "127.0.0.1")
 	c := webhook.NewClient(p, webhook.ClientOptions{})
 	a := c.Send(ctx, webhook.Message{URL: u, ID: "msg_1", Body: []byte("{}"), Keys: [][]byte{webhook.NewSecret()}})
 	var ae *webhook.AddressError
@@ -240,13 +210,13 @@ func TestDNSRebindingRefusedAtConnect(t *testing.T) {
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("the loopback listener accepted %d connections, want none", n)
 	}
-	if dns.lookups.Load() < 2 {
-		t.Errorf("the name was looked up %d times, want at registration and at delivery", dns.lookups.Load())
+	if n := dns.Lookups("hooks.rebind.test"); n < 2 {
+		t.Errorf("the name was looked up %d times, want at registration and at delivery", n)
 	}
 
 	// An IP address in the URL, a name whose answers mix, an IPv4-mapped
 	// address: each refused by the dialer's check, none connected to.
-	dns.set("mixed.rebind.test", "::ffff:127.0.0.1", "127.0.0.1")
+	dns.Set("mixed.rebind.test", "::ffff:127.0.0.1", "127.0.0.1")
 	for _, target := range []string{"http://127.0.0.1:" + itoa(port) + "/x", "http://mixed.rebind.test:" + itoa(port) + "/x",
 		"http://[::ffff:127.0.0.1]:" + itoa(port) + "/x"} {
 		a := c.Send(ctx, webhook.Message{URL: target, ID: "msg_2", Body: []byte("{}"), Keys: [][]byte{webhook.NewSecret()}})
@@ -322,9 +292,9 @@ func TestLimitsAndTimeouts(t *testing.T) {
 // What company admins read of a failure names no internal address: not
 // the one a name resolved to, not the resolver that failed to answer.
 func TestErrorsNameNoInternalAddress(t *testing.T) {
-	dns := &resolver{}
-	dns.set("internal.example.test", "10.20.30.40")
-	p := &webhook.Policy{Resolve: dns.resolve}
+	dns := dnstest.Start(t)
+	dns.Set("internal.example.test", "10.20.30.40")
+	p := &webhook.Policy{Resolver: dns.Resolver()}
 	_, err := p.CheckURL(ctx, "https://internal.example.test/x")
 	if err == nil || strings.Contains(err.Error(), "10.20.30.40") || !strings.Contains(err.Error(), "private") {
 		t.Errorf("registration: got %v, want the kind of address and not the address", err)
@@ -335,12 +305,17 @@ func TestErrorsNameNoInternalAddress(t *testing.T) {
 		t.Errorf("delivery: got %v, want no address", a.Err)
 	}
 	// A lookup error names the resolver it asked (Go's message says
-	// "lookup x on 10.9.8.7:53: ..."); what the page shows does not.
-	failing := webhook.NewClient(&webhook.Policy{AllowPrivate: true, Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
-		return nil, &net.DNSError{Err: "server misbehaving", Name: host, Server: "10.9.8.7:53", IsTemporary: true}
-	}}, webhook.ClientOptions{})
+	// "lookup x on 10.9.8.7:53: server misbehaving"); what the page shows
+	// does not.
+	dns.Fail("hooks.example.test")
+	_, lerr := dns.Resolver().LookupNetIP(ctx, "ip", "hooks.example.test")
+	var dnsErr *net.DNSError
+	if !errors.As(lerr, &dnsErr) || dnsErr.Server == "" || !strings.Contains(lerr.Error(), dnsErr.Server) {
+		t.Fatalf("a lookup the server fails: got %v, want Go's error naming the resolver", lerr)
+	}
+	failing := webhook.NewClient(&webhook.Policy{AllowPrivate: true, Resolver: dns.Resolver()}, webhook.ClientOptions{})
 	a = failing.Send(ctx, webhook.Message{URL: "http://hooks.example.test/x", ID: "m", Body: []byte("{}"), Keys: [][]byte{webhook.NewSecret()}})
-	if a.Err == nil || strings.Contains(a.Err.Error(), "10.9.8.7") || !strings.Contains(a.Err.Error(), "hooks.example.test") {
+	if a.Err == nil || strings.Contains(a.Err.Error(), dnsErr.Server) || !strings.Contains(a.Err.Error(), "hooks.example.test") {
 		t.Errorf("lookup failure: got %v, want the name and no resolver", a.Err)
 	}
 }
