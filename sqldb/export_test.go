@@ -1,11 +1,11 @@
 package sqldb
 
-import "context"
-
-// WriterSynchronous returns the synchronous setting of SQLite's writer
-// connection (2 is FULL), for tests that check a lazy commit restored it.
-func WriterSynchronous(ctx context.Context, db *DB) (int, error) {
-	var n int
-	err := db.write.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n)
-	return n, err
+// WALCommits returns, on SQLite, how many commits the writer made and how
+// many of them are known to be on the disk, and how many flushes of the
+// log that took (see walFlusher).
+func WALCommits(db *DB) (issued, flushed, flushes uint64) {
+	f := db.flusher
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.issued, f.done, f.flushes
 }

@@ -55,10 +55,12 @@ type DB struct {
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
 	clock   gatehouse.Clock
 
-	wal          string      // SQLite: the write-ahead log's path, flushed after lazy commits
+	flusher      *walFlusher // SQLite: flushes the write-ahead log after commits (group commit)
 	flushPending atomic.Bool // SQLite: a flush of the log is scheduled
-	// prepared holds the read pool's statements on SQLite (see prepared.go).
-	prepared preparedStmts
+	// prepared holds the read pool's statements on SQLite, writerStmts
+	// the writer's (see prepared.go).
+	prepared    preparedStmts
+	writerStmts writerStmts
 	// gate orders SQLite's writers, requests first; nil on PostgreSQL,
 	// whose pool has room for requests beside the background work.
 	gate *writeGate
@@ -75,6 +77,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.flusher != nil {
+		// The migrations committed at synchronous=NORMAL.
+		if err := db.flusher.sync(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("flush: %w", err)
+		}
 	}
 	return db, nil
 }
@@ -112,9 +121,11 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	if err := makePrivate(path); err != nil {
 		return nil, err
 	}
-	// synchronous=FULL: a commit is on disk before we answer, so an
-	// acknowledged reset request or queued mail survives a power cut too.
-	params := "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL"
+	// A commit is on disk before we answer, so an acknowledged reset
+	// request or queued mail survives a power cut too: the writer commits
+	// at synchronous=NORMAL and Update flushes the log after giving the
+	// writer back (walFlusher, a group commit).
+	params := "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL"
 	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -141,7 +152,7 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, clock: clock, wal: path + "-wal", gate: &writeGate{}}, nil
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock, flusher: newWALFlusher(path + "-wal"), gate: &writeGate{}}, nil
 }
 
 // makePrivate creates the database file readable by its owner only, or
@@ -226,7 +237,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	err := errors.Join(db.prepared.close(), db.write.Close())
+	err := errors.Join(db.prepared.close(), db.writerStmts.close(), db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

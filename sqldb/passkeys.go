@@ -126,12 +126,22 @@ func (tx *Tx) CreatePasskeyCeremony(c *gatehouse.PasskeyCeremony) error {
 // ConsumePasskeyCeremony deletes the live ceremony of the challenge and
 // returns it: the delete decides races on every database.
 func (tx *Tx) ConsumePasskeyCeremony(challengeHash []byte) (*gatehouse.PasskeyCeremony, error) {
+	return scanCeremony(tx.queryRow(`DELETE FROM passkey_ceremonies WHERE challenge_hash = $1 AND expires_at > $2
+		RETURNING `+ceremonyColumns, challengeHash, ms(tx.now)))
+}
+
+// PasskeyCeremony returns the live ceremony of the challenge.
+func (tx *Tx) PasskeyCeremony(challengeHash []byte) (*gatehouse.PasskeyCeremony, error) {
+	return scanCeremony(tx.lookupRow(`SELECT `+ceremonyColumns+` FROM passkey_ceremonies
+		WHERE challenge_hash = $1 AND expires_at > $2`, challengeHash, ms(tx.now)))
+}
+
+const ceremonyColumns = `id, challenge_hash, kind, user_id, session_id, login_challenge_id, data, created_at, expires_at`
+
+func scanCeremony(s scanner) (*gatehouse.PasskeyCeremony, error) {
 	var c gatehouse.PasskeyCeremony
 	var created, expires int64
-	err := tx.queryRow(`DELETE FROM passkey_ceremonies WHERE challenge_hash = $1 AND expires_at > $2
-		RETURNING id, challenge_hash, kind, user_id, session_id, login_challenge_id, data, created_at, expires_at`,
-		challengeHash, ms(tx.now)).
-		Scan(&c.ID, &c.ChallengeHash, &c.Kind, &c.UserID, &c.SessionID, &c.LoginChallengeID, &c.Data, &created, &expires)
+	err := s.Scan(&c.ID, &c.ChallengeHash, &c.Kind, &c.UserID, &c.SessionID, &c.LoginChallengeID, &c.Data, &created, &expires)
 	if err != nil {
 		return nil, notFound(err, "Passkey ceremony")
 	}

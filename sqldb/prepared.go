@@ -1,8 +1,10 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -57,5 +59,61 @@ func (p *preparedStmts) close() error {
 		errs = append(errs, s.Close())
 	}
 	p.stmts = nil
+	return errors.Join(errs...)
+}
+
+// writerStmts keeps the statements of SQLite's writer prepared. The writer
+// is one connection, held by the transaction that runs a statement, so a
+// statement cannot be prepared on the pool then: the first run of a query
+// goes unprepared and asks for it, and the writer prepares what was asked
+// for between two transactions (prepareWanted), while it holds the
+// writeGate with no transaction open. Parsing the statements of a passkey
+// sign-in was a fifth of its processor time (docs/BENCHMARKS.md).
+type writerStmts struct {
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt // nil value: cannot be prepared (a script)
+	wanted []string
+}
+
+// get returns query prepared on the writer's pool, or nil: run it as it
+// is (and it will be prepared after this transaction).
+func (w *writerStmts) get(query string) *sql.Stmt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.stmts[query]
+	if !ok && len(w.stmts)+len(w.wanted) < maxPrepared && !slices.Contains(w.wanted, query) {
+		w.wanted = append(w.wanted, query)
+	}
+	return s
+}
+
+// prepareWanted prepares the statements asked for since it last ran. The
+// caller holds the writer, with no transaction open.
+func (w *writerStmts) prepareWanted(ctx context.Context, pool *sql.DB) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, q := range w.wanted {
+		s, err := pool.PrepareContext(ctx, q)
+		if err != nil {
+			s = nil
+		}
+		if w.stmts == nil {
+			w.stmts = map[string]*sql.Stmt{}
+		}
+		w.stmts[q] = s
+	}
+	w.wanted = w.wanted[:0]
+}
+
+func (w *writerStmts) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, s := range w.stmts {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	w.stmts = nil
 	return errors.Join(errs...)
 }

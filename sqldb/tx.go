@@ -24,6 +24,7 @@ type querier interface {
 type Tx struct {
 	ctx      context.Context
 	q        querier
+	sqlTx    *sql.Tx // the transaction of an Update; nil in View
 	db       *DB
 	now      time.Time
 	readOnly bool
@@ -41,7 +42,13 @@ func (tx *Tx) exec(query string, args ...any) (int64, error) {
 	if err := checkText(args); err != nil {
 		return 0, err
 	}
-	res, err := tx.q.ExecContext(tx.ctx, query, args...)
+	var res sql.Result
+	var err error
+	if s := tx.stmt(query); s != nil {
+		res, err = s.ExecContext(tx.ctx, args...)
+	} else {
+		res, err = tx.q.ExecContext(tx.ctx, query, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -82,13 +89,20 @@ func (tx *Tx) lookupRow(query string, args ...any) scanner {
 	return ntx.queryRow(query, args...)
 }
 
-// stmt returns query prepared, for reads on SQLite's read pool (View), or
-// nil: run it as it is.
+// stmt returns query prepared on SQLite, on the read pool (View) or on the
+// writer (Update), or nil: run it as it is.
 func (tx *Tx) stmt(query string) *sql.Stmt {
-	if !tx.readOnly || tx.db.dialect != SQLite {
+	switch {
+	case tx.db.dialect != SQLite:
 		return nil
+	case tx.readOnly:
+		return tx.db.prepared.get(tx.db.read, query)
+	case tx.sqlTx != nil:
+		if s := tx.db.writerStmts.get(query); s != nil {
+			return tx.sqlTx.StmtContext(tx.ctx, s)
+		}
 	}
-	return tx.db.prepared.get(tx.db.read, query)
+	return nil
 }
 
 // checkText refuses text that a database cannot hold: a NUL character or
