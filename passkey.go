@@ -104,4 +104,8 @@ type PasskeyTx interface {
 	// returns it; of racing calls exactly one gets it, the others (and any
 	// call after it expired) get ENotFound.
 	ConsumePasskeyCeremony(challengeHash []byte) (*PasskeyCeremony, error)
+	// PasskeyCeremony returns the live ceremony of the challenge without
+	// consuming it (ENotFound when there is none), for the checks a
+	// sign-in makes before its transaction.
+	PasskeyCeremony(challengeHash []byte) (*PasskeyCeremony, error)
 }

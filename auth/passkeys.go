@@ -180,26 +180,44 @@ func challengeHash(challenge string) []byte {
 // reason when there is none (a replayed answer, an expired ceremony) or it
 // is not of the kind wanted.
 func takeCeremony(tx gatehouse.Tx, kind, challenge string) (*gatehouse.PasskeyCeremony, *webauthn.SessionData, string, error) {
-	if challenge == "" {
-		return nil, nil, passkeyReasonMalformed, nil
+	c, reason, err := findCeremony(tx.ConsumePasskeyCeremony, kind, challenge)
+	if err != nil || reason != "" {
+		return nil, nil, reason, err
 	}
-	c, err := tx.ConsumePasskeyCeremony(challengeHash(challenge))
+	sd, err := sessionData(c, challenge)
+	return c, sd, "", err
+}
+
+// findCeremony finds, with find (which consumes it or not), the live
+// ceremony that the answer's client data names, or says why there is none
+// of the kind wanted.
+func findCeremony(find func(challengeHash []byte) (*gatehouse.PasskeyCeremony, error), kind, challenge string) (
+	*gatehouse.PasskeyCeremony, string, error) {
+	if challenge == "" {
+		return nil, passkeyReasonMalformed, nil
+	}
+	c, err := find(challengeHash(challenge))
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, nil, passkeyReasonCeremony, nil
+		return nil, passkeyReasonCeremony, nil
 	}
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
 	if c.Kind != kind {
-		return nil, nil, passkeyReasonMismatch, nil
+		return nil, passkeyReasonMismatch, nil
 	}
+	return c, "", nil
+}
+
+// sessionData restores the library's session data of a ceremony.
+func sessionData(c *gatehouse.PasskeyCeremony, challenge string) (*webauthn.SessionData, error) {
 	var sd webauthn.SessionData
 	if err := json.Unmarshal(c.Data, &sd); err != nil {
-		return nil, nil, "", fmt.Errorf("passkey ceremony %s: %w", c.ID, err)
+		return nil, fmt.Errorf("passkey ceremony %s: %w", c.ID, err)
 	}
 	// The database's expiry (by the store's clock) is the one that counts.
 	sd.Challenge, sd.Expires = challenge, time.Time{}
-	return c, &sd, "", nil
+	return &sd, nil
 }
 
 // checkAnswer names what is wrong with an answer before the library
@@ -236,20 +254,24 @@ func (s *Service) passkeyFailed(tx gatehouse.Tx, o *outcome, u *gatehouse.User, 
 	return s.audit(tx, e)
 }
 
-// ownerOf finds the user of the passkey an answer names, for the audit
-// log of a refusal; nil when the credential is unknown.
-func ownerOf(tx gatehouse.Tx, credentialID []byte) (*gatehouse.User, error) {
+// passkeyOwner finds the passkey an answer names and its user; both nil
+// when the credential is unknown.
+func passkeyOwner(tx gatehouse.Tx, credentialID []byte) (*gatehouse.Passkey, *gatehouse.User, error) {
 	if len(credentialID) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	k, err := tx.PasskeyByCredentialID(credentialID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return tx.User(k.UserID)
+	u, err := tx.User(k.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, u, nil
 }
 
 // verifyAssertion checks a parsed assertion against a ceremony's session
@@ -257,6 +279,23 @@ func ownerOf(tx gatehouse.Tx, credentialID []byte) (*gatehouse.User, error) {
 // its use. It returns a refusal reason, or the passkey used.
 func (s *Service) verifyAssertion(tx gatehouse.Tx, rp *webauthn.WebAuthn, pu *passkeyUser, sd *webauthn.SessionData,
 	parsed *protocol.ParsedCredentialAssertionData, discoverable bool) (*gatehouse.Passkey, string, error) {
+	key, cred, reason := s.checkAssertion(rp, pu, sd, parsed, discoverable)
+	if reason != "" {
+		return nil, reason, nil
+	}
+	if err := tx.PasskeyUsed(key.CompanyID, key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, tx.Now()); err != nil {
+		return nil, "", err
+	}
+	return key, "", nil
+}
+
+// checkAssertion is the library's verification of a parsed assertion
+// against a ceremony's session data and the passkey it names, which must
+// be the user's: the origin, the relying party, user verification, the
+// signature and the counter. It changes nothing, and returns the passkey
+// and the library's updated record of it, or a refusal reason.
+func (s *Service) checkAssertion(rp *webauthn.WebAuthn, pu *passkeyUser, sd *webauthn.SessionData,
+	parsed *protocol.ParsedCredentialAssertionData, discoverable bool) (*gatehouse.Passkey, *webauthn.Credential, string) {
 	var key *gatehouse.Passkey
 	for _, k := range pu.keys {
 		if bytes.Equal(k.CredentialID, parsed.RawID) {
@@ -264,10 +303,10 @@ func (s *Service) verifyAssertion(tx gatehouse.Tx, rp *webauthn.WebAuthn, pu *pa
 		}
 	}
 	if key == nil {
-		return nil, passkeyReasonUnknown, nil
+		return nil, nil, passkeyReasonUnknown
 	}
 	if reason := s.checkAnswer(rp, parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData); reason != "" {
-		return nil, reason, nil
+		return nil, nil, reason
 	}
 	var cred *webauthn.Credential
 	var err error
@@ -283,15 +322,12 @@ func (s *Service) verifyAssertion(tx gatehouse.Tx, rp *webauthn.WebAuthn, pu *pa
 	}
 	if err != nil {
 		s.log.Info("passkey assertion refused", "user", pu.u.ID, "err", describeWebAuthnError(err))
-		return nil, passkeyReasonInvalid, nil
+		return nil, nil, passkeyReasonInvalid
 	}
 	if cred.Authenticator.CloneWarning {
-		return nil, passkeyReasonSignCount, nil
+		return nil, nil, passkeyReasonSignCount
 	}
-	if err := tx.PasskeyUsed(key.CompanyID, key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, tx.Now()); err != nil {
-		return nil, "", err
-	}
-	return key, "", nil
+	return key, cred, ""
 }
 
 // describeWebAuthnError says what the library refused, for the log.
@@ -620,19 +656,22 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool, c Cli
 	if conditional {
 		mediation = protocol.MediationConditional
 	}
+	// An address that keeps failing is turned away before it can fill the
+	// table with ceremonies: a read, so the writer is held for the insert
+	// alone.
+	if err := s.store.View(ctx, func(tx gatehouse.Tx) error {
+		return addressLimit.check(tx, failureKey(c.IP))
+	}); err != nil {
+		return nil, err
+	}
+	assertion, sd, err := rp.BeginDiscoverableMediatedLogin(mediation, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, err
+	}
 	var opts PasskeyOptions
 	// A ceremony lost to a power cut costs a new one: it need not wait for
 	// the disk (the answer's check does).
 	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		// An address that keeps failing is turned away before it can
-		// fill the table with ceremonies.
-		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
-			return err
-		}
-		assertion, sd, err := rp.BeginDiscoverableMediatedLogin(mediation, webauthn.WithUserVerification(protocol.VerificationRequired))
-		if err != nil {
-			return err
-		}
 		opts, err = saveCeremony(tx, gatehouse.CeremonyLogin, assertion, sd, nil)
 		return err
 	})
@@ -647,12 +686,28 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool, c Cli
 // to replace) or a session whose methods are hwk and mfa. The ceremony is
 // used up, answered or refused. A refused answer is EInvalidPasskey,
 // audited with the reason and counted against the client's address.
+//
+// The library verifies the answer (the signature above all) before the
+// transaction, against what a read of the ceremony and the passkey saw, so
+// that SQLite's one writer is not held for it; the transaction then
+// consumes the ceremony (of racing answers one gets it), reads the passkey
+// and its owner again, and takes the counter forward from the value it
+// reads, with the library's rule.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Client) (*LoginResult, error) {
 	rp, err := s.relyingParty()
 	if err != nil {
 		return nil, err
 	}
 	parsed, perr := protocol.ParseCredentialRequestResponseBytes(answer)
+	var checked *passkeyLoginCheck
+	if perr == nil {
+		if err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+			checked, err = s.checkPasskeyLogin(tx, rp, parsed)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
 	var res *LoginResult
 	err = s.update(ctx, func(tx gatehouse.Tx, o *outcome) error {
 		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
@@ -661,11 +716,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 		if perr != nil {
 			return s.passkeyFailed(tx, o, nil, passkeyReasonMalformed, c)
 		}
-		owner, err := ownerOf(tx, parsed.RawID)
+		key, owner, err := passkeyOwner(tx, parsed.RawID)
 		if err != nil {
 			return err
 		}
-		_, sd, reason, err := takeCeremony(tx, gatehouse.CeremonyLogin, parsed.Response.CollectedClientData.Challenge)
+		cer, reason, err := findCeremony(tx.ConsumePasskeyCeremony, gatehouse.CeremonyLogin, parsed.Response.CollectedClientData.Challenge)
 		if err != nil {
 			return err
 		}
@@ -679,12 +734,24 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 			o.err = errAccountDisabled()
 			return s.audit(tx, event(gatehouse.EventLoginDisabledAccount, owner.CompanyID, "", owner.ID, c))
 		}
-		pu, err := loadPasskeyUser(tx, owner)
-		if err != nil {
-			return err
-		}
-		if _, reason, err = s.verifyAssertion(tx, rp, pu, sd, parsed, true); err != nil {
-			return err
+		switch {
+		case checked.ceremonyID != cer.ID || checked.key == nil || checked.key.ID != key.ID:
+			// What the check read is gone (the passkey removed and the
+			// credential registered again, say): the answer was not
+			// verified against what is here.
+			reason = passkeyReasonInvalid
+		case checked.reason != "":
+			reason = checked.reason
+		default:
+			// The counter goes forward from the value now stored: a
+			// concurrent sign-in with the same counter is a clone's.
+			a := webauthn.Authenticator{SignCount: key.SignCount}
+			a.UpdateCounter(parsed.Response.AuthenticatorData.Counter)
+			if a.CloneWarning {
+				reason = passkeyReasonSignCount
+			} else if err := tx.PasskeyUsed(key.CompanyID, key.ID, a.SignCount, checked.backupState, tx.Now()); err != nil {
+				return err
+			}
 		}
 		if reason != "" {
 			return s.passkeyFailed(tx, o, owner, reason, c)
@@ -698,6 +765,41 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 	}
 	s.metrics.Logins.Inc(res.Status)
 	return res, nil
+}
+
+// passkeyLoginCheck is the library's verdict on a sign-in's answer, made
+// on a read before the transaction: the ceremony and the passkey it was
+// checked against, and the refusal reason or the backup state to record.
+type passkeyLoginCheck struct {
+	ceremonyID  string
+	key         *gatehouse.Passkey
+	reason      string
+	backupState bool
+}
+
+// checkPasskeyLogin verifies a sign-in's answer against the live ceremony
+// it names and the passkey it signs with, changing nothing.
+func (s *Service) checkPasskeyLogin(tx gatehouse.Tx, rp *webauthn.WebAuthn, parsed *protocol.ParsedCredentialAssertionData) (*passkeyLoginCheck, error) {
+	challenge := parsed.Response.CollectedClientData.Challenge
+	cer, reason, err := findCeremony(tx.PasskeyCeremony, gatehouse.CeremonyLogin, challenge)
+	if err != nil || reason != "" {
+		return &passkeyLoginCheck{reason: reason}, err
+	}
+	sd, err := sessionData(cer, challenge)
+	if err != nil {
+		return nil, err
+	}
+	key, owner, err := passkeyOwner(tx, parsed.RawID)
+	if err != nil || owner == nil {
+		return &passkeyLoginCheck{ceremonyID: cer.ID, reason: passkeyReasonUnknown}, err
+	}
+	pu := &passkeyUser{u: owner, handle: key.UserHandle, keys: []*gatehouse.Passkey{key}}
+	_, cred, reason := s.checkAssertion(rp, pu, sd, parsed, true)
+	check := &passkeyLoginCheck{ceremonyID: cer.ID, key: key, reason: reason}
+	if cred != nil {
+		check.backupState = cred.Flags.BackupState
+	}
+	return check, nil
 }
 
 // BeginPasskeySecondFactor starts the second step of a login whose

@@ -1,10 +1,13 @@
 package auth_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -310,6 +313,41 @@ func TestPasskeyRefusals(t *testing.T) {
 			})
 			if got := countCodes(errs); got[""] != 1 || got[gatehouse.EInvalidPasskey] != 3 {
 				t.Errorf("four racing uses of one answer: got %v, want one success", got)
+			}
+		})
+		t.Run("invalid_passkey/racing_clones", func(t *testing.T) {
+			// Two copies of one credential answer two ceremonies with the
+			// same counter at once: the library checks each against the
+			// counter it read, and the transaction against the counter
+			// stored when it runs, so exactly one signs in.
+			id := e.company(t)
+			a := e.addPasskey(t, id)
+			cred := a.Credentials()[0]
+			clone := *cred
+			var answers [2][]byte
+			for i, c := range []*passkeytest.Credential{cred, &clone} {
+				opts, err := e.svc.BeginPasskeyLogin(ctx, false, e.client())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ca protocol.CredentialAssertion
+				if err := json.Unmarshal(opts, &ca); err != nil {
+					t.Fatal(err)
+				}
+				if answers[i], err = a.Sign(c, ca.Response.RelyingPartyID, ca.Response.Challenge); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := concurrently(2, func(i int) error {
+				_, err := e.svc.FinishPasskeyLogin(ctx, answers[i], e.client())
+				return err
+			})
+			if got := countCodes(errs); got[""] != 1 || got[gatehouse.EInvalidPasskey] != 1 {
+				t.Errorf("two clones with one counter: got %v, want one success", got)
+			}
+			ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed)
+			if ev.Detail != "reason=sign_count" {
+				t.Errorf("passkey.failed: got %q, want reason=sign_count", ev.Detail)
 			}
 		})
 		t.Run("account_disabled", func(t *testing.T) {
