@@ -125,8 +125,8 @@ func (db *DB) scheduleFlush() {
 // began, so the transactions that commit while a flush runs share the
 // next one. An acknowledged Update survives a power cut as it did with
 // synchronous=FULL, but the single writer is no longer held while the disk
-// flushes: with FULL each commit held it for a whole fsync (1-2 ms here),
-// which bounded every SQLite node to some 600 flushed commits a second
+// flushes: with FULL each commit held it for a whole fsync, so a node's
+// flushed commits a second were bounded by the disk's flushes a second,
 // whatever its processors could do.
 //
 // A checkpoint flushes the log before it copies it into the database and
