@@ -220,21 +220,24 @@ func sessionData(c *gatehouse.PasskeyCeremony, challenge string) (*webauthn.Sess
 	return &sd, nil
 }
 
-// checkAnswer names what is wrong with an answer before the library
-// verifies it, for the audit log: the origin, the relying party and user
-// verification. The library checks each again, with the signature.
-func (s *Service) checkAnswer(rp *webauthn.WebAuthn, cd protocol.CollectedClientData, ad protocol.AuthenticatorData) string {
-	if !strings.EqualFold(cd.Origin, rp.Config.RPOrigins[0]) {
+// refusalReason names, for the audit log, which of the library's checks
+// refused an answer: it runs the library's own verification of the client
+// data (the origin) and of the authenticator data (the relying party id,
+// then user verification) one at a time; any other refusal (the
+// signature, the flags) is "invalid".
+func refusalReason(rp *webauthn.WebAuthn, ceremony protocol.CeremonyType, challenge string, cd protocol.CollectedClientData, ad protocol.AuthenticatorData) string {
+	cfg := rp.Config
+	if cd.Verify(challenge, ceremony, cfg.RPOrigins, cfg.RPOpaqueOrigins, cfg.RPTopOrigins, cfg.RPTopOriginVerificationMode, cfg.RPAllowCrossOrigin) != nil {
 		return passkeyReasonOrigin
 	}
-	want := sha256.Sum256([]byte(rp.Config.RPID))
-	if !bytes.Equal(ad.RPIDHash, want[:]) {
+	rpIDHash := sha256.Sum256([]byte(cfg.RPID))
+	if ad.Verify(rpIDHash[:], nil, false, true) != nil {
 		return passkeyReasonRPID
 	}
-	if !ad.Flags.HasUserVerified() {
+	if ad.Verify(rpIDHash[:], nil, true, true) != nil {
 		return passkeyReasonUV
 	}
-	return ""
+	return passkeyReasonInvalid
 }
 
 // passkeyFailed audits a refused answer and makes the caller answer
@@ -305,9 +308,6 @@ func (s *Service) checkAssertion(rp *webauthn.WebAuthn, pu *passkeyUser, sd *web
 	if key == nil {
 		return nil, nil, passkeyReasonUnknown
 	}
-	if reason := s.checkAnswer(rp, parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData); reason != "" {
-		return nil, nil, reason
-	}
 	var cred *webauthn.Credential
 	var err error
 	if discoverable {
@@ -322,7 +322,7 @@ func (s *Service) checkAssertion(rp *webauthn.WebAuthn, pu *passkeyUser, sd *web
 	}
 	if err != nil {
 		s.log.Info("passkey assertion refused", "user", pu.u.ID, "err", describeWebAuthnError(err))
-		return nil, nil, passkeyReasonInvalid
+		return nil, nil, refusalReason(rp, protocol.AssertCeremony, sd.Challenge, parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData)
 	}
 	if cred.Authenticator.CloneWarning {
 		return nil, nil, passkeyReasonSignCount
@@ -424,9 +424,6 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, id *Identity, n
 		if reason == "" && (cer.UserID != u.ID || cer.SessionID != id.Session.ID) {
 			reason = passkeyReasonMismatch
 		}
-		if reason == "" {
-			reason = s.checkAnswer(rp, parsed.Response.CollectedClientData, parsed.Response.AttestationObject.AuthData)
-		}
 		if reason != "" {
 			return s.passkeyFailed(tx, o, u, reason, c)
 		}
@@ -439,7 +436,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, id *Identity, n
 		cred, err := rp.CreateCredential(pu, *sd, parsed)
 		if err != nil {
 			s.log.Info("passkey registration refused", "user", u.ID, "err", describeWebAuthnError(err))
-			return s.passkeyFailed(tx, o, u, passkeyReasonInvalid, c)
+			return s.passkeyFailed(tx, o, u, refusalReason(rp, protocol.CreateCeremony, sd.Challenge,
+				parsed.Response.CollectedClientData, parsed.Response.AttestationObject.AuthData), c)
 		}
 		if name == "" {
 			name = fmt.Sprintf("%s %d", defaultPasskeyNamePrefix, len(pu.keys)+1)

@@ -266,20 +266,27 @@ func TestPasskeyRefusals(t *testing.T) {
 				wantCode(t, "as the second factor", err, gatehouse.EInvalidPasskey)
 			})
 		}
-		t.Run("invalid_passkey/registration_wrong_origin", func(t *testing.T) {
-			id := e.company(t)
-			a := passkeytest.New("https://phish.example")
-			opts, err := e.svc.BeginPasskeyRegistration(ctx, id, "", e.client())
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, _, _ := a.Create(opts)
-			_, err = e.svc.FinishPasskeyRegistration(ctx, id, "", answer, e.client())
-			wantCode(t, "registration from another origin", err, gatehouse.EInvalidPasskey)
-			if n := e.userByID(t, id.User.ID).Passkeys; n != 0 {
-				t.Errorf("passkeys: got %d, want 0", n)
-			}
-		})
+		for _, tc := range cases[:3] {
+			t.Run("invalid_passkey/registration_"+tc.name, func(t *testing.T) {
+				id := e.company(t)
+				a := passkeytest.New(origin)
+				tc.spoil(a)
+				opts, err := e.svc.BeginPasskeyRegistration(ctx, id, "", e.client())
+				if err != nil {
+					t.Fatal(err)
+				}
+				answer, _, _ := a.Create(opts)
+				_, err = e.svc.FinishPasskeyRegistration(ctx, id, "", answer, e.client())
+				wantCode(t, "the registration", err, gatehouse.EInvalidPasskey)
+				if n := e.userByID(t, id.User.ID).Passkeys; n != 0 {
+					t.Errorf("passkeys: got %d, want 0", n)
+				}
+				ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed)
+				if ev.Detail != "reason="+tc.reason {
+					t.Errorf("passkey.failed: got detail %q, want reason=%s", ev.Detail, tc.reason)
+				}
+			})
+		}
 		t.Run("invalid_passkey/registration_of_another_session", func(t *testing.T) {
 			id := e.company(t)
 			other := e.signIn(t, id.User.Email, goodPW)
