@@ -887,12 +887,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challenge strin
 		res, err = s.advance(tx, o, p.user, p.ch.Passed|gatehouse.StepTOTP|gatehouse.StepPasskey, c)
 		return err
 	})
-	if err != nil {
-		s.countLogin(err)
-		return nil, s.countBadToken(ctx, err, c)
-	}
-	s.metrics.Logins.Inc(res.Status)
-	return res, nil
+	return s.codeStepDone(ctx, res, err, c)
 }
 
 // checkCompanyAllowsNoSecondFactor refuses to remove a user's last second

@@ -155,6 +155,14 @@ func (s *Service) LoginTOTP(ctx context.Context, challenge, code, recoveryCode s
 		res, err = s.advance(tx, o, p.user, p.ch.Passed|gatehouse.StepTOTP, c)
 		return err
 	})
+	return s.codeStepDone(ctx, res, err, c)
+}
+
+// codeStepDone ends a login's code step (the app's code, a recovery code,
+// a passkey as the second factor): a refusal is counted in the login
+// metrics and, when it refused a challenge token that matches nothing,
+// against the client's address (countBadToken); a result as a login.
+func (s *Service) codeStepDone(ctx context.Context, res *LoginResult, err error, c Client) (*LoginResult, error) {
 	if err != nil {
 		s.countLogin(err)
 		return nil, s.countBadToken(ctx, err, c)
@@ -248,12 +256,7 @@ func (s *Service) LoginTOTPSetupConfirm(ctx context.Context, challenge, code str
 		res.RecoveryCodes = codes
 		return nil
 	})
-	if err != nil {
-		s.countLogin(err)
-		return nil, s.countBadToken(ctx, err, c)
-	}
-	s.metrics.Logins.Inc(res.Status)
-	return res, nil
+	return s.codeStepDone(ctx, res, err, c)
 }
 
 // enableTOTP stores a confirmed secret with fresh recovery codes, audits and
