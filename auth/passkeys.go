@@ -454,19 +454,25 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, id *Identity, n
 		if err := tx.CreatePasskey(key); err != nil {
 			return err
 		}
-		e := event(gatehouse.EventPasskeyAdded, u.CompanyID, u.ID, u.ID, c)
-		e.Detail = "passkey=" + key.ID
-		if err := s.audit(tx, e); err != nil {
-			return err
-		}
-		d := s.mailData(u, c)
-		d.Passkey = key.Name
-		return s.queueMail(tx, o, u, c, mail.MessagePasskeyAdded, d)
+		return s.passkeyChanged(tx, o, u, key, gatehouse.EventPasskeyAdded, mail.MessagePasskeyAdded, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return key, nil
+}
+
+// passkeyChanged audits a passkey the user added or removed and tells them
+// by mail.
+func (s *Service) passkeyChanged(tx gatehouse.Tx, o *outcome, u *gatehouse.User, key *gatehouse.Passkey, eventType, message string, c Client) error {
+	e := event(eventType, u.CompanyID, u.ID, u.ID, c)
+	e.Detail = "passkey=" + key.ID
+	if err := s.audit(tx, e); err != nil {
+		return err
+	}
+	d := s.mailData(u, c)
+	d.Passkey = key.Name
+	return s.queueMail(tx, o, u, c, message, d)
 }
 
 // passkeyName checks a name a person gave a passkey: trimmed, at most
@@ -629,14 +635,7 @@ func (s *Service) RemovePasskey(ctx context.Context, id *Identity, passkeyID str
 		if err != nil {
 			return err
 		}
-		e := event(gatehouse.EventPasskeyRemoved, u.CompanyID, u.ID, u.ID, c)
-		e.Detail = "passkey=" + key.ID
-		if err := s.audit(tx, e); err != nil {
-			return err
-		}
-		d := s.mailData(u, c)
-		d.Passkey = key.Name
-		return s.queueMail(tx, o, u, c, mail.MessagePasskeyRemoved, d)
+		return s.passkeyChanged(tx, o, u, key, gatehouse.EventPasskeyRemoved, mail.MessagePasskeyRemoved, c)
 	})
 }
 
