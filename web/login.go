@@ -71,26 +71,35 @@ func (d deps) handleLoginPage() http.Handler {
 
 func (d deps) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := d.pageFor(w, r, "title.login", nil)
-		if err := form(w, r); err != nil {
-			p.setError(err)
-			d.rd.render(w, r, "login", p)
-			return
-		}
+		d.loginPost(w, r, func(p *page, app *gatehouse.Application) (*auth.LoginResult, error) {
+			p.Form["email"] = r.PostFormValue("email")
+			c := d.client(r)
+			c.ForMFAApp = app != nil && app.RequireMFA
+			return d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), c)
+		})
+	})
+}
+
+// loginPost answers a POST of the login page, the password's form or the
+// passkey's: login makes the first step (app is the one rd returns to, if
+// any), and the browser goes on to the next, or sees the login page again
+// with the refusal.
+func (d deps) loginPost(w http.ResponseWriter, r *http.Request, login func(p *page, app *gatehouse.Application) (*auth.LoginResult, error)) {
+	p := d.pageFor(w, r, "title.login", nil)
+	err := form(w, r)
+	var res *auth.LoginResult
+	if err == nil {
 		p.Next = safeNext(r.PostFormValue("next"))
 		var app *gatehouse.Application
 		p.RD, app = d.returnAddress(r, r.PostFormValue("rd"))
-		p.Form["email"] = r.PostFormValue("email")
-		c := d.client(r)
-		c.ForMFAApp = app != nil && app.RequireMFA
-		res, err := d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), c)
-		if err != nil {
-			p.setError(err)
-			d.rd.render(w, r, "login", p)
-			return
-		}
-		d.continueLogin(w, r, res, p.Next, p.RD)
-	})
+		res, err = login(p, app)
+	}
+	if err != nil {
+		p.setError(err)
+		d.rd.render(w, r, "login", p)
+		return
+	}
+	d.continueLogin(w, r, res, p.Next, p.RD)
 }
 
 // continueLogin sends the browser to the page of the next login step, or

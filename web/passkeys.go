@@ -69,21 +69,9 @@ func (d deps) handleRemovePasskey(w http.ResponseWriter, r *http.Request, id *au
 // the login page's script began (POST /api/v1/login/passkey/begin).
 func (d deps) handlePasskeyLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := d.pageFor(w, r, "title.login", nil)
-		if err := form(w, r); err != nil {
-			p.setError(err)
-			d.rd.render(w, r, "login", p)
-			return
-		}
-		p.Next = safeNext(r.PostFormValue("next"))
-		p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
-		res, err := d.svc.FinishPasskeyLogin(r.Context(), []byte(r.PostFormValue("credential")), d.client(r))
-		if err != nil {
-			p.setError(err)
-			d.rd.render(w, r, "login", p)
-			return
-		}
-		d.continueLogin(w, r, res, p.Next, p.RD)
+		d.loginPost(w, r, func(*page, *gatehouse.Application) (*auth.LoginResult, error) {
+			return d.svc.FinishPasskeyLogin(r.Context(), []byte(r.PostFormValue("credential")), d.client(r))
+		})
 	})
 }
 
