@@ -35,18 +35,10 @@ func (d deps) passkeysSection(r *http.Request, id *auth.Identity, st *auth.TOTPS
 
 // passkeyForm handles a POST of the profile's Passkeys section.
 func (d deps) passkeyForm(w http.ResponseWriter, r *http.Request, id *auth.Identity, flash string, act func() error) {
-	err := form(w, r)
-	if err == nil {
-		err = act()
-	}
-	if err != nil {
-		p := d.pageFor(w, r, "title.profile", id)
-		p.setError(err)
-		d.renderProfile(w, r, id, p)
-		return
-	}
-	d.setFlash(w, flash)
-	http.Redirect(w, r, "/settings/profile#passkeys", http.StatusSeeOther)
+	d.profileForm(w, r, id, act, func() {
+		d.setFlash(w, flash)
+		http.Redirect(w, r, "/settings/profile#passkeys", http.StatusSeeOther)
+	})
 }
 
 func (d deps) handleRenamePasskey(w http.ResponseWriter, r *http.Request, id *auth.Identity) {

@@ -37,10 +37,10 @@ func (d deps) renderProfile(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	d.rd.render(w, r, "settings_profile", p)
 }
 
-// totpForm handles a POST of the profile page's 2FA section: on success it
-// goes where done says; on failure it shows the profile again with the
-// error.
-func (d deps) totpForm(w http.ResponseWriter, r *http.Request, id *auth.Identity, act func() error, done func()) {
+// profileForm handles a POST of the profile page's 2FA or Passkeys
+// section: on success it goes where done says; on failure it shows the
+// profile again with the error.
+func (d deps) profileForm(w http.ResponseWriter, r *http.Request, id *auth.Identity, act func() error, done func()) {
 	err := form(w, r)
 	if err == nil {
 		err = act()
@@ -66,14 +66,14 @@ func (d deps) backToProfile(w http.ResponseWriter, r *http.Request, flash string
 // handleBeginTOTP is the toggle: it offers a new secret, which the next
 // GET of the profile page shows.
 func (d deps) handleBeginTOTP(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	d.totpForm(w, r, id, func() error {
+	d.profileForm(w, r, id, func() error {
 		_, err := d.svc.BeginTOTPEnrollment(r.Context(), id, r.PostFormValue("password"), d.client(r))
 		return err
 	}, d.backToProfile(w, r, ""))
 }
 
 func (d deps) handleCancelTOTP(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	d.totpForm(w, r, id, func() error {
+	d.profileForm(w, r, id, func() error {
 		return d.svc.CancelTOTPEnrollment(r.Context(), id)
 	}, d.backToProfile(w, r, "flash.totp_cancelled"))
 }
@@ -81,21 +81,21 @@ func (d deps) handleCancelTOTP(w http.ResponseWriter, r *http.Request, id *auth.
 // handleConfirmTOTP turns 2FA on and shows the recovery codes, once.
 func (d deps) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
 	var codes []string
-	d.totpForm(w, r, id, func() (err error) {
+	d.profileForm(w, r, id, func() (err error) {
 		codes, err = d.svc.ConfirmTOTP(r.Context(), id, r.PostFormValue("code"), d.client(r))
 		return err
 	}, func() { d.showRecoveryCodes(w, r, id, "recovery.heading", codes) })
 }
 
 func (d deps) handleDisableTOTP(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	d.totpForm(w, r, id, func() error {
+	d.profileForm(w, r, id, func() error {
 		return d.svc.DisableTOTP(r.Context(), id, r.PostFormValue("password"), d.client(r))
 	}, d.backToProfile(w, r, "flash.totp_disabled"))
 }
 
 func (d deps) handleRegenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
 	var codes []string
-	d.totpForm(w, r, id, func() (err error) {
+	d.profileForm(w, r, id, func() (err error) {
 		codes, err = d.svc.RegenerateRecoveryCodes(r.Context(), id, r.PostFormValue("password"), d.client(r))
 		return err
 	}, func() { d.showRecoveryCodes(w, r, id, "recovery.heading_new", codes) })
