@@ -54,6 +54,11 @@ const (
 // what the browser is asked to sign. It is kept in the database, so that
 // any node may finish what another began, lives a few minutes and is
 // consumed by the transaction that checks the answer, so that an answer
+// ReasonPasskeyNotRegistered is the Reason of an EInvalidPasskey refusal
+// of a passkey the server does not know: removed here while the device
+// still offers it.
+const ReasonPasskeyNotRegistered = "passkey_not_registered"
+
 // is accepted once.
 type PasskeyCeremony struct {
 	ID string

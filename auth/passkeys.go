@@ -45,6 +45,16 @@ func errInvalidPasskey() error {
 	return gatehouse.Errorf(gatehouse.EInvalidPasskey, "That passkey could not be used. Please try again.")
 }
 
+// errPasskeyNotRegistered is the refusal of a passkey the server does not
+// know (removed, while the device still offers it): the same code, with a
+// reason that tells the person what to do.
+func errPasskeyNotRegistered() error {
+	e := gatehouse.AsError(errInvalidPasskey())
+	e.Reasons = []gatehouse.Reason{{Code: gatehouse.ReasonPasskeyNotRegistered,
+		Message: "This passkey is no longer registered here (it was removed). Sign in another way, then add it again."}}
+	return e
+}
+
 // relyingParty is the WebAuthn relying party of the public URL: its id is
 // the URL's host, and the only origin accepted is the URL's own.
 func newRelyingParty(publicURL, product string) (*webauthn.WebAuthn, error) {
@@ -246,6 +256,9 @@ func refusalReason(rp *webauthn.WebAuthn, ceremony protocol.CeremonyType, challe
 // wrong code.
 func (s *Service) passkeyFailed(tx gatehouse.Tx, o *outcome, u *gatehouse.User, reason string, c Client) error {
 	o.err = errInvalidPasskey()
+	if reason == passkeyReasonUnknown {
+		o.err = errPasskeyNotRegistered()
+	}
 	if err := addressLimit.record(tx, failureKey(c.IP)); err != nil {
 		return err
 	}

@@ -357,6 +357,23 @@ func TestPasskeyRefusals(t *testing.T) {
 				t.Errorf("passkey.failed: got %q, want reason=sign_count", ev.Detail)
 			}
 		})
+		t.Run("invalid_passkey/not_registered", func(t *testing.T) {
+			// Removed here, still on the device: the refusal says so.
+			id := e.company(t)
+			a := e.addPasskey(t, id)
+			keys, err := e.svc.Passkeys(ctx, id)
+			if err != nil || len(keys) != 1 {
+				t.Fatalf("passkeys: %v %v", keys, err)
+			}
+			if err := e.svc.RemovePasskey(ctx, id, keys[0].ID, auth.Reauth{}, e.client()); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.passkeyLogin(t, a)
+			wantCode(t, "a removed passkey", err, gatehouse.EInvalidPasskey)
+			if ge := gatehouse.AsError(err); ge == nil || len(ge.Reasons) != 1 || ge.Reasons[0].Code != gatehouse.ReasonPasskeyNotRegistered {
+				t.Errorf("reasons: got %+v, want passkey_not_registered", ge)
+			}
+		})
 		t.Run("account_disabled", func(t *testing.T) {
 			admin := e.company(t)
 			member := e.member(t, admin)

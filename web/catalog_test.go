@@ -30,7 +30,7 @@ func keyFamilies() map[string][]string {
 	return map[string][]string{
 		"event.":  gatehouse.EventTypes,
 		"error.":  httpx.Codes(),
-		"reason.": password.ReasonCodes(),
+		"reason.": append(password.ReasonCodes(), gatehouse.ReasonPasskeyNotRegistered),
 		"role.":   {string(gatehouse.RoleAdmin), string(gatehouse.RoleMember)},
 		"status.": {string(gatehouse.StatusActive), string(gatehouse.StatusInvited), string(gatehouse.StatusDisabled)},
 		"lang.":   i18n.Supported,

@@ -158,8 +158,11 @@ type page struct {
 	// RD is the forward-auth return address (/login?rd=) a login carries
 	// through its steps: an absolute URL on a registered forward-auth
 	// host, already checked, or empty.
-	RD   string
-	Data any
+	RD string
+	// Passkeys is false when the public URL's host is an IP address, where
+	// WebAuthn has no relying party: the pages say so instead.
+	Passkeys bool
+	Data     any
 
 	cat *i18n.Catalog
 }

@@ -129,6 +129,7 @@ func form(w http.ResponseWriter, r *http.Request) error {
 // the user's language when they chose one.
 func (d deps) pageFor(w http.ResponseWriter, r *http.Request, title string, id *auth.Identity) *page {
 	p := d.rd.newPage(r, title)
+	p.Passkeys = d.svc.PasskeysAvailable() == nil
 	if id != nil {
 		p.User = id.User
 		if i18n.IsSupported(id.User.Language) {

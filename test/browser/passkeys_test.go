@@ -136,12 +136,90 @@ func TestPasskeyCompanyRequires2FA(t *testing.T) {
 	p.Open("/login")
 	p.Click("[data-passkey-login] [data-passkey-button]")
 	p.WaitVisible("[data-passkey-login][data-passkey-state]")
+	// The browser's dialog ended without an answer: the page says so.
+	p.WaitVisible("[data-passkey-login] [data-passkey-status]")
+	if got := p.Text("[data-passkey-login] [data-passkey-status]"); got != "No passkey was used: the browser's dialog was closed or timed out." {
+		t.Errorf("after the dialog ended: got %q", got)
+	}
 	if got := p.Path(); got != "/login" {
 		t.Errorf("without user verification: at %q, want still /login", got)
 	}
 	if p.Exists(".user-menu") {
 		t.Error("signed in without user verification")
 	}
+}
+
+// TestPasskeyMessages: what the pages say when passkeys cannot work: a
+// browser without WebAuthn, a server whose public URL is an IP address,
+// and a passkey the device still offers that was removed here.
+func TestPasskeyMessages(t *testing.T) {
+	t.Parallel()
+	t.Run("browser_without_webauthn", func(t *testing.T) {
+		t.Parallel()
+		s := startAcme(t, servertest.WithLocalhost())
+		p := browsertest.NewPage(t, s.URL)
+		p.WithoutWebAuthn()
+		p.Open("/login")
+		p.WaitVisible("[data-passkeys-unsupported]")
+		if p.Visible("[data-passkey-login] [data-passkey-button]") {
+			t.Error("a passkey button in a browser without passkeys")
+		}
+		wantUnsupported := "This browser can't use passkeys. Use a browser that supports them (a recent Chrome, Edge, Firefox or Safari), or sign in with your password."
+		if got := p.Text("[data-passkeys-unsupported]"); got != wantUnsupported {
+			t.Errorf("login: got %q", got)
+		}
+		p.CheckAccessibility("login in a browser without passkeys")
+		login(p, adaEmail, goodPW, "/settings/profile")
+		p.WaitVisible("#passkeys [data-passkeys-unsupported]")
+		if p.Visible("form[data-passkey-add]") {
+			t.Error("the add form in a browser without passkeys")
+		}
+		p.CheckAccessibility("profile in a browser without passkeys")
+	})
+	t.Run("public_url_is_an_ip_address", func(t *testing.T) {
+		t.Parallel()
+		s := startAcme(t) // http://127.0.0.1:port
+		p := browsertest.NewPage(t, s.URL)
+		p.Open("/login")
+		want := "Passkeys can't be used on this server: its address is an IP address, and passkeys need a domain name. Ask your administrator."
+		p.WaitVisible("[data-passkeys-unavailable]")
+		if got := p.Text("[data-passkeys-unavailable]"); got != want {
+			t.Errorf("login: got %q", got)
+		}
+		if p.Exists("[data-passkey-login]") {
+			t.Error("a passkey sign-in where passkeys cannot work")
+		}
+		login(p, adaEmail, goodPW, "/settings/profile")
+		p.WaitVisible("#passkeys [data-passkeys-unavailable]")
+		if p.Exists("form[data-passkey-add]") {
+			t.Error("the add form where passkeys cannot work")
+		}
+		p.CheckAccessibility("profile where passkeys cannot work")
+	})
+	t.Run("passkey_no_longer_registered", func(t *testing.T) {
+		t.Parallel()
+		s := startAcme(t, servertest.WithLocalhost())
+		p := browsertest.NewPage(t, s.URL)
+		p.WithoutPasskeyAutofill()
+		p.AddAuthenticator()
+		login(p, adaEmail, goodPW, "/settings/profile")
+		addPasskeyOnProfile(p, "Old phone")
+		// Removed here (as from another device); this one still has it.
+		err := s.App.DB.Update(context.Background(), func(tx gatehouse.Tx) error {
+			_, err := tx.DeletePasskeys(s.CompanyID, s.AdaID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logout(p)
+		p.Click("[data-passkey-login] [data-passkey-button]")
+		p.WaitText("This passkey is no longer registered here (it was removed). Sign in another way, then add it again.")
+		if p.Exists(".user-menu") {
+			t.Error("signed in with a removed passkey")
+		}
+		p.CheckAccessibility("login with a removed passkey")
+	})
 }
 
 // TestPasskeyAutofill: where the browser offers passkeys in the email

@@ -8,7 +8,11 @@
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
 
-  if (!window.PublicKeyCredential || !navigator.credentials) return;
+  // A browser without WebAuthn says so where the passkey buttons would be.
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    $$("[data-passkeys-unsupported]").forEach(function (el) { el.hidden = false; });
+    return;
+  }
 
   // --- base64url <-> bytes: the JSON forms of WebAuthn ------------------
   function fromB64(s) {
@@ -79,8 +83,10 @@
     el.hidden = !text;
   }
 
-  // A cancelled or timed-out browser dialog is not an error worth a word.
+  // A cancelled or timed-out browser dialog (or an authenticator that
+  // declined) is not an error: the element's data-cancelled says so.
   function cancelled(err) { return err && (err.name === "NotAllowedError" || err.name === "AbortError"); }
+  function failure(el, err) { return cancelled(err) ? el.getAttribute("data-cancelled") : err.message; }
 
   // --- Profile: add a passkey ------------------------------------------
   $$("[data-passkey-add]").forEach(function (form) {
@@ -124,7 +130,7 @@
         })
         .catch(function (err) {
           button.disabled = false;
-          say(status, cancelled(err) ? "" : err.message);
+          say(status, failure(button, err));
         });
     });
   });
@@ -163,7 +169,7 @@
         // The state lets a test (and a stylesheet) see that the browser's
         // dialog ended without an answer.
         loginForm.setAttribute("data-passkey-state", cancelled(err) ? "cancelled" : "failed");
-        if (!cancelled(err)) say(status, err.message);
+        say(status, failure(loginForm, err));
       });
     });
     if (PublicKeyCredential.isConditionalMediationAvailable) {
@@ -196,7 +202,7 @@
           secondField.value = credentialJSON(cred);
           secondForm.submit();
         })
-        .catch(function (err) { if (!cancelled(err)) say(secondStatus, err.message); });
+        .catch(function (err) { say(secondStatus, failure(secondForm, err)); });
     });
   }
 })();

@@ -71,3 +71,14 @@ func (p *Page) WithoutPasskeyAutofill() {
 		return err
 	}))
 }
+
+// WithoutWebAuthn makes the page's browser one without passkeys at all
+// (no PublicKeyCredential), as an old or locked-down browser is.
+func (p *Page) WithoutWebAuthn() {
+	p.T.Helper()
+	p.do("switch off WebAuthn", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `delete window.PublicKeyCredential;`})
+		return err
+	}))
+}
