@@ -93,8 +93,10 @@ type PasskeyTx interface {
 	// authenticator's credential id (ENotFound when none).
 	PasskeyByCredentialID(credentialID []byte) (*Passkey, error)
 	// PasskeyUsed records a sign-in with the passkey: its new counter,
-	// backup state and the time.
-	PasskeyUsed(companyID, id string, signCount uint32, backupState bool, at time.Time) error
+	// backup state and the time, if its counter is still oldCount; false
+	// when another sign-in moved it first (read it again), ENotFound when
+	// the passkey is gone.
+	PasskeyUsed(companyID, id string, oldCount, signCount uint32, backupState bool, at time.Time) (bool, error)
 	// RenamePasskey reports false when the user has no such passkey.
 	RenamePasskey(companyID, userID, id, name string) (bool, error)
 	// DeletePasskey returns the passkey deleted (ENotFound when the user

@@ -299,10 +299,38 @@ func (s *Service) verifyAssertion(tx gatehouse.Tx, rp *webauthn.WebAuthn, pu *pa
 	if reason != "" {
 		return nil, reason, nil
 	}
-	if err := tx.PasskeyUsed(key.CompanyID, key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, tx.Now()); err != nil {
-		return nil, "", err
+	if reason, err := usePasskey(tx, key, parsed.Response.AuthenticatorData.Counter, cred.Flags.BackupState); err != nil || reason != "" {
+		return nil, reason, err
 	}
 	return key, "", nil
+}
+
+// usePasskey records a sign-in with key, read in the transaction, whose
+// answer carries the authenticator's counter count: the counter goes
+// forward from the value stored, by the library's rule (a counter that
+// does not is a clone's: refused with a reason). The update is a
+// compare-and-set: when another sign-in moved the counter after it was
+// read, it is read again and checked against that.
+func usePasskey(tx gatehouse.Tx, key *gatehouse.Passkey, count uint32, backupState bool) (string, error) {
+	for {
+		a := webauthn.Authenticator{SignCount: key.SignCount}
+		a.UpdateCounter(count)
+		if a.CloneWarning {
+			return passkeyReasonSignCount, nil
+		}
+		ok, err := tx.PasskeyUsed(key.CompanyID, key.ID, key.SignCount, a.SignCount, backupState, tx.Now())
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return passkeyReasonUnknown, nil
+		}
+		if err != nil || ok {
+			return "", err
+		}
+		if key, err = tx.PasskeyByCredentialID(key.CredentialID); gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return passkeyReasonUnknown, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
 }
 
 // checkAssertion is the library's verification of a parsed assertion
@@ -753,13 +781,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 		case checked.reason != "":
 			reason = checked.reason
 		default:
-			// The counter goes forward from the value now stored: a
-			// concurrent sign-in with the same counter is a clone's.
-			a := webauthn.Authenticator{SignCount: key.SignCount}
-			a.UpdateCounter(parsed.Response.AuthenticatorData.Counter)
-			if a.CloneWarning {
-				reason = passkeyReasonSignCount
-			} else if err := tx.PasskeyUsed(key.CompanyID, key.ID, a.SignCount, checked.backupState, tx.Now()); err != nil {
+			// The counter goes forward from the value stored now: of two
+			// answers with one counter (a clone's), one signs in.
+			if reason, err = usePasskey(tx, key, parsed.Response.AuthenticatorData.Counter, checked.backupState); err != nil {
 				return err
 			}
 		}

@@ -70,17 +70,25 @@ func (tx *Tx) PasskeyByCredentialID(credentialID []byte) (*gatehouse.Passkey, er
 	return p, nil
 }
 
-// PasskeyUsed records a sign-in with the passkey.
-func (tx *Tx) PasskeyUsed(companyID, id string, signCount uint32, backupState bool, at time.Time) error {
-	n, err := tx.exec(`UPDATE passkeys SET sign_count = $3, backup_state = $4, last_used_at = $5
-		WHERE company_id = $1 AND id = $2`, companyID, id, int64(signCount), backupState, ms(at))
+// PasskeyUsed records a sign-in with the passkey if its counter is still
+// oldCount: a compare-and-set, so that of two sign-ins that read one
+// counter (a clone's, or on PostgreSQL two transactions at once) the
+// second sees the first's.
+func (tx *Tx) PasskeyUsed(companyID, id string, oldCount, signCount uint32, backupState bool, at time.Time) (bool, error) {
+	n, err := tx.exec(`UPDATE passkeys SET sign_count = $4, backup_state = $5, last_used_at = $6
+		WHERE company_id = $1 AND id = $2 AND sign_count = $3`, companyID, id, int64(oldCount), int64(signCount), backupState, ms(at))
 	if err != nil {
-		return fmt.Errorf("record passkey use: %w", err)
+		return false, fmt.Errorf("record passkey use: %w", err)
 	}
-	if n == 0 {
-		return gatehouse.Errorf(gatehouse.ENotFound, "Passkey not found.")
+	if n == 1 {
+		return true, nil
 	}
-	return nil
+	var exists int
+	err = tx.queryRow(`SELECT 1 FROM passkeys WHERE company_id = $1 AND id = $2`, companyID, id).Scan(&exists)
+	if err != nil {
+		return false, notFound(err, "Passkey")
+	}
+	return false, nil
 }
 
 // RenamePasskey reports false when the user has no such passkey.
