@@ -257,10 +257,19 @@ func TestPasskeyAutofill(t *testing.T) {
 func TestPasskeyPagesInEveryLanguage(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t, servertest.WithLocalhost())
-	words := map[string][4]string{ // the toast, the section's heading, the login button, the second factor's button
-		"en": {"Passkey added.", "Passkeys", "Sign in with a passkey", "Use a passkey"},
-		"id": {"Passkey ditambahkan.", "Passkey", "Masuk dengan passkey", "Gunakan passkey"},
-		"tr": {"Geçiş anahtarı eklendi.", "Geçiş anahtarları", "Geçiş anahtarıyla giriş yap", "Geçiş anahtarı kullan"},
+	// The toast, the section's heading, the login button, the second
+	// factor's button, the dialog ended without an answer, a browser
+	// without passkeys.
+	words := map[string][6]string{
+		"en": {"Passkey added.", "Passkeys", "Sign in with a passkey", "Use a passkey",
+			"No passkey was used: the browser's dialog was closed or timed out.",
+			"This browser can't use passkeys. Use a browser that supports them (a recent Chrome, Edge, Firefox or Safari), or sign in with your password."},
+		"id": {"Passkey ditambahkan.", "Passkey", "Masuk dengan passkey", "Gunakan passkey",
+			"Tidak ada passkey yang dipakai: dialog peramban ditutup atau waktunya habis.",
+			"Peramban ini tidak dapat memakai passkey. Gunakan peramban yang mendukungnya (Chrome, Edge, Firefox, atau Safari terbaru), atau masuk dengan kata sandi Anda."},
+		"tr": {"Geçiş anahtarı eklendi.", "Geçiş anahtarları", "Geçiş anahtarıyla giriş yap", "Geçiş anahtarı kullan",
+			"Hiçbir geçiş anahtarı kullanılmadı: tarayıcının penceresi kapatıldı veya süresi doldu.",
+			"Bu tarayıcı geçiş anahtarlarını kullanamıyor. Bunları destekleyen bir tarayıcı (güncel bir Chrome, Edge, Firefox veya Safari) kullanın ya da parolanızla giriş yapın."},
 	}
 	for _, lang := range []string{"en", "id", "tr"} {
 		t.Run(lang, func(t *testing.T) {
@@ -269,7 +278,7 @@ func TestPasskeyPagesInEveryLanguage(t *testing.T) {
 			s.addUser(t, "User "+strings.ToUpper(lang), email, goodPW, gatehouse.RoleMember)
 			p := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
 			p.WithoutPasskeyAutofill()
-			p.AddAuthenticator()
+			key := p.AddAuthenticator()
 			login(p, email, goodPW, "/settings/profile")
 			if got := p.Text("#passkeys-heading"); got != w[1] {
 				t.Errorf("heading: got %q, want %q", got, w[1])
@@ -300,6 +309,24 @@ func TestPasskeyPagesInEveryLanguage(t *testing.T) {
 			}
 			p.Click("[data-passkey-second-factor] [data-passkey-button]")
 			p.WaitPath("/settings/profile")
+
+			// The authenticator declines: the page says so.
+			logout(p)
+			key.SetUserVerified(false)
+			p.Click("[data-passkey-login] [data-passkey-button]")
+			p.WaitVisible("[data-passkey-login] [data-passkey-status]")
+			if got := p.Text("[data-passkey-login] [data-passkey-status]"); got != w[4] {
+				t.Errorf("dialog ended: got %q, want %q", got, w[4])
+			}
+			p.CheckAccessibility("login after the dialog ended " + lang)
+
+			old := browsertest.NewPage(t, s.URL, browsertest.AcceptLanguage(lang))
+			old.WithoutWebAuthn()
+			old.Open("/login")
+			old.WaitVisible("[data-passkeys-unsupported]")
+			if got := old.Text("[data-passkeys-unsupported]"); got != w[5] {
+				t.Errorf("browser without passkeys: got %q, want %q", got, w[5])
+			}
 		})
 	}
 }
