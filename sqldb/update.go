@@ -134,6 +134,10 @@ func (db *DB) scheduleFlush() {
 // start once a checkpoint has copied all of it: so a commit whose frames
 // were checkpointed, or whose log is gone (the last connection closing
 // removes it after a checkpoint), is on the disk already.
+//
+// A flush that fails (a failing disk) leaves the commit made and visible
+// but not known to be on the disk: its Update answers EUnavailable, as an
+// Update whose commit failed does, and the next flush tries again.
 type walFlusher struct {
 	path string // the log: gatehouse.db-wal
 
