@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/postfixtest"
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	gmail "github.com/gatehouse/gatehouse/mail"
@@ -105,7 +106,7 @@ func TestPostfixDeliversEveryMessage(t *testing.T) {
 				}
 			}
 			runWorker(t, &gmail.Worker{Queue: q, Sender: postfixSender(t, pf, url)})
-			waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == len(sent) })
+			testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == len(sent) })
 			for to, m := range sent {
 				checkDelivered(t, pf.WaitFor(t, to, m.Subject), m, to)
 			}
@@ -160,7 +161,7 @@ func heldWorker(t *testing.T, q *outbox, s gmail.Sender, probe time.Duration) (*
 func waitHeld(t *testing.T, w *gmail.Worker) gmail.Hold {
 	t.Helper()
 	var h gmail.Hold
-	waitUntil(t, "the queue is held", func() bool {
+	testenv.WaitUntil(t, "the queue is held", func() bool {
 		var held bool
 		h, held = w.Held()
 		return held
@@ -203,7 +204,7 @@ func TestPostfixRefusedSenderHoldsTheQueue(t *testing.T) {
 	if h.Fault != gmail.FaultSender || !strings.Contains(h.Err, "553 ") || !strings.Contains(h.Err, "Sender address rejected") {
 		t.Errorf("hold: got fault %q, error %q; want sender and Postfix's 553", h.Fault, h.Err)
 	}
-	waitUntil(t, "a probe fails", func() bool { return strings.Count(log.String(), "queue still held") >= 1 })
+	testenv.WaitUntil(t, "a probe fails", func() bool { return strings.Count(log.String(), "queue still held") >= 1 })
 	wantKept(t, q)
 	for _, want := range []string{"level=ERROR", "queue held", "smtpd_sender_login_maps", "--mail-from", "Amazon SES"} {
 		if !strings.Contains(log.String(), want) {
@@ -212,7 +213,7 @@ func TestPostfixRefusedSenderHoldsTheQueue(t *testing.T) {
 	}
 
 	pf.AllowSenders(t, postfixtest.Sender)
-	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 5 })
+	testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 5 })
 	for i := range 5 {
 		pf.WaitFor(t, fmt.Sprintf("user%d@%s", i, postfixtest.Domain), "held back")
 	}
@@ -239,7 +240,7 @@ func TestPostfixWrongPasswordFailsOneLoginPerProbe(t *testing.T) {
 		ProbeBackoff: func(int) time.Duration { probes.Add(1); return 200 * time.Millisecond }}
 	runWorker(t, w)
 
-	waitUntil(t, "three probes failed", func() bool { return probes.Load() >= 4 })
+	testenv.WaitUntil(t, "three probes failed", func() bool { return probes.Load() >= 4 })
 	if h, held := w.Held(); !held || h.Fault != gmail.FaultAuth || !strings.Contains(h.Err, "535") {
 		t.Errorf("hold: got %+v (held %v), want an authentication fault with Postfix's 535", h, held)
 	}
@@ -250,7 +251,7 @@ func TestPostfixWrongPasswordFailsOneLoginPerProbe(t *testing.T) {
 	wantKept(t, q)
 
 	pf.SetPassword(t, postfixtest.Password)
-	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 50 })
+	testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 50 })
 }
 
 // Reset and invitation links are credentials: mail goes to a relay that

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/priority"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 )
@@ -38,7 +39,7 @@ func TestWorkerRunsInTheBackground(t *testing.T) {
 		OnSent: func() { sentAt.Store(nice()) },
 	}
 	runWorker(t, w)
-	waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 10 })
+	testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 10 })
 	if got, want := calls.Load(), int32(3+2); got != want {
 		t.Errorf("Background called %d times, want %d (3 senders, the claimer, the recorder)", got, want)
 	}

@@ -14,21 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/sqldb"
 )
-
-// waitUntil polls cond for up to ten seconds.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-	}
-}
 
 // runWorker runs w until the test ends, and returns a func that stops it
 // and waits for Run to return.
@@ -79,7 +70,7 @@ func TestWorkerDeliversTheQueue(t *testing.T) {
 		var c counters
 		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Batch: 8}))
 
-		waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
+		testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
 		for i := range 20 {
 			srv.WaitFor(t, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("message %d", i))
 		}
@@ -116,7 +107,7 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 				return 50 * time.Millisecond
 			},
 		}))
-		waitUntil(t, "the second retry is scheduled", func() bool { return c.retried.Load() == 2 })
+		testenv.WaitUntil(t, "the second retry is scheduled", func() bool { return c.retried.Load() == 2 })
 		stop()
 		r := q.row(t, id)
 		if r.State != "queued" || r.Attempts != 2 || !strings.Contains(r.LastErr, "451") ||
@@ -130,7 +121,7 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 		mu.Unlock()
 
 		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
-		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		testenv.WaitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
 		srv.WaitFor(t, "bob@example.com", "eventually")
 		if r := q.row(t, id); r.Attempts != 3 || r.BodyKept {
 			t.Errorf("delivered: got %d attempts, body kept %v; want 3, erased", r.Attempts, r.BodyKept)
@@ -149,7 +140,7 @@ func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
 		var c counters
 		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv)}))
 
-		waitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
+		testenv.WaitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
 		r := q.row(t, id)
 		if !strings.Contains(r.LastErr, "550") || r.Attempts != 1 || r.BodyKept {
 			t.Errorf("got %d attempts, last error %q, body kept %v; want 1, a 550, erased", r.Attempts, r.LastErr, r.BodyKept)
@@ -173,7 +164,7 @@ func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
 			Backoff: func(int) time.Duration { return 10 * time.Millisecond },
 		})
 
-		waitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
+		testenv.WaitUntil(t, "it fails", func() bool { return q.row(t, id).State == "failed" })
 		r := q.row(t, id)
 		if r.Attempts != 3 || r.Failure != mail.FailGaveUp || !strings.Contains(r.LastErr, "gave up after 3 attempts") {
 			t.Errorf("got %d attempts, failure %q, last error %q; want 3 and giving up", r.Attempts, r.Failure, r.LastErr)
@@ -205,7 +196,7 @@ func TestWorkerFinishesTheMessageBeingSentOnShutdown(t *testing.T) {
 // waitSending waits until the server has been sent a message's DATA.
 func waitSending(t *testing.T, srv *smtptest.Server) {
 	t.Helper()
-	waitUntil(t, "the message is being sent", func() bool {
+	testenv.WaitUntil(t, "the message is being sent", func() bool {
 		cmds := srv.Commands()
 		return len(cmds) > 0 && cmds[len(cmds)-1] == "DATA"
 	})
@@ -244,13 +235,13 @@ func TestWorkerWakesOnNotify(t *testing.T) {
 		w.Notify()
 		first := q.add(t, "bob@example.com", composed(t, "bob@example.com", "at start"))
 		runWorker(t, w)
-		waitUntil(t, "the first is delivered", func() bool { return q.row(t, first).State == "delivered" })
+		testenv.WaitUntil(t, "the first is delivered", func() bool { return q.row(t, first).State == "delivered" })
 		// The wake-up given before Run may still be pending for the
 		// second; the third has only its own.
 		for _, subject := range []string{"notified", "notified again"} {
 			id := q.add(t, "bob@example.com", composed(t, "bob@example.com", subject))
 			w.Notify()
-			waitUntil(t, subject+" is delivered", func() bool { return q.row(t, id).State == "delivered" })
+			testenv.WaitUntil(t, subject+" is delivered", func() bool { return q.row(t, id).State == "delivered" })
 		}
 	})
 }
@@ -266,9 +257,9 @@ func TestWorkerSurvivesQueueErrors(t *testing.T) {
 		log := &logBuffer{}
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(io.MultiWriter(log, t.Output()), nil))})
-		waitUntil(t, "claims fail twice", func() bool { return strings.Count(log.String(), "cannot claim mail from the outbox") >= 2 })
+		testenv.WaitUntil(t, "claims fail twice", func() bool { return strings.Count(log.String(), "cannot claim mail from the outbox") >= 2 })
 		q.exec(t, "ALTER TABLE outbox_away RENAME TO outbox")
-		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		testenv.WaitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
 		srv.WaitFor(t, "bob@example.com", "after errors")
 	})
 }
@@ -285,7 +276,7 @@ func TestWorkerReusesConnections(t *testing.T) {
 			q.add(t, to, composed(t, to, "batch"))
 		}
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 10})
-		waitUntil(t, "all are done", func() bool { return q.count(t, "delivered") == 9 && q.count(t, "failed") == 1 })
+		testenv.WaitUntil(t, "all are done", func() bool { return q.count(t, "delivered") == 9 && q.count(t, "failed") == 1 })
 
 		cmds := strings.Join(srv.Commands(), "\n")
 		if n := strings.Count(cmds, "STARTTLS"); n != 2 {
@@ -305,7 +296,7 @@ func TestWorkerKeepsConnectionsAcrossBatches(t *testing.T) {
 			q.add(t, to, composed(t, to, "batches"))
 		}
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: 1, Batch: 3})
-		waitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
+		testenv.WaitUntil(t, "all are delivered", func() bool { return q.count(t, "delivered") == 20 })
 		if n := strings.Count(strings.Join(srv.Commands(), "\n"), "STARTTLS"); n != 2 {
 			t.Errorf("got %d connections for the check at start and seven batches, want 2", n)
 		}
@@ -329,14 +320,14 @@ func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
 		}
 		var c counters
 		runWorker(t, c.hook(&mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Concurrency: n, Batch: n}))
-		waitUntil(t, "every sender is sending", func() bool {
+		testenv.WaitUntil(t, "every sender is sending", func() bool {
 			return strings.Count(strings.Join(srv.Commands(), "\n"), "DATA") == n
 		})
 		unlock := q.lockWrites(t)
-		waitUntil(t, "every message is sent", func() bool { return len(srv.Messages()) == n })
+		testenv.WaitUntil(t, "every message is sent", func() bool { return len(srv.Messages()) == n })
 		time.Sleep(200 * time.Millisecond) // for the senders to hand their outcomes over
 		unlock()
-		waitUntil(t, "all are marked delivered", func() bool { return q.count(t, "delivered") == n })
+		testenv.WaitUntil(t, "all are marked delivered", func() bool { return q.count(t, "delivered") == n })
 		writes := map[int64]bool{}
 		for _, r := range q.rows(t) {
 			writes[r.SentAt] = true
@@ -344,7 +335,7 @@ func TestWorkerMarksDeliveriesInGroups(t *testing.T) {
 		if len(writes) > 2 {
 			t.Errorf("%d messages were marked in %d transactions, want at most 2", n, len(writes))
 		}
-		waitUntil(t, "every send is counted", func() bool { return c.sent.Load() == n })
+		testenv.WaitUntil(t, "every send is counted", func() bool { return c.sent.Load() == n })
 	})
 }
 
@@ -364,7 +355,7 @@ func TestWorkerHoldsTheQueueForAnUnverifiedSender(t *testing.T) {
 		if h.Fault != mail.FaultSender || !strings.Contains(h.Err, "Email address is not verified") {
 			t.Errorf("hold: got %+v, want a sender fault with SES's answer", h)
 		}
-		waitUntil(t, "every message is given back", func() bool {
+		testenv.WaitUntil(t, "every message is given back", func() bool {
 			for _, r := range q.rows(t) {
 				if r.LeaseUntil.After(time.Now()) {
 					return false
@@ -392,7 +383,7 @@ func TestWorkerFailsAnUnverifiedRecipientAlone(t *testing.T) {
 		bad := q.add(t, "stranger@example.com", composed(t, "stranger@example.com", "sandbox"))
 		good := q.add(t, "bob@example.com", composed(t, "bob@example.com", "sandbox"))
 		w, _, _ := heldWorker(t, q, newSender(t, srv.URL(), srv), time.Hour)
-		waitUntil(t, "both are done", func() bool {
+		testenv.WaitUntil(t, "both are done", func() bool {
 			return q.row(t, bad).State == "failed" && q.row(t, good).State == "delivered"
 		})
 		if r := q.row(t, bad); r.Failure != mail.FailRejected || !strings.HasPrefix(r.Answer, "554 Message rejected") {
@@ -412,7 +403,7 @@ func TestWorkerRetriesTheQueueAtStart(t *testing.T) {
 		q := newOutbox(t, kind, mailFrom, nil)
 		id := q.addDue(t, "bob@example.com", composed(t, "bob@example.com", "after the restart"), time.Now().Add(time.Hour))
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond})
-		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		testenv.WaitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
 	})
 }
 
@@ -450,7 +441,7 @@ func TestWorkerDeliversAcrossACrash(t *testing.T) {
 		}
 
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 50 * time.Millisecond})
-		waitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
+		testenv.WaitUntil(t, "it is delivered", func() bool { return q.row(t, id).State == "delivered" })
 		if r := q.row(t, id); r.Attempts != 2 || r.BodyKept {
 			t.Errorf("delivered: got %d attempts, body kept %v; want 2 (the dead worker's and ours), erased", r.Attempts, r.BodyKept)
 		}
@@ -534,7 +525,7 @@ func BenchmarkWorkerDelivery(b *testing.B) {
 				sender = struct{ mail.Sender }{sender} // hides the connection reuse
 			}
 			runWorker(b, &mail.Worker{Queue: q, Sender: sender, Log: slog.New(slog.DiscardHandler)})
-			waitUntil(b, "all are delivered", func() bool { return q.count(b, "delivered") == b.N })
+			testenv.WaitUntil(b, "all are delivered", func() bool { return q.count(b, "delivered") == b.N })
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
 		})
 	}
