@@ -3,6 +3,7 @@ package sqldb
 import (
 	"cmp"
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -75,13 +76,27 @@ func (g *writeGate) acquire(ctx context.Context, background bool) error {
 // release hands the writer to the first foreground waiter, else to the
 // first background one; to the background one first when it has waited
 // bgMaxWait and no other did so in the last bgMaxWait.
+//
+// Handing it over, the caller yields its core to the next writer, as a
+// sync.Mutex in starvation mode does: the waiter Go wakes runs only when
+// the waker blocks, and a request that has just committed goes on to
+// CPU-heavy work (signing a token, hashing a password) without blocking,
+// so without the yield every writer after the first waits a whole
+// signature for the writer, and the writes, one at a time, set the rate.
+// In BenchmarkOIDCLoad/sqlite/refresh (64 clients) the wait for the writer
+// was 82% of a refresh's time without the yield, 29% with it (block
+// profiles, docs/BENCHMARKS.md "OpenID Connect").
 func (g *writeGate) release() {
 	g.mu.Lock()
-	g.releaseLocked()
+	handed := g.releaseLocked()
 	g.mu.Unlock()
+	if handed {
+		runtime.Gosched()
+	}
 }
 
-func (g *writeGate) releaseLocked() {
+// releaseLocked reports whether the writer went to a waiter.
+func (g *writeGate) releaseLocked() bool {
 	order := []*[]waiter{&g.fg, &g.bg}
 	maxWait := cmp.Or(g.maxWait, bgMaxWait)
 	if len(g.bg) > 0 && len(g.fg) > 0 && time.Since(g.bg[0].since) >= maxWait && time.Since(g.lastAged) >= maxWait {
@@ -93,10 +108,11 @@ func (g *writeGate) releaseLocked() {
 			next := (*q)[0]
 			*q = (*q)[1:]
 			close(next.grant) // held stays true: the writer passes to next
-			return
+			return true
 		}
 	}
 	g.held = false
+	return false
 }
 
 func removeWaiter(q *[]waiter, c chan struct{}) bool {
