@@ -42,6 +42,7 @@ type options struct {
 	starts        int
 	gatehouse     string // a built binary; empty builds one
 	keep          bool
+	cpuProfiles   string // a folder for each node's CPU profile, or ""
 	warmup        time.Duration
 	settle        time.Duration
 }
@@ -79,6 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.starts, "starts", 5, "timed starts of the start-up scenario (the median counts)")
 	fs.StringVar(&o.gatehouse, "gatehouse", "", "use this gatehouse binary instead of building ./cmd/gatehouse")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (databases included) after the run")
+	fs.StringVar(&o.cpuProfiles, "cpuprofile", "", "write a CPU profile of each Gatehouse node to this folder (<name>.cpu, for go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: gatehouse-bench [flags]       measure Gatehouse against its targets (docs/BENCHMARKS.md)\n"+
 			"       gatehouse-bench drive ...       drive running nodes (see drive --help)\n"+
@@ -300,6 +302,12 @@ func (h *harness) start(ctx context.Context, c gatehouseConfig, p population) (*
 	}
 	if c.localhost {
 		args = append(args, "--public-url", "http://localhost:"+addr[strings.LastIndex(addr, ":")+1:])
+	}
+	if h.opts.cpuProfiles != "" {
+		if err := os.MkdirAll(h.opts.cpuProfiles, 0o700); err != nil {
+			return nil, err
+		}
+		args = append(args, "--cpuprofile", filepath.Join(h.opts.cpuProfiles, c.name+".cpu"))
 	}
 	args = append(args, c.args...)
 	n, err := startNode("gatehouse "+c.name, addr, filepath.Join(h.logs, c.name+".log"), h.bin, args...)

@@ -34,6 +34,7 @@ type options struct {
 	sessionLife    time.Duration
 	sessionIdle    time.Duration
 	hashQueueWait  time.Duration
+	cpuProfile     string
 
 	webhookAllowPrivate bool
 }
@@ -79,6 +80,7 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.hashQueueWait, "hash-queue-wait", 2*time.Second, "longest a request that hashes a password (a login, a password change) is to wait for a hashing slot; "+
 		"one that would wait longer, at the measured rate of hashing, answers 503 with Retry-After at once")
 	o.webhookFlags(fs)
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node to this file until it stops (for `go tool pprof`; diagnosing speed only)")
 }
 
 // webhookFlags registers the flags of the commands that check webhook

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -75,6 +77,13 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	if o.hashQueueWait <= 0 || o.hashQueueWait > maxHashQueueWait {
 		return usageError{fmt.Sprintf("--hash-queue-wait %s: want more than 0 and at most %s", o.hashQueueWait, maxHashQueueWait)}
 	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	a, err := open(ctx, o, env.stderr)
 	if err != nil {
 		return err
@@ -103,6 +112,23 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	err = a.Serve(ctx, ln)
 	a.Log.Info("stopped")
 	return err
+}
+
+// startCPUProfile profiles the process into path until stop: the profile
+// of a node under real load, as gatehouse-bench --cpuprofile takes it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // tuneRuntime gives the Go runtime one more processor per hashing slot
