@@ -1,0 +1,235 @@
+package auth_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// The provider's rules below the protocol, on both databases: package
+// oidcop's tests show the same through a relying party over HTTP.
+
+// oidcApp registers an OpenID Connect client: the operator's first-party
+// app when companyID is "", else a company's (third-party) app.
+func (e *env) oidcApp(t testing.TB, companyID string) *gatehouse.Application {
+	t.Helper()
+	a, err := e.svc.OperatorCreateApplication(ctx, companyID, auth.NewApplication{Name: "CRM", FirstParty: companyID == "",
+		RedirectURIs: []string{"https://crm.example.com/callback"}}, e.client())
+	if err != nil {
+		t.Fatalf("create app: %v", err)
+	}
+	return a.Application
+}
+
+// authRequest stores an authorization request of the app for scopes, as
+// op validated it.
+func (e *env) authRequest(t testing.TB, app *gatehouse.Application, prompt []string, scopes ...string) *gatehouse.OIDCAuthRequest {
+	t.Helper()
+	sum := sha256.Sum256([]byte("verifier"))
+	r := &gatehouse.OIDCAuthRequest{ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0], Prompt: prompt, MaxAge: -1,
+		Scopes: append([]string{gatehouse.ScopeOpenID}, scopes...), CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:])}
+	if err := e.svc.CreateAuthRequest(ctx, r); err != nil {
+		t.Fatalf("create auth request: %v", err)
+	}
+	return r
+}
+
+// tokens signs id in to the app through an authorization request and its
+// code, and returns the first access token and refresh token.
+func (e *env) tokens(t testing.TB, app *gatehouse.Application, id *auth.Identity) (*gatehouse.OIDCAccessToken, string) {
+	t.Helper()
+	r := e.authRequest(t, app, nil, gatehouse.ScopeOfflineAccess, gatehouse.ScopeEmail)
+	step, done, err := e.svc.ContinueAuthorization(ctx, r.ID, id)
+	if err != nil || step != auth.AuthorizeDone {
+		t.Fatalf("continue authorization: got step %d, %v; want done", step, err)
+	}
+	code, _ := gatehouse.NewToken()
+	if err := e.svc.SaveAuthCode(ctx, done.ID, code); err != nil {
+		t.Fatal(err)
+	}
+	used, sub, err := e.svc.ConsumeAuthCode(ctx, code)
+	if err != nil || used.ID != r.ID || sub.UserID != id.User.ID || sub.Email != id.User.Email {
+		t.Fatalf("consume code: got %+v, %+v, %v", used, sub, err)
+	}
+	at, refresh, err := e.svc.IssueTokens(ctx, gatehouse.OIDCGrant{ClientID: app.ClientID, UserID: used.UserID,
+		CompanyID: used.CompanyID, Scopes: used.Scopes, AuthTime: used.AuthTime, AMR: used.AMR}, used.ID)
+	if err != nil {
+		t.Fatalf("issue tokens: %v", err)
+	}
+	return at, refresh
+}
+
+// refresh checks and rotates a refresh token as the token endpoint does.
+func (e *env) refresh(token string) (*gatehouse.OIDCAccessToken, string, error) {
+	rg, err := e.svc.CheckRefreshToken(ctx, token)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.svc.RotateRefreshToken(ctx, rg, nil)
+}
+
+// Rotation: every use of a refresh token issues a successor; a use of the
+// rotated token within the grace gets the same successor (racers too);
+// after the grace it is reuse, which ends the whole family, audited.
+func TestRefreshRotationGraceAndReuse(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		app := e.oidcApp(t, "")
+		first, refresh := e.tokens(t, app, admin)
+		if at, sub, err := e.svc.OIDCAccess(ctx, first.ID); err != nil || at.ClientID != app.ClientID || sub.UserID != admin.User.ID {
+			t.Fatalf("the first access token: got %+v, %+v, %v", at, sub, err)
+		}
+
+		at, next, err := e.refresh(refresh)
+		if err != nil || next == "" || next == refresh || at.ID == first.ID {
+			t.Fatalf("refresh: got %q, %v; want a new refresh token and access token", next, err)
+		}
+		// Within the grace: the same successor, a fresh access token.
+		again, same, err := e.refresh(refresh)
+		if err != nil || same != next || again.ID == at.ID {
+			t.Fatalf("the rotated token within the grace: got %q, %v; want the same successor %q", same, err, next)
+		}
+		// Racers on the successor all get its one successor.
+		got := make([]string, 8)
+		errs := concurrently(len(got), func(i int) (err error) {
+			_, got[i], err = e.refresh(next)
+			return err
+		})
+		for i := range got {
+			if errs[i] != nil || got[i] == "" || got[i] != got[0] {
+				t.Fatalf("racer %d: got %q, %v; want %q like racer 0", i, got[i], errs[i], got[0])
+			}
+		}
+		latest := got[0]
+
+		e.clock.Advance(auth.OIDCRefreshGrace + time.Second)
+		_, _, err = e.refresh(refresh)
+		wantCode(t, "the rotated token after the grace", err, gatehouse.EInvalidToken)
+		_, _, err = e.refresh(latest)
+		wantCode(t, "the family's live token after reuse", err, gatehouse.EInvalidToken)
+		_, _, err = e.svc.OIDCAccess(ctx, at.ID)
+		wantCode(t, "the family's access token after reuse", err, gatehouse.ENotFound)
+		if events := e.events(t, admin.User.CompanyID); !slices.Contains(events, gatehouse.EventOIDCRefreshReused) {
+			t.Errorf("audit: got %v, want %s", events, gatehouse.EventOIDCRefreshReused)
+		}
+	})
+}
+
+// What ends a user's access between a refresh's check and its rotation
+// leaves the token unrotated: the rotation reads nothing again but is
+// refused by the token's row.
+func TestRefreshRotationAfterTheCheck(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		app := e.oidcApp(t, "")
+		for _, c := range []struct {
+			name string
+			end  func(id *auth.Identity) error
+		}{
+			{"logout of the app", func(id *auth.Identity) error {
+				return e.svc.EndAppSession(ctx, id.User.ID, app.ClientID, e.client())
+			}},
+			{"user disabled", func(id *auth.Identity) error {
+				disabled := true
+				_, err := e.svc.UpdateUser(ctx, admin, id.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
+				return err
+			}},
+			{"password changed", func(id *auth.Identity) error {
+				_, err := e.svc.ChangePassword(ctx, id, goodPW, otherPW, otherPW, false, e.client())
+				return err
+			}},
+			{"another use first", func(id *auth.Identity) error { return nil }},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				member := e.member(t, admin)
+				_, refresh := e.tokens(t, app, member)
+				rg, err := e.svc.CheckRefreshToken(ctx, refresh)
+				if err != nil || rg.Subject.UserID != member.User.ID || rg.Subject.Status != gatehouse.StatusActive {
+					t.Fatalf("check: got %+v, %v", rg, err)
+				}
+				if err := c.end(member); err != nil {
+					t.Fatal(err)
+				}
+				if c.name == "another use first" {
+					_, won, err := e.refresh(refresh)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The checked request loses the race and gets the winner's successor.
+					if _, got, err := e.svc.RotateRefreshToken(ctx, rg, nil); err != nil || got != won {
+						t.Fatalf("the second use: got %q, %v; want the winner's %q", got, err, won)
+					}
+					return
+				}
+				_, _, err = e.svc.RotateRefreshToken(ctx, rg, nil)
+				wantCode(t, "rotation after "+c.name, err, gatehouse.EInvalidToken)
+				_, err = e.svc.CheckRefreshToken(ctx, refresh)
+				wantCode(t, "the token after "+c.name, err, gatehouse.EInvalidToken)
+			})
+		}
+	})
+}
+
+// Consent: a company's app asks the user once for its scopes, again for
+// more, never under prompt=none (consent_required); revoking the consent
+// ends the app's tokens, audited.
+func TestConsent(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		member := e.member(t, admin)
+		app := e.oidcApp(t, admin.User.CompanyID)
+
+		r := e.authRequest(t, app, []string{"none"}, gatehouse.ScopeEmail)
+		if step, _, err := e.svc.ContinueAuthorization(ctx, r.ID, member); err != nil || step != auth.AuthorizeConsentRequired {
+			t.Fatalf("prompt=none without consent: got step %d, %v; want consent required", step, err)
+		}
+		r = e.authRequest(t, app, nil, gatehouse.ScopeOfflineAccess, gatehouse.ScopeEmail)
+		if step, _, err := e.svc.ContinueAuthorization(ctx, r.ID, member); err != nil || step != auth.AuthorizeConsent {
+			t.Fatalf("without consent: got step %d, %v; want the consent page", step, err)
+		}
+		if err := e.svc.GrantConsent(ctx, member, r.ID, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		if step, _, err := e.svc.ContinueAuthorization(ctx, r.ID, member); err != nil || step != auth.AuthorizeDone {
+			t.Fatalf("after consent: got step %d, %v; want done", step, err)
+		}
+		if step, _, err := e.svc.ContinueAuthorization(ctx, e.authRequest(t, app, []string{"none"}, gatehouse.ScopeEmail).ID, member); err != nil || step != auth.AuthorizeDone {
+			t.Fatalf("prompt=none with consent: got step %d, %v; want done", step, err)
+		}
+		if step, _, err := e.svc.ContinueAuthorization(ctx, e.authRequest(t, app, nil, gatehouse.ScopeCompany).ID, member); err != nil || step != auth.AuthorizeConsent {
+			t.Fatalf("more scopes: got step %d, %v; want the consent page", step, err)
+		}
+		if step, _, err := e.svc.ContinueAuthorization(ctx, e.authRequest(t, app, []string{"consent"}, gatehouse.ScopeEmail).ID, member); err != nil || step != auth.AuthorizeConsent {
+			t.Fatalf("prompt=consent: got step %d, %v; want the consent page", step, err)
+		}
+		list, err := e.svc.ConnectedApps(ctx, member)
+		if err != nil || len(list) != 1 || list[0].App.ClientID != app.ClientID || !slices.Contains(list[0].Consent.Scopes, gatehouse.ScopeEmail) {
+			t.Fatalf("connected apps: got %+v, %v", list, err)
+		}
+
+		at, refresh := e.tokens(t, app, member)
+		if err := e.svc.RevokeConnectedApp(ctx, member, app.ClientID, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = e.svc.OIDCAccess(ctx, at.ID)
+		wantCode(t, "access token after the consent's revocation", err, gatehouse.ENotFound)
+		_, err = e.svc.CheckRefreshToken(ctx, refresh)
+		wantCode(t, "refresh token after the consent's revocation", err, gatehouse.EInvalidToken)
+		err = e.svc.RevokeConnectedApp(ctx, member, app.ClientID, e.client())
+		wantCode(t, "revoking twice", err, gatehouse.ENotFound)
+		if step, _, err := e.svc.ContinueAuthorization(ctx, e.authRequest(t, app, nil, gatehouse.ScopeEmail).ID, member); err != nil || step != auth.AuthorizeConsent {
+			t.Fatalf("after revoking: got step %d, %v; want the consent page again", step, err)
+		}
+		events := e.events(t, admin.User.CompanyID)
+		for _, want := range []string{gatehouse.EventOIDCConsentGranted, gatehouse.EventOIDCConsentRevoked} {
+			if !slices.Contains(events, want) {
+				t.Errorf("audit: got %v, want %s", events, want)
+			}
+		}
+	})
+}
