@@ -185,8 +185,7 @@ func TestAuthorizeDecisions(t *testing.T) {
 		if loc, _ := follow(t, member, r.srv, r.start(adminsCfg).url); loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Errorf("a member at an admins-only app: got %v, want error=access_denied", loc)
 		}
-		otherID, _ := r.srv.Company(t, "Globex", "gus@globex.test", pw)
-		_ = otherID
+		r.srv.Company(t, "Globex", "gus@globex.test", pw)
 		outsider := r.signedIn(t, "gus@globex.test")
 		if loc, _ := follow(t, outsider, r.srv, r.start(cfg).url); loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Errorf("another company's user: got %v, want error=access_denied", loc)
