@@ -161,7 +161,7 @@ func TestTOTPEnforcementAcrossCompanies(t *testing.T) {
 	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := servertest.Start(t, db)
 		companyA, _ := s.Company(t, "Acme", "ada@acme.example", pw)
-		s.Company(t, "Bolt", "bob@bolt.example", pw)
+		companyB, _ := s.Company(t, "Bolt", "bob@bolt.example", pw)
 		addUser(t, s, companyA, "mia@acme.example", gatehouse.RoleMember)
 		addUser(t, s, companyB, "ben@bolt.example", gatehouse.RoleMember)
 		adaSecret, _ := enableTOTP(t, s, signedIn(t, s, "ada@acme.example"))
@@ -231,7 +231,7 @@ func TestRemoveUserTOTP(t *testing.T) {
 	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		s := servertest.Start(t, db)
 		companyA, adaID := s.Company(t, "Acme", "ada@acme.example", pw)
-		companyB, _ := s.Company(t, "Bolt", "bob@bolt.example", pw)
+		s.Company(t, "Bolt", "bob@bolt.example", pw)
 		miaID := addUser(t, s, companyA, "mia@acme.example", gatehouse.RoleMember)
 		addUser(t, s, companyA, "max@acme.example", gatehouse.RoleMember)
 		addUser(t, s, companyA, "eve@acme.example", gatehouse.RoleAdmin)

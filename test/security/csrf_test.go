@@ -111,7 +111,7 @@ func TestGETChangesNothing(t *testing.T) {
 		w := newWorld(t, db)
 		ada := w.api(t, "ada@acme.example")
 		adaWeb := w.browser(t, "ada@acme.example")
-		enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
+		secret, _ := enableTOTP(t, w.s, w.api(t, "mia@acme.example"))
 		pending := w.s.Client(t) // Mia's browser, between password and code
 		wantStatus(t, "Mia's password step", pending.PostForm("/login", map[string]string{"email": "mia@acme.example", "password": pw}), 303)
 		wantStatus(t, "reset request", w.s.Client(t).Do("POST", "/api/v1/password-reset", map[string]string{"email": "ben@bolt.example"}), 202)
