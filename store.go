@@ -212,6 +212,16 @@ type ApplicationTx interface {
 	// ApplicationByHost returns the app that registered the forward-auth
 	// host (lower-case); ENotFound when none did.
 	ApplicationByHost(host string) (*Application, error)
+	// ForwardAuthCheck reads, in one round trip, what the forward-auth
+	// check of every proxied request needs: the app that registered the
+	// forward-auth host and the session of the token hash with its user and
+	// company. It fills only the fields that check reads: the app's ID,
+	// ClientID, CompanyID, Name, RequireRole and RequireMFA; the session's
+	// ID, UserID, CompanyID, CreatedAt, LastSeenAt, ExpiresAt and Methods;
+	// the user's ID, CompanyID, Email, Name, Role, TOTPEnabledAt, DisabledAt
+	// and Passkeys (never a secret); the company's ID and RequireTOTP.
+	// ENotFound when either the host or the session is unknown.
+	ForwardAuthCheck(host string, hash []byte) (*Application, *Session, *User, *Company, error)
 	// Applications lists a company's apps, oldest first; "" lists the
 	// operator's.
 	Applications(companyID string) ([]*Application, error)

@@ -170,8 +170,19 @@ func (s *Service) ForwardAuth(ctx context.Context, hostport, token string) (*For
 	if !ok {
 		return &ForwardAuthResult{Outcome: ForwardAuthUnknownHost}, nil
 	}
+	// One statement reads the app and the session with what the check
+	// needs of them; only when it finds nothing is the app read alone, to
+	// tell an unknown host from a request without a live session.
 	var a *gatehouse.Application
+	var read sessionRead
 	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		read.now = tx.Now()
+		if gatehouse.TokenLooksValid(token) {
+			a, read.sess, read.user, read.company, err = tx.ForwardAuthCheck(host, gatehouse.HashToken(token))
+			if gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+				return err
+			}
+		}
 		a, err = tx.ApplicationByHost(host)
 		return err
 	})
@@ -181,7 +192,10 @@ func (s *Service) ForwardAuth(ctx context.Context, hostport, token string) (*For
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.Authenticate(ctx, token)
+	if read.sess == nil {
+		return &ForwardAuthResult{Outcome: ForwardAuthUnauthenticated, Application: a}, nil
+	}
+	id, err := s.live(ctx, read)
 	if gatehouse.ErrorCode(err) == gatehouse.EUnauthenticated {
 		return &ForwardAuthResult{Outcome: ForwardAuthUnauthenticated, Application: a}, nil
 	}

@@ -25,19 +25,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if !gatehouse.TokenLooksValid(token) {
 		return nil, errUnauthenticated()
 	}
-	var id Identity
-	var now time.Time
-	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
-		sess, u, company, err := tx.SessionByTokenHash(gatehouse.HashToken(token))
-		if err != nil {
-			return err
-		}
-		now = tx.Now()
-		id = Identity{Session: sess, User: u}
-		if company.RequireTOTP && !u.HasSecondFactor() {
-			return errUnauthenticated()
-		}
-		return nil
+	var read sessionRead
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		read.now = tx.Now()
+		read.sess, read.user, read.company, err = tx.SessionByTokenHash(gatehouse.HashToken(token))
+		return err
 	})
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return nil, errUnauthenticated()
@@ -45,17 +37,37 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if err != nil {
 		return nil, err
 	}
-	sess := id.Session
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdleTimeout ||
-		id.User.Status() == gatehouse.StatusDisabled {
+	return s.live(ctx, read)
+}
+
+// sessionRead is a session as a read found it, with its user and company
+// and the read's time.
+type sessionRead struct {
+	now     time.Time
+	sess    *gatehouse.Session
+	user    *gatehouse.User
+	company *gatehouse.Company
+}
+
+// live returns the identity of a session just read, or EUnauthenticated
+// when the session is over: expired, idle too long, its user disabled, or
+// its company requires 2FA the user lacks. It records the activity at most
+// once a minute.
+func (s *Service) live(ctx context.Context, r sessionRead) (*Identity, error) {
+	sess, u := r.sess, r.user
+	if r.company.RequireTOTP && !u.HasSecondFactor() {
 		return nil, errUnauthenticated()
 	}
-	if now.Sub(sess.LastSeenAt) >= touchInterval {
+	if !r.now.Before(sess.ExpiresAt) || r.now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdleTimeout ||
+		u.Status() == gatehouse.StatusDisabled {
+		return nil, errUnauthenticated()
+	}
+	if r.now.Sub(sess.LastSeenAt) >= touchInterval {
 		if err := s.touch(ctx, sess); err != nil {
 			return nil, err
 		}
 	}
-	return &id, nil
+	return &Identity{Session: sess, User: u}, nil
 }
 
 // touch records the session's activity. Of the requests of one session

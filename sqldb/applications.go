@@ -119,6 +119,40 @@ func (tx *Tx) ApplicationByHost(host string) (*gatehouse.Application, error) {
 	return a, notFound(err, "Application")
 }
 
+// ForwardAuthCheck reads the app of the forward-auth host and the session
+// of the token hash in one statement, two lookups on unique indexes, with
+// only the columns the check reads: on SQLite one read transaction
+// instead of two, and a third of the columns, which cost the most there
+// (the driver reads each column's name and type for every query, then
+// converts each value).
+func (tx *Tx) ForwardAuthCheck(host string, hash []byte) (*gatehouse.Application, *gatehouse.Session, *gatehouse.User, *gatehouse.Company, error) {
+	var a gatehouse.Application
+	var s gatehouse.Session
+	var u gatehouse.User
+	var c gatehouse.Company
+	var t sessionTimes
+	var appRole, userRole string
+	var totpEnabled, disabled int64
+	err := tx.lookupRow(`SELECT a.id, a.client_id, a.company_id, a.name, a.require_role, a.require_mfa,
+		s.id, s.company_id, s.created_at, s.last_seen_at, s.expires_at, s.methods,
+		u.id, u.company_id, u.email, u.name, u.role, u.totp_enabled_at, u.disabled_at,
+		(SELECT count(*) FROM passkeys pk WHERE pk.user_id = u.id), c.require_totp
+		FROM application_hosts ah JOIN applications a ON a.id = ah.application_id,
+		sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
+		WHERE ah.host = $1 AND s.token_hash = $2`, host, hash).Scan(
+		&a.ID, &a.ClientID, &a.CompanyID, &a.Name, &appRole, &a.RequireMFA,
+		&s.ID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &t.methods,
+		&u.ID, &u.CompanyID, &u.Email, &u.Name, &userRole, &totpEnabled, &disabled, &u.Passkeys, &c.RequireTOTP)
+	if err != nil {
+		return nil, nil, nil, nil, notFound(err, "Application or session")
+	}
+	s.UserID, c.ID = u.ID, u.CompanyID // the joins' conditions
+	a.RequireRole, u.Role = gatehouse.Role(appRole), gatehouse.Role(userRole)
+	t.fill(&s)
+	u.TOTPEnabledAt, u.DisabledAt = fromMS(totpEnabled), fromMS(disabled)
+	return &a, &s, &u, &c, nil
+}
+
 // Applications lists the company's apps, oldest first.
 func (tx *Tx) Applications(companyID string) ([]*gatehouse.Application, error) {
 	return tx.applications(`SELECT `+tx.applicationColumns()+` FROM applications a WHERE a.company_id = $1 ORDER BY a.id`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -109,3 +110,71 @@ func TestApplicationQueries(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// The forward-auth check's one statement on every database: the host's app
+// and the token's session, user and company with the fields the check
+// reads, the same as the lookups one by one give, and none of the secrets;
+// not_found when either the host or the session is unknown.
+func TestForwardAuthCheck(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		c := s.company(t, "Acme")
+		ada := s.user(t, c.ID, "ada@example.com", "Ada")
+		_, hash := gatehouse.NewToken()
+		s.update(t, func(tx gatehouse.Tx) error {
+			if err := tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(tx.Now()), ClientID: "client-w", CompanyID: c.ID,
+				Name: "Wiki", ForwardAuthHosts: []string{"wiki.example.com", "w.example.com"}, RequireRole: gatehouse.RoleAdmin,
+				RequireMFA: true, SecretHash: gatehouse.HashToken("secret"), CreatedAt: tx.Now(), UpdatedAt: tx.Now()}); err != nil {
+				return err
+			}
+			if err := tx.SetUserTOTP(ada.ID, []byte("sealed"), 0); err != nil {
+				return err
+			}
+			if err := tx.SetUserDisabled(ada.ID, tx.Now().Add(time.Hour)); err != nil {
+				return err
+			}
+			return tx.CreateSession(&gatehouse.Session{ID: gatehouse.NewID(tx.Now()), TokenHash: hash, UserID: ada.ID, CompanyID: c.ID,
+				CreatedAt: tx.Now(), LastSeenAt: tx.Now().Add(time.Minute), ExpiresAt: tx.Now().Add(time.Hour),
+				Methods: []string{gatehouse.MethodPassword, gatehouse.MethodOTP, gatehouse.MethodMFA}})
+		})
+		s.view(t, func(tx gatehouse.Tx) error {
+			a, sess, u, co, err := tx.ForwardAuthCheck("w.example.com", hash)
+			if err != nil {
+				return err
+			}
+			wantApp, err := tx.ApplicationByHost("w.example.com")
+			if err != nil {
+				return err
+			}
+			wantSess, wantUser, wantCo, err := tx.SessionByTokenHash(hash)
+			if err != nil {
+				return err
+			}
+			if a.ID != wantApp.ID || a.ClientID != "client-w" || a.CompanyID != c.ID || a.Name != "Wiki" ||
+				a.RequireRole != gatehouse.RoleAdmin || !a.RequireMFA || a.SecretHash != nil {
+				t.Errorf("app: got %+v, want the fields of %+v without the secret's hash", a, wantApp)
+			}
+			if sess.ID != wantSess.ID || sess.UserID != ada.ID || sess.CompanyID != c.ID || !sess.CreatedAt.Equal(wantSess.CreatedAt) ||
+				!sess.LastSeenAt.Equal(wantSess.LastSeenAt) || !sess.ExpiresAt.Equal(wantSess.ExpiresAt) ||
+				!slices.Equal(sess.Methods, wantSess.Methods) || sess.TokenHash != nil {
+				t.Errorf("session: got %+v, want the fields of %+v without the token's hash", sess, wantSess)
+			}
+			if u.ID != ada.ID || u.CompanyID != c.ID || u.Email != "ada@example.com" || u.Name != "Ada" || u.Role != gatehouse.RoleMember ||
+				!u.TOTPEnabledAt.Equal(wantUser.TOTPEnabledAt) || u.TOTPEnabledAt.IsZero() || !u.DisabledAt.Equal(wantUser.DisabledAt) ||
+				u.DisabledAt.IsZero() || u.Passkeys != wantUser.Passkeys || u.PasswordHash != "" || u.TOTPSecret != nil {
+				t.Errorf("user: got %+v, want the fields of %+v without the password's hash and the TOTP secret", u, wantUser)
+			}
+			if co.ID != wantCo.ID || co.RequireTOTP != wantCo.RequireTOTP {
+				t.Errorf("company: got %+v, want %+v", co, wantCo)
+			}
+			for what, err := range map[string]error{
+				"an unknown host":    fifth(tx.ForwardAuthCheck("other.example.com", hash)),
+				"an unknown session": fifth(tx.ForwardAuthCheck("w.example.com", gatehouse.HashToken("unknown"))),
+			} {
+				wantCode(t, what, err, gatehouse.ENotFound)
+			}
+			return nil
+		})
+	})
+}
+
+func fifth[A, B, C, D any](_ A, _ B, _ C, _ D, err error) error { return err }
