@@ -45,16 +45,16 @@ type Config struct {
 	// Upstream is the app's base URL (no path).
 	Upstream string
 	// Keepalive keeps up to this many idle connections to Auth and to
-	// Upstream each, as a busy production proxy does; 0 opens one per
-	// request, as DEPLOYMENT.md's snippet does. A benchmark needs it, or
-	// its connections exhaust the loopback's ports.
+	// Upstream each (default 16, DEPLOYMENT.md's): each auth subrequest
+	// reuses a connection rather than opening one, as a production proxy
+	// should.
 	Keepalive int
 	// Connections bounds each worker's connections (default 64).
 	Connections int
 }
 
 // Conf returns the configuration of nginx listening on addr, its files
-// in dir: DEPLOYMENT.md's location blocks, with c's addresses.
+// in dir: DEPLOYMENT.md's upstream and location blocks, with c's addresses.
 func Conf(dir, addr string, c Config) (string, error) {
 	auth, err := url.Parse(c.Auth)
 	if err != nil || auth.Host == "" {
@@ -68,18 +68,13 @@ func Conf(dir, addr string, c Config) (string, error) {
 	if conns == 0 {
 		conns = 64
 	}
-	authPass, upPass, upstreams, http11 := c.Auth, c.Upstream, "", ""
-	if c.Keepalive > 0 {
-		upstreams = fmt.Sprintf(`    upstream gatehouse_auth { server %s; keepalive %d; }
-    upstream app { server %s; keepalive %d; }
-`, auth.Host, c.Keepalive, up.Host, c.Keepalive)
-		authPass, upPass = "http://gatehouse_auth"+auth.RequestURI(), "http://app"
-		http11 = `
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";`
+	keepalive := c.Keepalive
+	if keepalive == 0 {
+		keepalive = 16
 	}
-	return strings.NewReplacer("{{dir}}", dir, "{{addr}}", addr, "{{conns}}", fmt.Sprint(conns), "{{upstreams}}", upstreams,
-		"{{auth}}", authPass, "{{upstream}}", upPass, "{{http11}}", http11).Replace(conf), nil
+	return strings.NewReplacer("{{dir}}", dir, "{{addr}}", addr, "{{conns}}", fmt.Sprint(conns),
+		"{{keepalive}}", fmt.Sprint(keepalive), "{{auth_host}}", auth.Host, "{{auth_uri}}", auth.RequestURI(),
+		"{{upstream_host}}", up.Host).Replace(conf), nil
 }
 
 const conf = `daemon off;
@@ -95,7 +90,15 @@ http {
     fastcgi_temp_path {{dir}}/tmp;
     uwsgi_temp_path {{dir}}/tmp;
     scgi_temp_path {{dir}}/tmp;
-{{upstreams}}    server {
+    upstream gatehouse {
+        server {{auth_host}};
+        keepalive {{keepalive}};
+    }
+    upstream app {
+        server {{upstream_host}};
+        keepalive {{keepalive}};
+    }
+    server {
         listen {{addr}};
         location / {
             auth_request /_gatehouse;
@@ -112,16 +115,20 @@ http {
             proxy_set_header Remote-Name $gh_name;
             proxy_set_header Remote-Groups $gh_groups;
             proxy_set_header Remote-User-Id $gh_user_id;
-            proxy_set_header Remote-Company-Id $gh_company_id;{{http11}}
-            proxy_pass {{upstream}};
+            proxy_set_header Remote-Company-Id $gh_company_id;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://app;
         }
         location = /_gatehouse {
             internal;
-            proxy_pass {{auth}};
+            proxy_pass http://gatehouse{{auth_uri}};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-            proxy_set_header X-Original-Method $request_method;{{http11}}
+            proxy_set_header X-Original-Method $request_method;
         }
     }
 }
