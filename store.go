@@ -218,8 +218,9 @@ type ApplicationTx interface {
 	// company. It fills only the fields that check reads: the app's ID,
 	// ClientID, CompanyID, Name, RequireRole and RequireMFA; the session's
 	// ID, UserID, CompanyID, CreatedAt, LastSeenAt, ExpiresAt and Methods;
-	// the user's ID, CompanyID, Email, Name, Role, TOTPEnabledAt, DisabledAt
-	// and Passkeys (never a secret); the company's ID and RequireTOTP.
+	// the user's ID, CompanyID, Email, Name, Role, TOTPSecret (sealed: it
+	// says whether TOTP is on), TOTPEnabledAt, DisabledAt and Passkeys, never
+	// the password's hash; the company's ID and RequireTOTP.
 	// ENotFound when either the host or the session is unknown.
 	ForwardAuthCheck(host string, hash []byte) (*Application, *Session, *User, *Company, error)
 	// Applications lists a company's apps, oldest first; "" lists the

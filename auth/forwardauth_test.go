@@ -198,3 +198,45 @@ func TestReturnApplication(t *testing.T) {
 		}
 	})
 }
+
+// The check admits exactly the sessions the session check (Authenticate)
+// accepts, with what it reads in its one statement: in a company that
+// requires 2FA, a session of a user with an authenticator app is admitted
+// and one of a user without a second factor is not.
+func TestForwardAuthIsTheSessionCheck(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		if _, err := e.svc.CreateApplication(ctx, admin, auth.NewApplication{Name: "Wiki",
+			ForwardAuthHosts: []string{"wiki.example.com"}}, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		member := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
+		memberSession := e.loginStep(t, member.Email, goodPW, auth.StatusAuthenticated).SessionToken
+		secret, _ := e.enableTOTP(t, admin)
+		e.nextStep()
+		first := e.loginStep(t, admin.User.Email, goodPW, auth.StatusTOTPRequired)
+		res, err := e.svc.LoginTOTP(ctx, first.Challenge, e.code(secret, 0), "", e.client())
+		if err != nil || res.Status != auth.StatusAuthenticated {
+			t.Fatalf("code: got %+v, %v", res, err)
+		}
+		yes := true
+		if _, err := e.svc.UpdateCompany(ctx, e.authenticate(t, res.SessionToken), auth.CompanyUpdate{RequireTOTP: &yes}, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			what, token string
+			want        auth.ForwardAuthOutcome
+		}{
+			{"the admin's session with the code", res.SessionToken, auth.ForwardAuthAllowed},
+			{"the member's without a second factor", memberSession, auth.ForwardAuthUnauthenticated},
+		} {
+			got, err := e.svc.ForwardAuth(ctx, "wiki.example.com", tt.token)
+			if err != nil || got.Outcome != tt.want {
+				t.Errorf("%s: got %+v, %v; want outcome %d", tt.what, got, err, tt.want)
+			}
+			if _, err := e.svc.Authenticate(ctx, tt.token); (err == nil) != (tt.want == auth.ForwardAuthAllowed) {
+				t.Errorf("%s: Authenticate got %v, unlike the forward-auth check", tt.what, err)
+			}
+		}
+	})
+}

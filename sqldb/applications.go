@@ -135,14 +135,14 @@ func (tx *Tx) ForwardAuthCheck(host string, hash []byte) (*gatehouse.Application
 	var totpEnabled, disabled int64
 	err := tx.lookupRow(`SELECT a.id, a.client_id, a.company_id, a.name, a.require_role, a.require_mfa,
 		s.id, s.company_id, s.created_at, s.last_seen_at, s.expires_at, s.methods,
-		u.id, u.company_id, u.email, u.name, u.role, u.totp_enabled_at, u.disabled_at,
+		u.id, u.company_id, u.email, u.name, u.role, u.totp_secret, u.totp_enabled_at, u.disabled_at,
 		(SELECT count(*) FROM passkeys pk WHERE pk.user_id = u.id), c.require_totp
 		FROM application_hosts ah JOIN applications a ON a.id = ah.application_id,
 		sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
 		WHERE ah.host = $1 AND s.token_hash = $2`, host, hash).Scan(
 		&a.ID, &a.ClientID, &a.CompanyID, &a.Name, &appRole, &a.RequireMFA,
 		&s.ID, &s.CompanyID, &t.created, &t.lastSeen, &t.expires, &t.methods,
-		&u.ID, &u.CompanyID, &u.Email, &u.Name, &userRole, &totpEnabled, &disabled, &u.Passkeys, &c.RequireTOTP)
+		&u.ID, &u.CompanyID, &u.Email, &u.Name, &userRole, &u.TOTPSecret, &totpEnabled, &disabled, &u.Passkeys, &c.RequireTOTP)
 	if err != nil {
 		return nil, nil, nil, nil, notFound(err, "Application or session")
 	}
