@@ -95,7 +95,6 @@ const (
 	AuthorizeConsent                              // show the consent page
 	AuthorizeConsentRequired                      // prompt=none and consent is needed: error consent_required
 	AuthorizeDenied                               // the app does not admit the user: error access_denied
-	AuthorizeMFASetup                             // the app wants a second factor the user has not set up
 	AuthorizeDone                                 // the request is done: issue the code
 )
 
@@ -164,10 +163,9 @@ func (s *Service) authorizeStep(tx gatehouse.Tx, r *gatehouse.OIDCAuthRequest, a
 	case NotAdmittedCompany, NotAdmittedRole:
 		return AuthorizeDenied, nil
 	case NotAdmittedMFA:
-		if !id.User.HasSecondFactor() {
-			return AuthorizeMFASetup, nil
-		}
-		return login, nil // a login now asks for the code
+		// A login for this app asks for the code, or first sets a second
+		// factor up (the login's ForMFAApp), as forward auth's does.
+		return login, nil
 	}
 	if app.FirstParty && app.Operator() {
 		return AuthorizeDone, nil

@@ -233,3 +233,67 @@ func TestConsent(t *testing.T) {
 		}
 	})
 }
+
+// An OIDC app that requires a second factor, on both databases: a session
+// whose login passed none is sent to log in again (prompt=none: the error
+// login_required), whether or not the user has a factor; that login, for
+// the app (ForMFAApp), sets one up first where there is none, and its
+// session completes the request with amr holding mfa.
+func TestAuthorizeMFAApp(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		app, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "CRM", FirstParty: true,
+			RedirectURIs: []string{"https://crm.example.com/callback"}, RequireMFA: true}, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		request := func(prompt ...string) string { return e.authRequest(t, app.Application, prompt).ID }
+		wantStep := func(what, requestID string, id *auth.Identity, want auth.AuthorizeStep) *gatehouse.OIDCAuthRequest {
+			t.Helper()
+			step, done, err := e.svc.ContinueAuthorization(ctx, requestID, id)
+			if err != nil || step != want {
+				t.Fatalf("%s: got step %d, %v; want %d", what, step, err, want)
+			}
+			return done
+		}
+
+		// A member without a second factor, signed in with the password.
+		member := e.member(t, admin)
+		wantStep("no second factor", request(), member, auth.AuthorizeLogin)
+		wantStep("no second factor, prompt=none", request("none"), member, auth.AuthorizeLoginRequired)
+
+		// The login for the app asks for the setup before any session.
+		requestID := request()
+		c := e.client()
+		c.ForMFAApp = true
+		res, err := e.svc.Login(ctx, member.User.Email, goodPW, c)
+		if err != nil || res.Status != auth.StatusTOTPSetupRequired || res.SessionToken != "" {
+			t.Fatalf("login for the app: got %+v, %v; want totp_setup_required and no session", res, err)
+		}
+		en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
+		if err != nil || done.Status != auth.StatusAuthenticated {
+			t.Fatalf("setup: got %+v, %v; want authenticated", done, err)
+		}
+		r := wantStep("after the setup", requestID, e.authenticate(t, done.SessionToken), auth.AuthorizeDone)
+		if !slices.Equal(r.AMR, []string{gatehouse.MethodPassword, gatehouse.MethodOTP, gatehouse.MethodMFA}) || r.UserID != member.User.ID {
+			t.Errorf("the request completed for %s with amr %v, want %s with pwd otp mfa", r.UserID, r.AMR, member.User.ID)
+		}
+
+		// The admin enrolls a factor after signing in: their session still
+		// passed none, and a login (which asks for the code) is needed.
+		e.nextStep()
+		secret, _ := e.enableTOTP(t, admin)
+		wantStep("factor enrolled after the login", request(), admin, auth.AuthorizeLogin)
+		e.nextStep()
+		res = e.loginStep(t, admin.User.Email, goodPW, auth.StatusTOTPRequired)
+		done, err = e.svc.LoginTOTP(ctx, res.Challenge, e.code(secret, 0), "", e.client())
+		if err != nil || done.Status != auth.StatusAuthenticated {
+			t.Fatalf("code: got %+v, %v", done, err)
+		}
+		wantStep("after the code", request(), e.authenticate(t, done.SessionToken), auth.AuthorizeDone)
+	})
+}

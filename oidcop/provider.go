@@ -27,7 +27,6 @@ const (
 	AuthorizePath     = "/authorize"
 	ContinuePath      = "/authorize/continue" // back from the login pages, the consent page
 	ConsentPath       = "/authorize/consent"  // package web's page
-	SecondFactorPath  = "/authorize/second-factor"
 	TokenPath         = "/oauth/token"
 	IntrospectionPath = "/oauth/introspect"
 	UserinfoPath      = "/userinfo"
@@ -282,8 +281,6 @@ func (p *Provider) continueAuthorization(w http.ResponseWriter, r *http.Request)
 		op.AuthRequestError(w, r, ar, consentRequired(), p.op)
 	case auth.AuthorizeDenied:
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("This application does not admit this user."), p.op)
-	case auth.AuthorizeMFASetup:
-		http.Redirect(w, r, SecondFactorPath+"?"+url.Values{"id": {requestID}}.Encode(), http.StatusSeeOther)
 	case auth.AuthorizeDone:
 		op.AuthResponse(authRequest{r: done}, p.op, w, r)
 	default:

@@ -74,6 +74,9 @@ func (d deps) handleLogin() http.Handler {
 		d.loginPost(w, r, func(p *page, app *gatehouse.Application) (*auth.LoginResult, error) {
 			p.Form["email"] = r.PostFormValue("email")
 			c := d.client(r)
+			// A login for an app that requires a second factor (behind
+			// forward auth, or an OIDC client) asks for it, and sets one
+			// up first where the user has none.
 			c.ForMFAApp = app != nil && app.RequireMFA
 			return d.svc.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), c)
 		})
@@ -81,9 +84,9 @@ func (d deps) handleLogin() http.Handler {
 }
 
 // loginPost answers a POST of the login page, the password's form or the
-// passkey's: login makes the first step (app is the one rd returns to, if
-// any), and the browser goes on to the next, or sees the login page again
-// with the refusal.
+// passkey's: login makes the first step (app is the one rd returns to, or
+// the OIDC client whose request next continues, if any), and the browser
+// goes on to the next, or sees the login page again with the refusal.
 func (d deps) loginPost(w http.ResponseWriter, r *http.Request, login func(p *page, app *gatehouse.Application) (*auth.LoginResult, error)) {
 	p := d.pageFor(w, r, "title.login", nil)
 	err := form(w, r)
@@ -92,6 +95,10 @@ func (d deps) loginPost(w http.ResponseWriter, r *http.Request, login func(p *pa
 		p.Next = safeNext(r.PostFormValue("next"))
 		var app *gatehouse.Application
 		p.RD, app = d.returnAddress(r, r.PostFormValue("rd"))
+		if app == nil {
+			// Or the OIDC client whose authorization request it continues.
+			_, app = d.nextRequest(r, p.Next)
+		}
 		res, err = login(p, app)
 	}
 	if err != nil {

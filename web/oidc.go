@@ -10,8 +10,7 @@ import (
 )
 
 // The pages of the OpenID Connect provider: the consent to a third-party
-// app, the note that an app wants a second factor, and the apps a user
-// connected (docs/OIDC.md). The protocol itself is package oidcop's.
+// app and the apps a user connected (docs/OIDC.md). The protocol itself is package oidcop's.
 
 type consentData struct {
 	RequestID string
@@ -61,37 +60,30 @@ func (d deps) handleConsent(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-type secondFactorData struct {
-	App      *gatehouse.Application
-	Continue string
-}
-
-func (d deps) handleSecondFactorPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	req, app, err := d.authRequest(r, r.URL.Query().Get("id"))
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	p := d.pageFor(w, r, "title.second_factor", id)
-	p.Data = secondFactorData{App: app, Continue: oidcop.ContinueURL(req.ID)}
-	d.rd.render(w, r, "oidc_second_factor", p)
-}
-
 // appReturn returns the redirect URI of the authorization request that
 // next continues, or "". A login form whose next step is such a request
 // ends, after the redirects that follow it, at the app (at once for a
 // first-party app or a remembered consent), and a browser holds that whole
 // chain to the page's form-action.
 func (d deps) appReturn(r *http.Request, next string) string {
+	if req, _ := d.nextRequest(r, next); req != nil {
+		return req.RedirectURI
+	}
+	return ""
+}
+
+// nextRequest returns the live authorization request that next continues
+// and its app, or nils when next continues none.
+func (d deps) nextRequest(r *http.Request, next string) (*gatehouse.OIDCAuthRequest, *gatehouse.Application) {
 	u, err := url.Parse(next)
 	if err != nil || u.Path != oidcop.ContinuePath {
-		return ""
+		return nil, nil
 	}
-	req, err := d.svc.AuthRequest(r.Context(), u.Query().Get("id"))
+	req, app, err := d.authRequest(r, u.Query().Get("id"))
 	if err != nil {
-		return ""
+		return nil, nil
 	}
-	return req.RedirectURI
+	return req, app
 }
 
 // authRequest returns a live authorization request and its app.

@@ -87,7 +87,6 @@ func Routes(mux Router, svc *auth.Service, cookies httpx.Cookies, cat *i18n.Cata
 	mux.Handle("POST /settings/connected-apps/{client_id}/revoke", d.signedIn(d.handleRevokeConnectedApp))
 	mux.Handle("GET "+oidcop.ConsentPath, d.signedIn(d.handleConsentPage))
 	mux.Handle("POST "+oidcop.ConsentPath, d.signedIn(d.handleConsent))
-	mux.Handle("GET "+oidcop.SecondFactorPath, d.signedIn(d.handleSecondFactorPage))
 
 	mux.Handle("GET /settings/company", d.adminPage(d.handleCompanyPage))
 	mux.Handle("POST /settings/company", d.adminForm(d.handleCompanyUpdate))

@@ -200,3 +200,47 @@ func TestSignInWithGatehouseStraightToTheApp(t *testing.T) {
 		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
 	}
 }
+
+// TestSignInWithGatehouseSetsUpTheSecondFactor: an app that requires a
+// second factor, a member signed in with a password and none set up. The
+// app sends him to Gatehouse, which asks him to log in again for it; that
+// login takes him through the forced 2FA setup (the QR code read as a
+// phone's camera would, the recovery codes) and on to the app, whose ID
+// token says mfa.
+func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
+	t.Parallel()
+	s := startAcme(t)
+	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
+		app, err := s.Service().OperatorCreateApplication(context.Background(), "", auth.NewApplication{Name: "CRM",
+			RedirectURIs: []string{redirect}, FirstParty: true, RequireMFA: true}, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	})
+	p := browsertest.NewPage(t, s.URL)
+	login(p, carlEmail, goodPW, "/settings/profile")
+	p.Base = rp.URL
+	p.Open("/start")
+	p.WaitPath("/login")
+	p.Fill("#email", carlEmail)
+	p.Fill("#password", goodPW)
+	p.Submit("form[action='/login'] button[type=submit]")
+	p.WaitPath("/login/setup-2fa")
+	p.WaitVisible("img[data-qr]")
+	p.Screenshot("oidc-setup-two-factor")
+	secret := readQR(t, p, "img[data-qr]")
+	p.Fill("#code", code(s.Server, secret))
+	p.Submit(`form[action="/login/setup-2fa"] button[type=submit]`)
+	p.WaitVisible("#recovery-codes")
+	p.ClickLink("I saved my codes, continue")
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+	if who, amr := p.Text("#who"), p.Text("#amr"); who != carlEmail || amr != "pwd otp mfa" {
+		t.Errorf("the app got email %q amr %q, want %q and \"pwd otp mfa\"", who, amr, carlEmail)
+	}
+	// Signed in with the factor now, the app gets in at once.
+	p.Open("/start")
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+}
