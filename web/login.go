@@ -94,11 +94,7 @@ func (d deps) loginPost(w http.ResponseWriter, r *http.Request, login func(p *pa
 	if err == nil {
 		p.Next = safeNext(r.PostFormValue("next"))
 		var app *gatehouse.Application
-		p.RD, app = d.returnAddress(r, r.PostFormValue("rd"))
-		if app == nil {
-			// Or the OIDC client whose authorization request it continues.
-			_, app = d.nextRequest(r, p.Next)
-		}
+		p.RD, app = d.loginApplication(r, r.PostFormValue("rd"), p.Next)
 		res, err = login(p, app)
 	}
 	if err != nil {
@@ -175,6 +171,17 @@ func (d deps) returnAddress(r *http.Request, rd string) (string, *gatehouse.Appl
 	}
 	if app == nil {
 		return "", nil
+	}
+	return rd, app
+}
+
+// loginApplication checks a login's return address rd (returned, or "")
+// and returns the app the login is for: rd's forward-auth app, else the
+// OIDC client whose authorization request next continues; nil for neither.
+func (d deps) loginApplication(r *http.Request, rd, next string) (string, *gatehouse.Application) {
+	rd, app := d.returnAddress(r, rd)
+	if app == nil {
+		_, app = d.nextRequest(r, next)
 	}
 	return rd, app
 }
@@ -271,19 +278,28 @@ func (d deps) handleForcedChange() http.Handler {
 
 // setupData is what the forced 2FA setup page shows.
 type setupData struct {
-	Secret string
+	// App names the app that requires the factor when the login is for
+	// one (its rd or next); "" says the company requires it.
+	App    string
+	Secret string       // "" until a secret is offered
 	QR     template.URL // a data: URL of the PNG
 }
 
+// fillSetup fills the setup page of a page whose Next and RD are set.
 func (d deps) fillSetup(r *http.Request) func(p *page) error {
 	return func(p *page) error {
 		en, err := d.svc.LoginTOTPSetupPending(r.Context(), d.cookies.Challenge(r))
 		if err != nil {
 			return err
 		}
+		var data setupData
 		if en != nil {
-			p.Data = setupData{Secret: en.Secret, QR: qrURL(en.QRPNG)}
+			data.Secret, data.QR = en.Secret, qrURL(en.QRPNG)
 		}
+		if _, app := d.loginApplication(r, p.RD, p.Next); app != nil && app.RequireMFA {
+			data.App = app.Name
+		}
+		p.Data = data
 		return nil
 	}
 }
@@ -319,10 +335,12 @@ func (d deps) handleForcedSetup() http.Handler {
 		p := d.pageFor(w, r, "title.login_setup_2fa", nil)
 		if err := form(w, r); err != nil {
 			p.setError(err)
+			p.Data = setupData{}
 			d.rd.render(w, r, "login_setup_2fa", p)
 			return
 		}
 		res, err := d.svc.LoginTOTPSetupConfirm(r.Context(), d.cookies.Challenge(r), r.PostFormValue("code"), d.client(r))
+		p.Next = safeNext(r.PostFormValue("next"))
 		p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 		switch gatehouse.ErrorCode(err) {
 		case "":
@@ -331,8 +349,6 @@ func (d deps) handleForcedSetup() http.Handler {
 			d.cookies.SetSession(w, res.SessionToken, res.Session.ExpiresAt)
 			p.User = res.User
 			p.Data = recoveryData{Heading: "recovery.heading", Codes: res.RecoveryCodes}
-			p.Next = safeNext(r.PostFormValue("next"))
-			p.RD, _ = d.returnAddress(r, r.PostFormValue("rd"))
 			d.rd.render(w, r, "recovery_codes", p)
 			return
 		case gatehouse.EInvalidChallenge, gatehouse.EAccountDisabled:

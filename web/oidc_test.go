@@ -18,7 +18,8 @@ import (
 // TestOIDCAppRequiresMFAJourney, with forms alone: a member signed in
 // with a password and no second factor opens an app that requires one.
 // The provider sends him to log in again for the request, that login
-// takes him through the forced 2FA setup, the recovery codes page leads
+// takes him through the forced 2FA setup (its page naming the app, a
+// wrong code keeping the way back), the recovery codes page leads
 // back to the request, and the app gets a code whose ID token says mfa.
 func TestOIDCAppRequiresMFAJourney(t *testing.T) {
 	s := servertest.Start(t)
@@ -55,11 +56,14 @@ func TestOIDCAppRequiresMFAJourney(t *testing.T) {
 	wantRedirect(t, "bob's password", c.PostForm("/login", map[string]string{"email": "bob@example.com", "password": goodPW,
 		"next": continueURL}), setup)
 	page := c.Get(setup)
-	wantPage(t, "setup page", page, 200, "Set up two-factor authentication", `name="next" value="`+continueURL+`"`)
+	wantPage(t, "setup page", page, 200, "CRM requires two-factor authentication.", `name="next" value="`+continueURL+`"`)
 	m := secretPattern.FindStringSubmatch(string(page.Body))
 	if m == nil {
 		t.Fatalf("the setup page shows no secret:\n%s", page.Body)
 	}
+	// A wrong code keeps the way back.
+	wantPage(t, "wrong code", c.PostForm("/login/setup-2fa", map[string]string{"code": "000000", "next": continueURL}), 401,
+		"CRM requires two-factor authentication.", `name="next" value="`+continueURL+`"`, "data-secret>"+m[1]+"<")
 	codes := c.PostForm("/login/setup-2fa", map[string]string{"code": codeAt(t, s, m[1]), "next": continueURL})
 	wantPage(t, "recovery codes", codes, 200, "Save your recovery codes", `href="`+continueURL+`"`)
 

@@ -128,7 +128,7 @@ func TestLoginReturnThroughSteps(t *testing.T) {
 		t.Fatal("a session before the second factor was set up")
 	}
 	page := c.Get(withRD("/login/setup-2fa", vault))
-	wantPage(t, "setup page", page, 200, "Set up two-factor authentication")
+	wantPage(t, "setup page", page, 200, "Set up two-factor authentication", "Vault requires two-factor authentication.")
 	m := secretPattern.FindStringSubmatch(string(page.Body))
 	if m == nil || !strings.Contains(string(page.Body), `name="rd" value="`+vault+`"`) {
 		t.Fatalf("the setup page has no secret or does not carry rd:\n%s", page.Body)

@@ -227,6 +227,7 @@ func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
 	p.Fill("#password", goodPW)
 	p.Submit("form[action='/login'] button[type=submit]")
 	p.WaitPath("/login/setup-2fa")
+	p.WaitText("CRM requires two-factor authentication.")
 	p.WaitVisible("img[data-qr]")
 	p.Screenshot("oidc-setup-two-factor")
 	secret := readQR(t, p, "img[data-qr]")
