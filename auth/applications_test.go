@@ -389,20 +389,7 @@ func TestForwardAuthCheck(t *testing.T) {
 		}
 
 		// The member signs in for the vault: setup first, then admitted.
-		c := e.client()
-		c.ForMFAApp = true
-		res, err := e.svc.Login(ctx, member.User.Email, goodPW, c)
-		if err != nil || res.Status != auth.StatusTOTPSetupRequired {
-			t.Fatalf("login for an MFA app: got %+v, %v; want totp_setup_required", res, err)
-		}
-		en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
-		if err != nil || done.Status != auth.StatusAuthenticated {
-			t.Fatalf("setup confirm: got %+v, %v", done, err)
-		}
+		done := e.loginForMFAApp(t, member.User.Email)
 		if fa, err := e.svc.ForwardAuth(ctx, "vault.example.com", done.SessionToken); err != nil || fa.Outcome != auth.ForwardAuthAllowed {
 			t.Fatalf("the vault after the setup: got %+v, %v", fa, err)
 		}

@@ -230,6 +230,29 @@ func (e *env) loginStep(t testing.TB, email, pw, want string) *auth.LoginResult 
 	return res
 }
 
+// loginForMFAApp logs in for an app that requires a second factor
+// (ForMFAApp) as a user without one: it fails the test unless the login
+// asks for the setup before any session, sets up a code, and returns the
+// completed login.
+func (e *env) loginForMFAApp(t testing.TB, email string) *auth.LoginResult {
+	t.Helper()
+	c := e.client()
+	c.ForMFAApp = true
+	res, err := e.svc.Login(ctx, email, goodPW, c)
+	if err != nil || res.Status != auth.StatusTOTPSetupRequired || res.SessionToken != "" {
+		t.Fatalf("login for the app: got %+v, %v; want totp_setup_required and no session", res, err)
+	}
+	en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
+	if err != nil || done.Status != auth.StatusAuthenticated {
+		t.Fatalf("setup confirm: got %+v, %v; want authenticated", done, err)
+	}
+	return done
+}
+
 // userByID reads a user as the store has them now.
 func (e *env) userByID(t testing.TB, id string) *gatehouse.User {
 	t.Helper()

@@ -81,20 +81,7 @@ func TestForwardAuthMFAIsTheSessions(t *testing.T) {
 		})
 		t.Run("mfa/setup_during_the_login_for_the_app", func(t *testing.T) {
 			u := e.user(t, admin.User.CompanyID, gatehouse.RoleMember)
-			c := e.client()
-			c.ForMFAApp = true
-			res, err := e.svc.Login(ctx, u.Email, goodPW, c)
-			if err != nil || res.Status != auth.StatusTOTPSetupRequired {
-				t.Fatalf("login for the app: got %+v, %v; want totp_setup_required", res, err)
-			}
-			en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
-			if err != nil {
-				t.Fatal(err)
-			}
-			done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
-			if err != nil || done.Status != auth.StatusAuthenticated {
-				t.Fatalf("setup confirm: got %+v, %v", done, err)
-			}
+			done := e.loginForMFAApp(t, u.Email)
 			check("a session that set up its code", done.SessionToken, "")
 		})
 	})

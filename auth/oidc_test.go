@@ -264,20 +264,7 @@ func TestAuthorizeMFAApp(t *testing.T) {
 
 		// The login for the app asks for the setup before any session.
 		requestID := request()
-		c := e.client()
-		c.ForMFAApp = true
-		res, err := e.svc.Login(ctx, member.User.Email, goodPW, c)
-		if err != nil || res.Status != auth.StatusTOTPSetupRequired || res.SessionToken != "" {
-			t.Fatalf("login for the app: got %+v, %v; want totp_setup_required and no session", res, err)
-		}
-		en, err := e.svc.LoginTOTPSetup(ctx, res.Challenge, e.client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		done, err := e.svc.LoginTOTPSetupConfirm(ctx, res.Challenge, e.code(decodeSecret(t, en.Secret), 0), e.client())
-		if err != nil || done.Status != auth.StatusAuthenticated {
-			t.Fatalf("setup: got %+v, %v; want authenticated", done, err)
-		}
+		done := e.loginForMFAApp(t, member.User.Email)
 		r := wantStep("after the setup", requestID, e.authenticate(t, done.SessionToken), auth.AuthorizeDone)
 		if !slices.Equal(r.AMR, []string{gatehouse.MethodPassword, gatehouse.MethodOTP, gatehouse.MethodMFA}) || r.UserID != member.User.ID {
 			t.Errorf("the request completed for %s with amr %v, want %s with pwd otp mfa", r.UserID, r.AMR, member.User.ID)
@@ -289,7 +276,7 @@ func TestAuthorizeMFAApp(t *testing.T) {
 		secret, _ := e.enableTOTP(t, admin)
 		wantStep("factor enrolled after the login", request(), admin, auth.AuthorizeLogin)
 		e.nextStep()
-		res = e.loginStep(t, admin.User.Email, goodPW, auth.StatusTOTPRequired)
+		res := e.loginStep(t, admin.User.Email, goodPW, auth.StatusTOTPRequired)
 		done, err = e.svc.LoginTOTP(ctx, res.Challenge, e.code(secret, 0), "", e.client())
 		if err != nil || done.Status != auth.StatusAuthenticated {
 			t.Fatalf("code: got %+v, %v", done, err)

@@ -179,15 +179,7 @@ func TestCompanyEnforcement(t *testing.T) {
 	c := browsertest.NewPage(t, s.URL)
 	login(c, carlEmail, goodPW, "/login/setup-2fa")
 	c.WaitText("Your company requires two-factor authentication.")
-	c.WaitVisible("img[data-qr]")
-	c.Screenshot("setup-two-factor")
-	secret := readQR(t, c, "img[data-qr]")
-	c.Fill("#code", code(s.Server, secret))
-	c.Submit(`form[action="/login/setup-2fa"] button[type=submit]`)
-	c.WaitVisible("#recovery-codes")
-	if n := len(strings.Fields(c.Text("#recovery-codes"))); n != 10 {
-		t.Errorf("recovery codes: got %d, want 10", n)
-	}
+	secret := setUpTOTPAtLogin(t, c, s.Server, "setup-two-factor")
 	c.Screenshot("setup-two-factor-recovery-codes")
 	c.ClickLink("I saved my codes, continue")
 	c.WaitPath("/settings/profile")

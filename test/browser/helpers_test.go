@@ -155,6 +155,23 @@ func readQR(t *testing.T, p *browsertest.Page, selector string) []byte {
 	return secret
 }
 
+// setUpTOTPAtLogin goes through the login's forced 2FA setup page: its
+// QR code (pictured as shot) read as a phone would, a code confirmed, the
+// ten recovery codes shown. It returns the secret.
+func setUpTOTPAtLogin(t *testing.T, p *browsertest.Page, s *servertest.Server, shot string) []byte {
+	t.Helper()
+	p.WaitVisible("img[data-qr]")
+	p.Screenshot(shot)
+	secret := readQR(t, p, "img[data-qr]")
+	p.Fill("#code", code(s, secret))
+	p.Submit(`form[action="/login/setup-2fa"] button[type=submit]`)
+	p.WaitVisible("#recovery-codes")
+	if n := len(strings.Fields(p.Text("#recovery-codes"))); n != 10 {
+		t.Errorf("recovery codes: got %d, want 10", n)
+	}
+	return secret
+}
+
 // enableTOTP turns 2FA on for a user through the API, for tests about
 // what comes after, and returns the secret and recovery codes.
 func enableTOTP(t *testing.T, s *servertest.Server, email, pw string) (secret []byte, recovery []string) {

@@ -93,6 +93,20 @@ func startRelyingParty(t *testing.T, issuer string, register func(redirect strin
 	return rp
 }
 
+// registered is startRelyingParty's register: it creates na with the
+// relying party's redirect URI, the app of the company companyID ("" the
+// operator's).
+func registered(t *testing.T, s *acme, companyID string, na auth.NewApplication) func(redirect string) *auth.CreatedApplication {
+	return func(redirect string) *auth.CreatedApplication {
+		na.RedirectURIs = []string{redirect}
+		app, err := s.Service().OperatorCreateApplication(context.Background(), companyID, na, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+}
+
 // TestSignInWithGatehouse: an app of the company signs its users in
 // through Gatehouse's pages in Chromium: a user with 2FA (the code page,
 // then the consent page, remembered the next time), and a user who must
@@ -102,14 +116,7 @@ func TestSignInWithGatehouse(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
 	ctx := context.Background()
-	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
-		app, err := s.Service().OperatorCreateApplication(ctx, s.CompanyID, auth.NewApplication{Name: "CRM",
-			RedirectURIs: []string{redirect}}, auth.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
-	})
+	rp := startRelyingParty(t, s.URL, registered(t, s, s.CompanyID, auth.NewApplication{Name: "CRM"}))
 	secret, _ := enableTOTP(t, s.Server, carlEmail, goodPW)
 
 	p := browsertest.NewPage(t, rp.URL)
@@ -180,14 +187,7 @@ func TestSignInWithGatehouse(t *testing.T) {
 func TestSignInWithGatehouseStraightToTheApp(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
-		app, err := s.Service().OperatorCreateApplication(context.Background(), "", auth.NewApplication{Name: "CRM",
-			RedirectURIs: []string{redirect}, FirstParty: true}, auth.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
-	})
+	rp := startRelyingParty(t, s.URL, registered(t, s, "", auth.NewApplication{Name: "CRM", FirstParty: true}))
 	p := browsertest.NewPage(t, rp.URL)
 	p.Open("/start")
 	p.WaitPath("/login")
@@ -210,14 +210,7 @@ func TestSignInWithGatehouseStraightToTheApp(t *testing.T) {
 func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
 	t.Parallel()
 	s := startAcme(t)
-	rp := startRelyingParty(t, s.URL, func(redirect string) *auth.CreatedApplication {
-		app, err := s.Service().OperatorCreateApplication(context.Background(), "", auth.NewApplication{Name: "CRM",
-			RedirectURIs: []string{redirect}, FirstParty: true, RequireMFA: true}, auth.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
-	})
+	rp := startRelyingParty(t, s.URL, registered(t, s, "", auth.NewApplication{Name: "CRM", FirstParty: true, RequireMFA: true}))
 	p := browsertest.NewPage(t, s.URL)
 	login(p, carlEmail, goodPW, "/settings/profile")
 	p.Base = rp.URL
@@ -228,12 +221,7 @@ func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
 	p.Submit("form[action='/login'] button[type=submit]")
 	p.WaitPath("/login/setup-2fa")
 	p.WaitText("CRM requires two-factor authentication.")
-	p.WaitVisible("img[data-qr]")
-	p.Screenshot("oidc-setup-two-factor")
-	secret := readQR(t, p, "img[data-qr]")
-	p.Fill("#code", code(s.Server, secret))
-	p.Submit(`form[action="/login/setup-2fa"] button[type=submit]`)
-	p.WaitVisible("#recovery-codes")
+	setUpTOTPAtLogin(t, p, s.Server, "oidc-setup-two-factor")
 	p.ClickLink("I saved my codes, continue")
 	p.WaitPath("/callback")
 	p.WaitText("Signed in")
