@@ -62,11 +62,18 @@ const axeRun = `(async () => {
     v.nodes.map(n => "      at " + n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\s*\n\s*/g, " ")).join("\n"));
 })()`
 
-// AxeViolations runs axe-core on the page as it is now and returns its
-// violations of the WCAG 2.1 A and AA rules. Without axe-core installed the
-// test skips (and fails with CI=true).
+// AxeViolations runs axe-core on the page once it has settled and returns
+// its violations of the WCAG 2.1 A and AA rules. Settled: app.js puts a
+// page's toasts back 100 ms after it runs (so that screen readers announce
+// them) and they fade in; axe run before that met a toast halfway in and
+// measured its text's blend (4.2:1, TestSignInWithGatehouse, now and then).
+// So the check waits 200 ms past the load and for animations to end.
+// Without axe-core installed the test skips (and fails with CI=true).
 func (p *Page) AxeViolations() []string {
 	p.T.Helper()
+	p.WaitFor("the page to settle", `(() => { const n = performance.getEntriesByType("navigation")[0];
+		return (!n || (n.loadEventEnd > 0 && performance.now() - n.loadEventEnd > 200)) &&
+			document.getAnimations().every(a => a.playState !== "running"); })()`)
 	src, err := axeSource()
 	if err != nil {
 		testenv.Need(p.T, fmt.Sprintf("axe-core is not installed (cd %s && npm ci): %v", axeDir(), err))
