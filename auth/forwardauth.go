@@ -33,7 +33,9 @@ const (
 type ForwardAuthResult struct {
 	Outcome     ForwardAuthOutcome
 	Application *gatehouse.Application // nil for ForwardAuthUnknownHost
-	User        *gatehouse.User        // the signed-in user, also when not admitted
+	// User is the signed-in user, also when not admitted, with the fields
+	// Tx.ForwardAuthCheck reads (no password hash).
+	User *gatehouse.User
 	// Reason says why a user was not admitted (Admission).
 	Reason string
 }
