@@ -172,6 +172,9 @@ type OIDCTx interface {
 	// AccessTokenSubject is AccessToken with the token's user, in one
 	// query: the check of userinfo and introspection.
 	AccessTokenSubject(id string) (*OIDCAccessToken, *OIDCSubject, error)
+	// AccessTokenClient is AccessTokenSubject with the application the
+	// token was issued to (without its forward-auth hosts), in one query.
+	AccessTokenClient(id string) (*OIDCAccessToken, *OIDCSubject, *Application, error)
 	// DeleteAccessToken reports false when there was none.
 	DeleteAccessToken(id string) (bool, error)
 

@@ -53,15 +53,52 @@ func (s *Service) CheckClientSecret(ctx context.Context, clientID, secret string
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
 		return nil, err
 	}
+	if !secretMatches(a, secret) {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidCredentials, "Unknown client or wrong secret.")
+	}
+	return a, nil
+}
+
+// secretMatches reports whether secret is the secret of a confidential
+// OpenID Connect client a (nil: unknown), in constant time.
+func secretMatches(a *gatehouse.Application, secret string) bool {
 	stored := unknownSecretHash[:]
 	if a != nil && len(a.SecretHash) == sha256.Size {
 		stored = a.SecretHash
 	}
 	got := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(got[:], stored) != 1 || a == nil || a.Public || secret == "" {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidCredentials, "Unknown client or wrong secret.")
+	return subtle.ConstantTimeCompare(got[:], stored) == 1 && a != nil && !a.Public && len(a.RedirectURIs) > 0 && secret != ""
+}
+
+// CheckClientAccess authenticates a confidential client and reads the
+// access token it asks about (introspection) with its user: one query
+// when the token is the client's own and live, which reads the client with
+// it. Otherwise the client is read alone, also after a wrong secret for
+// its own live token, so that a caller without the secret cannot tell the
+// two apart by the time. A token that is not the client's, not live, or
+// of a user who can no longer sign in answers (nil, nil, nil): inactive.
+// EInvalidCredentials as CheckClientSecret.
+func (s *Service) CheckClientAccess(ctx context.Context, clientID, secret, tokenID string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, error) {
+	var at *gatehouse.OIDCAccessToken
+	var sub *gatehouse.OIDCSubject
+	var app *gatehouse.Application
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		at, sub, app, err = tx.AccessTokenClient(tokenID)
+		return err
+	})
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		return nil, nil, err
 	}
-	return a, nil
+	if app != nil && app.ClientID == clientID && secretMatches(app, secret) {
+		if sub.Status != gatehouse.StatusActive {
+			return nil, nil, nil
+		}
+		return at, sub, nil
+	}
+	if _, err := s.CheckClientSecret(ctx, clientID, secret); err != nil {
+		return nil, nil, err
+	}
+	return nil, nil, nil
 }
 
 // CreateAuthRequest stores an authorization request the protocol layer

@@ -284,3 +284,52 @@ func TestAuthorizeMFAApp(t *testing.T) {
 		wantStep("after the code", request(), e.authenticate(t, done.SessionToken), auth.AuthorizeDone)
 	})
 }
+
+// Introspection's client authentication and token check: the client's own
+// live token is read with the right secret only; another client's token
+// and a token of a disabled user are inactive; a wrong secret or an
+// unknown client is refused whatever the token.
+func TestCheckClientAccess(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		member := e.member(t, admin)
+		mine, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "CRM", FirstParty: true,
+			RedirectURIs: []string{"https://crm.example.com/callback"}}, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "Wiki", FirstParty: true,
+			RedirectURIs: []string{"https://wiki.example.com/callback"}}, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, _ := e.tokens(t, mine.Application, member)
+		theirs, _ := e.tokens(t, other.Application, member)
+
+		got, sub, err := e.svc.CheckClientAccess(ctx, mine.Application.ClientID, mine.ClientSecret, at.ID)
+		if err != nil || got == nil || got.ID != at.ID || sub.UserID != member.User.ID {
+			t.Fatalf("own live token: got %+v, %+v, %v", got, sub, err)
+		}
+		for what, id := range map[string]string{"another client's token": theirs.ID, "an unknown token": "nope"} {
+			if got, sub, err := e.svc.CheckClientAccess(ctx, mine.Application.ClientID, mine.ClientSecret, id); err != nil || got != nil || sub != nil {
+				t.Errorf("%s: got %+v, %+v, %v; want inactive", what, got, sub, err)
+			}
+		}
+		for what, c := range map[string][2]string{
+			"wrong secret, own token":     {mine.Application.ClientID, other.ClientSecret},
+			"no secret, own token":        {mine.Application.ClientID, ""},
+			"unknown client":              {"nobody", mine.ClientSecret},
+			"the token's client's secret": {other.Application.ClientID, mine.ClientSecret},
+		} {
+			_, _, err := e.svc.CheckClientAccess(ctx, c[0], c[1], at.ID)
+			wantCode(t, what, err, gatehouse.EInvalidCredentials)
+		}
+		disabled := true
+		if _, err := e.svc.UpdateUser(ctx, admin, member.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		if got, sub, err := e.svc.CheckClientAccess(ctx, mine.Application.ClientID, mine.ClientSecret, at.ID); err != nil || got != nil || sub != nil {
+			t.Errorf("token of a disabled user: got %+v, %+v, %v; want inactive", got, sub, err)
+		}
+	})
+}

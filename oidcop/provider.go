@@ -106,7 +106,7 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
-	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return p.op }))
+	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.introspect) }))
 	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("GET "+EndSessionPath, h(func(p *Provider) http.Handler { return p.withIssuer(p.endSession) }))
 	mux.Handle("POST "+EndSessionPath, h(func(p *Provider) http.Handler { return p.withIssuer(p.endSession) }))
@@ -123,6 +123,33 @@ func (p *Provider) withIssuer(f http.HandlerFunc) http.Handler {
 		f(w, r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer)))
 	})
 }
+
+// introspect lets op answer an introspection, and lets the storage read
+// the token the request asks about together with the client's
+// authentication: op asks for the two one after the other
+// (AuthorizeClientIDSecret, then SetIntrospectionFromToken), and one query
+// answers both (auth.CheckClientAccess). The token's ID is taken from the
+// form as op will take it; if op's differs, the storage reads again.
+func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
+	if r.ParseForm() == nil { // op parses it again: a no-op
+		if plain, err := p.op.Crypto().Decrypt(r.PostForm.Get("token")); err == nil {
+			if id, _, ok := strings.Cut(plain, ":"); ok {
+				r = r.WithContext(context.WithValue(r.Context(), introspectionKey{}, &introspection{tokenID: id}))
+			}
+		}
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+// introspection is what the storage read for one introspection request.
+type introspection struct {
+	tokenID string
+	done    bool // the client authenticated, and at and sub were read
+	at      *gatehouse.OIDCAccessToken
+	sub     *gatehouse.OIDCSubject
+}
+
+type introspectionKey struct{}
 
 // discovery answers only what is true of this provider.
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {

@@ -205,7 +205,17 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	return client{a: a, loginURL: s.loginURL}, nil
 }
 
+// AuthorizeClientIDSecret authenticates a confidential client; for an
+// introspection (Provider.introspect) it reads the token asked about too.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+	if m, ok := ctx.Value(introspectionKey{}).(*introspection); ok && !m.done {
+		at, sub, err := s.svc.CheckClientAccess(ctx, clientID, secret, m.tokenID)
+		if err != nil {
+			return storeError(err)
+		}
+		m.at, m.sub, m.done = at, sub, true
+		return nil
+	}
 	_, err := s.svc.CheckClientSecret(ctx, clientID, secret)
 	return storeError(err)
 }
@@ -251,8 +261,14 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 // token of another client is inactive to it, so that one company's app
 // learns nothing of another's users.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, clientID string) error {
-	at, sub, err := s.svc.OIDCAccess(ctx, tokenID)
-	if err != nil || at.ClientID != clientID {
+	var at *gatehouse.OIDCAccessToken
+	var sub *gatehouse.OIDCSubject
+	if m, ok := ctx.Value(introspectionKey{}).(*introspection); ok && m.done && m.tokenID == tokenID {
+		at, sub = m.at, m.sub // read with the client's authentication; nil: inactive
+	} else if a, u, err := s.svc.OIDCAccess(ctx, tokenID); err == nil {
+		at, sub = a, u
+	}
+	if at == nil || at.ClientID != clientID {
 		return errNotFound
 	}
 	var info oidc.UserInfo

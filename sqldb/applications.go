@@ -25,13 +25,14 @@ func (tx *Tx) applicationColumns() string {
 const applicationFields = `a.id, a.client_id, a.company_id, a.name, a.redirect_uris, a.post_logout_redirect_uris, a.public,
 	a.first_party, a.require_role, a.require_mfa, a.secret_hash, a.created_at, a.updated_at`
 
-func scanApplication(s scanner) (*gatehouse.Application, error) {
+// scanApplication reads an application's columns, then extra.
+func scanApplication(s scanner, extra ...any) (*gatehouse.Application, error) {
 	var a gatehouse.Application
 	var redirects, postLogout, role string
 	var hosts sql.NullString
 	var created, updated int64
-	if err := s.Scan(&a.ID, &a.ClientID, &a.CompanyID, &a.Name, &redirects, &postLogout, &a.Public, &a.FirstParty,
-		&role, &a.RequireMFA, &a.SecretHash, &created, &updated, &hosts); err != nil {
+	if err := s.Scan(append([]any{&a.ID, &a.ClientID, &a.CompanyID, &a.Name, &redirects, &postLogout, &a.Public, &a.FirstParty,
+		&role, &a.RequireMFA, &a.SecretHash, &created, &updated, &hosts}, extra...)...); err != nil {
 		return nil, err
 	}
 	a.RedirectURIs, a.PostLogoutRedirectURIs = fields(redirects), fields(postLogout)

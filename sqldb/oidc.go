@@ -254,15 +254,44 @@ const (
 )
 
 func scanSubject(s scanner) (*gatehouse.OIDCSubject, error) {
-	var sub gatehouse.OIDCSubject
-	var role string
-	var disabled, hasPassword bool
-	if err := s.Scan(&sub.UserID, &sub.CompanyID, &sub.CompanyName, &sub.Email, &sub.Name, &role, &disabled, &hasPassword,
-		&sub.VerifiedEmail); err != nil {
+	var ss subjectScan
+	if err := s.Scan(ss.dest()...); err != nil {
 		return nil, err
 	}
-	sub.Role, sub.Status = gatehouse.Role(role), gatehouse.StatusOf(disabled, hasPassword)
-	return &sub, nil
+	return ss.subject(), nil
+}
+
+// subjectScan holds the subject's columns while a row is scanned.
+type subjectScan struct {
+	sub                   gatehouse.OIDCSubject
+	role                  string
+	disabled, hasPassword bool
+}
+
+func (ss *subjectScan) dest() []any {
+	return []any{&ss.sub.UserID, &ss.sub.CompanyID, &ss.sub.CompanyName, &ss.sub.Email, &ss.sub.Name, &ss.role, &ss.disabled,
+		&ss.hasPassword, &ss.sub.VerifiedEmail}
+}
+
+func (ss *subjectScan) subject() *gatehouse.OIDCSubject {
+	ss.sub.Role, ss.sub.Status = gatehouse.Role(ss.role), gatehouse.StatusOf(ss.disabled, ss.hasPassword)
+	return &ss.sub
+}
+
+// AccessTokenClient is AccessTokenSubject with the application the token
+// was issued to, as OIDCClient reads it: an introspection's client
+// authentication and token check in one query, when a client asks about
+// its own token.
+func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, *gatehouse.Application, error) {
+	var a accessScan
+	var ss subjectScan
+	app, err := scanApplication(prefixed{tx.lookupRow(`SELECT `+accessColumns+`, `+applicationFields+`, NULL, `+subjectColumns+`
+		FROM oidc_access_tokens t JOIN applications a ON a.client_id = t.client_id `+subjectJoin+`
+		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()}, ss.dest()...)
+	if err != nil {
+		return nil, nil, nil, notFound(err, "Access token")
+	}
+	return a.token(), ss.subject(), app, nil
 }
 
 // prefixed is a row whose first columns go to dest, and the rest to what

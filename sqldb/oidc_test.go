@@ -206,6 +206,19 @@ func TestRefreshTokens(t *testing.T) {
 		if gotAT.FamilyID != "fam1" || gotAT.ClientID != "app1" || !slices.Equal(gotAT.Scopes, at.Scopes) {
 			t.Fatalf("access token: got %+v", gotAT)
 		}
+		s.update(t, func(tx gatehouse.Tx) error {
+			return tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(now), ClientID: "app2", Name: "Two",
+				RedirectURIs: []string{"https://two.example.com/cb"}, SecretHash: gatehouse.HashToken("s"), CreatedAt: now, UpdatedAt: now})
+		})
+		two := access("app2", "")
+		s.view(t, func(tx gatehouse.Tx) error {
+			a, sub, app, err := tx.AccessTokenClient(two.ID)
+			if err != nil || a.ID != two.ID || sub.UserID != u.ID || app.ClientID != "app2" || !slices.Equal(app.SecretHash, gatehouse.HashToken("s")) ||
+				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.ForwardAuthHosts != nil {
+				t.Fatalf("access token with its client: got %+v, %+v, %+v, %v", a, sub, app, err)
+			}
+			return nil
+		})
 		// With their user, company and verified address, in one query.
 		s.view(t, func(tx gatehouse.Tx) error {
 			a, sub, err := tx.AccessTokenSubject(at.ID)
@@ -214,6 +227,9 @@ func TestRefreshTokens(t *testing.T) {
 				sub.Role != u.Role || sub.Status != u.Status() {
 				t.Fatalf("access token with its subject: got %+v, %+v, %v", a, sub, err)
 			}
+			// With the client it was issued to (app1 is no registered app: none).
+			_, _, _, err = tx.AccessTokenClient(at.ID)
+			wantCode(t, "access token of no registered client", err, gatehouse.ENotFound)
 			r, sub, err := tx.RefreshTokenSubject(rt.TokenHash)
 			if err != nil || r.ID != rt.ID || r.FamilyID != "fam1" || !slices.Equal(r.AMR, []string{"pwd"}) ||
 				sub.UserID != u.ID || sub.CompanyID != c.ID {
