@@ -70,7 +70,6 @@ func New(svc *auth.Service, sealer *seal.Sealer, issuer string, cookies httpx.Co
 			op.NewEndpoint(strings.TrimPrefix(UserinfoPath, "/")), op.NewEndpoint(strings.TrimPrefix(RevocationPath, "/")),
 			op.NewEndpoint(strings.TrimPrefix(EndSessionPath, "/")), op.NewEndpoint(strings.TrimPrefix(KeysPath, "/"))),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(strings.TrimPrefix(IntrospectionPath, "/"))),
-		op.WithLogger(log),
 	}
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())

@@ -89,6 +89,11 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer a.Close()
+	// zitadel's op logs through slog's default logger (its WithLogger has
+	// no effect in v3): make that Gatehouse's, so that its lines have our
+	// format and level; it logs a client's error (invalid_grant, ...) as a
+	// warning and its own failures (server_error) as errors.
+	slog.SetDefault(a.Log)
 	tuneRuntime(a.Opts, env.getenv, a.Log)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
