@@ -199,6 +199,9 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
 	a, err := s.svc.OIDCClient(ctx, clientID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, oidc.ErrInvalidClient().WithDescription("Unknown client.")
+	}
 	if err != nil {
 		return nil, storeError(err)
 	}

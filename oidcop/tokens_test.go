@@ -61,6 +61,11 @@ func TestRevokeIntrospectEndSession(t *testing.T) {
 		if status, _ := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}, id, "wrong secret"); status != 401 && status != 400 {
 			t.Errorf("introspect with a wrong secret: got %d, want 401", status)
 		}
+		// An unknown client is the client's error, never the server's.
+		if status, body := post("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}},
+			"nobody", "wrong"); status != 401 || body["error"] != "invalid_client" {
+			t.Errorf("token request of an unknown client: got %d %v, want 401 invalid_client", status, body)
+		}
 		if status, _ := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}, "", ""); status == 200 {
 			t.Errorf("introspect without client authentication: got 200")
 		}
