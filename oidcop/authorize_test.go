@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
@@ -190,19 +189,7 @@ func TestAuthorizeDecisions(t *testing.T) {
 		if loc, _ := follow(t, outsider, r.srv, r.start(cfg).url); loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Errorf("another company's user: got %v, want error=access_denied", loc)
 		}
-		var types []string
-		r.srv.App.DB.View(ctx, func(tx gatehouse.Tx) error {
-			events, _ := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: r.companyID, Limit: 100})
-			for _, e := range events {
-				types = append(types, e.Type)
-			}
-			return nil
-		})
-		for _, want := range []string{gatehouse.EventOIDCConsentGranted, gatehouse.EventOIDCConsentRevoked} {
-			if !slices.Contains(types, want) {
-				t.Errorf("audit: no %s in %v", want, types)
-			}
-		}
+		r.wantAudited(t, gatehouse.EventOIDCConsentGranted, gatehouse.EventOIDCConsentRevoked)
 	})
 }
 

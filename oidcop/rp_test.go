@@ -149,6 +149,40 @@ func (r *rig) authorize(t *testing.T, c *servertest.Client, f *flow) url.Values 
 	return q
 }
 
+// signIn runs a flow of cfg in the browser and exchanges its code.
+func (r *rig) signIn(t *testing.T, c *servertest.Client, cfg *oauth2.Config) *oauth2.Token {
+	t.Helper()
+	f := r.start(cfg)
+	q := r.authorize(t, c, f)
+	tok, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	return tok
+}
+
+// wantAudited fails the test unless the company's audit log holds each
+// event type of want.
+func (r *rig) wantAudited(t *testing.T, want ...string) {
+	t.Helper()
+	var types []string
+	err := r.srv.App.DB.View(context.Background(), func(tx gatehouse.Tx) error {
+		events, err := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: r.companyID, Limit: 100})
+		for _, e := range events {
+			types = append(types, e.Type)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !slices.Contains(types, w) {
+			t.Errorf("audit: no %s in %v", w, types)
+		}
+	}
+}
+
 // The whole code flow with the relying party: discovery, authorize with
 // PKCE and nonce, the code exchanged with client_secret_basic, the ID
 // token verified with the JWKS and its claims, userinfo with the access
@@ -246,19 +280,7 @@ func TestCodeFlow(t *testing.T) {
 		if _, err := refresh(ctx, cfg, first.RefreshToken); !isOAuthError(err, "invalid_grant") {
 			t.Fatalf("the successor after reuse: got %v, want invalid_grant (the family is revoked)", err)
 		}
-		var types []string
-		r.srv.App.DB.View(ctx, func(tx gatehouse.Tx) error {
-			events, _ := tx.AuditEvents(gatehouse.AuditFilter{CompanyID: r.companyID, Limit: 100})
-			for _, e := range events {
-				types = append(types, e.Type)
-			}
-			return nil
-		})
-		for _, want := range []string{gatehouse.EventOIDCCodeReused, gatehouse.EventOIDCRefreshReused} {
-			if !slices.Contains(types, want) {
-				t.Errorf("audit: no %s in %v", want, types)
-			}
-		}
+		r.wantAudited(t, gatehouse.EventOIDCCodeReused, gatehouse.EventOIDCRefreshReused)
 	})
 }
 
@@ -280,15 +302,7 @@ func TestRefreshRace(t *testing.T) {
 		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
 		cfg := r.config(oidc.ScopeOfflineAccess)
 		browser := r.signedIn(t, r.email)
-		signIn := func() *oauth2.Token {
-			f := r.start(cfg)
-			q := r.authorize(t, browser, f)
-			tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.verifier))
-			if err != nil {
-				t.Fatalf("exchange: %v", err)
-			}
-			return tok
-		}
+		signIn := func() *oauth2.Token { return r.signIn(t, browser, cfg) }
 		tok := signIn()
 		const racers = 8
 		got := make([]string, racers)
