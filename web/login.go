@@ -52,7 +52,8 @@ func (d deps) handleLoginPage() http.Handler {
 		p := d.pageFor(w, r, "title.login", nil)
 		p.Next = safeNext(r.URL.Query().Get("next"))
 		var app *gatehouse.Application
-		p.RD, app = d.returnAddress(r, r.URL.Query().Get("rd"))
+		p.RD, app = d.loginApplication(r, r.URL.Query().Get("rd"), p.Next)
+		p.Data = newLoginData(app)
 		if p.RD != "" {
 			// Signed in already and admitted (a proxy sent someone whose
 			// cookie its app did receive, yet found no session first): go
@@ -83,6 +84,18 @@ func (d deps) handleLogin() http.Handler {
 	})
 }
 
+// loginData is what the login page shows besides its form.
+type loginData struct {
+	MFAApp string // the app the login is for, when it requires a second factor
+}
+
+func newLoginData(app *gatehouse.Application) loginData {
+	if app != nil && app.RequireMFA {
+		return loginData{MFAApp: app.Name}
+	}
+	return loginData{}
+}
+
 // loginPost answers a POST of the login page, the password's form or the
 // passkey's: login makes the first step (app is the one rd returns to, or
 // the OIDC client whose request next continues, if any), and the browser
@@ -95,6 +108,7 @@ func (d deps) loginPost(w http.ResponseWriter, r *http.Request, login func(p *pa
 		p.Next = safeNext(r.PostFormValue("next"))
 		var app *gatehouse.Application
 		p.RD, app = d.loginApplication(r, r.PostFormValue("rd"), p.Next)
+		p.Data = newLoginData(app)
 		res, err = login(p, app)
 	}
 	if err != nil {

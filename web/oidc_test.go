@@ -51,7 +51,7 @@ func TestOIDCAppRequiresMFAJourney(t *testing.T) {
 	// His password-only session is not the app's: a login for the request.
 	login := "/login?" + url.Values{"next": {continueURL}}.Encode()
 	wantRedirect(t, "the request with a password-only session", c.Get(continueURL), login)
-	wantPage(t, "login page", c.Get(login), 200, `name="next" value="`+continueURL+`"`)
+	wantPage(t, "login page", c.Get(login), 200, `name="next" value="`+continueURL+`"`, "CRM requires two-factor authentication. Log in")
 	setup := "/login/setup-2fa?" + url.Values{"next": {continueURL}}.Encode()
 	wantRedirect(t, "bob's password", c.PostForm("/login", map[string]string{"email": "bob@example.com", "password": goodPW,
 		"next": continueURL}), setup)

@@ -115,12 +115,15 @@ func TestLoginReturnThroughSteps(t *testing.T) {
 	// first makes him set one up, and its page says so.
 	s.AddUser(t, companyID, "bob@example.com", goodPW, gatehouse.RoleMember)
 	c := s.Client(t)
+	if page := wantPage(t, "login page for the wiki", c.Get(withRD("/login", wiki)), 200, "Welcome back."); strings.Contains(page, "requires two-factor") {
+		t.Errorf("the wiki's login page says a second factor is required:\n%s", page)
+	}
 	wantRedirect(t, "bob to the wiki", c.PostForm("/login", map[string]string{"email": "bob@example.com", "password": goodPW, "rd": wiki}), wiki)
 	// His password-only session is not the vault's: the login page for
 	// the vault shows the form (this login asks for a factor) where going
 	// straight back would meet the vault's 403.
 	wantPage(t, "login page for the vault when signed in without a factor", c.Get(withRD("/login", vault)), 200,
-		`name="rd" value="`+vault+`"`)
+		`name="rd" value="`+vault+`"`, "Vault requires two-factor authentication. Log in")
 	c = s.Client(t)
 	wantRedirect(t, "bob to the vault", c.PostForm("/login", map[string]string{"email": "bob@example.com", "password": goodPW, "rd": vault}),
 		withRD("/login/setup-2fa", vault))

@@ -216,6 +216,7 @@ func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
 	p.Base = rp.URL
 	p.Open("/start")
 	p.WaitPath("/login")
+	p.WaitText("CRM requires two-factor authentication.")
 	p.Fill("#email", carlEmail)
 	p.Fill("#password", goodPW)
 	p.Submit("form[action='/login'] button[type=submit]")
