@@ -59,13 +59,22 @@ func TestSigningKeys(t *testing.T) {
 		if len(keys) != 1 || keys[0].ID != "z" {
 			t.Fatalf("keys after the old one's cutoff: got %d, want only z", len(keys))
 		}
-		s.update(t, func(tx gatehouse.Tx) error {
-			n, err := tx.DeleteExpiredOIDC(tx.Now(), retiredAt.Add(time.Second))
-			if n != 1 {
-				t.Errorf("expired state deleted: got %d, want 1 (the retired key)", n)
-			}
-			return err
+		s.wantN(t, "expired state deleted (the retired key)", 1, func(tx gatehouse.Tx) (int, error) {
+			return tx.DeleteExpiredOIDC(tx.Now(), retiredAt.Add(time.Second))
 		})
+	})
+}
+
+// wantN runs f in a write transaction and fails the test unless it
+// reports want rows.
+func (s *store) wantN(t *testing.T, what string, want int, f func(tx gatehouse.Tx) (int, error)) {
+	t.Helper()
+	s.update(t, func(tx gatehouse.Tx) error {
+		n, err := f(tx)
+		if err == nil && n != want {
+			t.Errorf("%s: got %d, want %d", what, n, want)
+		}
+		return err
 	})
 }
 
@@ -158,13 +167,7 @@ func TestAuthRequestAndCode(t *testing.T) {
 			wantCode(t, "expired request", err, gatehouse.ENotFound)
 			return nil
 		})
-		s.update(t, func(tx gatehouse.Tx) error {
-			n, err := tx.DeleteExpiredOIDC(tx.Now(), tx.Now())
-			if n != 2 {
-				t.Errorf("expired requests deleted: got %d, want 2", n)
-			}
-			return err
-		})
+		s.wantN(t, "expired requests deleted", 2, func(tx gatehouse.Tx) (int, error) { return tx.DeleteExpiredOIDC(tx.Now(), tx.Now()) })
 	})
 }
 
@@ -267,13 +270,7 @@ func TestRefreshTokens(t *testing.T) {
 
 		other := refresh("app2", "fam2")
 		otherAT := access("app2", "fam2")
-		s.update(t, func(tx gatehouse.Tx) error {
-			n, err := tx.RevokeRefreshFamily("fam1")
-			if n != 1 {
-				t.Errorf("family revoked: got %d live tokens, want 1", n)
-			}
-			return err
-		})
+		s.wantN(t, "family revoked", 1, func(tx gatehouse.Tx) (int, error) { return tx.RevokeRefreshFamily("fam1") })
 		s.view(t, func(tx gatehouse.Tx) error {
 			got, _ := tx.RefreshToken(rt.ID)
 			if got.RevokedAt.IsZero() || got.Successor != nil {
@@ -290,13 +287,7 @@ func TestRefreshTokens(t *testing.T) {
 		})
 
 		third := refresh("app3", "fam3")
-		s.update(t, func(tx gatehouse.Tx) error {
-			n, err := tx.RevokeOIDCTokens(u.ID, "app2")
-			if n != 1 {
-				t.Errorf("families ended for app2: got %d, want 1", n)
-			}
-			return err
-		})
+		s.wantN(t, "families ended for app2", 1, func(tx gatehouse.Tx) (int, error) { return tx.RevokeOIDCTokens(u.ID, "app2") })
 		s.view(t, func(tx gatehouse.Tx) error {
 			if got, _ := tx.RefreshToken(other.ID); got.RevokedAt.IsZero() {
 				t.Error("app2's refresh token survived its revocation")
@@ -308,13 +299,7 @@ func TestRefreshTokens(t *testing.T) {
 			wantCode(t, "app2's access token", err, gatehouse.ENotFound)
 			return nil
 		})
-		s.update(t, func(tx gatehouse.Tx) error {
-			n, err := tx.RevokeOIDCTokens(u.ID, "")
-			if n != 1 {
-				t.Errorf("families ended for every client: got %d, want 1", n)
-			}
-			return err
-		})
+		s.wantN(t, "families ended for every client", 1, func(tx gatehouse.Tx) (int, error) { return tx.RevokeOIDCTokens(u.ID, "") })
 		s.view(t, func(tx gatehouse.Tx) error {
 			if got, _ := tx.RefreshToken(third.ID); got.RevokedAt.IsZero() {
 				t.Error("app3's refresh token survived the end of all")
