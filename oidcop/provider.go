@@ -169,7 +169,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported":          []string{auth.SigningAlgorithm},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic"}, // op v3 reads no secret from an introspection's form
 		"code_challenge_methods_supported":               []string{"S256"},
 		"claims_supported":                               supportedClaims,
 		"prompt_values_supported":                        []string{"none", "login", "consent"},

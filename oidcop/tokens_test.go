@@ -56,6 +56,32 @@ func TestRevokeIntrospectEndSession(t *testing.T) {
 		if status, _ := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}, "", ""); status == 200 {
 			t.Errorf("introspect without client authentication: got 200")
 		}
+		// Discovery tells the truth about how a client authenticates to
+		// introspection: each method it names works, and the secret in the
+		// form (which op's introspection does not read) is not named.
+		var doc struct {
+			Methods []string `json:"introspection_endpoint_auth_methods_supported"`
+		}
+		disc, err := http.Get(r.srv.URL + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(disc.Body).Decode(&doc)
+		disc.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range doc.Methods {
+			if m != "client_secret_basic" {
+				t.Errorf("discovery names %q for introspection, which is not served", m)
+			}
+		}
+		if len(doc.Methods) == 0 {
+			t.Error("discovery names no authentication method for introspection")
+		}
+		if status, body := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}, "client_id": {id}, "client_secret": {secret}}, "", ""); status == 200 {
+			t.Errorf("introspect with the secret in the form: got 200 %v; if op reads it now, discovery may name client_secret_post", body)
+		}
 		// Another client learns nothing of this client's tokens.
 		other, err := r.srv.Service().OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "Other", FirstParty: true,
 			RedirectURIs: []string{r.redirect}}, auth.Client{})
