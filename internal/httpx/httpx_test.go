@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"testing"
+	"time"
 )
 
 func TestClientIP(t *testing.T) {
@@ -27,6 +30,8 @@ func TestClientIP(t *testing.T) {
 		{"garbage hop stops the walk", proxies, "10.1.1.1:5000", []string{"1.2.3.4, nonsense"}, "10.1.1.1"},
 		{"no header gives the peer", proxies, "10.1.1.1:5000", nil, "10.1.1.1"},
 		{"IPv4-mapped peer", nil, "[::ffff:1.2.3.4]:80", nil, "1.2.3.4"},
+		{"IPv6 peer in its canonical form", nil, "[2001:DB8:0:0::1]:80", nil, "2001:db8::1"},
+		{"IPv4 peer as given", nil, "192.0.2.7:80", nil, "192.0.2.7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,5 +88,45 @@ func TestClientGone(t *testing.T) {
 	}
 	if ClientGone(r, errors.New("disk full")) {
 		t.Errorf("an ended request's other error: got gone, want not")
+	}
+}
+
+// TestWithRequestInfo checks that the context WithRequestInfo gives a
+// request keeps its parent's values and cancellation (a context made
+// below it ends with the connection's), carries the ID echoed in
+// X-Request-Id and the client address, and that IDs differ.
+func TestWithRequestInfo(t *testing.T) {
+	type parentKey struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "kept"))
+	var ctx context.Context
+	var ip string
+	h := WithRequestInfo(nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, ip = r.Context(), ClientIPFrom(r)
+	}))
+	seen := map[string]bool{}
+	for range 100 {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequestWithContext(parent, "GET", "/", nil)
+		r.RemoteAddr = "192.0.2.7:41000"
+		h.ServeHTTP(rec, r)
+		id := rec.Header().Get("X-Request-Id")
+		if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(id) || RequestID(ctx) != id || seen[id] {
+			t.Fatalf("X-Request-Id %q, RequestID %q (seen before: %v): want 16 new hex digits in both", id, RequestID(ctx), seen[id])
+		}
+		seen[id] = true
+	}
+	if ip != "192.0.2.7" || ctx.Value(parentKey{}) != "kept" {
+		t.Fatalf("client address %q, parent's value %v: want 192.0.2.7 and kept", ip, ctx.Value(parentKey{}))
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a context made below WithRequestInfo's did not end with the parent")
+	}
+	if RequestID(context.Background()) != "" {
+		t.Fatal("RequestID of a context without one is not empty")
 	}
 }
