@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/server"
@@ -123,7 +124,9 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 // the bare handler that answers the same: what every request of
 // Gatehouse pays besides its own handler (request ID and client address,
 // metrics, the access log's level check, security headers, cross-origin
-// protection, panic recovery, the mux).
+// protection, panic recovery, the mux). "behind-proxy" is the same with
+// the peer a trusted proxy that names the client in X-Forwarded-For, as
+// gatehouse-bench runs it (--trusted-proxies 127.0.0.1).
 //
 //	go test ./server -run '^$' -bench Middleware -benchmem -cpuprofile cpu.out
 func BenchmarkMiddleware(b *testing.B) {
@@ -133,6 +136,18 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Cleanup(cancel)
 	req := httptest.NewRequestWithContext(ctx, "GET", "/healthz", nil)
 	req.RemoteAddr = "192.0.2.7:41000"
+	proxies, err := httpx.ParseProxies("127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxied, err := server.New(s.App.Service, s.App.DB, must(i18n.Load()), s.App.Registry,
+		server.Config{PublicURL: s.URL, Proxies: proxies}, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxiedReq := req.Clone(ctx)
+	proxiedReq.RemoteAddr = "127.0.0.1:41000"
+	proxiedReq.Header.Set("X-Forwarded-For", "198.51.100.7")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -140,7 +155,8 @@ func BenchmarkMiddleware(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", bare}, {"gatehouse", h}} {
+		req  *http.Request
+	}{{"bare", bare, req}, {"gatehouse", h, req}, {"gatehouse-behind-proxy", proxied, proxiedReq}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			w := &discardWriter{header: http.Header{}}
@@ -148,7 +164,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			for b.Loop() {
 				clear(w.header)
 				w.status = 0
-				bc.h.ServeHTTP(w, req)
+				bc.h.ServeHTTP(w, bc.req)
 				if w.status != 200 {
 					b.Fatalf("got %d, want 200", w.status)
 				}
@@ -156,4 +172,11 @@ func BenchmarkMiddleware(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

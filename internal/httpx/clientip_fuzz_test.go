@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,9 @@ func FuzzClientIP(f *testing.F) {
 		peer, peerErr := netip.ParseAddr(peerHost)
 		for _, ps := range []Proxies{nil, proxies} {
 			got := ps.ClientIP(r)
+			if want := clientIPPlain(ps, r); got != want {
+				t.Fatalf("ClientIP(%q, %q) = %q with proxies %v, want %q as the plain reading gives", remote, xff, got, ps, want)
+			}
 			if peerErr != nil {
 				if got != peerHost {
 					t.Fatalf("ClientIP(%q, %q) = %q, want the unparsable peer %q as it is", remote, xff, got, peerHost)
@@ -33,8 +37,8 @@ func FuzzClientIP(f *testing.F) {
 				continue
 			}
 			a, err := netip.ParseAddr(got)
-			if err != nil {
-				t.Fatalf("ClientIP(%q, %q) = %q, not an address", remote, xff, got)
+			if err != nil || a.String() != got || a.Is4In6() {
+				t.Fatalf("ClientIP(%q, %q) = %q, not an address in its canonical form", remote, xff, got)
 			}
 			if !ps.trusts(peer) && a != peer.Unmap() {
 				t.Fatalf("ClientIP(%q, %q) = %q with proxies %v: an untrusted peer's header was believed", remote, xff, got, ps)
@@ -44,4 +48,35 @@ func FuzzClientIP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// clientIPPlain is ClientIP's rule written plainly, splitting the header
+// into a slice: ClientIP walks it in place, and must agree.
+func clientIPPlain(ps Proxies, r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if len(ps) == 0 || !ps.trusts(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !ps.trusts(a) {
+			return a.Unmap().String()
+		}
+	}
+	return peer.String()
 }
