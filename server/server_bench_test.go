@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -179,4 +180,35 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// BenchmarkMeParallel is BenchmarkMe's gatehouse side from 64 goroutines
+// at once, as the load harness's 64 clients send it: its cpu-ns/op
+// against BenchmarkMe's is what the contention of the database pool and
+// the store costs, without a network.
+func BenchmarkMeParallel(b *testing.B) {
+	s := servertest.Start(b)
+	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+	token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+	h := handler(b, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	b.ReportAllocs()
+	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	cpu := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := &discardWriter{header: http.Header{}}
+		for pb.Next() {
+			clear(w.header)
+			w.status = 0
+			h.ServeHTTP(w, req)
+			if w.status != 200 {
+				b.Errorf("got %d, want 200", w.status)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
