@@ -7,9 +7,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -211,4 +214,84 @@ func BenchmarkMeParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkMeHTTP is BenchmarkMe over loopback TCP, 16 clients on
+// keep-alive connections, against servers configured as App.Serve's (its
+// timeouts): "bare" writes the answer Gatehouse gave, headers and body, as
+// gatehouse-bench's baseline does. Its CPU profile shows the request's
+// whole cost in one process (client, HTTP server, handler, collector);
+// cpu-ns/op counts the client's share too.
+//
+//	go test ./server -run '^$' -bench MeHTTP/gatehouse -benchtime 32000x -cpuprofile cpu.out
+func BenchmarkMeHTTP(b *testing.B) {
+	s := servertest.Start(b)
+	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+	token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+	h := handler(b, s)
+	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
+	}
+	header, body := rec.Header().Clone(), bytes.Clone(rec.Body.Bytes())
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		maps.Copy(w.Header(), header)
+		w.Write(body)
+	})
+	serve := func(h http.Handler) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		go srv.Serve(ln)
+		b.Cleanup(func() { srv.Close() })
+		return "http://" + ln.Addr().String() + "/api/v1/me"
+	}
+	const clients = 16
+	for _, bc := range []struct {
+		name string
+		url  string
+	}{{"bare", serve(bare)}, {"gatehouse", serve(h)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+			b.Cleanup(c.CloseIdleConnections)
+			cpu := cpuTime()
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Go(func() {
+					r, err := http.NewRequest("GET", bc.url, nil)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					r.Header.Set("Authorization", "Bearer "+token)
+					n := b.N / clients
+					if i < b.N%clients {
+						n++
+					}
+					for range n {
+						resp, err := c.Do(r)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Errorf("got %d, want 200", resp.StatusCode)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
