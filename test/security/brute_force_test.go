@@ -2,6 +2,7 @@ package security_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -251,6 +252,13 @@ func TestBadTokensAreCountedPerAddress(t *testing.T) {
 // The second factor cannot be guessed faster than the account allows
 // however the guesses arrive: in parallel on one challenge, or spread over
 // many challenges.
+//
+// A checked guess is an invalid_code answer, and each is audited as
+// totp.failed. The unchecked ones are too_many_attempts (the account's
+// block) or invalid_challenge: a challenge that took its five wrong codes
+// refuses the rest before the account is asked, so when the five guesses
+// the account lets through all go to one challenge, that challenge's other
+// guesses answer 401 too without being checked.
 func TestParallelCodeGuessesAreCounted(t *testing.T) {
 	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
 		w := newWorld(t, db)
@@ -262,28 +270,58 @@ func TestParallelCodeGuessesAreCounted(t *testing.T) {
 		}
 		alignClock(w.s)
 		right := codeAt(w.s, secret, 0)
-		results := make(chan int, 30)
+		type answer struct {
+			challenge int
+			r         *servertest.Response
+		}
+		answers := make(chan answer, 30)
 		for i := range 30 {
 			go func() {
 				code := fmt.Sprintf("%06d", (i*7919+13)%1000000)
 				if code == right || code == codeAt(w.s, secret, -1) || code == codeAt(w.s, secret, 1) {
 					code = wrongCode(w.s, secret)
 				}
-				results <- a.w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[i%3], "code": code}).StatusCode
+				answers <- answer{i % 3, a.w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[i%3], "code": code})}
 			}()
 		}
-		wrong := 0
+		checked := make([]int, len(challenges))        // invalid_code answers by challenge
+		challengeDead := make([]bool, len(challenges)) // an invalid_challenge answer
 		for range 30 {
-			if <-results == 401 {
-				wrong++
+			ans := <-answers
+			switch code := ans.r.Code(t); {
+			case ans.r.StatusCode == 401 && code == gatehouse.EInvalidCode:
+				checked[ans.challenge]++
+			case ans.r.StatusCode == 401 && code == gatehouse.EInvalidChallenge:
+				challengeDead[ans.challenge] = true
+			case ans.r.StatusCode == 429 && code == gatehouse.ETooManyAttempts:
+			default:
+				t.Errorf("a wrong code on challenge %d: got %d %s, want invalid_code, invalid_challenge or too_many_attempts",
+					ans.challenge, ans.r.StatusCode, clip(ans.r.Body))
 			}
 		}
-		if wrong > 5 {
-			t.Errorf("%d parallel guesses were checked, want at most 5 before the block", wrong)
+		total := 0
+		for i, n := range checked {
+			total += n
+			if challengeDead[i] && n != auth.ChallengeMaxFailures {
+				t.Errorf("challenge %d answered invalid_challenge after %d wrong codes, want %d", i, n, auth.ChallengeMaxFailures)
+			}
 		}
-		r := w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[0], "code": right})
-		if r.StatusCode == 200 {
-			t.Error("the right code passed after 30 parallel guesses")
+		if total > 5 {
+			t.Errorf("%d parallel guesses were checked (by challenge %v), want at most 5 before the block", total, checked)
 		}
+		var audited int
+		if err := w.s.SQL(t).QueryRow(`SELECT count(*) FROM audit_events WHERE type = $1 AND target_id = $2`,
+			gatehouse.EventTOTPFailed, w.mia).Scan(&audited); err != nil {
+			t.Fatal(err)
+		}
+		if audited != total {
+			t.Errorf("%d wrong codes audited, %d answered invalid_code: every checked guess is both", audited, total)
+		}
+		live := slices.IndexFunc(checked, func(n int) bool { return n < auth.ChallengeMaxFailures })
+		if live < 0 {
+			t.Fatalf("every challenge took its %d wrong codes", auth.ChallengeMaxFailures)
+		}
+		r := w.s.Client(t).Do("POST", "/api/v1/login/totp", map[string]string{"challenge": challenges[live], "code": right})
+		wantProblem(t, "the right code after 30 parallel guesses", r, 429, gatehouse.ETooManyAttempts)
 	})
 }
