@@ -30,6 +30,11 @@ type Store interface {
 	// View runs fn with read-only access. Successive reads are not
 	// guaranteed a single snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
+	// ViewSnapshot is View with every read from one snapshot of the data,
+	// for an answer that shows rows one transaction changes together (an
+	// endpoint and its deliveries), which View's successive reads could
+	// show half changed. It costs a transaction's round trips.
+	ViewSnapshot(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -146,10 +146,17 @@ func checkNotLastAdmin(tx gatehouse.Tx, target *gatehouse.User) error {
 
 // adminView reads with the caller's admin rights checked.
 func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *Actor) error) error {
+	return s.adminRead(ctx, s.store.View, id, fn)
+}
+
+// adminRead is adminView on view: the store's View, or its ViewSnapshot
+// for an answer whose rows must agree with each other.
+func (s *Service) adminRead(ctx context.Context, view func(context.Context, func(gatehouse.Tx) error) error, id *Identity,
+	fn func(tx gatehouse.Tx, actor *Actor) error) error {
 	if err := requireAdmin(id); err != nil {
 		return err
 	}
-	return s.store.View(ctx, func(tx gatehouse.Tx) error {
+	return view(ctx, func(tx gatehouse.Tx) error {
 		actor, err := freshAdmin(tx, id)
 		if err != nil {
 			return err

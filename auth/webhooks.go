@@ -152,11 +152,14 @@ func (s *Service) Webhooks(ctx context.Context, id *Identity) ([]*gatehouse.Webh
 }
 
 // Webhook returns an endpoint of the caller's company with its latest
-// deliveries, newest first.
+// deliveries, newest first, read from one snapshot: the worker records an
+// outcome in the endpoint and the delivery in one transaction, and two
+// reads with that commit between them showed a delivery delivered beside
+// its endpoint still failing from the attempt before.
 func (s *Service) Webhook(ctx context.Context, id *Identity, endpointID string) (*gatehouse.WebhookEndpoint, []*gatehouse.WebhookDelivery, error) {
 	var e *gatehouse.WebhookEndpoint
 	var ds []*gatehouse.WebhookDelivery
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
+	err := s.adminRead(ctx, s.store.ViewSnapshot, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		if e, err = companyWebhook(tx, actor, endpointID); err != nil {
 			return err
 		}

@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// querier is what a Tx runs its SQL on: a transaction in Update, the read
-// pool in View.
+// querier is what a Tx runs its SQL on: a transaction in Update and
+// ViewSnapshot, the read pool in View.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -24,7 +24,7 @@ type querier interface {
 type Tx struct {
 	ctx      context.Context
 	q        querier
-	sqlTx    *sql.Tx // the transaction of an Update; nil in View
+	sqlTx    *sql.Tx // the transaction of an Update or ViewSnapshot; nil in View
 	db       *DB
 	now      time.Time
 	readOnly bool
@@ -95,6 +95,10 @@ func (tx *Tx) stmt(query string) *sql.Stmt {
 	switch {
 	case tx.db.dialect != SQLite:
 		return nil
+	case tx.readOnly && tx.sqlTx != nil: // ViewSnapshot
+		if s := tx.db.prepared.get(tx.db.read, query); s != nil {
+			return tx.sqlTx.StmtContext(tx.ctx, s)
+		}
 	case tx.readOnly:
 		return tx.db.prepared.get(tx.db.read, query)
 	case tx.sqlTx != nil:

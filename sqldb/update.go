@@ -219,3 +219,21 @@ func (db *DB) View(ctx context.Context, fn func(gatehouse.Tx) error) error {
 	tx := &Tx{ctx: ctx, q: db.read, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
 	return unavailable(fn(tx))
 }
+
+// ViewSnapshot runs fn in a read-only transaction on the read pool: a
+// REPEATABLE READ one on PostgreSQL, whose reads all see the snapshot of
+// its first; on SQLite a deferred one, whose first read fixes the
+// write-ahead log's frames it sees.
+func (db *DB) ViewSnapshot(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	opts := &sql.TxOptions{}
+	if db.dialect == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	sqlTx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	defer sqlTx.Rollback() // nothing to keep
+	tx := &Tx{ctx: ctx, q: sqlTx, sqlTx: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
+	return unavailable(fn(tx))
+}

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -92,5 +93,67 @@ func TestWebhookOutbox(t *testing.T) {
 			}
 			return err
 		})
+	})
+}
+
+// ViewSnapshot's reads all see one snapshot: a success recorded between
+// the read of an endpoint and the read of its deliveries (the endpoint's
+// page) shows in neither, where View's second read would show the
+// delivery delivered beside the endpoint still failing from the attempt
+// before (TestWebhookDeliveredEndToEnd saw that now and then).
+func TestViewSnapshotSeesOneCommit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *store) {
+		var e *gatehouse.WebhookEndpoint
+		var d *gatehouse.WebhookDelivery
+		s.update(t, func(tx gatehouse.Tx) error {
+			e = &gatehouse.WebhookEndpoint{ID: gatehouse.NewID(tx.Now()), URL: "https://hooks.example.com/x",
+				Events: []string{gatehouse.WebhookUserDisabled}, Secret: []byte("sealed"), CreatedAt: tx.Now()}
+			d = &gatehouse.WebhookDelivery{ID: gatehouse.NewID(tx.Now()), EndpointID: e.ID, MessageID: "msg_x",
+				CompanyID: "c", Type: gatehouse.WebhookUserDisabled, Body: []byte("{}"), CreatedAt: tx.Now()}
+			if err := tx.CreateWebhookEndpoint(e); err != nil {
+				return err
+			}
+			if err := tx.EnqueueWebhookDeliveries(d); err != nil {
+				return err
+			}
+			if _, err := tx.MarkWebhookFailing(e.ID, "HTTP 500"); err != nil {
+				return err
+			}
+			return tx.WebhookRetry(gatehouse.WebhookAttempt{DeliveryID: d.ID, At: tx.Now(), Status: 500, Error: "HTTP 500"}, tx.Now())
+		})
+		succeed := func(tx gatehouse.Tx) error {
+			if err := tx.WebhookDelivered(gatehouse.WebhookAttempt{DeliveryID: d.ID, At: tx.Now(), Status: 204}); err != nil {
+				return err
+			}
+			return tx.WebhooksSucceeded(e.ID)
+		}
+		read := func(tx gatehouse.Tx, between func()) (failing bool, state string) {
+			got, err := tx.WebhookEndpoint(e.ID)
+			if err != nil {
+				t.Fatalf("endpoint: %v", err)
+			}
+			between()
+			ds, err := tx.WebhookDeliveries(e.ID, 10)
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("deliveries: got %d, %v, want 1", len(ds), err)
+			}
+			return !got.FailingSince.IsZero(), ds[0].State()
+		}
+		var failing bool
+		var state string
+		err := s.ViewSnapshot(context.Background(), func(tx gatehouse.Tx) error {
+			failing, state = read(tx, func() { s.update(t, succeed) })
+			return nil
+		})
+		if err != nil || !failing || state != gatehouse.DeliveryPending {
+			t.Errorf("snapshot across a success: endpoint failing %v, delivery %s, %v; want failing, pending (the state before it)", failing, state, err)
+		}
+		s.view(t, func(tx gatehouse.Tx) error {
+			failing, state = read(tx, func() {})
+			return nil
+		})
+		if failing || state != gatehouse.DeliveryDelivered {
+			t.Errorf("after the success: endpoint failing %v, delivery %s; want not failing, delivered", failing, state)
+		}
 	})
 }
