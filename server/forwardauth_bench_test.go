@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 )
 
@@ -23,9 +22,7 @@ import (
 //	go test ./server -run '^$' -bench ForwardAuth/sqlite -benchtime 20000x -cpuprofile cpu.out
 func BenchmarkForwardAuth(b *testing.B) {
 	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
-		s := servertest.Start(b, db)
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+		s, token := signedInAda(b, db)
 		admin, err := s.Service().Authenticate(context.Background(), token)
 		if err != nil {
 			b.Fatal(err)

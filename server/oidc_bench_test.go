@@ -19,7 +19,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/loadgen"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -38,9 +37,7 @@ import (
 //	go test ./server -run '^$' -bench OIDC -benchtime 2000x -cpuprofile cpu.out
 func BenchmarkOIDC(b *testing.B) {
 	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
-		s := servertest.Start(b, db)
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-		session := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+		s, session := signedInAda(b, db)
 		const redirect = "https://app.example.com/callback"
 		app, err := s.Service().OperatorCreateApplication(context.Background(), "", auth.NewApplication{Name: "CRM",
 			FirstParty: true, RedirectURIs: []string{redirect}}, auth.Client{})
@@ -66,11 +63,7 @@ func BenchmarkOIDC(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("userinfo: got %d %s", rec.Code, rec.Body)
 		}
-		body := bytes.Clone(rec.Body.Bytes())
-		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(body)
-		})
+		bare := replayJSON(bytes.Clone(rec.Body.Bytes()))
 		for _, bc := range []struct {
 			name string
 			h    http.Handler
@@ -216,17 +209,7 @@ func BenchmarkOIDCLoad(b *testing.B) {
 // builds it.
 func oidcHandler(t testing.TB, s *servertest.Server) http.Handler {
 	t.Helper()
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := s.App
-	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL, Sealer: a.Sealer}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return handler(t, s, func(c *server.Config) { c.Sealer = s.App.Sealer })
 }
 
 // handlerRP is a confidential relying party that calls the handler

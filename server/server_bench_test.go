@@ -33,9 +33,7 @@ import (
 //	go test ./server -run '^$' -bench Me -benchmem -benchtime 100x
 func BenchmarkMe(b *testing.B) {
 	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
-		s := servertest.Start(b, db)
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-		token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+		s, token := signedInAda(b, db)
 		h := handler(b, s)
 		// As net/http serves it: a context that ends with the connection.
 		ctx, cancel := context.WithCancel(context.Background())
@@ -48,11 +46,7 @@ func BenchmarkMe(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("GET /api/v1/me: got %d %s, want 200", rec.Code, rec.Body)
 		}
-		body := bytes.Clone(rec.Body.Bytes())
-		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(body)
-		})
+		bare := replayJSON(bytes.Clone(rec.Body.Bytes()))
 
 		for _, bc := range []struct {
 			name string
@@ -79,19 +73,41 @@ func BenchmarkMe(b *testing.B) {
 // handler builds the site's handler as App.Serve does, logging at
 // `gatehouse serve`'s default level (info) rather than the test server's
 // debug level.
-func handler(t testing.TB, s *servertest.Server) http.Handler {
+func handler(t testing.TB, s *servertest.Server, configure ...func(*server.Config)) http.Handler {
 	t.Helper()
 	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := s.App
+	cfg := server.Config{PublicURL: s.URL}
+	for _, f := range configure {
+		f(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := server.New(a.Service, a.DB, cat, a.Registry, server.Config{PublicURL: s.URL}, log)
+	h, err := server.New(a.Service, a.DB, cat, a.Registry, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// signedInAda starts a server on db with Acme's admin Ada signed in, and
+// returns her session token: where each benchmark of a signed-in request
+// begins.
+func signedInAda(b *testing.B, db servertest.Option) (*servertest.Server, string) {
+	s := servertest.Start(b, db)
+	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
+	return s, s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+}
+
+// replayJSON is the bare handler of a JSON answer: it writes body, as the
+// bench's bare handler writes the captured answer.
+func replayJSON(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})
 }
 
 // cpuTime is the CPU time the process has used. On a shared machine it
@@ -144,11 +160,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	proxied, err := server.New(s.App.Service, s.App.DB, must(i18n.Load()), s.App.Registry,
-		server.Config{PublicURL: s.URL, Proxies: proxies}, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		b.Fatal(err)
-	}
+	proxied := handler(b, s, func(c *server.Config) { c.Proxies = proxies })
 	proxiedReq := req.Clone(ctx)
 	proxiedReq.RemoteAddr = "127.0.0.1:41000"
 	proxiedReq.Header.Set("X-Forwarded-For", "198.51.100.7")
@@ -176,13 +188,6 @@ func BenchmarkMiddleware(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // BenchmarkMeParallel is BenchmarkMe's gatehouse side from 64 goroutines
