@@ -292,6 +292,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// The OpenID Connect provider signs with a key every node shares: the
 	// first node to start creates it.
 	if created, err := a.Service.EnsureSigningKey(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing served, nothing to finish
+		}
 		return fmt.Errorf("signing key: %w", err)
 	} else if created {
 		log.Info("created the OpenID Connect signing key")
