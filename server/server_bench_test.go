@@ -95,8 +95,8 @@ func handler(t testing.TB, s *servertest.Server, configure ...func(*server.Confi
 // signedInAda starts a server on db with Acme's admin Ada signed in, and
 // returns her session token: where each benchmark of a signed-in request
 // begins.
-func signedInAda(b *testing.B, db servertest.Option) (*servertest.Server, string) {
-	s := servertest.Start(b, db)
+func signedInAda(b *testing.B, opts ...servertest.Option) (*servertest.Server, string) {
+	s := servertest.Start(b, opts...)
 	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
 	return s, s.Client(b).Login("ada@example.com", testenv.GoodPassword)
 }
@@ -195,9 +195,7 @@ func BenchmarkMiddleware(b *testing.B) {
 // against BenchmarkMe's is what the contention of the database pool and
 // the store costs, without a network.
 func BenchmarkMeParallel(b *testing.B) {
-	s := servertest.Start(b)
-	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-	token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+	s, token := signedInAda(b)
 	h := handler(b, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
@@ -230,9 +228,7 @@ func BenchmarkMeParallel(b *testing.B) {
 //
 //	go test ./server -run '^$' -bench MeHTTP/gatehouse -benchtime 32000x -cpuprofile cpu.out
 func BenchmarkMeHTTP(b *testing.B) {
-	s := servertest.Start(b)
-	s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-	token := s.Client(b).Login("ada@example.com", testenv.GoodPassword)
+	s, token := signedInAda(b)
 	h := handler(b, s)
 	req := httptest.NewRequest("GET", "/api/v1/me", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
