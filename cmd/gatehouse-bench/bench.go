@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.starts, "starts", 5, "timed starts of the start-up scenario (the median counts)")
 	fs.StringVar(&o.gatehouse, "gatehouse", "", "use this gatehouse binary instead of building ./cmd/gatehouse")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (databases included) after the run")
-	fs.StringVar(&o.cpuProfiles, "cpuprofile", "", "write a CPU profile of each Gatehouse node to this folder (<name>.cpu, for go tool pprof)")
+	fs.StringVar(&o.cpuProfiles, "cpuprofile", "", "write a CPU profile of each Gatehouse node (<name>.cpu) and of the harness (gatehouse-bench.cpu) to this folder, for go tool pprof")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: gatehouse-bench [flags]       measure Gatehouse against its targets (docs/BENCHMARKS.md)\n"+
 			"       gatehouse-bench drive ...       drive running nodes (see drive --help)\n"+
@@ -153,6 +154,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if o.cpuProfiles != "" {
+		stop, err := profileHarness(o.cpuProfiles)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	h.header()
 	for _, s := range o.scenarios {
 		if ctx.Err() != nil {
@@ -174,6 +182,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "\n== summary ==\n")
 	loadgen.WriteTargets(stdout, h.targets)
 	return ctx.Err()
+}
+
+// profileHarness writes a CPU profile of the harness itself to
+// dir/gatehouse-bench.cpu until stop: the load generator shares the
+// server's cores, and its share is overhead on every figure.
+func profileHarness(dir string) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, "gatehouse-bench.cpu"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (h *harness) scenario(ctx context.Context, name string) error {
