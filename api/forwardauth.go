@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // The forward-auth endpoints (../shared/API.md, "Forward auth (reverse
@@ -101,18 +102,26 @@ func (d deps) forwardAuth(w http.ResponseWriter, r *http.Request, orig originalR
 		}
 		writeError(w, r, d.log, gatehouse.Errorf(gatehouse.EForbidden, "%s", msg))
 	case auth.ForwardAuthAllowed:
-		u := res.User
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		// Set, never Add: each header once, whatever the request held.
-		h.Set(HeaderRemoteUser, headerValue(u.Email))
-		h.Set(HeaderRemoteEmail, headerValue(u.Email))
-		h.Set(HeaderRemoteName, headerValue(u.Name))
-		h.Set(HeaderRemoteGroups, string(u.Role))
-		h.Set(HeaderRemoteUserID, u.ID)
-		h.Set(HeaderRemoteCompanyID, u.CompanyID)
-		w.WriteHeader(http.StatusOK)
+		writeIdentity(w, res.User)
 	}
+}
+
+// writeIdentity answers 200 with the identity headers of u, each once
+// (whatever the request held: these are the answer's headers, never the
+// request's), and none that only a browser reads, since only the proxy
+// reads this answer (httpx.DropSecurityHeaders). It runs on every proxied
+// request, so the values share one allocation.
+func writeIdentity(w http.ResponseWriter, u *gatehouse.User) {
+	h := w.Header()
+	httpx.DropSecurityHeaders(h)
+	h["Cache-Control"] = noStore
+	email := headerValue(u.Email)
+	vals := []string{email, email, headerValue(u.Name), string(u.Role), u.ID, u.CompanyID}
+	for i, name := range [...]string{HeaderRemoteUser, HeaderRemoteEmail, HeaderRemoteName, HeaderRemoteGroups,
+		HeaderRemoteUserID, HeaderRemoteCompanyID} {
+		h[name] = vals[i : i+1 : i+1]
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // headerValue keeps a value on one header line: control characters (which

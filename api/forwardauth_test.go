@@ -169,10 +169,21 @@ func TestForwardAuth(t *testing.T) {
 				if r.Header.Get("Cache-Control") != "no-store" {
 					t.Errorf("Cache-Control: got %q, want no-store", r.Header.Get("Cache-Control"))
 				}
+				// Only the proxy reads a 200: it carries no header
+				// meant for a browser.
+				for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+					if v := r.Header.Get(h); v != "" {
+						t.Errorf("a 200 carries %s: %q", h, v)
+					}
+				}
 				return
 			}
 			if r.StatusCode != tt.status || r.Header.Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("got %d %s %s, want %d problem", r.StatusCode, r.Header.Get("Content-Type"), r.Body, tt.status)
+			}
+			// Traefik and Caddy hand any other answer to the browser.
+			if r.Header.Get("Content-Security-Policy") == "" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("a %d lacks the security headers: %v", r.StatusCode, r.Header)
 			}
 			for _, h := range identityHeaders {
 				if r.Header.Get(h) != "" {

@@ -31,8 +31,11 @@ const (
 
 // ForwardAuthResult is the answer to one proxied request.
 type ForwardAuthResult struct {
-	Outcome     ForwardAuthOutcome
-	Application *gatehouse.Application // nil for ForwardAuthUnknownHost
+	Outcome ForwardAuthOutcome
+	// Application is nil for ForwardAuthUnknownHost; when the session
+	// was read, it holds the fields Tx.ForwardAuthCheck reads (the
+	// company and the requirements).
+	Application *gatehouse.Application
 	// User is the signed-in user, also when not admitted, with the fields
 	// Tx.ForwardAuthCheck reads (no password hash).
 	User *gatehouse.User

@@ -135,38 +135,9 @@ func handleReady(store gatehouse.Store, mailState func() string) http.Handler {
 	})
 }
 
-// contentSecurityPolicy allows only this site's own scripts, styles and
-// images (and data: images, for QR codes); no frames, no plugins.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-// securityHeaders are set on every answer. The values are shared, never
-// modified: Header.Set and Add replace or copy a slice, and a header map
-// of net/http is per response.
-var securityHeaders = []struct {
-	name  string
-	value []string
-}{
-	{"Content-Security-Policy", []string{contentSecurityPolicy}},
-	{"X-Content-Type-Options", []string{"nosniff"}},
-	{"X-Frame-Options", []string{"DENY"}},
-	{"Referrer-Policy", []string{"same-origin"}},
-	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
-	{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
-	{"Permissions-Policy", []string{"camera=(), microphone=(), geolocation=(), payment=()"}},
-}
-
-var hsts = []string{"max-age=31536000"}
-
 func withSecurityHeaders(secure bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for _, sh := range securityHeaders {
-			h[sh.name] = sh.value
-		}
-		if secure {
-			h["Strict-Transport-Security"] = hsts
-		}
+		httpx.SetSecurityHeaders(w.Header(), secure)
 		next.ServeHTTP(w, r)
 	})
 }

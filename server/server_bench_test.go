@@ -219,12 +219,9 @@ func BenchmarkMeParallel(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
-// BenchmarkMeHTTP is BenchmarkMe over loopback TCP, 16 clients on
-// keep-alive connections, against servers configured as App.Serve's (its
-// timeouts): "bare" writes the answer Gatehouse gave, headers and body, as
-// gatehouse-bench's baseline does. Its CPU profile shows the request's
-// whole cost in one process (client, HTTP server, handler, collector);
-// cpu-ns/op counts the client's share too.
+// BenchmarkMeHTTP is BenchmarkMe over loopback TCP (benchHTTP): "bare"
+// writes the answer Gatehouse gave, headers and body, as gatehouse-bench's
+// baseline does.
 //
 //	go test ./server -run '^$' -bench MeHTTP/gatehouse -benchtime 32000x -cpuprofile cpu.out
 func BenchmarkMeHTTP(b *testing.B) {
@@ -242,6 +239,15 @@ func BenchmarkMeHTTP(b *testing.B) {
 		maps.Copy(w.Header(), header)
 		w.Write(body)
 	})
+	benchHTTP(b, bare, h, "/api/v1/me", req.Header)
+}
+
+// benchHTTP runs GET path with header over loopback TCP, 16 clients on
+// keep-alive connections, against bare and gatehouse, each served as
+// App.Serve serves (its timeouts). Its CPU profile shows the request's
+// whole cost in one process (client, HTTP server, handler, collector);
+// cpu-ns/op counts the client's share too.
+func benchHTTP(b *testing.B, bare, gatehouse http.Handler, path string, header http.Header) {
 	serve := func(h http.Handler) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -251,13 +257,13 @@ func BenchmarkMeHTTP(b *testing.B) {
 			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 		go srv.Serve(ln)
 		b.Cleanup(func() { srv.Close() })
-		return "http://" + ln.Addr().String() + "/api/v1/me"
+		return "http://" + ln.Addr().String() + path
 	}
 	const clients = 16
 	for _, bc := range []struct {
 		name string
 		url  string
-	}{{"bare", serve(bare)}, {"gatehouse", serve(h)}} {
+	}{{"bare", serve(bare)}, {"gatehouse", serve(gatehouse)}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -271,7 +277,7 @@ func BenchmarkMeHTTP(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					r.Header.Set("Authorization", "Bearer "+token)
+					r.Header = header.Clone()
 					n := b.N / clients
 					if i < b.N%clients {
 						n++

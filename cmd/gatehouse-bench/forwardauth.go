@@ -55,9 +55,16 @@ func (h *harness) forwardAuth(ctx context.Context) error {
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, authRequests(bc, tokens))
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, checks(gc, tokens))
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, authRequests(gc, tokens))
+	names := []string{"server", "harness"}
+	bCPU := measureProcs(names, bare.pid(), os.Getpid())
 	br, bp := h.measure(ctx, bare, conns, authRequests(bc, tokens))
+	bUse := bCPU.perOp(br.Get("forward-auth").OK)
+	mCPU := measureProcs(names, g.pid(), os.Getpid())
 	mr, mp := h.measure(ctx, g.node, conns, checks(gc, tokens))
+	mUse := mCPU.perOp(mr.Get("me").OK)
+	fCPU := measureProcs(names, g.pid(), os.Getpid())
 	fr, fp := h.measure(ctx, g.node, conns, authRequests(gc, tokens))
+	fUse := fCPU.perOp(fr.Get("forward-auth").OK)
 	ba, me, fa := br.Get("forward-auth"), mr.Get("me"), fr.Get("forward-auth")
 	fmt.Fprintln(h.out)
 	loadgen.WriteRows(h.out, []loadgen.Row{
@@ -68,6 +75,7 @@ func (h *harness) forwardAuth(ctx context.Context) error {
 				loadgen.Ratio(fa.PerSecond, ba.PerSecond), loadgen.Ratio(loadgen.Millis(fa.P99), loadgen.Millis(ba.P99)),
 				loadgen.Ratio(fa.PerSecond, me.PerSecond))},
 	})
+	fmt.Fprintf(h.out, "processor time a request: bare handler: %s; session check: %s; forward-auth check: %s\n", bUse, mUse, fUse)
 	h.add(loadgen.Target{Scenario: "forward-auth", What: "req/s ÷ bare handler, 64 conns",
 		Value: ratioOf(fa, ba, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.5, Unit: "×",
 		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", fa.PerSecond, ba.PerSecond)})
@@ -139,8 +147,13 @@ func (h *harness) nginxAuthRequest(ctx context.Context, g *instance, emails, tok
 	defer ngGate.Stop()
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, proxied(bc, tokens))
 	loadgen.Run(ctx, loadgen.Config{Clients: conns, Duration: h.opts.warmup}, proxied(gc, tokens))
+	names := []string{"auth", "nginx", "upstream", "harness"}
+	bCPU := measureProcs(names, bare.pid(), ngBare.Pid(), up.pid(), os.Getpid())
 	br, bp := h.measure(ctx, bare, conns, proxied(bc, tokens))
+	bUse := bCPU.perOp(br.Get("proxied").OK)
+	gCPU := measureProcs(names, g.pid(), ngGate.Pid(), up.pid(), os.Getpid())
 	gr, gp := h.measure(ctx, g.node, conns, proxied(gc, tokens))
+	gUse := gCPU.perOp(gr.Get("proxied").OK)
 	nb, ng := br.Get("proxied"), gr.Get("proxied")
 	fmt.Fprintln(h.out)
 	loadgen.WriteRows(h.out, []loadgen.Row{
@@ -149,6 +162,7 @@ func (h *harness) nginxAuthRequest(ctx context.Context, g *instance, emails, tok
 			Note: fmt.Sprintf("  %.2f× nginx → bare's req/s, %.2f× its p99", loadgen.Ratio(ng.PerSecond, nb.PerSecond),
 				loadgen.Ratio(loadgen.Millis(ng.P99), loadgen.Millis(nb.P99)))},
 	})
+	fmt.Fprintf(h.out, "processor time a request: nginx → bare: %s; nginx → Gatehouse: %s\n", bUse, gUse)
 	h.add(loadgen.Target{Scenario: "forward-auth", What: "nginx→Gatehouse req/s ÷ nginx→bare, 64 conns",
 		Value: ratioOf(ng, nb, func(s loadgen.Stats) float64 { return s.PerSecond }), Op: ">=", Bound: 0.8, Unit: "×",
 		Detail: fmt.Sprintf("%.0f/s vs %.0f/s", ng.PerSecond, nb.PerSecond)})

@@ -204,3 +204,41 @@ func (u cpuUse) String() string {
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / u.wall.Seconds() }
 	return fmt.Sprintf("gatehouse %.0f%%, harness %.0f%% of one core over %s", pct(u.node), pct(u.harness), u.wall.Round(100*time.Millisecond))
 }
+
+// procCPU measures the processor time of several processes over a run,
+// to say where the cores' time went a request: the throughput of a
+// machine that the load generator, the proxies and the servers share is
+// what they all cost together.
+type procCPU struct {
+	names []string
+	pids  []int
+	start []time.Duration
+}
+
+// measureProcs starts measuring the processes of pids, named names.
+func measureProcs(names []string, pids ...int) *procCPU {
+	p := &procCPU{names: names, pids: pids}
+	for _, pid := range pids {
+		t, _ := cpuTime(pid)
+		p.start = append(p.start, t)
+	}
+	return p
+}
+
+// perOp says, when a run of n operations ends, each process's processor
+// time an operation and their sum, in microseconds.
+func (p *procCPU) perOp(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	var total time.Duration
+	for i, pid := range p.pids {
+		t, _ := cpuTime(pid)
+		d := t - p.start[i]
+		total += d
+		fmt.Fprintf(&b, "%s %.0f µs, ", p.names[i], float64(d.Microseconds())/float64(n))
+	}
+	fmt.Fprintf(&b, "together %.0f µs", float64(total.Microseconds())/float64(n))
+	return b.String()
+}
