@@ -170,8 +170,11 @@ type OIDCTx interface {
 	// AccessToken returns an unexpired access token; ENotFound otherwise.
 	AccessToken(id string) (*OIDCAccessToken, error)
 	// AccessTokenSubject is AccessToken with the token's user, in one
-	// query: the check of userinfo and introspection.
+	// query: the check of introspection.
 	AccessTokenSubject(id string) (*OIDCAccessToken, *OIDCSubject, error)
+	// AccessTokenScopes is AccessTokenSubject with nothing of the token
+	// but its scopes: the check of userinfo.
+	AccessTokenScopes(id string) ([]string, *OIDCSubject, error)
 	// AccessTokenClient is AccessTokenSubject with the application the
 	// token was issued to (without its forward-auth hosts), in one query.
 	AccessTokenClient(id string) (*OIDCAccessToken, *OIDCSubject, *Application, error)

@@ -502,8 +502,8 @@ func (s *Service) RotateRefreshToken(ctx context.Context, rg *RefreshGrant, scop
 }
 
 // OIDCAccess returns a live access token with its user: the check of
-// userinfo and introspection, one query. A token of a user who can no
-// longer sign in is no token: ENotFound.
+// introspection, one query. A token of a user who can no longer sign in
+// is no token: ENotFound.
 func (s *Service) OIDCAccess(ctx context.Context, tokenID string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, error) {
 	var at *gatehouse.OIDCAccessToken
 	var sub *gatehouse.OIDCSubject
@@ -511,13 +511,34 @@ func (s *Service) OIDCAccess(ctx context.Context, tokenID string) (*gatehouse.OI
 		at, sub, err = tx.AccessTokenSubject(tokenID)
 		return err
 	})
-	if err != nil {
+	if err = tokenOfActiveUser(sub, err); err != nil {
 		return nil, nil, err
 	}
-	if sub.Status != gatehouse.StatusActive {
-		return nil, nil, gatehouse.Errorf(gatehouse.ENotFound, "Access token not found.")
-	}
 	return at, sub, nil
+}
+
+// OIDCAccessScopes is OIDCAccess with nothing of the token but its
+// scopes, which is all userinfo reads of it (Tx.AccessTokenScopes).
+func (s *Service) OIDCAccessScopes(ctx context.Context, tokenID string) ([]string, *gatehouse.OIDCSubject, error) {
+	var scopes []string
+	var sub *gatehouse.OIDCSubject
+	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		scopes, sub, err = tx.AccessTokenScopes(tokenID)
+		return err
+	})
+	if err = tokenOfActiveUser(sub, err); err != nil {
+		return nil, nil, err
+	}
+	return scopes, sub, nil
+}
+
+// tokenOfActiveUser passes on the error of a token's read, and refuses a
+// token of a user who can no longer sign in as no token (ENotFound).
+func tokenOfActiveUser(sub *gatehouse.OIDCSubject, err error) error {
+	if err == nil && sub.Status != gatehouse.StatusActive {
+		return gatehouse.Errorf(gatehouse.ENotFound, "Access token not found.")
+	}
+	return err
 }
 
 // OIDCUserInfo returns the user behind a grant.

@@ -252,11 +252,11 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 
 // SetUserinfoFromToken answers userinfo for a live access token only.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
-	at, sub, err := s.svc.OIDCAccess(ctx, tokenID)
+	scopes, sub, err := s.svc.OIDCAccessScopes(ctx, tokenID)
 	if err != nil {
 		return storeError(err)
 	}
-	setClaims(info, sub, at.Scopes)
+	setClaims(info, sub, scopes)
 	return nil
 }
 

@@ -222,8 +222,14 @@ func TestRefreshTokens(t *testing.T) {
 			}
 			return nil
 		})
+		expired := &gatehouse.OIDCAccessToken{ID: gatehouse.NewID(now), OIDCGrant: grant("app1"), CreatedAt: now.Add(-time.Hour), ExpiresAt: now}
+		s.update(t, func(tx gatehouse.Tx) error { return tx.CreateAccessToken(expired) })
 		// With their user, company and verified address, in one query.
 		s.view(t, func(tx gatehouse.Tx) error {
+			_, _, err := tx.AccessTokenSubject(expired.ID)
+			wantCode(t, "expired access token with its subject", err, gatehouse.ENotFound)
+			_, _, err = tx.AccessTokenScopes(expired.ID)
+			wantCode(t, "expired access token's scopes", err, gatehouse.ENotFound)
 			a, sub, err := tx.AccessTokenSubject(at.ID)
 			if err != nil || a.ID != at.ID || a.FamilyID != "fam1" || !slices.Equal(a.Scopes, at.Scopes) || !a.ExpiresAt.Equal(at.ExpiresAt) ||
 				sub.UserID != u.ID || sub.Email != u.Email || sub.CompanyName != "Acme" || sub.VerifiedEmail != "" ||
@@ -238,8 +244,15 @@ func TestRefreshTokens(t *testing.T) {
 				sub.UserID != u.ID || sub.CompanyID != c.ID {
 				t.Fatalf("refresh token with its subject: got %+v, %+v, %v", r, sub, err)
 			}
+			// Userinfo's read: the same subject, and the scopes alone.
+			scopes, subOfScopes, err := tx.AccessTokenScopes(at.ID)
+			if err != nil || !slices.Equal(scopes, at.Scopes) || *subOfScopes != *sub {
+				t.Fatalf("access token's scopes with its subject: got %q, %+v, %v; want %q, %+v", scopes, subOfScopes, err, at.Scopes, sub)
+			}
 			_, _, err = tx.AccessTokenSubject("nope")
 			wantCode(t, "unknown access token with its subject", err, gatehouse.ENotFound)
+			_, _, err = tx.AccessTokenScopes("nope")
+			wantCode(t, "unknown access token's scopes", err, gatehouse.ENotFound)
 			_, _, err = tx.RefreshTokenSubject([]byte("nope"))
 			wantCode(t, "unknown refresh token with its subject", err, gatehouse.ENotFound)
 			return nil
@@ -280,6 +293,8 @@ func TestRefreshTokens(t *testing.T) {
 			wantCode(t, "access token of a revoked family", err, gatehouse.ENotFound)
 			_, _, err = tx.AccessTokenSubject(at.ID)
 			wantCode(t, "access token of a revoked family with its subject", err, gatehouse.ENotFound)
+			_, _, err = tx.AccessTokenScopes(at.ID)
+			wantCode(t, "access token of a revoked family's scopes", err, gatehouse.ENotFound)
 			if _, err := tx.AccessToken(otherAT.ID); err != nil {
 				t.Errorf("another family's access token: %v", err)
 			}
