@@ -63,7 +63,7 @@ func (tx *Tx) Passkeys(companyID, userID string) ([]*gatehouse.Passkey, error) {
 // PasskeyByCredentialID finds a passkey of any company by its credential
 // id: a discoverable sign-in knows nothing else yet.
 func (tx *Tx) PasskeyByCredentialID(credentialID []byte) (*gatehouse.Passkey, error) {
-	p, err := scanPasskey(tx.queryRow(`SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
+	p, err := scanPasskey(tx.lookupRow(`SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
 	if err != nil {
 		return nil, notFound(err, "Passkey")
 	}

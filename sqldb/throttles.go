@@ -17,7 +17,7 @@ func (tx *Tx) Throttle(key string) (gatehouse.Throttle, error) {
 func (tx *Tx) throttle(key string) (t gatehouse.Throttle, exists bool, err error) {
 	t.Key = key
 	var last, blocked int64
-	err = tx.queryRow(`SELECT failures, last_at, blocked_until FROM throttles WHERE key = $1`, key).Scan(&t.Failures, &last, &blocked)
+	err = tx.lookupRow(`SELECT failures, last_at, blocked_until FROM throttles WHERE key = $1`, key).Scan(&t.Failures, &last, &blocked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, false, nil
 	}

@@ -68,6 +68,17 @@ func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx)
 	if err := db.gate.acquire(ctx, kind == inBackground); err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))
 	}
+	// Once it holds the writer, a request's transaction runs to its end
+	// whatever becomes of the request: its statements are point reads and
+	// writes of microseconds, and on a context that can end, database/sql
+	// and the driver each start a goroutine per statement (and one per
+	// transaction) to watch for it, which cost more than the statements
+	// (a passkey sign-in: some twenty goroutines, 15% of its processor
+	// time in BenchmarkPasskeySignIn). Background work keeps its context,
+	// which a shutdown ends.
+	if kind != inBackground {
+		ctx = context.WithoutCancel(ctx)
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		db.gate.release()

@@ -59,7 +59,7 @@ func (tx *Tx) CreateUser(u *gatehouse.User) error {
 
 // User returns the user with the given ID.
 func (tx *Tx) User(id string) (*gatehouse.User, error) {
-	u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	u, err := scanUser(tx.lookupRow(`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "User")
 	}
