@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -139,11 +140,17 @@ func (h *harness) oidc(ctx context.Context) error {
 		}
 		loadgen.Run(ctx, loadgen.Config{Clients: clients, Duration: h.opts.warmup}, run(bare.base))
 		loadgen.Run(ctx, loadgen.Config{Clients: clients, Duration: h.opts.warmup}, run(g.base))
+		names := []string{"server", "harness"}
+		bCPU := measureProcs(names, bare.pid(), os.Getpid())
 		br, bp := h.measure(ctx, bare, clients, run(bare.base))
+		bUse := bCPU.perOp(br.Get(c.name).OK)
+		gCPU := measureProcs(names, g.pid(), os.Getpid())
 		gr, gp := h.measure(ctx, g.node, clients, run(g.base))
+		gUse := gCPU.perOp(gr.Get(c.name).OK)
 		p := checkPair{conns: clients, bare: br.Get(c.name), gh: gr.Get(c.name), bareRSS: bp, ghRSS: gp}
 		fmt.Fprintln(h.out, c.name+":")
 		loadgen.WriteRows(h.out, p.rows())
+		fmt.Fprintf(h.out, "processor time a request: bare handler: %s; gatehouse: %s\n", bUse, gUse)
 		t := p.rateTarget("oidc")
 		t.What = c.name + " " + t.What
 		h.add(t)
