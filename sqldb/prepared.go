@@ -26,10 +26,7 @@ type preparedStmts struct {
 // get returns query prepared on pool, or nil when it cannot be (the
 // caller then runs it unprepared, which reports any error).
 func (p *preparedStmts) get(pool *sql.DB, query string) *sql.Stmt {
-	p.mu.RLock()
-	s := p.stmts[query]
-	p.mu.RUnlock()
-	if s != nil {
+	if s := p.prepared(query); s != nil {
 		return s
 	}
 	p.mu.Lock()
@@ -49,6 +46,16 @@ func (p *preparedStmts) get(pool *sql.DB, query string) *sql.Stmt {
 	}
 	p.stmts[query] = s
 	return s
+}
+
+// prepared returns query if it is prepared already, or nil. A transaction
+// on the pool takes only these: preparing needs a connection of the pool
+// besides its own, and transactions holding every connection while each
+// waits for another would wait for ever.
+func (p *preparedStmts) prepared(query string) *sql.Stmt {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.stmts[query]
 }
 
 func (p *preparedStmts) close() error {

@@ -1405,3 +1405,40 @@ func TestTransactions(t *testing.T) {
 		}
 	})
 }
+
+// ViewSnapshot holds a connection of the read pool for its transaction:
+// with every connection so held, a statement not yet prepared runs as it
+// is on the transaction's connection, where preparing it on the pool
+// waited for a connection that none of them would give back (ten setups
+// at once, each checking its link from a snapshot, hung on SQLite's four
+// connections). Here the pool has one.
+func TestViewSnapshotOnAFullPool(t *testing.T) {
+	for _, kind := range storeKinds() {
+		t.Run(kind, func(t *testing.T) {
+			cfg := testenv.StoreConfig(t, kind, &testenv.Clock{})
+			cfg.MaxConns = 1
+			// Closed only when it did not hang: closing waits for the
+			// connection a hung transaction holds.
+			db, err := sqldb.Open(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- db.ViewSnapshot(context.Background(), func(tx gatehouse.Tx) error {
+					_, err := tx.CompanyCount()
+					return err
+				})
+			}()
+			select {
+			case err := <-done:
+				db.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("ViewSnapshot did not return within a minute: the read pool waits on itself")
+			}
+		})
+	}
+}

@@ -89,14 +89,15 @@ func (tx *Tx) lookupRow(query string, args ...any) scanner {
 	return ntx.queryRow(query, args...)
 }
 
-// stmt returns query prepared on SQLite, on the read pool (View) or on the
-// writer (Update), or nil: run it as it is.
+// stmt returns query prepared on SQLite, on the read pool (View, and
+// ViewSnapshot once View prepared it) or on the writer (Update), or nil:
+// run it as it is.
 func (tx *Tx) stmt(query string) *sql.Stmt {
 	switch {
 	case tx.db.dialect != SQLite:
 		return nil
 	case tx.readOnly && tx.sqlTx != nil: // ViewSnapshot
-		if s := tx.db.prepared.get(tx.db.read, query); s != nil {
+		if s := tx.db.prepared.prepared(query); s != nil {
 			return tx.sqlTx.StmtContext(tx.ctx, s)
 		}
 	case tx.readOnly:
