@@ -144,13 +144,20 @@ func checkNotLastAdmin(tx gatehouse.Tx, target *gatehouse.User) error {
 	return nil
 }
 
-// adminView reads with the caller's admin rights checked.
+// adminView reads with the caller's admin rights checked: the check and
+// one query, or queries that no one commit changes together.
 func (s *Service) adminView(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *Actor) error) error {
 	return s.adminRead(ctx, s.store.View, id, fn)
 }
 
-// adminRead is adminView on view: the store's View, or its ViewSnapshot
-// for an answer whose rows must agree with each other.
+// adminSnapshot is adminView from one snapshot, for an answer whose
+// queries read rows that one commit changes together (see DESIGN.md,
+// "Reads").
+func (s *Service) adminSnapshot(ctx context.Context, id *Identity, fn func(tx gatehouse.Tx, actor *Actor) error) error {
+	return s.adminRead(ctx, s.store.ViewSnapshot, id, fn)
+}
+
+// adminRead is adminView on view: the store's View or ViewSnapshot.
 func (s *Service) adminRead(ctx context.Context, view func(context.Context, func(gatehouse.Tx) error) error, id *Identity,
 	fn func(tx gatehouse.Tx, actor *Actor) error) error {
 	if err := requireAdmin(id); err != nil {

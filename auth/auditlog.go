@@ -64,13 +64,17 @@ func (s *Service) AuditEvents(ctx context.Context, id *Identity, q AuditQuery) (
 	return s.auditPage(ctx, id, q, limit)
 }
 
+// auditPage reads a page of events and the users and keys they name from
+// one snapshot: a key's deletion removes the key and logs its deletion in
+// one commit, and reads on either side of it named the key deleted on a
+// page without its deletion.
 func (s *Service) auditPage(ctx context.Context, id *Identity, q AuditQuery, limit int) (*AuditPage, error) {
 	before, err := readCursor(q.Cursor, maxIDBytes)
 	if err != nil {
 		return nil, err
 	}
 	page := &AuditPage{Users: map[string]*gatehouse.User{}, Keys: map[string]*gatehouse.APIKey{}}
-	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
+	err = s.adminSnapshot(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		if err := checkAuditQuery(tx, actor, q); err != nil {
 			return err
 		}

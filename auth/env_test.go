@@ -50,6 +50,10 @@ type env struct {
 	log    *logBuffer
 	seq    atomic.Int64 // numbers the companies, users and client addresses a test makes
 
+	// serviceOn builds another service as svc was, on store: the same
+	// hasher, key, templates, configuration and mail worker.
+	serviceOn func(store gatehouse.Store) *auth.Service
+
 	hashOnce sync.Once
 	hash     string // of goodPW, for users added straight into the store
 }
@@ -95,7 +99,10 @@ func newEnvHashing(t testing.TB, kind string, params password.Params, configure 
 	for _, f := range configure {
 		f(&cfg)
 	}
-	e.svc = auth.New(e.store, e.hasher, seal.New(key), templates, cfg, log, nil, worker.Notify)
+	e.serviceOn = func(store gatehouse.Store) *auth.Service {
+		return auth.New(store, e.hasher, seal.New(key), templates, cfg, log, nil, worker.Notify)
+	}
+	e.svc = e.serviceOn(e.store)
 	sender, err := mail.NewSender(e.smtp.URL(), mail.Options{TLS: e.smtp.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)

@@ -48,12 +48,15 @@ func (s *Service) SetupLink(ctx context.Context) (string, error) {
 	return link, err
 }
 
-// CheckSetupToken tells whether a setup link can still be used.
+// CheckSetupToken tells whether a setup link can still be used, from one
+// snapshot: the setup creates the company and uses the link up in one
+// commit, and reads on either side of it called the link invalid where
+// the setup was done.
 func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	if !gatehouse.TokenLooksValid(token) {
 		return errInvalidToken()
 	}
-	return s.store.View(ctx, func(tx gatehouse.Tx) error {
+	return s.store.ViewSnapshot(ctx, func(tx gatehouse.Tx) error {
 		n, err := tx.CompanyCount()
 		if err != nil {
 			return err

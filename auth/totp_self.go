@@ -38,7 +38,8 @@ func errRequiredByCompany() error {
 		"Your company requires two-factor authentication, so it can't be turned off.")
 }
 
-// TOTPState is what the profile page shows about the caller's 2FA.
+// TOTPState is what the profile page shows about the caller's 2FA: the
+// authenticator app and the passkeys.
 type TOTPState struct {
 	Enabled           bool
 	EnabledAt         time.Time
@@ -52,14 +53,19 @@ type TOTPState struct {
 	// for its code; nil when none is waiting.
 	Pending          *Enrollment
 	PendingExpiresAt time.Time
+	// Passkeys are the caller's passkeys, oldest first.
+	Passkeys []*gatehouse.Passkey
 }
 
 // TOTPState describes the caller's 2FA. It changes nothing, so a page can
 // call it on every GET; the pending secret is shown only until it is
-// confirmed or expires.
+// confirmed or expires. Its reads are one snapshot: turning the app on or
+// off changes the user, the pending secret and the recovery codes in one
+// commit, and reads on either side of it showed the app on with no
+// recovery codes left, or off with no offer pending.
 func (s *Service) TOTPState(ctx context.Context, id *Identity) (*TOTPState, error) {
 	var st TOTPState
-	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.ViewSnapshot(ctx, func(tx gatehouse.Tx) error {
 		u, err := tx.User(id.User.ID)
 		if err != nil {
 			return err
@@ -71,6 +77,11 @@ func (s *Service) TOTPState(ctx context.Context, id *Identity) (*TOTPState, erro
 		// A passkey is a second factor too: with one, the app may go.
 		st = TOTPState{Enabled: u.TOTPEnabled(), EnabledAt: u.TOTPEnabledAt, RequiredByCompany: company.RequireTOTP && u.Passkeys == 0,
 			NeedsPassword: needsReauth(id.Session, tx.Now())}
+		if u.Passkeys > 0 {
+			if st.Passkeys, err = tx.Passkeys(u.CompanyID, u.ID); err != nil {
+				return err
+			}
+		}
 		if st.Enabled {
 			st.RecoveryCodesLeft, err = tx.CountRecoveryCodes(u.ID)
 			return err

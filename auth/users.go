@@ -28,8 +28,10 @@ type UserPage struct {
 	MailProblems map[string]*gatehouse.MailProblem
 }
 
-// ListUsers returns a page of the caller's company's users. One more row
-// than asked tells whether another page follows, so the last page says so
+// ListUsers returns a page of the caller's company's users with their
+// mail problems, from one snapshot (a commit may change a user and queue
+// their mail: a new email and a fresh invitation). One more row than
+// asked tells whether another page follows, so the last page says so
 // without an extra round trip.
 func (s *Service) ListUsers(ctx context.Context, id *Identity, q UserQuery) (*UserPage, error) {
 	if err := requireAdmin(id); err != nil {
@@ -48,7 +50,7 @@ func (s *Service) ListUsers(ctx context.Context, id *Identity, q UserQuery) (*Us
 		return nil, err
 	}
 	page := &UserPage{}
-	err = s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
+	err = s.adminSnapshot(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		users, err := tx.ListUsers(gatehouse.UserFilter{CompanyID: actor.CompanyID, Query: query, After: after, Limit: limit + 1})
 		if err != nil {
 			return err
@@ -74,10 +76,13 @@ type UserDetail struct {
 	MailProblem *gatehouse.MailProblem
 }
 
-// CompanyUser returns a user of the caller's company.
+// CompanyUser returns a user of the caller's company, read from one
+// snapshot: a temporary password or a reset changes the user, lifts their
+// login throttle and queues their mail in one commit, and reads on either
+// side of it showed the user unlocked with the old password.
 func (s *Service) CompanyUser(ctx context.Context, id *Identity, userID string) (*UserDetail, error) {
 	var d *UserDetail
-	err := s.adminView(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
+	err := s.adminSnapshot(ctx, id, func(tx gatehouse.Tx, actor *Actor) error {
 		u, err := companyUser(tx, actor, userID)
 		if err != nil {
 			return err

@@ -159,7 +159,7 @@ func (s *Service) Webhooks(ctx context.Context, id *Identity) ([]*gatehouse.Webh
 func (s *Service) Webhook(ctx context.Context, id *Identity, endpointID string) (*gatehouse.WebhookEndpoint, []*gatehouse.WebhookDelivery, error) {
 	var e *gatehouse.WebhookEndpoint
 	var ds []*gatehouse.WebhookDelivery
-	err := s.adminRead(ctx, s.store.ViewSnapshot, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
+	err := s.adminSnapshot(ctx, id, func(tx gatehouse.Tx, actor *Actor) (err error) {
 		if e, err = companyWebhook(tx, actor, endpointID); err != nil {
 			return err
 		}

@@ -25,14 +25,6 @@ type passkeysData struct {
 	NeedsPassword bool
 }
 
-func (d deps) passkeysSection(r *http.Request, id *auth.Identity, st *auth.TOTPState) (*passkeysData, error) {
-	list, err := d.svc.Passkeys(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	return &passkeysData{List: list, NeedsPassword: st.NeedsPassword}, nil
-}
-
 // passkeyForm handles a POST of the profile's Passkeys section.
 func (d deps) passkeyForm(w http.ResponseWriter, r *http.Request, id *auth.Identity, flash string, act func() error) {
 	d.profileForm(w, r, id, act, func() {

@@ -16,19 +16,16 @@ type profileData struct {
 }
 
 // renderProfile shows the profile page with the user's 2FA state: off (the
-// toggle), enrollment in progress (QR code, secret, code field) or on.
+// toggle), enrollment in progress (QR code, secret, code field) or on, and
+// their passkeys, all from one read (TOTPState).
 func (d deps) renderProfile(w http.ResponseWriter, r *http.Request, id *auth.Identity, p *page) {
 	st, err := d.svc.TOTPState(r.Context(), id)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	pk, err := d.passkeysSection(r, id, st)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	data := profileData{TOTP: st, Passkeys: pk, Product: d.svc.Config().Product}
+	data := profileData{TOTP: st, Passkeys: &passkeysData{List: st.Passkeys, NeedsPassword: st.NeedsPassword},
+		Product: d.svc.Config().Product}
 	if st.Pending != nil {
 		data.QR = qrURL(st.Pending.QRPNG)
 	}
