@@ -166,9 +166,7 @@ func TestCompanyEnforcement(t *testing.T) {
 	adaSecret, _ := enableTOTP(t, s.Server, adaEmail, goodPW)
 	p := browsertest.NewPage(t, s.URL)
 	login(p, adaEmail, goodPW, "/login/2fa")
-	p.Fill("#code", nextCode(s.Server, adaSecret))
-	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
-	p.WaitPath("/settings/profile")
+	answerCode(p, nextCode(s.Server, adaSecret), "/settings/profile")
 	p.Click(`.sidebar a[href="/settings/company"]`)
 	p.WaitPath("/settings/company")
 	p.Click("#require_totp")
@@ -189,7 +187,5 @@ func TestCompanyEnforcement(t *testing.T) {
 	// The next login asks for a code.
 	d := browsertest.NewPage(t, s.URL)
 	login(d, carlEmail, goodPW, "/login/2fa")
-	d.Fill("#code", nextCode(s.Server, secret))
-	d.Submit(`form[action="/login/2fa"] button[type=submit]`)
-	d.WaitPath("/settings/profile")
+	answerCode(d, nextCode(s.Server, secret), "/settings/profile")
 }

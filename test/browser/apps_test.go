@@ -105,13 +105,8 @@ func TestForwardAuthJourney(t *testing.T) {
 	if !strings.Contains(p.URL(), "rd=") {
 		t.Fatalf("the login page's address %q carries no rd", p.URL())
 	}
-	p.Fill("#email", adaEmail)
-	p.Fill("#password", goodPW)
-	p.Submit("form[action='/login'] button[type=submit]")
-	p.WaitPath("/login/2fa")
-	p.Fill("#code", nextCode(s.Server, secret))
-	p.Submit("form[action='/login/2fa'] button[type=submit]")
-	p.WaitPath("/docs/page")
+	answerLogin(p, adaEmail, goodPW, "/login/2fa")
+	answerCode(p, nextCode(s.Server, secret), "/docs/page")
 	p.WaitText("Signed in as " + adaEmail + " (admin)")
 	if got := p.URL(); got != "http://"+proxy+"/docs/page?x=1" {
 		t.Errorf("arrived at %q, want the page asked for", got)

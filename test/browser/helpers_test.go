@@ -88,9 +88,25 @@ func (a *acme) addUser(t *testing.T, name, email, pw string, role gatehouse.Role
 func login(p *browsertest.Page, email, pw, wantPath string) {
 	p.T.Helper()
 	p.Open("/login")
+	answerLogin(p, email, pw, wantPath)
+}
+
+// answerLogin answers the login page the browser is on (opened, or where
+// an app or the proxy sent it) and waits for the page after it.
+func answerLogin(p *browsertest.Page, email, pw, wantPath string) {
+	p.T.Helper()
 	p.Fill("#email", email)
 	p.Fill("#password", pw)
 	p.Submit("form[action='/login'] button[type=submit]")
+	p.WaitPath(wantPath)
+}
+
+// answerCode answers the login's 2FA page with an authenticator app's
+// code and waits for the page after it.
+func answerCode(p *browsertest.Page, code, wantPath string) {
+	p.T.Helper()
+	p.Fill("#code", code)
+	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
 	p.WaitPath(wantPath)
 }
 

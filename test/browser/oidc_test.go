@@ -93,6 +93,18 @@ func startRelyingParty(t *testing.T, issuer string, register func(redirect strin
 	return rp
 }
 
+// wantSignedIn waits for the relying party's callback page and fails the
+// test unless the ID token it verified names email, signed in by amr
+// (its methods, space-separated).
+func wantSignedIn(t *testing.T, p *browsertest.Page, email, amr string) {
+	t.Helper()
+	p.WaitPath("/callback")
+	p.WaitText("Signed in")
+	if who, got := p.Text("#who"), p.Text("#amr"); who != email || got != amr {
+		t.Errorf("the app got email %q amr %q, want %q and %q", who, got, email, amr)
+	}
+}
+
 // registered is startRelyingParty's register: it creates na with the
 // relying party's redirect URI, the app of the company companyID ("" the
 // operator's).
@@ -122,33 +134,24 @@ func TestSignInWithGatehouse(t *testing.T) {
 	p := browsertest.NewPage(t, rp.URL)
 	p.Open("/start")
 	p.WaitPath("/login")
-	p.Fill("#email", carlEmail)
-	p.Fill("#password", goodPW)
-	p.Submit("form[action='/login'] button[type=submit]")
-	p.WaitPath("/login/2fa")
-	p.Fill("#code", nextCode(s.Server, secret))
-	p.Submit(`form[action="/login/2fa"] button[type=submit]`)
-	p.WaitPath("/authorize/consent")
+	answerLogin(p, carlEmail, goodPW, "/login/2fa")
+	answerCode(p, nextCode(s.Server, secret), "/authorize/consent")
 	p.WaitText("Allow CRM to sign you in?")
 	p.CheckAccessibility("consent")
 	p.Screenshot("oidc-consent")
 	p.Submit(`form[action="/authorize/consent"] button[value=allow]`)
-	p.WaitPath("/callback")
-	p.WaitText("Signed in")
-	if who, amr, company := p.Text("#who"), p.Text("#amr"), p.Text("#company"); who != carlEmail || amr != "pwd otp mfa" || company != "Acme" {
-		t.Errorf("the app got email %q amr %q company %q, want %q, \"pwd otp mfa\", \"Acme\"", who, amr, company, carlEmail)
+	wantSignedIn(t, p, carlEmail, "pwd otp mfa")
+	if company := p.Text("#company"); company != "Acme" {
+		t.Errorf("the app got company %q, want Acme", company)
 	}
 	// The consent is remembered: signed in already, the app gets in at once.
 	p.Open("/start")
-	p.WaitPath("/callback")
-	p.WaitText("Signed in")
+	wantSignedIn(t, p, carlEmail, "pwd otp mfa")
 
 	// Connected apps lists it.
 	q := browsertest.NewPage(t, s.URL)
 	login(q, carlEmail, goodPW, "/login/2fa")
-	q.Fill("#code", nextCode(s.Server, secret))
-	q.Submit(`form[action="/login/2fa"] button[type=submit]`)
-	q.WaitPath("/settings/profile")
+	answerCode(q, nextCode(s.Server, secret), "/settings/profile")
 	q.Open("/settings/connected-apps")
 	q.WaitText("CRM")
 	q.CheckAccessibility("connected apps")
@@ -164,20 +167,13 @@ func TestSignInWithGatehouse(t *testing.T) {
 	r := browsertest.NewPage(t, rp.URL)
 	r.Open("/start")
 	r.WaitPath("/login")
-	r.Fill("#email", adaEmail)
-	r.Fill("#password", temp)
-	r.Submit("form[action='/login'] button[type=submit]")
-	r.WaitPath("/login/change-password")
+	answerLogin(r, adaEmail, temp, "/login/change-password")
 	r.Fill("#new_password", thirdPW)
 	r.Fill("#confirm_password", thirdPW)
 	r.Submit(`form[action="/login/change-password"] button[type=submit]`)
 	r.WaitPath("/authorize/consent")
 	r.Submit(`form[action="/authorize/consent"] button[value=allow]`)
-	r.WaitPath("/callback")
-	r.WaitText("Signed in")
-	if who, amr := r.Text("#who"), r.Text("#amr"); who != adaEmail || amr != "pwd" {
-		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
-	}
+	wantSignedIn(t, r, adaEmail, "pwd")
 }
 
 // TestSignInWithGatehouseStraightToTheApp: a first-party app, a user with
@@ -191,14 +187,8 @@ func TestSignInWithGatehouseStraightToTheApp(t *testing.T) {
 	p := browsertest.NewPage(t, rp.URL)
 	p.Open("/start")
 	p.WaitPath("/login")
-	p.Fill("#email", adaEmail)
-	p.Fill("#password", goodPW)
-	p.Submit("form[action='/login'] button[type=submit]")
-	p.WaitPath("/callback")
-	p.WaitText("Signed in")
-	if who, amr := p.Text("#who"), p.Text("#amr"); who != adaEmail || amr != "pwd" {
-		t.Errorf("the app got email %q amr %q, want %q and \"pwd\"", who, amr, adaEmail)
-	}
+	answerLogin(p, adaEmail, goodPW, "/callback")
+	wantSignedIn(t, p, adaEmail, "pwd")
 }
 
 // TestSignInWithGatehouseSetsUpTheSecondFactor: an app that requires a
@@ -217,20 +207,12 @@ func TestSignInWithGatehouseSetsUpTheSecondFactor(t *testing.T) {
 	p.Open("/start")
 	p.WaitPath("/login")
 	p.WaitText("CRM requires two-factor authentication.")
-	p.Fill("#email", carlEmail)
-	p.Fill("#password", goodPW)
-	p.Submit("form[action='/login'] button[type=submit]")
-	p.WaitPath("/login/setup-2fa")
+	answerLogin(p, carlEmail, goodPW, "/login/setup-2fa")
 	p.WaitText("CRM requires two-factor authentication.")
 	setUpTOTPAtLogin(t, p, s.Server, "oidc-setup-two-factor")
 	p.ClickLink("I saved my codes, continue")
-	p.WaitPath("/callback")
-	p.WaitText("Signed in")
-	if who, amr := p.Text("#who"), p.Text("#amr"); who != carlEmail || amr != "pwd otp mfa" {
-		t.Errorf("the app got email %q amr %q, want %q and \"pwd otp mfa\"", who, amr, carlEmail)
-	}
+	wantSignedIn(t, p, carlEmail, "pwd otp mfa")
 	// Signed in with the factor now, the app gets in at once.
 	p.Open("/start")
-	p.WaitPath("/callback")
-	p.WaitText("Signed in")
+	wantSignedIn(t, p, carlEmail, "pwd otp mfa")
 }
