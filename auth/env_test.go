@@ -37,6 +37,9 @@ import (
 const (
 	goodPW  = testenv.GoodPassword
 	otherPW = testenv.OtherPassword
+	// rejectedEmail is an address the test SMTP server refuses for good
+	// (550): its mail is given up, a mail problem.
+	rejectedEmail = "rejected@example.com"
 )
 
 // env is the service on one real database.
@@ -82,7 +85,7 @@ func newEnvHashing(t testing.TB, kind string, params password.Params, configure 
 	e := &env{clock: &testenv.Clock{}, log: &logBuffer{}}
 	e.cfg = testenv.StoreConfig(t, kind, e.clock)
 	e.store = testenv.OpenStore(t, e.cfg)
-	e.smtp = smtptest.Start(t)
+	e.smtp = smtptest.Start(t, smtptest.WithRejectedRecipients(rejectedEmail))
 	var key seal.Key
 	rand.Read(key[:])
 	templates, err := mail.LoadTemplates()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // interleaved is the store with another request's commit landing between
@@ -70,6 +71,11 @@ type interleavedTx struct {
 func (tx interleavedTx) User(id string) (*gatehouse.User, error) {
 	defer tx.s.read("User")
 	return tx.Tx.User(id)
+}
+
+func (tx interleavedTx) ListUsers(f gatehouse.UserFilter) ([]*gatehouse.User, error) {
+	defer tx.s.read("ListUsers")
+	return tx.Tx.ListUsers(f)
 }
 
 func (tx interleavedTx) CompanyCount() (int, error) {
@@ -137,6 +143,40 @@ func TestReadsSeeOneCommit(t *testing.T) {
 			page, err = e.svc.AuditEvents(ctx, admin, auth.AuditQuery{})
 			if err != nil || page.Keys[created.APIKey.ID] != nil || page.Events[0].Type != gatehouse.EventAPIKeyDeleted {
 				t.Errorf("after: got newest %s, key %v, %v; want the deletion and the key unnamed", page.Events[0].Type, page.Keys[created.APIKey.ID], err)
+			}
+		})
+
+		t.Run("users_list", func(t *testing.T) {
+			// A new email of an invited user and their fresh invitation
+			// are one commit: the list shows the address whose invitation
+			// was refused with its problem, or the new one without.
+			admin := e.company(t)
+			u, err := e.svc.InviteUser(ctx, admin, auth.Invite{Email: rejectedEmail, Name: "Typo"}, e.client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			problem := func(page *auth.UserPage) bool { return page.MailProblems[u.ID] != nil }
+			testenv.WaitUntil(t, "the invitation to "+rejectedEmail+" given up", func() bool {
+				page, err := e.svc.ListUsers(ctx, admin, auth.UserQuery{Query: "typo"})
+				return err == nil && problem(page)
+			})
+			fixed := "fixed@example.com"
+			svc, ran := interleave(t, e, "ListUsers", 0, func() {
+				if _, err := e.svc.UpdateUser(ctx, admin, u.ID, auth.UserUpdate{Email: &fixed}, e.client()); err != nil {
+					t.Errorf("new email between the reads: %v", err)
+				}
+			})
+			page, err := svc.ListUsers(ctx, admin, auth.UserQuery{Query: "typo"})
+			ran()
+			if err != nil || len(page.Users) != 1 {
+				t.Fatalf("got %+v, %v; want the invited user", page, err)
+			}
+			if page.Users[0].Email != rejectedEmail || !problem(page) {
+				t.Errorf("new email between the reads: got %s with a mail problem %v; want %s with it (before)",
+					page.Users[0].Email, problem(page), rejectedEmail)
+			}
+			if page, err := e.svc.ListUsers(ctx, admin, auth.UserQuery{Query: "typo"}); err != nil || page.Users[0].Email != fixed || problem(page) {
+				t.Errorf("after: got %+v, %v; want %s without a mail problem", page, err, fixed)
 			}
 		})
 
