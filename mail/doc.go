@@ -2,7 +2,8 @@
 // message" and "an SMTP server took it":
 //
 //   - templates/: the words, one .txt and one .html file per message and
-//     language, embedded and parsed at start-up (LoadTemplates, Render);
+//     language, embedded, checked at start-up and parsed for a language on
+//     its first message (LoadTemplates, Render);
 //   - Compose: the RFC 5322 bytes, multipart/alternative, 7-bit clean;
 //   - Sender: NewSender for --smtp-url (smtp:// with STARTTLS, smtps://;
 //     TLS required off loopback), NewFileSender for running without it;

@@ -144,9 +144,12 @@ var messages = map[string]message{
 	MessagePasskeysRemovedByAdmin: {needs: []string{"Email", "At"}},
 }
 
-// Templates holds every message in every language, parsed.
+// Templates holds every message in every language: each language's are
+// checked when loaded and parsed again on its first message, so that an
+// idle server does not hold them (1.2 MB of heap for three languages;
+// docs/BENCHMARKS.md, Idle memory).
 type Templates struct {
-	langs map[string]*langTemplates
+	langs map[string]func() (*langTemplates, error)
 }
 
 type langTemplates struct {
@@ -165,13 +168,14 @@ type htmlView struct {
 // under templates/, a layout.txt and layout.html with the shared parts, and a
 // .txt and .html file for every message. The first line of a .txt file is
 // "Subject: ...". A missing, unknown or broken file is an error, so that a
-// bad template stops the boot rather than a mail.
+// bad template stops the boot rather than a mail. A language's templates
+// are parsed again, once, when its first message is rendered.
 func LoadTemplates() (*Templates, error) {
 	return loadEmbedded()
 }
 
-// loadEmbedded parses the embedded templates once per process: Templates
-// are read-only once parsed, and server.Open starts parsing them while it
+// loadEmbedded checks the embedded templates once per process: Templates
+// are read-only once parsed, and server.Open starts the check while it
 // opens the database.
 var loadEmbedded = sync.OnceValues(func() (*Templates, error) { return loadTemplates(templateFiles) })
 
@@ -180,16 +184,23 @@ func loadTemplates(fsys fs.FS) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail templates: %w", err)
 	}
-	t := &Templates{langs: map[string]*langTemplates{}}
+	t := &Templates{langs: map[string]func() (*langTemplates, error){}}
 	for _, d := range dirs {
 		if !d.IsDir() {
 			return nil, fmt.Errorf("mail templates: unexpected file templates/%s", d.Name())
 		}
-		lt, err := loadLang(fsys, d.Name())
-		if err != nil {
-			return nil, fmt.Errorf("mail templates: %w", err)
+		lang := d.Name()
+		load := func() (*langTemplates, error) {
+			lt, err := loadLang(fsys, lang)
+			if err != nil {
+				return nil, fmt.Errorf("mail templates: %w", err)
+			}
+			return lt, nil
 		}
-		t.langs[d.Name()] = lt
+		if _, err := load(); err != nil {
+			return nil, err
+		}
+		t.langs[lang] = sync.OnceValues(load)
 	}
 	if t.langs[DefaultLang] == nil {
 		return nil, fmt.Errorf("mail templates: no templates for the default language %q", DefaultLang)
@@ -290,13 +301,17 @@ func (t *Templates) Render(name, lang string, d Data) (Message, error) {
 	if !ok {
 		return Message{}, fmt.Errorf("mail: unknown message %q", name)
 	}
-	lt := t.langs[baseLang(lang)]
-	if lt == nil {
-		lt = t.langs[DefaultLang]
+	load := t.langs[baseLang(lang)]
+	if load == nil {
+		load = t.langs[DefaultLang]
 	}
 	d = d.tidy()
 	if err := msg.check(d); err != nil {
 		return Message{}, fmt.Errorf("mail: %s: %w", name, err)
+	}
+	lt, err := load()
+	if err != nil {
+		return Message{}, err
 	}
 
 	var text, html strings.Builder

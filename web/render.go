@@ -26,9 +26,9 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-// renderer holds one parsed template set per page.
+// renderer holds each page's template set, parsed on the page's first use.
 type renderer struct {
-	pages   map[string]*template.Template
+	pages   map[string]func() (*template.Template, error)
 	cat     *i18n.Catalog
 	log     *slog.Logger
 	cookies httpx.Cookies
@@ -46,18 +46,23 @@ func newRenderer(cat *i18n.Catalog, log *slog.Logger) (*renderer, error) {
 	return &renderer{pages: pages, cat: cat, log: log}, nil
 }
 
-// parsedPages parses the pages once per process: templates are safe for
-// concurrent use once parsed, and Prepare starts the parsing early.
+// parsedPages checks the pages once per process: templates are safe for
+// concurrent use once parsed, and Prepare starts the checking early.
 var parsedPages = sync.OnceValues(parsePages)
 
-// Prepare starts parsing the pages in the background, so that the server
+// Prepare starts checking the pages in the background, so that the server
 // can open its database meanwhile: a tenth of the time a start takes.
 func Prepare() { go parsedPages() }
 
-// parsePages parses every page: pages/settings_*.html inside the settings
-// frame, the others inside the card frame; all inside base.html.
-func parsePages() (map[string]*template.Template, error) {
-	pages := map[string]*template.Template{}
+// parsePages checks that every page parses, so that a page that does not
+// stops the start, and returns for each page what parses it on its first
+// use: pages/settings_*.html inside the settings frame, the others inside
+// the card frame; all inside base.html. Each page's set is a copy of its
+// frame's (html/template escapes a set in place), about 110 KB of heap, so
+// an idle server that kept all 28 held 3.2 MB (docs/BENCHMARKS.md, Idle
+// memory); most nodes never show most pages.
+func parsePages() (map[string]func() (*template.Template, error), error) {
+	pages := map[string]func() (*template.Template, error){}
 	files, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
 		return nil, err
@@ -126,11 +131,20 @@ func parsePages() (map[string]*template.Template, error) {
 		if strings.HasPrefix(name, "settings_") {
 			frame = "templates/settings.html"
 		}
-		t, err := template.Must(frames[frame].Clone()).ParseFS(templateFS, f)
-		if err != nil {
+		parse := func() (*template.Template, error) {
+			t, err := template.Must(frames[frame].Clone()).ParseFS(templateFS, f)
+			if err != nil {
+				return nil, fmt.Errorf("parse page %s: %w", name, err)
+			}
+			return t, nil
+		}
+		// The check parses the page alone (its syntax and functions):
+		// parsing each into a copy of its frame left 1.5 MB more resident
+		// at idle, start-up garbage pinning half-used heap spans.
+		if _, err := template.New(path.Base(f)).Funcs(funcs).ParseFS(templateFS, f); err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
-		pages[name] = t
+		pages[name] = sync.OnceValues(parse)
 	}
 	return pages, nil
 }
@@ -248,9 +262,15 @@ func (p *page) setError(err error) {
 
 // render writes the page. Pages show personal state, so none is cached.
 func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
-	t, ok := rd.pages[name]
+	parse, ok := rd.pages[name]
 	if !ok {
 		rd.log.Error("no such page template", "page", name)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	t, err := parse()
+	if err != nil {
+		rd.log.Error("parse page", "page", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}

@@ -1,0 +1,36 @@
+package web
+
+import (
+	"io/fs"
+	"testing"
+)
+
+// TestEveryPageParsesInItsFrame parses each page as its first request
+// does: the start checks each page alone, so a page that parses alone but
+// not inside its frame would only fail there.
+func TestEveryPageParsesInItsFrame(t *testing.T) {
+	pages, err := parsedPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(templateFS, "templates/pages/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != len(files) || len(pages) == 0 {
+		t.Fatalf("%d pages for %d page files", len(pages), len(files))
+	}
+	for name, parse := range pages {
+		tmpl, err := parse()
+		if err != nil {
+			t.Errorf("page %s: %v", name, err)
+			continue
+		}
+		if tmpl.Lookup("base.html") == nil {
+			t.Errorf("page %s: no base.html in its set", name)
+		}
+		if again, _ := parse(); again != tmpl {
+			t.Errorf("page %s: parsed again on its second use", name)
+		}
+	}
+}
