@@ -175,8 +175,9 @@ type OIDCTx interface {
 	// AccessTokenScopes is AccessTokenSubject with nothing of the token
 	// but its scopes: the check of userinfo.
 	AccessTokenScopes(id string) ([]string, *OIDCSubject, error)
-	// AccessTokenClient is AccessTokenSubject with the application the
-	// token was issued to (without its forward-auth hosts), in one query.
+	// AccessTokenClient is AccessTokenSubject with what authenticates the
+	// application the token was issued to, in one query: of the
+	// Application only ClientID, RedirectURIs, Public and SecretHash.
 	AccessTokenClient(id string) (*OIDCAccessToken, *OIDCSubject, *Application, error)
 	// DeleteAccessToken reports false when there was none.
 	DeleteAccessToken(id string) (bool, error)

@@ -293,20 +293,29 @@ func (ss *subjectScan) subject() *gatehouse.OIDCSubject {
 	return &ss.sub
 }
 
-// AccessTokenClient is AccessTokenSubject with the application the token
-// was issued to, as OIDCClient reads it: an introspection's client
+// AccessTokenClient is AccessTokenSubject with what authenticates the
+// application the token was issued to: an introspection's client
 // authentication and token check in one query, when a client asks about
-// its own token.
+// its own token. Only the four columns the authentication reads, of the
+// application's thirteen: the driver costs by the column (it reads each
+// one's name and type for every query, then converts its value).
 func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, *gatehouse.Application, error) {
 	var a accessScan
 	var ss subjectScan
-	app, err := scanApplication(prefixed{tx.lookupRow(`SELECT `+accessColumns+`, `+applicationFields+`, NULL, `+subjectColumns+`
+	var app gatehouse.Application
+	var redirects string
+	err := prefixed{tx.lookupRow(`SELECT `+accessColumns+`, a.client_id, a.redirect_uris, a.public, a.secret_hash, `+subjectColumns+`
 		FROM oidc_access_tokens t JOIN applications a ON a.client_id = t.client_id `+subjectJoin+`
-		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()}, ss.dest()...)
+		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()}.Scan(append([]any{&app.ClientID, &redirects, &app.Public,
+		&app.SecretHash}, ss.dest()...)...)
 	if err != nil {
 		return nil, nil, nil, notFound(err, "Access token")
 	}
-	return a.token(), ss.subject(), app, nil
+	app.RedirectURIs = fields(redirects)
+	if len(app.SecretHash) == 0 {
+		app.SecretHash = nil
+	}
+	return a.token(), ss.subject(), &app, nil
 }
 
 // prefixed is a row whose first columns go to dest, and the rest to what
