@@ -53,10 +53,19 @@ func (s *Service) CheckClientSecret(ctx context.Context, clientID, secret string
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
 		return nil, err
 	}
-	if !secretMatches(a, secret) {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidCredentials, "Unknown client or wrong secret.")
+	if err := checkSecret(a, secret); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// checkSecret answers EInvalidCredentials unless secret is the secret of
+// a confidential OpenID Connect client a (nil: unknown), in constant time.
+func checkSecret(a *gatehouse.Application, secret string) error {
+	if !secretMatches(a, secret) {
+		return gatehouse.Errorf(gatehouse.EInvalidCredentials, "Unknown client or wrong secret.")
+	}
+	return nil
 }
 
 // secretMatches reports whether secret is the secret of a confidential
@@ -368,30 +377,138 @@ type RefreshGrant struct {
 // answer is EInvalidToken, as for any unknown, expired or revoked token,
 // or a user who can no longer sign in.
 func (s *Service) CheckRefreshToken(ctx context.Context, token string) (*RefreshGrant, error) {
-	if !gatehouse.TokenLooksValid(token) {
-		return nil, errInvalidGrant()
-	}
 	var g RefreshGrant
-	err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
-		g.Token, g.Subject, err = tx.RefreshTokenSubject(gatehouse.HashToken(token))
-		if err != nil {
-			return err
-		}
-		if err := liveRefresh(tx, g.Token); err != nil {
-			return err
-		}
-		return checkGrantUser(g.Subject)
-	})
-	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, errInvalidGrant()
+	var refusal error
+	if err := s.store.View(ctx, func(tx gatehouse.Tx) (err error) {
+		refusal, err = readRefresh(tx, token, &g)
+		return err
+	}); err != nil {
+		return nil, err
 	}
-	if errors.Is(err, errReuse) {
-		return nil, s.revokeReused(ctx, g.Token)
+	return s.admitRefresh(ctx, &g, refusal)
+}
+
+// readRefresh reads the refresh token with its user into g and returns
+// why it is refused (nil: live; errReuse: rotated past the grace), or
+// the store's error.
+func readRefresh(tx gatehouse.Tx, token string, g *RefreshGrant) (refusal, err error) {
+	if !gatehouse.TokenLooksValid(token) {
+		return errInvalidGrant(), nil
+	}
+	g.Token, g.Subject, err = tx.RefreshTokenSubject(gatehouse.HashToken(token))
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return errInvalidGrant(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &g, nil
+	if err := liveRefresh(tx, g.Token); err != nil {
+		return err, nil
+	}
+	return checkGrantUser(g.Subject), nil
+}
+
+// admitRefresh answers what readRefresh found: the grant, or its
+// refusal, after revoking the family of a reused token.
+func (s *Service) admitRefresh(ctx context.Context, g *RefreshGrant, refusal error) (*RefreshGrant, error) {
+	if errors.Is(refusal, errReuse) {
+		return nil, s.revokeReused(ctx, g.Token)
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	return g, nil
+}
+
+// TokenRequest is what a token request needs of the store, read at once
+// when it arrives (ReadTokenRequest): what authenticates its client, the
+// refresh token it presents with its user, and the signing key. The
+// protocol layer asks for each in turn (the client, the client again to
+// authenticate it, the refresh token, the key); each is answered from
+// this read, which lives for the request only. Nothing is decided by the
+// read: the secret is checked, and a refresh token refused or its reuse
+// punished, when asked, as CheckClientSecret and CheckRefreshToken do.
+type TokenRequest struct {
+	ClientID     string
+	client       *gatehouse.Application // nil: no such OpenID Connect client
+	key          *SigningKey            // nil: none signs
+	refreshToken string                 // "" for other grants
+	refresh      RefreshGrant
+	refusal      error // readRefresh's answer
+}
+
+// ReadTokenRequest reads what authenticates the client, the refresh token
+// (refreshToken may be "": another grant) with its user, and which key
+// signs: three point lookups, the key's row only when this node has not
+// opened that key yet.
+func (s *Service) ReadTokenRequest(ctx context.Context, clientID, refreshToken string) (*TokenRequest, error) {
+	t := &TokenRequest{ClientID: clientID, refreshToken: refreshToken}
+	var keyRow *gatehouse.OIDCSigningKey
+	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
+		a, err := tx.ClientCredentials(clientID)
+		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+			return err
+		}
+		if err == nil && len(a.RedirectURIs) > 0 {
+			t.client = a
+		}
+		switch id, err := tx.SigningKeyID(); {
+		case gatehouse.ErrorCode(err) == gatehouse.ENotFound:
+		case err != nil:
+			return err
+		default:
+			if t.key = s.openedSigningKey(id); t.key == nil {
+				if keyRow, err = tx.SigningKey(); err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+					return err
+				}
+			}
+		}
+		if refreshToken == "" {
+			return nil
+		}
+		t.refusal, err = readRefresh(tx, refreshToken, &t.refresh)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if keyRow != nil {
+		if t.key, err = s.openSigningKey(keyRow); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Client is OIDCClient's answer for the request's client, with only what
+// authenticates it: ClientID, RedirectURIs, Public and SecretHash.
+func (t *TokenRequest) Client() (*gatehouse.Application, error) {
+	if t.client == nil {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "Application not found.")
+	}
+	return t.client, nil
+}
+
+// CheckClientSecret is Service.CheckClientSecret for the request's client.
+func (t *TokenRequest) CheckClientSecret(secret string) error {
+	return checkSecret(t.client, secret)
+}
+
+// CheckRequestRefresh is CheckRefreshToken answered from the request's
+// read when token is the one it read.
+func (s *Service) CheckRequestRefresh(ctx context.Context, t *TokenRequest, token string) (*RefreshGrant, error) {
+	if t.refreshToken == "" || token != t.refreshToken {
+		return s.CheckRefreshToken(ctx, token)
+	}
+	return s.admitRefresh(ctx, &t.refresh, t.refusal)
+}
+
+// SigningKey is Service.SigningKey as the request read it.
+func (t *TokenRequest) SigningKey() (*SigningKey, error) {
+	if t.key == nil {
+		return nil, errNoSigningKey
+	}
+	return t.key, nil
 }
 
 // errReuse marks a rotated refresh token used after the grace.

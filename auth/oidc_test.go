@@ -333,3 +333,100 @@ func TestCheckClientAccess(t *testing.T) {
 		}
 	})
 }
+
+// A token request's one read (ReadTokenRequest) answers as the separate
+// checks do: the client and its secret, the refresh token presented (its
+// reuse after the grace revokes the family, audited), any other token by
+// reading it, and the key that signs now.
+func TestReadTokenRequest(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		mine, err := e.svc.OperatorCreateApplication(ctx, "", auth.NewApplication{Name: "CRM", FirstParty: true,
+			RedirectURIs: []string{"https://crm.example.com/callback"}}, e.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, secret := mine.Application, mine.ClientSecret
+		if read, err := e.svc.ReadTokenRequest(ctx, app.ClientID, ""); err != nil {
+			t.Fatalf("a read with no signing key: %v", err)
+		} else if k, err := read.SigningKey(); err == nil {
+			t.Fatalf("the signing key before the first start: got %+v, want an error", k)
+		}
+		if _, err := e.svc.EnsureSigningKey(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, refresh := e.tokens(t, app, admin)
+		_, other := e.tokens(t, app, admin)
+
+		read, err := e.svc.ReadTokenRequest(ctx, app.ClientID, refresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err := read.Client(); err != nil || a.ClientID != app.ClientID {
+			t.Fatalf("the client: got %+v, %v", a, err)
+		}
+		if err := read.CheckClientSecret(secret); err != nil {
+			t.Fatalf("the right secret: %v", err)
+		}
+		for _, wrong := range []string{"", "nope", secret + "x"} {
+			wantCode(t, "a wrong secret", read.CheckClientSecret(wrong), gatehouse.EInvalidCredentials)
+		}
+		key, err := e.svc.SigningKey(ctx)
+		if got, err2 := read.SigningKey(); err != nil || err2 != nil || got.ID != key.ID || got.Private == nil {
+			t.Fatalf("the signing key: got %+v, %v; want %s", got, err2, key.ID)
+		}
+		rg, err := e.svc.CheckRequestRefresh(ctx, read, refresh)
+		if err != nil || rg.Subject.UserID != admin.User.ID || rg.Token.ClientID != app.ClientID {
+			t.Fatalf("the refresh token read: got %+v, %v", rg, err)
+		}
+		if _, _, err := e.svc.RotateRefreshToken(ctx, rg, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Another token than the one read is read itself.
+		if rg, err := e.svc.CheckRequestRefresh(ctx, read, other); err != nil || rg.Token.TokenHash == nil ||
+			!slices.Equal(rg.Token.TokenHash, gatehouse.HashToken(other)) {
+			t.Fatalf("another token: got %+v, %v", rg, err)
+		}
+		// Of a code exchange (no refresh token read), too.
+		codeRead, err := e.svc.ReadTokenRequest(ctx, app.ClientID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := codeRead.SigningKey(); err != nil || got.ID != key.ID || got.Private == nil {
+			t.Fatalf("the signing key, opened before: got %+v, %v; want %s", got, err, key.ID)
+		}
+		if _, err := e.svc.CheckRequestRefresh(ctx, codeRead, other); err != nil {
+			t.Fatalf("a token after a read without one: %v", err)
+		}
+
+		unknown, err := e.svc.ReadTokenRequest(ctx, "nobody", refresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = unknown.Client()
+		wantCode(t, "an unknown client", err, gatehouse.ENotFound)
+		wantCode(t, "an unknown client's secret", unknown.CheckClientSecret(secret), gatehouse.EInvalidCredentials)
+
+		// The rotated token after the grace: reuse, the family revoked.
+		e.clock.Advance(auth.OIDCRefreshGrace + time.Second)
+		reused, err := e.svc.ReadTokenRequest(ctx, app.ClientID, refresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.CheckRequestRefresh(ctx, reused, refresh)
+		wantCode(t, "the rotated token after the grace", err, gatehouse.EInvalidToken)
+		_, err = e.svc.CheckRefreshToken(ctx, other)
+		if err != nil {
+			t.Fatalf("another family after reuse: %v", err)
+		}
+		if events := e.events(t, admin.User.CompanyID); !slices.Contains(events, gatehouse.EventOIDCRefreshReused) {
+			t.Errorf("audit: got %v, want %s", events, gatehouse.EventOIDCRefreshReused)
+		}
+		garbage, err := e.svc.ReadTokenRequest(ctx, app.ClientID, "not a token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.CheckRequestRefresh(ctx, garbage, "not a token")
+		wantCode(t, "a malformed refresh token", err, gatehouse.EInvalidToken)
+	})
+}

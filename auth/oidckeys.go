@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +48,8 @@ type SigningKey struct {
 	Public    crypto.PublicKey
 	RetiredAt time.Time
 }
+
+var errNoSigningKey = errors.New("no signing key: the server creates one when it starts")
 
 func signingKeyAAD(id string) []byte { return []byte("oidc-key:" + id) }
 
@@ -148,7 +151,7 @@ func (s *Service) SigningKeys(ctx context.Context) ([]*SigningKey, error) {
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 || !keys[0].RetiredAt.IsZero() {
-		return nil, fmt.Errorf("no signing key: the server creates one when it starts")
+		return nil, errNoSigningKey
 	}
 	return keys, nil
 }
@@ -162,16 +165,25 @@ func (s *Service) SigningKey(ctx context.Context) (*SigningKey, error) {
 		return err
 	}); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-			return nil, fmt.Errorf("no signing key: the server creates one when it starts")
+			return nil, errNoSigningKey
 		}
 		return nil, err
 	}
 	return s.openSigningKey(row)
 }
 
+// openedSigningKey returns the key with the ID if this node opened it
+// before, or nil.
+func (s *Service) openedSigningKey(id string) *SigningKey {
+	if k, ok := s.oidcKeys.Load(id); ok {
+		return k.(*SigningKey)
+	}
+	return nil
+}
+
 func (s *Service) openSigningKey(r *gatehouse.OIDCSigningKey) (*SigningKey, error) {
-	if k, ok := s.oidcKeys.Load(r.ID); ok {
-		return k.(*SigningKey), nil
+	if k := s.openedSigningKey(r.ID); k != nil {
+		return k, nil
 	}
 	der, err := s.sealer.Open(r.PrivateKey, signingKeyAAD(r.ID))
 	if err != nil {

@@ -102,7 +102,7 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
 	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
-	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return p.op }))
+	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.token) }))
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.introspect) }))
@@ -122,6 +122,30 @@ func (p *Provider) withIssuer(f http.HandlerFunc) http.Handler {
 		f(w, r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer)))
 	})
 }
+
+// token lets op answer a token request, and lets the storage read what
+// the request needs at once (auth.ReadTokenRequest) when op first asks
+// (GetClientByClientID): op then asks for the client again to
+// authenticate it (AuthorizeClientIDSecret), for the refresh token
+// (TokenRequestByRefreshToken) and for the signing key (SigningKey), one
+// after the other, each answered from that read. The refresh token is
+// taken from the form as op will take it; if op's differs, the storage
+// reads again.
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	t := &tokenRequest{}
+	if r.ParseForm() == nil && r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) { // op parses it again: a no-op
+		t.refreshToken = r.PostForm.Get("refresh_token")
+	}
+	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenRequestKey{}, t)))
+}
+
+// tokenRequest is what the storage read for one token request.
+type tokenRequest struct {
+	refreshToken string
+	read         *auth.TokenRequest // nil until op asks for the client
+}
+
+type tokenRequestKey struct{}
 
 // introspect lets op answer an introspection, and lets the storage read
 // the token the request asks about together with the client's

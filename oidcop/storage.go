@@ -134,7 +134,13 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rg, err := s.svc.CheckRefreshToken(ctx, token)
+	var rg *auth.RefreshGrant
+	var err error
+	if t := tokenRead(ctx); t != nil {
+		rg, err = s.svc.CheckRequestRefresh(ctx, t, token)
+	} else {
+		rg, err = s.svc.CheckRefreshToken(ctx, token)
+	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInvalidToken {
 			return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token is invalid, expired or revoked.")
@@ -174,7 +180,13 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := s.svc.SigningKey(ctx)
+	var k *auth.SigningKey
+	var err error
+	if t := tokenRead(ctx); t != nil {
+		k, err = t.SigningKey()
+	} else {
+		k, err = s.svc.SigningKey(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -197,8 +209,42 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return set, nil
 }
 
+// readTokenRequest returns what the token request in ctx read for the
+// client (Provider.token), reading it when op first asks: nil outside a
+// token request.
+func (s *storage) readTokenRequest(ctx context.Context, clientID string) (*auth.TokenRequest, error) {
+	t, ok := ctx.Value(tokenRequestKey{}).(*tokenRequest)
+	if !ok {
+		return nil, nil
+	}
+	if t.read == nil || t.read.ClientID != clientID {
+		read, err := s.svc.ReadTokenRequest(ctx, clientID, t.refreshToken)
+		if err != nil {
+			return nil, err
+		}
+		t.read = read
+	}
+	return t.read, nil
+}
+
+// tokenRead returns what the token request in ctx read, if it did.
+func tokenRead(ctx context.Context) *auth.TokenRequest {
+	if t, ok := ctx.Value(tokenRequestKey{}).(*tokenRequest); ok {
+		return t.read
+	}
+	return nil
+}
+
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
-	a, err := s.svc.OIDCClient(ctx, clientID)
+	t, err := s.readTokenRequest(ctx, clientID)
+	var a *gatehouse.Application
+	switch {
+	case err != nil:
+	case t != nil:
+		a, err = t.Client()
+	default:
+		a, err = s.svc.OIDCClient(ctx, clientID)
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return nil, oidc.ErrInvalidClient().WithDescription("Unknown client.")
 	}
@@ -208,8 +254,9 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	return client{a: a, loginURL: s.loginURL}, nil
 }
 
-// AuthorizeClientIDSecret authenticates a confidential client; for an
-// introspection (Provider.introspect) it reads the token asked about too.
+// AuthorizeClientIDSecret authenticates a confidential client: in a token
+// request, the client its read found (Provider.token); in an
+// introspection (Provider.introspect), reading the token asked about too.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
 	if m, ok := ctx.Value(introspectionKey{}).(*introspection); ok && !m.done {
 		at, sub, err := s.svc.CheckClientAccess(ctx, clientID, secret, m.tokenID)
@@ -218,6 +265,9 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 		}
 		m.at, m.sub, m.done = at, sub, true
 		return nil
+	}
+	if t := tokenRead(ctx); t != nil && t.ClientID == clientID {
+		return storeError(t.CheckClientSecret(secret))
 	}
 	_, err := s.svc.CheckClientSecret(ctx, clientID, secret)
 	return storeError(err)

@@ -51,6 +51,13 @@ func (tx *Tx) SigningKey() (*gatehouse.OIDCSigningKey, error) {
 	return &k, nil
 }
 
+// SigningKeyID returns the ID of the key that signs.
+func (tx *Tx) SigningKeyID() (string, error) {
+	var id string
+	err := tx.lookupRow(`SELECT id FROM oidc_signing_keys WHERE retired_at = 0`).Scan(&id)
+	return id, notFound(err, "Signing key")
+}
+
 // SigningKeys returns the signing key and the keys retired after
 // retiredAfter, newest first.
 func (tx *Tx) SigningKeys(retiredAfter time.Time) ([]*gatehouse.OIDCSigningKey, error) {
@@ -296,26 +303,53 @@ func (ss *subjectScan) subject() *gatehouse.OIDCSubject {
 // AccessTokenClient is AccessTokenSubject with what authenticates the
 // application the token was issued to: an introspection's client
 // authentication and token check in one query, when a client asks about
-// its own token. Only the four columns the authentication reads, of the
-// application's thirteen: the driver costs by the column (it reads each
-// one's name and type for every query, then converts its value).
+// its own token.
 func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, *gatehouse.Application, error) {
 	var a accessScan
+	var cs credentialsScan
 	var ss subjectScan
-	var app gatehouse.Application
-	var redirects string
-	err := prefixed{tx.lookupRow(`SELECT `+accessColumns+`, a.client_id, a.redirect_uris, a.public, a.secret_hash, `+subjectColumns+`
+	err := prefixed{tx.lookupRow(`SELECT `+accessColumns+`, `+credentialsColumns+`, `+subjectColumns+`
 		FROM oidc_access_tokens t JOIN applications a ON a.client_id = t.client_id `+subjectJoin+`
-		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()}.Scan(append([]any{&app.ClientID, &redirects, &app.Public,
-		&app.SecretHash}, ss.dest()...)...)
+		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)), a.dest()}.Scan(append(cs.dest(), ss.dest()...)...)
 	if err != nil {
 		return nil, nil, nil, notFound(err, "Access token")
 	}
-	app.RedirectURIs = fields(redirects)
-	if len(app.SecretHash) == 0 {
-		app.SecretHash = nil
+	return a.token(), ss.subject(), cs.application(), nil
+}
+
+// ClientCredentials returns what authenticates the application with the
+// client ID: a token request's client.
+func (tx *Tx) ClientCredentials(clientID string) (*gatehouse.Application, error) {
+	var cs credentialsScan
+	err := tx.lookupRow(`SELECT `+credentialsColumns+` FROM applications a WHERE a.client_id = $1`, clientID).Scan(cs.dest()...)
+	if err != nil {
+		return nil, notFound(err, "Application")
 	}
-	return a.token(), ss.subject(), &app, nil
+	return cs.application(), nil
+}
+
+// credentialsColumns are the four columns of an application a that
+// authenticate it, of its thirteen: the driver costs by the column (it
+// reads each one's name and type for every query, then converts its
+// value).
+const credentialsColumns = `a.client_id, a.redirect_uris, a.public, a.secret_hash`
+
+// credentialsScan holds credentialsColumns while a row is scanned.
+type credentialsScan struct {
+	a         gatehouse.Application
+	redirects string
+}
+
+func (cs *credentialsScan) dest() []any {
+	return []any{&cs.a.ClientID, &cs.redirects, &cs.a.Public, &cs.a.SecretHash}
+}
+
+func (cs *credentialsScan) application() *gatehouse.Application {
+	cs.a.RedirectURIs = fields(cs.redirects)
+	if len(cs.a.SecretHash) == 0 {
+		cs.a.SecretHash = nil
+	}
+	return &cs.a
 }
 
 // prefixed is a row whose first columns go to dest, and the rest to what

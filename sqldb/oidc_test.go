@@ -17,6 +17,11 @@ func TestSigningKeys(t *testing.T) {
 			return &gatehouse.OIDCSigningKey{ID: id, Algorithm: "RS256", PrivateKey: []byte("sealed " + id),
 				PublicKey: []byte("public " + id), CreatedAt: s.clock.Now()}
 		}
+		s.view(t, func(tx gatehouse.Tx) error {
+			_, err := tx.SigningKeyID()
+			wantCode(t, "the signing key's ID before there is one", err, gatehouse.ENotFound)
+			return nil
+		})
 		errs := s.concurrently(4, func(i int, tx gatehouse.Tx) error {
 			return tx.CreateSigningKey(key(string(rune('a' + i))))
 		})
@@ -55,6 +60,12 @@ func TestSigningKeys(t *testing.T) {
 			!keys[1].RetiredAt.Equal(retiredAt) {
 			t.Fatalf("keys after rotation: got %+v, want z signing, then %s retired at %v", keys, first[0].ID, retiredAt)
 		}
+		s.view(t, func(tx gatehouse.Tx) error {
+			if id, err := tx.SigningKeyID(); err != nil || id != "z" {
+				t.Fatalf("the signing key's ID after rotation: got %q, %v; want z", id, err)
+			}
+			return nil
+		})
 		s.view(t, func(tx gatehouse.Tx) (err error) { keys, err = tx.SigningKeys(retiredAt); return })
 		if len(keys) != 1 || keys[0].ID != "z" {
 			t.Fatalf("keys after the old one's cutoff: got %d, want only z", len(keys))
@@ -217,9 +228,17 @@ func TestRefreshTokens(t *testing.T) {
 		s.view(t, func(tx gatehouse.Tx) error {
 			a, sub, app, err := tx.AccessTokenClient(two.ID)
 			if err != nil || a.ID != two.ID || sub.UserID != u.ID || app.ClientID != "app2" || !slices.Equal(app.SecretHash, gatehouse.HashToken("s")) ||
-				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.ForwardAuthHosts != nil {
+				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.Public || app.ForwardAuthHosts != nil {
 				t.Fatalf("access token with its client: got %+v, %+v, %+v, %v", a, sub, app, err)
 			}
+			// The same, by client ID.
+			app, err = tx.ClientCredentials("app2")
+			if err != nil || app.ClientID != "app2" || !slices.Equal(app.SecretHash, gatehouse.HashToken("s")) ||
+				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.Public {
+				t.Fatalf("client credentials: got %+v, %v", app, err)
+			}
+			_, err = tx.ClientCredentials("nobody")
+			wantCode(t, "credentials of an unknown client", err, gatehouse.ENotFound)
 			return nil
 		})
 		expired := &gatehouse.OIDCAccessToken{ID: gatehouse.NewID(now), OIDCGrant: grant("app1"), CreatedAt: now.Add(-time.Hour), ExpiresAt: now}
