@@ -77,6 +77,8 @@ func TestWorkerDeliversTheQueue(t *testing.T) {
 		if r := q.row(t, first); r.BodyKept || r.Attempts != 1 {
 			t.Errorf("a delivered message: body kept %v, %d attempts; want erased after one", r.BodyKept, r.Attempts)
 		}
+		// The hooks run after the rows are marked: wait for the count.
+		testenv.WaitUntil(t, "every send is counted", func() bool { return c.sent.Load() == 20 })
 		if c.sent.Load() != 20 || c.failed.Load() != 0 || c.retried.Load() != 0 {
 			t.Errorf("hooks: got sent %d failed %d retried %d, want 20 0 0", c.sent.Load(), c.failed.Load(), c.retried.Load())
 		}
@@ -126,6 +128,7 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 		if r := q.row(t, id); r.Attempts != 3 || r.BodyKept {
 			t.Errorf("delivered: got %d attempts, body kept %v; want 3, erased", r.Attempts, r.BodyKept)
 		}
+		testenv.WaitUntil(t, "the send is counted", func() bool { return c.sent.Load() == 1 })
 		if c.retried.Load() != 2 || c.sent.Load() != 1 {
 			t.Errorf("hooks: got retried %d sent %d, want 2 and 1", c.retried.Load(), c.sent.Load())
 		}
@@ -148,6 +151,7 @@ func TestWorkerFailsRejectedMailWithoutRetry(t *testing.T) {
 		if r.Failure != mail.FailRejected || r.Answer != "550 5.1.1 No such user here" {
 			t.Errorf("failure: got %q, %q; want rejected with the server's answer alone", r.Failure, r.Answer)
 		}
+		testenv.WaitUntil(t, "the failure is counted", func() bool { return c.failed.Load() == 1 })
 		if c.failed.Load() != 1 || c.retried.Load() != 0 {
 			t.Errorf("hooks: got failed %d retried %d, want 1 and 0", c.failed.Load(), c.retried.Load())
 		}

@@ -135,6 +135,7 @@ type Server struct {
 	mu           sync.Mutex
 	failuresLeft int
 	messagesRead int
+	hungUpOn     []string // Message-IDs, once per hang-up
 	msgs         []Mail
 	commands     []string
 	arrived      chan struct{} // closed and replaced whenever a message arrives
@@ -345,12 +346,29 @@ func (s *Server) takeFailure() bool {
 }
 
 // takeHangUp reports whether WithHangUpEvery asks to hang up on the
-// message just read.
-func (s *Server) takeHangUp() bool {
+// message just read, and remembers the message's Message-ID if so.
+func (s *Server) takeHangUp(raw []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messagesRead++
-	return s.cfg.hangUpEvery > 0 && s.messagesRead%s.cfg.hangUpEvery == 0
+	if s.cfg.hangUpEvery == 0 || s.messagesRead%s.cfg.hangUpEvery != 0 {
+		return false
+	}
+	id := ""
+	if m, err := ParseMail(raw); err == nil {
+		id = m.Header.Get("Message-ID")
+	}
+	s.hungUpOn = append(s.hungUpOn, id)
+	return true
+}
+
+// HungUpOn returns the Message-ID of each message WithHangUpEvery hung up
+// on, in order, once per hang-up (a message hung up on twice is there
+// twice; one that did not parse is "").
+func (s *Server) HungUpOn() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.hungUpOn...)
 }
 
 func (s *Server) store(m Mail) {
@@ -649,7 +667,7 @@ func (c *smtpSession) data() bool {
 		return false
 	}
 	raw, problem, err := c.readData()
-	if err != nil || c.srv.takeHangUp() {
+	if err != nil || c.srv.takeHangUp(raw) {
 		return false
 	}
 	if problem != "" {
