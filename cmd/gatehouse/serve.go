@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,17 +144,36 @@ func startCPUProfile(path string) (stop func(), err error) {
 // thread the kernel runs first, instead of waiting for the runtime to
 // preempt a hash (up to 10 ms, every time).
 //
+// Unless GOGC says otherwise, the collector lets the heap grow to
+// gcPercent over what is live before collecting: the live heap is a few
+// megabytes (the argon2id memory is outside it), so at Go's default of 100
+// it collected several times a second under load, a fifth of a cheap
+// request's processor time. 200 took a session or forward-auth check from
+// about 95 to 75 µs and the peak of 256 logins from 176 to 185 MB; 400
+// saved a little more and peaked at up to 191 MB, too near the 200 MB
+// bound (docs/BENCHMARKS.md, The collector's target).
+//
 // It sets no memory limit, and needs none for the hashes: each hashing slot
 // maps its argon2id memory once, outside the Go heap (password.Hasher), so
 // slots × 64 MiB is neither garbage the heap grows for nor something a
 // limit could bound; GOMEMLIMIT would bound only the rest of the heap
-// (docs/PASSWORDS.md, Sizing).
+// (docs/PASSWORDS.md, Sizing), and a limit near a legitimately large live
+// heap would make the collector run without end. An operator's GOMEMLIMIT
+// still applies, the runtime reads it.
 func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)
 	}
-	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0))
+	gogc := getenv("GOGC")
+	if gogc == "" {
+		debug.SetGCPercent(gcPercent)
+		gogc = strconv.Itoa(gcPercent)
+	}
+	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "gogc", gogc)
 }
+
+// gcPercent is the collector's target when GOGC is not set (tuneRuntime).
+const gcPercent = 200
 
 // checkPublicURL refuses a --public-url that cannot be the base of links
 // in mail: one without http(s), a host, or with a query.
