@@ -175,6 +175,53 @@ func TestRefreshRotationAfterTheCheck(t *testing.T) {
 	})
 }
 
+// An access token answers userinfo (OIDCAccessScopes) and introspection
+// (OIDCAccess) alike: its scopes and its user while it lives, and no
+// token (ENotFound) from the moment the user is disabled, changes the
+// password, or signs out of the app.
+func TestAccessTokenEnds(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		admin := e.company(t)
+		app := e.oidcApp(t, "")
+		for _, c := range []struct {
+			name string
+			end  func(id *auth.Identity) error
+		}{
+			{"user disabled", func(id *auth.Identity) error {
+				disabled := true
+				_, err := e.svc.UpdateUser(ctx, admin, id.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
+				return err
+			}},
+			{"password changed", func(id *auth.Identity) error {
+				_, err := e.svc.ChangePassword(ctx, id, goodPW, otherPW, otherPW, false, e.client())
+				return err
+			}},
+			{"logout of the app", func(id *auth.Identity) error {
+				return e.svc.EndAppSession(ctx, id.User.ID, app.ClientID, e.client())
+			}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				member := e.member(t, admin)
+				at, _ := e.tokens(t, app, member)
+				scopes, sub, err := e.svc.OIDCAccessScopes(ctx, at.ID)
+				if err != nil || sub.UserID != member.User.ID || !slices.Equal(scopes, at.Scopes) {
+					t.Fatalf("userinfo's read of a live token: got %v, %+v, %v; want %v of %s", scopes, sub, err, at.Scopes, member.User.ID)
+				}
+				if got, sub, err := e.svc.OIDCAccess(ctx, at.ID); err != nil || got.ID != at.ID || sub.UserID != member.User.ID {
+					t.Fatalf("introspection's read of a live token: got %+v, %+v, %v", got, sub, err)
+				}
+				if err := c.end(member); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = e.svc.OIDCAccessScopes(ctx, at.ID)
+				wantCode(t, "userinfo after "+c.name, err, gatehouse.ENotFound)
+				_, _, err = e.svc.OIDCAccess(ctx, at.ID)
+				wantCode(t, "introspection after "+c.name, err, gatehouse.ENotFound)
+			})
+		}
+	})
+}
+
 // Consent: a company's app asks the user once for its scopes, again for
 // more, never under prompt=none (consent_required); revoking the consent
 // ends the app's tokens, audited.
