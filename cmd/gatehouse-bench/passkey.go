@@ -41,10 +41,7 @@ func (h *harness) passkey(ctx context.Context) error {
 	}
 	defer g.stop()
 	origin := "http://localhost:" + g.base[len("http://127.0.0.1:"):]
-	host := g.base[len("http://"):]
 	c := g.client(2 * clients)
-	setup := newAPIConn(g.base, host)
-	defer setup.close()
 
 	// Each client's account gets a passkey of its own authenticator.
 	keys := make([]*passkeytest.Authenticator, clients)
@@ -55,21 +52,20 @@ func (h *harness) passkey(ctx context.Context) error {
 		}
 		keys[i] = passkeytest.New(origin)
 		var begin struct{ Options json.RawMessage }
-		if err := setup.post(ctx, "/api/v1/me/passkeys/begin", token, []byte("{}"), http.StatusOK, &begin); err != nil {
+		if err := c.PostJSON(ctx, "/api/v1/me/passkeys/begin", token, []byte("{}"), http.StatusOK, &begin); err != nil {
 			return err
 		}
 		answer, _, err := keys[i].Create(begin.Options)
 		if err != nil {
 			return err
 		}
-		if err := setup.post(ctx, "/api/v1/me/passkeys", token, credentialBody(nil, answer), http.StatusCreated, nil); err != nil {
+		if err := c.PostJSON(ctx, "/api/v1/me/passkeys", token, credentialBody(nil, answer), http.StatusCreated, nil); err != nil {
 			return err
 		}
 	}
 	signIns := func(ctx context.Context, client int, rec *loadgen.Recorder) {
 		key := keys[client%len(keys)]
-		si := signer{conn: newAPIConn(g.base, host), key: key, cred: key.Credentials()[0]}
-		defer si.conn.close()
+		si := signer{api: c, key: key, cred: key.Credentials()[0]}
 		for ctx.Err() == nil {
 			err := rec.Time(ctx, "passkey", func() error { return si.signIn(ctx) })
 			if err != nil {
@@ -145,10 +141,10 @@ func signingCost(key *passkeytest.Authenticator) (time.Duration, error) {
 	return (end - start) / n, err
 }
 
-// signer is a client signing in with its passkey over a keep-alive
-// connection of its own.
+// signer is a client signing in with its passkey through the harness's
+// API client (net/http, a kept-alive connection a client).
 type signer struct {
-	conn *apiConn
+	api  loadgen.Client
 	key  *passkeytest.Authenticator
 	cred *passkeytest.Credential
 	body []byte // the answer's request, reused
@@ -158,7 +154,7 @@ type signer struct {
 // and the answer checked into a session.
 func (s *signer) signIn(ctx context.Context) error {
 	var begin struct{ Options requestOptions }
-	if err := s.conn.post(ctx, "/api/v1/login/passkey/begin", "", []byte("{}"), http.StatusOK, &begin); err != nil {
+	if err := s.api.PostJSON(ctx, "/api/v1/login/passkey/begin", "", []byte("{}"), http.StatusOK, &begin); err != nil {
 		return err
 	}
 	opts := begin.Options.PublicKey
@@ -168,7 +164,7 @@ func (s *signer) signIn(ctx context.Context) error {
 	}
 	s.body = credentialBody(s.body[:0], answer)
 	var res struct{ Status string }
-	if err := s.conn.post(ctx, "/api/v1/login/passkey", "", s.body, http.StatusOK, &res); err != nil {
+	if err := s.api.PostJSON(ctx, "/api/v1/login/passkey", "", s.body, http.StatusOK, &res); err != nil {
 		return err
 	}
 	if res.Status != "authenticated" {

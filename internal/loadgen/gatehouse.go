@@ -130,17 +130,32 @@ func (c Client) ListUsers(ctx context.Context, token string, limit int, cursor s
 	return res.NextCursor, nil
 }
 
+// PostJSON POSTs body, JSON already encoded, with a bearer token when
+// token is not empty, and decodes an answer with status want into v (nil:
+// not read); any other answer is a *StatusError.
+func (c Client) PostJSON(ctx context.Context, path, token string, body []byte, want int, v any) error {
+	return c.send(ctx, "POST", path, token, body, want, v)
+}
+
 // call sends a request with an optional JSON body and bearer token, and
 // decodes an answer with status want into v; any other answer is a
 // *StatusError.
 func (c Client) call(ctx context.Context, method, path, token string, body any, want int, v any) error {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+	}
+	return c.send(ctx, method, path, token, b, want, v)
+}
+
+// send is call with the body encoded (nil: none).
+func (c Client) send(ctx context.Context, method, path, token string, body []byte, want int, v any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
 	if err != nil {
