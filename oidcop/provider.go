@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -100,15 +101,39 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+DiscoveryPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.discovery) }))
 	mux.Handle("GET "+KeysPath, h(func(p *Provider) http.Handler { return p.op }))
 	mux.Handle("GET "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
-	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
+	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.authorize)) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
-	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.token) }))
+	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return limitForm(http.HandlerFunc(p.token)) }))
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
-	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
-	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return http.HandlerFunc(p.introspect) }))
-	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return p.op }))
+	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return limitForm(p.op) }))
+	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return limitForm(http.HandlerFunc(p.introspect)) }))
+	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return limitForm(p.op) }))
 	mux.Handle("GET "+EndSessionPath, h(func(p *Provider) http.Handler { return p.withIssuer(p.endSession) }))
-	mux.Handle("POST "+EndSessionPath, h(func(p *Provider) http.Handler { return p.withIssuer(p.endSession) }))
+	mux.Handle("POST "+EndSessionPath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.endSession)) }))
+}
+
+// MaxFormBytes bounds the body of every POST to the provider: its forms
+// hold a few tokens, URIs and codes, and net/http would otherwise read up
+// to 10 MB of form into memory for each request.
+const MaxFormBytes = 64 << 10
+
+// limitForm reads a POST's form, at most MaxFormBytes of it, before next
+// runs (whose parsing is then a no-op): a larger or unreadable body is
+// answered invalid_request, as op answers its other malformed requests,
+// and nothing runs.
+func limitForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			desc := "The request's form cannot be read."
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				desc = fmt.Sprintf("The request is larger than %d KiB.", MaxFormBytes>>10)
+			}
+			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("%s", desc), nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // CrossOriginPaths are the endpoints that programs and single-page apps
@@ -133,7 +158,7 @@ func (p *Provider) withIssuer(f http.HandlerFunc) http.Handler {
 // reads again.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	t := &tokenRequest{}
-	if r.ParseForm() == nil && r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) { // op parses it again: a no-op
+	if r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) { // limitForm parsed the form
 		t.refreshToken = r.PostForm.Get("refresh_token")
 	}
 	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenRequestKey{}, t)))
@@ -154,11 +179,10 @@ type tokenRequestKey struct{}
 // answers both (auth.CheckClientAccess). The token's ID is taken from the
 // form as op will take it; if op's differs, the storage reads again.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
-	if r.ParseForm() == nil { // op parses it again: a no-op
-		if plain, err := p.op.Crypto().Decrypt(r.PostForm.Get("token")); err == nil {
-			if id, _, ok := strings.Cut(plain, ":"); ok {
-				r = r.WithContext(context.WithValue(r.Context(), introspectionKey{}, &introspection{tokenID: id}))
-			}
+	// limitForm parsed the form.
+	if plain, err := p.op.Crypto().Decrypt(r.PostForm.Get("token")); err == nil {
+		if id, _, ok := strings.Cut(plain, ":"); ok {
+			r = r.WithContext(context.WithValue(r.Context(), introspectionKey{}, &introspection{tokenID: id}))
 		}
 	}
 	p.op.ServeHTTP(w, r)

@@ -3,6 +3,7 @@ package oidcop_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+	"github.com/gatehouse/gatehouse/oidcop"
 )
 
 // Introspection (RFC 7662) for authenticated clients and their own
@@ -155,4 +157,44 @@ func TestRevokeIntrospectEndSession(t *testing.T) {
 			t.Errorf("refresh after end session: got %v, want invalid_grant", err)
 		}
 	})
+}
+
+// Every POST to the provider reads at most MaxFormBytes of form: a larger
+// one is refused invalid_request before anything runs, where net/http
+// would have read up to 10 MB into memory.
+func TestOversizedForms(t *testing.T) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) { testOversizedForms(t, db) })
+}
+
+func testOversizedForms(t *testing.T, db servertest.Option) {
+	r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
+	cfg := r.config(oidc.ScopeOfflineAccess)
+	tok := r.signIn(t, r.signedIn(t, r.email), cfg)
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken},
+		"padding": {strings.Repeat("a", oidcop.MaxFormBytes)}}.Encode()
+	for _, path := range []string{oidcop.TokenPath, oidcop.IntrospectionPath, oidcop.RevocationPath,
+		oidcop.UserinfoPath, oidcop.AuthorizePath, oidcop.EndSessionPath} {
+		req, _ := http.NewRequest("POST", r.srv.URL+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(cfg.ClientID, cfg.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var body struct {
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+		}
+		json.Unmarshal(raw, &body)
+		if resp.StatusCode != http.StatusBadRequest || body.Error != "invalid_request" ||
+			body.ErrorDescription != "The request is larger than 64 KiB." {
+			t.Errorf("POST %s of %d bytes: got %d %s; want 400 invalid_request, larger than 64 KiB", path, len(form), resp.StatusCode, raw)
+		}
+	}
+	// Nothing ran: the refresh token still rotates.
+	if _, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Errorf("the refresh token after the refused requests: %v", err)
+	}
 }
