@@ -120,6 +120,31 @@ func TestRefreshRotationGraceAndReuse(t *testing.T) {
 	})
 }
 
+// accessEnding is something that ends a user's access to an app.
+type accessEnding struct {
+	name string
+	end  func(id *auth.Identity) error
+}
+
+// accessEndings are what ends a member's tokens for app: signing out of
+// the app, being disabled by admin, changing the password.
+func (e *env) accessEndings(admin *auth.Identity, app *gatehouse.Application) []accessEnding {
+	return []accessEnding{
+		{"logout of the app", func(id *auth.Identity) error {
+			return e.svc.EndAppSession(ctx, id.User.ID, app.ClientID, e.client())
+		}},
+		{"user disabled", func(id *auth.Identity) error {
+			disabled := true
+			_, err := e.svc.UpdateUser(ctx, admin, id.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
+			return err
+		}},
+		{"password changed", func(id *auth.Identity) error {
+			_, err := e.svc.ChangePassword(ctx, id, goodPW, otherPW, otherPW, false, e.client())
+			return err
+		}},
+	}
+}
+
 // What ends a user's access between a refresh's check and its rotation
 // leaves the token unrotated: the rotation reads nothing again but is
 // refused by the token's row.
@@ -127,24 +152,7 @@ func TestRefreshRotationAfterTheCheck(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, e *env) {
 		admin := e.company(t)
 		app := e.oidcApp(t, "")
-		for _, c := range []struct {
-			name string
-			end  func(id *auth.Identity) error
-		}{
-			{"logout of the app", func(id *auth.Identity) error {
-				return e.svc.EndAppSession(ctx, id.User.ID, app.ClientID, e.client())
-			}},
-			{"user disabled", func(id *auth.Identity) error {
-				disabled := true
-				_, err := e.svc.UpdateUser(ctx, admin, id.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
-				return err
-			}},
-			{"password changed", func(id *auth.Identity) error {
-				_, err := e.svc.ChangePassword(ctx, id, goodPW, otherPW, otherPW, false, e.client())
-				return err
-			}},
-			{"another use first", func(id *auth.Identity) error { return nil }},
-		} {
+		for _, c := range append(e.accessEndings(admin, app), accessEnding{"another use first", func(*auth.Identity) error { return nil }}) {
 			t.Run(c.name, func(t *testing.T) {
 				member := e.member(t, admin)
 				_, refresh := e.tokens(t, app, member)
@@ -183,23 +191,7 @@ func TestAccessTokenEnds(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, e *env) {
 		admin := e.company(t)
 		app := e.oidcApp(t, "")
-		for _, c := range []struct {
-			name string
-			end  func(id *auth.Identity) error
-		}{
-			{"user disabled", func(id *auth.Identity) error {
-				disabled := true
-				_, err := e.svc.UpdateUser(ctx, admin, id.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client())
-				return err
-			}},
-			{"password changed", func(id *auth.Identity) error {
-				_, err := e.svc.ChangePassword(ctx, id, goodPW, otherPW, otherPW, false, e.client())
-				return err
-			}},
-			{"logout of the app", func(id *auth.Identity) error {
-				return e.svc.EndAppSession(ctx, id.User.ID, app.ClientID, e.client())
-			}},
-		} {
+		for _, c := range e.accessEndings(admin, app) {
 			t.Run(c.name, func(t *testing.T) {
 				member := e.member(t, admin)
 				at, _ := e.tokens(t, app, member)
