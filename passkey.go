@@ -50,22 +50,24 @@ const (
 	CeremonyReauth       = "reauth"        // a signed-in user proves presence for a sensitive change
 )
 
-// PasskeyCeremony is a WebAuthn ceremony in progress: the server's half of
-// what the browser is asked to sign. It is kept in the database, so that
-// any node may finish what another began, lives a few minutes and is
-// consumed by the transaction that checks the answer, so that an answer
 // ReasonPasskeyNotRegistered is the Reason of an EInvalidPasskey refusal
 // of a passkey the server does not know: removed here while the device
 // still offers it.
 const ReasonPasskeyNotRegistered = "passkey_not_registered"
 
-// is accepted once.
+// PasskeyCeremony is a WebAuthn ceremony in progress: the server's half of
+// what the browser is asked to sign. It is kept in the database, so that
+// any node may finish what another began, lives a few minutes and is
+// consumed by the transaction that checks the answer, so that an answer
+// is accepted once. A discoverable sign-in keeps nothing while it waits
+// (its challenge is sealed server state): its row is written when it is
+// answered, to record the challenge as used (UseLoginChallenge).
 type PasskeyCeremony struct {
 	ID string
 	// ChallengeHash is the SHA-256 of the challenge sent to the browser:
 	// the answer's client data names the challenge, which finds the row.
 	ChallengeHash []byte
-	Kind          string // CeremonyRegistration, CeremonyLogin or CeremonySecondFactor
+	Kind          string // CeremonyRegistration, CeremonyLogin, CeremonySecondFactor or CeremonyReauth
 	UserID        string // the user, except for a discoverable login
 	// SessionID is the session that began a registration, which alone may
 	// finish it.
@@ -111,8 +113,10 @@ type PasskeyTx interface {
 	// returns it; of racing calls exactly one gets it, the others (and any
 	// call after it expired) get ENotFound.
 	ConsumePasskeyCeremony(challengeHash []byte) (*PasskeyCeremony, error)
-	// PasskeyCeremony returns the live ceremony of the challenge without
-	// consuming it (ENotFound when there is none), for the checks a
-	// sign-in makes before its transaction.
-	PasskeyCeremony(challengeHash []byte) (*PasskeyCeremony, error)
+	// UseLoginChallenge records the challenge of a discoverable sign-in
+	// (CeremonyLogin) as used until it expires, as a ceremony row of that
+	// kind with no data: true the first time, false when it was recorded
+	// already (a replay). Of racing calls exactly one gets true, on every
+	// database; the row is deleted with the expired ceremonies.
+	UseLoginChallenge(challengeHash []byte, expiresAt time.Time) (bool, error)
 }

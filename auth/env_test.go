@@ -51,6 +51,7 @@ type env struct {
 	clock  *testenv.Clock
 	smtp   *smtptest.Server
 	log    *logBuffer
+	key    seal.Key     // the service's --secret-key-file key
 	seq    atomic.Int64 // numbers the companies, users and client addresses a test makes
 
 	// serviceOn builds another service as svc was, on store: the same
@@ -86,8 +87,7 @@ func newEnvHashing(t testing.TB, kind string, params password.Params, configure 
 	e.cfg = testenv.StoreConfig(t, kind, e.clock)
 	e.store = testenv.OpenStore(t, e.cfg)
 	e.smtp = smtptest.Start(t, smtptest.WithRejectedRecipients(rejectedEmail))
-	var key seal.Key
-	rand.Read(key[:])
+	rand.Read(e.key[:])
 	templates, err := mail.LoadTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func newEnvHashing(t testing.TB, kind string, params password.Params, configure 
 		f(&cfg)
 	}
 	e.serviceOn = func(store gatehouse.Store) *auth.Service {
-		return auth.New(store, e.hasher, seal.New(key), templates, cfg, log, nil, worker.Notify)
+		return auth.New(store, e.hasher, seal.New(e.key), templates, cfg, log, nil, worker.Notify)
 	}
 	e.svc = e.serviceOn(e.store)
 	sender, err := mail.NewSender(e.smtp.URL(), mail.Options{TLS: e.smtp.TLSConfig()})

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/seal"
 )
 
 // PasskeyCeremonyLifetime is how long a passkey ceremony waits for the
@@ -190,33 +193,21 @@ func challengeHash(challenge string) []byte {
 // reason when there is none (a replayed answer, an expired ceremony) or it
 // is not of the kind wanted.
 func takeCeremony(tx gatehouse.Tx, kind, challenge string) (*gatehouse.PasskeyCeremony, *webauthn.SessionData, string, error) {
-	c, reason, err := findCeremony(tx.ConsumePasskeyCeremony, kind, challenge)
-	if err != nil || reason != "" {
-		return nil, nil, reason, err
+	if challenge == "" {
+		return nil, nil, passkeyReasonMalformed, nil
+	}
+	c, err := tx.ConsumePasskeyCeremony(challengeHash(challenge))
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return nil, nil, passkeyReasonCeremony, nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if c.Kind != kind {
+		return nil, nil, passkeyReasonMismatch, nil
 	}
 	sd, err := sessionData(c, challenge)
 	return c, sd, "", err
-}
-
-// findCeremony finds, with find (which consumes it or not), the live
-// ceremony that the answer's client data names, or says why there is none
-// of the kind wanted.
-func findCeremony(find func(challengeHash []byte) (*gatehouse.PasskeyCeremony, error), kind, challenge string) (
-	*gatehouse.PasskeyCeremony, string, error) {
-	if challenge == "" {
-		return nil, passkeyReasonMalformed, nil
-	}
-	c, err := find(challengeHash(challenge))
-	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, passkeyReasonCeremony, nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	if c.Kind != kind {
-		return nil, passkeyReasonMismatch, nil
-	}
-	return c, "", nil
 }
 
 // sessionData restores the library's session data of a ceremony.
@@ -685,6 +676,9 @@ func (s *Service) RemovePasskey(ctx context.Context, id *Identity, passkeyID str
 // credentials), in a dialog or, with conditional, in the email field's
 // autofill. User verification is required: the passkey is then two
 // factors.
+//
+// It writes nothing: the challenge is the ceremony, sealed (see
+// sealLoginChallenge), and any node with the key finishes it.
 func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool, c Client) (PasskeyOptions, error) {
 	rp, err := s.relyingParty()
 	if err != nil {
@@ -694,43 +688,109 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool, c Cli
 	if conditional {
 		mediation = protocol.MediationConditional
 	}
-	// An address that keeps failing is turned away before it can fill the
-	// table with ceremonies: a read, so the writer is held for the insert
-	// alone.
+	// An address that keeps failing is turned away here already, on a
+	// read; its answers would be refused anyway.
+	var challenge []byte
 	if err := s.store.View(ctx, func(tx gatehouse.Tx) error {
-		return addressLimit.check(tx, failureKey(c.IP))
+		if err := addressLimit.check(tx, failureKey(c.IP)); err != nil {
+			return err
+		}
+		challenge = s.sealLoginChallenge(tx.Now())
+		return nil
 	}); err != nil {
 		return nil, err
 	}
-	assertion, sd, err := rp.BeginDiscoverableMediatedLogin(mediation, webauthn.WithUserVerification(protocol.VerificationRequired))
+	assertion, _, err := rp.BeginDiscoverableMediatedLogin(mediation,
+		webauthn.WithUserVerification(protocol.VerificationRequired), webauthn.WithChallenge(challenge))
 	if err != nil {
 		return nil, err
 	}
-	var opts PasskeyOptions
-	// A ceremony lost to a power cut costs a new one: it need not wait for
-	// the disk (the answer's check does).
-	err = s.updateLazy(ctx, func(tx gatehouse.Tx, o *outcome) error {
-		opts, err = saveCeremony(tx, gatehouse.CeremonyLogin, assertion, sd, nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	return json.Marshal(assertion)
+}
+
+// loginChallengeAAD binds a sealed value to its purpose: nothing else the
+// key seals (a TOTP secret, a mail, a webhook secret) opens as a login
+// challenge, nor a login challenge as anything else.
+var loginChallengeAAD = []byte("gatehouse passkey login challenge")
+
+// A login challenge's plaintext: its expiry (Unix milliseconds, big
+// endian) and 16 random bytes.
+const (
+	loginChallengeRandom = 16
+	loginChallengeSize   = 8 + loginChallengeRandom
+)
+
+// sealLoginChallenge returns the challenge of a discoverable sign-in begun
+// at now: sealed server state (57 bytes, 76 characters of base64url in the
+// client data), which says when it expires and that it is a login
+// challenge, and which no one without the --secret-key-file key can make
+// or alter. Its random bytes and the seal's own random nonce make each one
+// different.
+func (s *Service) sealLoginChallenge(now time.Time) []byte {
+	p := make([]byte, loginChallengeSize)
+	binary.BigEndian.PutUint64(p, uint64(now.Add(PasskeyCeremonyLifetime).UnixMilli()))
+	rand.Read(p[8:])
+	return s.sealer.Seal(p, loginChallengeAAD)
+}
+
+// loginChallenge is a sealed login challenge that opened.
+type loginChallenge struct {
+	challenge string // as the library compares it: base64url, no padding
+	hash      []byte // what UseLoginChallenge records
+	expires   time.Time
+}
+
+// openLoginChallenge opens the challenge an answer's client data names. It
+// returns a refusal reason when there is none (malformed), or it is not a
+// login challenge this key sealed, or it has expired at now
+// (unknown_ceremony, as for a ceremony the database does not have).
+func (s *Service) openLoginChallenge(challenge string, now time.Time) (*loginChallenge, string) {
+	if challenge == "" {
+		return nil, passkeyReasonMalformed
 	}
-	return opts, nil
+	// Strict: one string per value, so that the string the library
+	// compares is the one sealed.
+	sealed, err := base64.RawURLEncoding.Strict().DecodeString(challenge)
+	if err != nil {
+		return nil, passkeyReasonCeremony
+	}
+	p, err := s.sealer.Open(sealed, loginChallengeAAD)
+	if errors.Is(err, seal.ErrWrongKey) {
+		s.log.Warn("a passkey sign-in's challenge was sealed under another key: do all nodes have the same --secret-key-file?")
+	}
+	if err != nil || len(p) != loginChallengeSize {
+		return nil, passkeyReasonCeremony
+	}
+	expires := time.UnixMilli(int64(binary.BigEndian.Uint64(p)))
+	if !now.Before(expires) {
+		return nil, passkeyReasonCeremony
+	}
+	// Another prefix than challengeHash's: the row of a used login
+	// challenge is never the row of another kind's ceremony, so that
+	// their consumption (DELETE by hash) cannot take it away.
+	h := sha256.Sum256(append([]byte("gatehouse-passkey-login-challenge:"), sealed...))
+	return &loginChallenge{challenge: base64.RawURLEncoding.EncodeToString(sealed), hash: h[:], expires: expires}, ""
+}
+
+// sessionData is the library's session data of a login challenge: what
+// BeginPasskeyLogin's call of the library made and threw away.
+func (ch *loginChallenge) sessionData(rp *webauthn.WebAuthn) *webauthn.SessionData {
+	return &webauthn.SessionData{Challenge: ch.challenge, RelyingPartyID: rp.Config.RPID,
+		UserVerification: protocol.VerificationRequired}
 }
 
 // FinishPasskeyLogin checks the browser's answer to BeginPasskeyLogin and
 // signs the passkey's owner in: the next login step (a temporary password
-// to replace) or a session whose methods are hwk and mfa. The ceremony is
+// to replace) or a session whose methods are hwk and mfa. The challenge is
 // used up, answered or refused. A refused answer is EInvalidPasskey,
 // audited with the reason and counted against the client's address.
 //
-// The library verifies the answer (the signature above all) before the
-// transaction, against what a read of the ceremony and the passkey saw, so
-// that SQLite's one writer is not held for it; the transaction then
-// consumes the ceremony (of racing answers one gets it), reads the passkey
-// and its owner again, and takes the counter forward from the value it
-// reads, with the library's rule.
+// The challenge is opened and the library verifies the answer (the
+// signature above all) before the transaction, against what a read of the
+// passkey saw, so that SQLite's one writer is not held for it; the
+// transaction then records the challenge as used (of racing answers one
+// inserts it), reads the passkey and its owner again, and takes the
+// counter forward from the value it reads, with the library's rule.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Client) (*LoginResult, error) {
 	rp, err := s.relyingParty()
 	if err != nil {
@@ -758,9 +818,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 		if err != nil {
 			return err
 		}
-		cer, reason, err := findCeremony(tx.ConsumePasskeyCeremony, gatehouse.CeremonyLogin, parsed.Response.CollectedClientData.Challenge)
-		if err != nil {
-			return err
+		reason := checked.challengeReason
+		if reason == "" {
+			if reason, err = useLoginChallenge(tx, checked.challenge); err != nil {
+				return err
+			}
 		}
 		if reason == "" && owner == nil {
 			reason = passkeyReasonUnknown
@@ -773,7 +835,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 			return s.audit(tx, event(gatehouse.EventLoginDisabledAccount, owner.CompanyID, "", owner.ID, c))
 		}
 		switch {
-		case checked.ceremonyID != cer.ID || checked.key == nil || checked.key.ID != key.ID:
+		case checked.key == nil || checked.key.ID != key.ID:
 			// What the check read is gone (the passkey removed and the
 			// credential registered again, say): the answer was not
 			// verified against what is here.
@@ -801,35 +863,46 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 	return res, nil
 }
 
-// passkeyLoginCheck is the library's verdict on a sign-in's answer, made
-// on a read before the transaction: the ceremony and the passkey it was
-// checked against, and the refusal reason or the backup state to record.
-type passkeyLoginCheck struct {
-	ceremonyID  string
-	key         *gatehouse.Passkey
-	reason      string
-	backupState bool
+// useLoginChallenge records a sign-in's challenge as used, in the
+// transaction that decides the sign-in: the replay of an answer, or the
+// loser of racing ones, is refused as for a ceremony used up.
+func useLoginChallenge(tx gatehouse.Tx, ch *loginChallenge) (string, error) {
+	if !tx.Now().Before(ch.expires) {
+		return passkeyReasonCeremony, nil
+	}
+	fresh, err := tx.UseLoginChallenge(ch.hash, ch.expires)
+	if err != nil || fresh {
+		return "", err
+	}
+	return passkeyReasonCeremony, nil
 }
 
-// checkPasskeyLogin verifies a sign-in's answer against the live ceremony
-// it names and the passkey it signs with, changing nothing.
+// passkeyLoginCheck is the verdict on a sign-in's answer, made on a read
+// before the transaction: the challenge opened (or why not), the passkey
+// the answer was checked against, and the library's refusal reason or the
+// backup state to record.
+type passkeyLoginCheck struct {
+	challenge       *loginChallenge
+	challengeReason string
+	key             *gatehouse.Passkey
+	reason          string
+	backupState     bool
+}
+
+// checkPasskeyLogin opens a sign-in's challenge and verifies the answer
+// against it and the passkey it signs with, changing nothing.
 func (s *Service) checkPasskeyLogin(tx gatehouse.Tx, rp *webauthn.WebAuthn, parsed *protocol.ParsedCredentialAssertionData) (*passkeyLoginCheck, error) {
-	challenge := parsed.Response.CollectedClientData.Challenge
-	cer, reason, err := findCeremony(tx.PasskeyCeremony, gatehouse.CeremonyLogin, challenge)
-	if err != nil || reason != "" {
-		return &passkeyLoginCheck{reason: reason}, err
-	}
-	sd, err := sessionData(cer, challenge)
-	if err != nil {
-		return nil, err
+	ch, reason := s.openLoginChallenge(parsed.Response.CollectedClientData.Challenge, tx.Now())
+	if reason != "" {
+		return &passkeyLoginCheck{challengeReason: reason}, nil
 	}
 	key, owner, err := passkeyOwner(tx, parsed.RawID)
 	if err != nil || owner == nil {
-		return &passkeyLoginCheck{ceremonyID: cer.ID, reason: passkeyReasonUnknown}, err
+		return &passkeyLoginCheck{challenge: ch, reason: passkeyReasonUnknown}, err
 	}
 	pu := &passkeyUser{u: owner, handle: key.UserHandle, keys: []*gatehouse.Passkey{key}}
-	_, cred, reason := s.checkAssertion(rp, pu, sd, parsed, true)
-	check := &passkeyLoginCheck{ceremonyID: cer.ID, key: key, reason: reason}
+	_, cred, reason := s.checkAssertion(rp, pu, ch.sessionData(rp), parsed, true)
+	check := &passkeyLoginCheck{challenge: ch, key: key, reason: reason}
 	if cred != nil {
 		check.backupState = cred.Flags.BackupState
 	}

@@ -1,9 +1,13 @@
 package auth_test
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/testenv/passkeytest"
+	"github.com/gatehouse/gatehouse/seal"
 )
 
 // origin is the public URL of the test service: the relying party's only
@@ -57,6 +62,39 @@ func (e *env) passkeyLogin(t testing.TB, a *passkeytest.Authenticator) (*auth.Lo
 		t.Fatalf("authenticator: %v", err)
 	}
 	return e.svc.FinishPasskeyLogin(ctx, answer, e.client())
+}
+
+// loginChallenge begins a sign-in and returns its challenge.
+func loginChallenge(t testing.TB, e *env) []byte {
+	t.Helper()
+	opts, err := e.svc.BeginPasskeyLogin(ctx, false, e.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ca protocol.CredentialAssertion
+	if err := json.Unmarshal(opts, &ca); err != nil {
+		t.Fatal(err)
+	}
+	return ca.Response.Challenge
+}
+
+// signWith answers challenge with a's passkey.
+func signWith(t testing.TB, a *passkeytest.Authenticator, challenge []byte) []byte {
+	t.Helper()
+	answer, err := a.Sign(a.Credentials()[0], "gatehouse.test", challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer
+}
+
+// loginPlaintext is what the service seals as a sign-in's challenge: its
+// expiry (Unix milliseconds, big endian) and 16 random bytes.
+func loginPlaintext(expires time.Time) []byte {
+	p := make([]byte, 8+16)
+	binary.BigEndian.PutUint64(p, uint64(expires.UnixMilli()))
+	rand.Read(p[8:])
+	return p
 }
 
 // lastEvent returns the company's latest audit event of type typ.
@@ -264,6 +302,12 @@ func TestPasskeyRefusals(t *testing.T) {
 				}
 				_, err = e.svc.FinishPasskeySecondFactor(ctx, res2.Challenge, answer, e.client())
 				wantCode(t, "as the second factor", err, gatehouse.EInvalidPasskey)
+				if tc.replays {
+					// The second factor's refusal did not take away the
+					// record that the sign-in's challenge was used.
+					_, err = e.svc.FinishPasskeyLogin(ctx, answer, e.client())
+					wantCode(t, "a sign-in again after the second factor's refusal", err, gatehouse.EInvalidPasskey)
+				}
 			})
 		}
 		for _, tc := range cases[:3] {
@@ -303,9 +347,85 @@ func TestPasskeyRefusals(t *testing.T) {
 			a := e.addPasskey(t, id)
 			opts, _ := e.svc.BeginPasskeyLogin(ctx, true, e.client())
 			answer, _ := a.Get(opts)
-			e.clock.Advance(auth.PasskeyCeremonyLifetime + time.Second)
+			e.clock.Advance(auth.PasskeyCeremonyLifetime)
 			_, err := e.svc.FinishPasskeyLogin(ctx, answer, e.client())
 			wantCode(t, "after the ceremony's lifetime", err, gatehouse.EInvalidPasskey)
+			if ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed); ev.Detail != "reason=unknown_ceremony" {
+				t.Errorf("passkey.failed: got %q, want reason=unknown_ceremony", ev.Detail)
+			}
+		})
+		t.Run("invalid_passkey/forged_challenge", func(t *testing.T) {
+			// A challenge the server did not seal, or one it sealed with a
+			// byte changed, signed by the right passkey: refused.
+			id := e.company(t)
+			a := e.addPasskey(t, id)
+			sealed := loginChallenge(t, e)
+			random := make([]byte, len(sealed))
+			rand.Read(random)
+			for name, challenge := range map[string][]byte{
+				"random":                   random,
+				"a byte of the sealed one": append(slices.Clone(sealed[:30]), append([]byte{sealed[30] ^ 1}, sealed[31:]...)...),
+				"the sealed one cut short": sealed[:len(sealed)-1],
+			} {
+				e.clock.Advance(time.Millisecond) // an audit event of its own
+				_, err := e.svc.FinishPasskeyLogin(ctx, signWith(t, a, challenge), e.client())
+				wantCode(t, name, err, gatehouse.EInvalidPasskey)
+				ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed)
+				if ev.Detail != "reason=unknown_ceremony" {
+					t.Errorf("%s: passkey.failed: got %q, want reason=unknown_ceremony", name, ev.Detail)
+				}
+			}
+			if _, err := e.svc.FinishPasskeyLogin(ctx, signWith(t, a, sealed), e.client()); err != nil {
+				t.Errorf("the sealed challenge itself: %v", err)
+			}
+		})
+		t.Run("invalid_passkey/sealed_otherwise", func(t *testing.T) {
+			// Sealed values that are not this service's live login
+			// challenges: of another purpose, under another key, expired.
+			// The first case, sealed as the service seals, shows that the
+			// others fail for that alone.
+			id := e.company(t)
+			a := e.addPasskey(t, id)
+			sealer := seal.New(e.key)
+			var other seal.Key
+			rand.Read(other[:])
+			cases := []struct {
+				name      string
+				challenge []byte
+				code      string
+			}{
+				{"a login challenge", sealer.Seal(loginPlaintext(e.clock.Now().Add(time.Minute)), auth.LoginChallengeAAD), ""},
+				{"another purpose", sealer.Seal(loginPlaintext(e.clock.Now().Add(time.Minute)), []byte("totp:"+id.User.ID)), gatehouse.EInvalidPasskey},
+				{"another key", seal.New(other).Seal(loginPlaintext(e.clock.Now().Add(time.Minute)), auth.LoginChallengeAAD), gatehouse.EInvalidPasskey},
+				{"expired", sealer.Seal(loginPlaintext(e.clock.Now()), auth.LoginChallengeAAD), gatehouse.EInvalidPasskey},
+			}
+			for _, tc := range cases {
+				e.clock.Advance(time.Millisecond) // an audit event of its own
+				_, err := e.svc.FinishPasskeyLogin(ctx, signWith(t, a, tc.challenge), e.client())
+				wantCode(t, tc.name, err, tc.code)
+				if tc.code != "" {
+					if ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed); ev.Detail != "reason=unknown_ceremony" {
+						t.Errorf("%s: passkey.failed: got %q, want reason=unknown_ceremony", tc.name, ev.Detail)
+					}
+				}
+			}
+		})
+		t.Run("invalid_passkey/refused_answer_uses_the_challenge", func(t *testing.T) {
+			// An answer refused (here for its origin) uses the challenge
+			// up: a right answer to it after is refused too.
+			id := e.company(t)
+			a := e.addPasskey(t, id)
+			challenge := loginChallenge(t, e)
+			a.Origin = "https://gatehouse.test.evil.example"
+			_, err := e.svc.FinishPasskeyLogin(ctx, signWith(t, a, challenge), e.client())
+			wantCode(t, "from another origin", err, gatehouse.EInvalidPasskey)
+			a.Origin = origin
+			e.clock.Advance(time.Millisecond) // after the first refusal's audit event
+			_, err = e.svc.FinishPasskeyLogin(ctx, signWith(t, a, challenge), e.client())
+			wantCode(t, "a right answer after", err, gatehouse.EInvalidPasskey)
+			if ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed); ev.Detail != "reason=unknown_ceremony" {
+				t.Errorf("passkey.failed: got %q, want reason=unknown_ceremony", ev.Detail)
+			}
 		})
 		t.Run("invalid_passkey/racing_answers", func(t *testing.T) {
 			id := e.company(t)
@@ -385,6 +505,58 @@ func TestPasskeyRefusals(t *testing.T) {
 			wantCode(t, "a disabled user's passkey", err, gatehouse.EAccountDisabled)
 		})
 	})
+}
+
+// TestPasskeyLoginBeginWritesNothing: beginning a sign-in is no write
+// transaction, however often (its challenge is sealed, not stored); the
+// sign-in is one.
+func TestPasskeyLoginBeginWritesNothing(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *env) {
+		a := e.addPasskey(t, e.company(t))
+		w := &writeCounting{Store: e.store}
+		svc := e.serviceOn(w)
+		var opts auth.PasskeyOptions
+		for i := range 10 {
+			var err error
+			if opts, err = svc.BeginPasskeyLogin(ctx, i%2 == 0, e.client()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := w.writes.Load(); n != 0 {
+			t.Errorf("ten sign-ins begun: got %d write transactions, want 0", n)
+		}
+		answer, err := a.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.FinishPasskeyLogin(ctx, answer, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.writes.Load(); n != 1 {
+			t.Errorf("one sign-in finished: got %d write transactions, want 1", n)
+		}
+	})
+}
+
+// writeCounting is the store, counting its write transactions.
+type writeCounting struct {
+	gatehouse.Store
+	writes atomic.Int64
+}
+
+func (s *writeCounting) Update(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	s.writes.Add(1)
+	return s.Store.Update(ctx, fn)
+}
+
+func (s *writeCounting) UpdateLazy(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	s.writes.Add(1)
+	return s.Store.UpdateLazy(ctx, fn)
+}
+
+func (s *writeCounting) UpdateBackground(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	s.writes.Add(1)
+	return s.Store.UpdateBackground(ctx, fn)
 }
 
 // TestPasskeyManagement: renaming and removing one's passkeys, with the

@@ -138,10 +138,19 @@ func (tx *Tx) ConsumePasskeyCeremony(challengeHash []byte) (*gatehouse.PasskeyCe
 		RETURNING `+ceremonyColumns, challengeHash, ms(tx.now)))
 }
 
-// PasskeyCeremony returns the live ceremony of the challenge.
-func (tx *Tx) PasskeyCeremony(challengeHash []byte) (*gatehouse.PasskeyCeremony, error) {
-	return scanCeremony(tx.lookupRow(`SELECT `+ceremonyColumns+` FROM passkey_ceremonies
-		WHERE challenge_hash = $1 AND expires_at > $2`, challengeHash, ms(tx.now)))
+// UseLoginChallenge inserts the used challenge of a discoverable sign-in
+// unless it is there: the challenge's unique key decides races, on
+// PostgreSQL by making the second insert wait for the first to commit.
+// ON CONFLICT DO NOTHING leaves a PostgreSQL transaction usable, so that
+// the refusal is audited in it.
+func (tx *Tx) UseLoginChallenge(challengeHash []byte, expiresAt time.Time) (bool, error) {
+	n, err := tx.exec(`INSERT INTO passkey_ceremonies (id, challenge_hash, kind, data, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (challenge_hash) DO NOTHING`,
+		gatehouse.NewID(tx.now), challengeHash, gatehouse.CeremonyLogin, []byte{}, ms(tx.now), ms(expiresAt))
+	if err != nil {
+		return false, fmt.Errorf("record passkey login challenge: %w", err)
+	}
+	return n == 1, nil
 }
 
 const ceremonyColumns = `id, challenge_hash, kind, user_id, session_id, login_challenge_id, data, created_at, expires_at`
