@@ -114,7 +114,7 @@ type PasskeyTx interface {
 	// call after it expired) get ENotFound.
 	ConsumePasskeyCeremony(challengeHash []byte) (*PasskeyCeremony, error)
 	// UseLoginChallenge records the challenge of a discoverable sign-in
-	// (CeremonyLogin) as used until it expires, as a ceremony row of that
+	// (CeremonyLogin) as used until expiresAt, as a ceremony row of that
 	// kind with no data: true the first time, false when it was recorded
 	// already (a replay). Of racing calls exactly one gets true, on every
 	// database; the row is deleted with the expired ceremonies.

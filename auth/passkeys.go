@@ -863,6 +863,12 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, answer []byte, c Clien
 	return res, nil
 }
 
+// usedLoginChallengeKept is how long the record of a used sign-in
+// challenge outlives the challenge: housekeeping on a node whose clock is
+// ahead must not delete it while a node whose clock is behind still takes
+// the challenge for live.
+const usedLoginChallengeKept = time.Minute
+
 // useLoginChallenge records a sign-in's challenge as used, in the
 // transaction that decides the sign-in: the replay of an answer, or the
 // loser of racing ones, is refused as for a ceremony used up.
@@ -870,7 +876,7 @@ func useLoginChallenge(tx gatehouse.Tx, ch *loginChallenge) (string, error) {
 	if !tx.Now().Before(ch.expires) {
 		return passkeyReasonCeremony, nil
 	}
-	fresh, err := tx.UseLoginChallenge(ch.hash, ch.expires)
+	fresh, err := tx.UseLoginChallenge(ch.hash, ch.expires.Add(usedLoginChallengeKept))
 	if err != nil || fresh {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/passkeytest"
 	"github.com/gatehouse/gatehouse/seal"
 )
@@ -350,6 +351,46 @@ func TestPasskeyRefusals(t *testing.T) {
 			e.clock.Advance(auth.PasskeyCeremonyLifetime)
 			_, err := e.svc.FinishPasskeyLogin(ctx, answer, e.client())
 			wantCode(t, "after the ceremony's lifetime", err, gatehouse.EInvalidPasskey)
+			if ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed); ev.Detail != "reason=unknown_ceremony" {
+				t.Errorf("passkey.failed: got %q, want reason=unknown_ceremony", ev.Detail)
+			}
+		})
+		t.Run("invalid_passkey/replayed_on_a_node_whose_clock_is_behind", func(t *testing.T) {
+			// Node B's clock is 30 s ahead of A's. An answer signs in on B;
+			// when B's clock is past the challenge's expiry, B's
+			// housekeeping runs while A still takes the challenge for
+			// live: the record of its use is still there, and A refuses
+			// the answer again.
+			id := e.company(t)
+			a := passkeytest.New(origin)
+			a.NoCounter = true // a synced passkey: its counter alone refuses no replay
+			e.addPasskeyWith(t, id, a, "")
+			ahead := &testenv.Clock{}
+			ahead.Advance(e.clock.Now().Sub(time.Now()) + 30*time.Second)
+			cfg := e.cfg
+			cfg.Clock = ahead
+			nodeB := testenv.OpenStore(t, cfg)
+			opts, err := e.svc.BeginPasskeyLogin(ctx, false, e.client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := a.Get(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.serviceOn(nodeB).FinishPasskeyLogin(ctx, answer, e.client()); err != nil {
+				t.Fatalf("on node B: %v", err)
+			}
+			e.clock.Advance(auth.PasskeyCeremonyLifetime - 10*time.Second)
+			ahead.Advance(auth.PasskeyCeremonyLifetime - 10*time.Second)
+			if err := nodeB.UpdateBackground(ctx, func(tx gatehouse.Tx) error {
+				_, err := tx.DeleteExpired(24 * time.Hour)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.svc.FinishPasskeyLogin(ctx, answer, e.client())
+			wantCode(t, "the same answer on node A", err, gatehouse.EInvalidPasskey)
 			if ev := e.lastEvent(t, id.User.CompanyID, gatehouse.EventPasskeyFailed); ev.Detail != "reason=unknown_ceremony" {
 				t.Errorf("passkey.failed: got %q, want reason=unknown_ceremony", ev.Detail)
 			}
