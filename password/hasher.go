@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,14 @@ type Hasher struct {
 	refusedWaitSum atomic.Int64 // nanoseconds
 	timedOut       atomic.Uint64
 
+	// OnHashing: the callback, and its state under hashingMu.
+	onHashing    func(bool)
+	hashingMu    sync.Mutex
+	hashingOn    bool      // onHashing(true) was the last call
+	hashingRuns  int       // hashes running
+	hashingEnd   time.Time // when the last hash ended
+	hashingTimer bool      // a hashingOff is scheduled
+
 	epoch      time.Time    // when the Hasher was made: lastHash counts from it
 	lastHash   atomic.Int64 // when a hash that used a slot's memory ended, in nanoseconds since epoch
 	idleTimer  atomic.Bool  // a releaseIdle is scheduled
@@ -57,6 +66,12 @@ type Hasher struct {
 // trickle of logins keeps it, short enough that a server a flood has left
 // does not keep slots × Memory resident.
 const idleRelease = 30 * time.Second
+
+// hashingIdle is how long no hash runs before OnHashing's callback hears
+// that hashing stopped: long enough that a login flood, whose hashes
+// follow each other, never switches off and on, short enough that a node
+// serving only cheap requests after a few logins does so within a second.
+const hashingIdle = time.Second
 
 // workspace is a slot's argon2id memory. Only the goroutine that holds the
 // slot (took it from Hasher.slots) touches it.
@@ -180,10 +195,70 @@ func (h *Hasher) Load() Load {
 // request was refused before any hashing.
 func (h *Hasher) Hashed() uint64 { return h.hashed.Load() }
 
+// OnHashing sets fn to be called with true before a hash starts when none
+// ran for the last second, and with false once none has run for a second.
+// Calls never overlap and alternate, true first; a hash waits for its
+// true to return. Call it before the first hash. gatehouse serve gives the
+// Go runtime one more processor per slot only while hashes run
+// (cmd/gatehouse, tuneRuntime).
+func (h *Hasher) OnHashing(fn func(hashing bool)) { h.onHashing = fn }
+
+// hashStarts tells onHashing, if set, that a hash starts.
+func (h *Hasher) hashStarts() {
+	if h.onHashing == nil {
+		return
+	}
+	h.hashingMu.Lock()
+	defer h.hashingMu.Unlock()
+	h.hashingRuns++
+	if !h.hashingOn {
+		h.hashingOn = true
+		h.onHashing(true)
+	}
+}
+
+// hashEnds schedules, if onHashing is set, the look at whether hashing
+// stopped: a timer per busy period, not per hash.
+func (h *Hasher) hashEnds() {
+	if h.onHashing == nil {
+		return
+	}
+	h.hashingMu.Lock()
+	defer h.hashingMu.Unlock()
+	h.hashingRuns--
+	h.hashingEnd = time.Now()
+	if !h.hashingTimer {
+		h.hashingTimer = true
+		time.AfterFunc(hashingIdle, h.hashingOff)
+	}
+}
+
+// hashingOff calls onHashing(false) if no hash ran for hashingIdle, and
+// otherwise looks again hashingIdle after the last one ended.
+func (h *Hasher) hashingOff() {
+	h.hashingMu.Lock()
+	defer h.hashingMu.Unlock()
+	h.hashingTimer = false
+	if h.hashingRuns > 0 {
+		return // the hash's end schedules the next look
+	}
+	if idle := time.Since(h.hashingEnd); idle < hashingIdle {
+		h.hashingTimer = true
+		time.AfterFunc(hashingIdle-idle, h.hashingOff)
+		return
+	}
+	if h.hashingOn {
+		h.hashingOn = false
+		h.onHashing(false)
+	}
+}
+
 // run derives a key in the slot's memory on a thread of lower priority.
 func (h *Hasher) run(ws *workspace, password, salt []byte, p Params) ([]byte, error) {
 	var key []byte
 	var err error
+	h.hashStarts()
+	defer h.hashEnds()
 	h.threads.Run(func() {
 		if h.derive != nil {
 			key = h.derive(password, salt, p)

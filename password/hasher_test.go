@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,4 +349,59 @@ func TestHasherString(t *testing.T) {
 	if want := "argon2id m=65536 t=1 p=1, 3 at once, " + g + ", queue wait 1s"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+// TestOnHashing: the callback hears true before the first hash of a busy
+// period runs, nothing more while hashes follow each other, and false once
+// none ran for hashingIdle; the next hash makes it true again.
+func TestOnHashing(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h, release := holdingHasher(2, time.Minute)
+		var mu sync.Mutex
+		var calls []bool
+		h.OnHashing(func(hashing bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, hashing)
+		})
+		got := func() []bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(calls)
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+					t.Errorf("Hash: %v", err)
+				}
+			})
+		}
+		synctest.Wait() // both hashes hold their slots
+		if c := got(); !slices.Equal(c, []bool{true}) {
+			t.Fatalf("while two hashes run: got calls %v, want [true]", c)
+		}
+		close(release)
+		wg.Wait()
+		time.Sleep(hashingIdle / 2)
+		if _, err := h.Hash(t.Context(), "another one"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(hashingIdle - time.Millisecond)
+		synctest.Wait()
+		if c := got(); !slices.Equal(c, []bool{true}) {
+			t.Fatalf("just under %v after the last hash: got calls %v, want [true]", hashingIdle, c)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if c := got(); !slices.Equal(c, []bool{true, false}) {
+			t.Fatalf("%v after the last hash: got calls %v, want [true false]", hashingIdle, c)
+		}
+		if _, err := h.Hash(t.Context(), "after a pause"); err != nil {
+			t.Fatal(err)
+		}
+		if c := got(); !slices.Equal(c, []bool{true, false, true}) {
+			t.Fatalf("a hash after the pause: got calls %v, want [true false true]", c)
+		}
+	})
 }

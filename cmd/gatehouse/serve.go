@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/server"
 )
 
@@ -95,7 +96,7 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	// format and level; it logs a client's error (invalid_grant, ...) as a
 	// warning and its own failures (server_error) as errors.
 	slog.SetDefault(a.Log)
-	tuneRuntime(a.Opts, env.getenv, a.Log)
+	tuneRuntime(a.Opts, a.Hasher, env.getenv, a.Log)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
@@ -138,11 +139,16 @@ func startCPUProfile(path string) (stop func(), err error) {
 }
 
 // tuneRuntime gives the Go runtime one more processor per hashing slot
-// than there are cores, unless GOMAXPROCS says otherwise: the hashes run on
-// threads of lower priority (password.Hasher), and a request that arrives
-// while every core hashes then finds a processor of the runtime free and a
-// thread the kernel runs first, instead of waiting for the runtime to
-// preempt a hash (up to 10 ms, every time).
+// than there are cores while hashes run, unless GOMAXPROCS says otherwise:
+// the hashes run on threads of lower priority (password.Hasher), and a
+// request that arrives while every core hashes then finds a processor of
+// the runtime free and a thread the kernel runs first, instead of waiting
+// for the runtime to preempt a hash (up to 10 ms, every time). Once no
+// hash has run for a second (password.Hasher.OnHashing) the processors go
+// back to one a core: more processors than cores only cost the cheap
+// requests, whose threads the kernel then switches between and whose idle
+// processors the scheduler spins looking for work, some 10% of a
+// forward-auth check's processor time (docs/BENCHMARKS.md, "Forward auth").
 //
 // Unless GOGC says otherwise, the collector lets the heap grow to
 // gcPercent over what is live before collecting: the live heap is a few
@@ -160,9 +166,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 // (docs/PASSWORDS.md, Sizing), and a limit near a legitimately large live
 // heap would make the collector run without end. An operator's GOMEMLIMIT
 // still applies, the runtime reads it.
-func tuneRuntime(o server.Options, getenv func(string) string, log *slog.Logger) {
+func tuneRuntime(o server.Options, h *password.Hasher, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.NumCPU() + o.HashSlots)
+		cores := runtime.NumCPU()
+		runtime.GOMAXPROCS(cores)
+		h.OnHashing(func(hashing bool) {
+			if hashing {
+				runtime.GOMAXPROCS(cores + o.HashSlots)
+			} else {
+				runtime.GOMAXPROCS(cores)
+			}
+		})
 	}
 	gogc := getenv("GOGC")
 	if gogc == "" {

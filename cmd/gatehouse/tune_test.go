@@ -3,11 +3,17 @@ package main
 import (
 	"io"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 
+	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/server"
 )
+
+// cheapParams are the cheapest argon2id parameters Params.Validate takes.
+var cheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // TestTuneRuntimeGCTarget: gatehouse serve sets its collector's target only
 // when the operator has not set GOGC.
@@ -24,14 +30,61 @@ func TestTuneRuntimeGCTarget(t *testing.T) {
 		}
 	}
 
-	tuneRuntime(server.Options{}, env(nil), log)
+	h := password.NewHasher(cheapParams, 1, time.Minute)
+	tuneRuntime(server.Options{}, h, env(nil), log)
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("GOGC unset: the collector's target is %d, want %d", got, gcPercent)
 	}
 	for _, v := range []string{"50", "100", "off"} {
-		tuneRuntime(server.Options{}, env(map[string]string{"GOGC": v}), log)
+		tuneRuntime(server.Options{}, h, env(map[string]string{"GOGC": v}), log)
 		if got := debug.SetGCPercent(100); got != 100 {
 			t.Errorf("GOGC=%s: tuneRuntime changed the collector's target to %d", v, got)
 		}
+	}
+}
+
+// TestTuneRuntimeProcessors: gatehouse serve runs with one processor a core,
+// one more a hashing slot while hashes run, and back to one a core once
+// they stop; with GOMAXPROCS set it leaves the processors alone.
+func TestTuneRuntimeProcessors(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	gcBefore := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(gcBefore) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cores := runtime.NumCPU()
+
+	h := password.NewHasher(cheapParams, 3, time.Minute)
+	tuneRuntime(server.Options{HashSlots: 3}, h, func(string) string { return "" }, log)
+	if got := runtime.GOMAXPROCS(0); got != cores {
+		t.Errorf("after start: got %d processors, want %d (the cores)", got, cores)
+	}
+	if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != cores+3 {
+		t.Errorf("just after a hash: got %d processors, want %d (cores + slots)", got, cores+3)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for runtime.GOMAXPROCS(0) != cores && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := runtime.GOMAXPROCS(0); got != cores {
+		t.Errorf("after the hashes stopped: got %d processors, want %d (the cores)", got, cores)
+	}
+
+	runtime.GOMAXPROCS(5)
+	h = password.NewHasher(cheapParams, 3, time.Minute)
+	tuneRuntime(server.Options{HashSlots: 3}, h, func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "5"
+		}
+		return ""
+	}, log)
+	if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != 5 {
+		t.Errorf("GOMAXPROCS=5, after a hash: got %d processors, want 5", got)
 	}
 }
