@@ -146,9 +146,6 @@ type OIDCTx interface {
 	RetireSigningKey(at time.Time) (bool, error)
 	// SigningKey returns the key that signs; ENotFound if none does.
 	SigningKey() (*OIDCSigningKey, error)
-	// SigningKeyID is the ID of SigningKey's key alone; ENotFound if none
-	// signs.
-	SigningKeyID() (string, error)
 	// SigningKeys returns the signing key and every key retired after
 	// retiredAfter, newest first.
 	SigningKeys(retiredAfter time.Time) ([]*OIDCSigningKey, error)
@@ -181,10 +178,11 @@ type OIDCTx interface {
 	// AccessTokenClient is AccessTokenSubject with what authenticates the
 	// application the token was issued to, in one query: of the
 	// Application only ClientID, RedirectURIs, Public and SecretHash.
-	// ClientCredentials reads that alone, by client ID; ENotFound if there
-	// is no such application.
+	// ClientCredentials reads that alone, by client ID, with the ID of the
+	// key that signs ("" if none): what a token request reads first, in
+	// one query; ENotFound if there is no such application.
 	AccessTokenClient(id string) (*OIDCAccessToken, *OIDCSubject, *Application, error)
-	ClientCredentials(clientID string) (*Application, error)
+	ClientCredentials(clientID string) (app *Application, signingKeyID string, err error)
 	// DeleteAccessToken reports false when there was none.
 	DeleteAccessToken(id string) (bool, error)
 

@@ -51,13 +51,6 @@ func (tx *Tx) SigningKey() (*gatehouse.OIDCSigningKey, error) {
 	return &k, nil
 }
 
-// SigningKeyID returns the ID of the key that signs.
-func (tx *Tx) SigningKeyID() (string, error) {
-	var id string
-	err := tx.lookupRow(`SELECT id FROM oidc_signing_keys WHERE retired_at = 0`).Scan(&id)
-	return id, notFound(err, "Signing key")
-}
-
 // SigningKeys returns the signing key and the keys retired after
 // retiredAfter, newest first.
 func (tx *Tx) SigningKeys(retiredAfter time.Time) ([]*gatehouse.OIDCSigningKey, error) {
@@ -328,14 +321,18 @@ func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehou
 }
 
 // ClientCredentials returns what authenticates the application with the
-// client ID: a token request's client.
-func (tx *Tx) ClientCredentials(clientID string) (*gatehouse.Application, error) {
+// client ID, and the ID of the key that signs ("" if none): what a token
+// request reads first, one lookup, not two (at most one key signs: the
+// unique index oidc_signing_keys_current).
+func (tx *Tx) ClientCredentials(clientID string) (*gatehouse.Application, string, error) {
 	var cs credentialsScan
-	err := tx.lookupRow(`SELECT `+credentialsColumns+` FROM applications a WHERE a.client_id = $1`, clientID).Scan(cs.dest()...)
+	var keyID string
+	err := tx.lookupRow(`SELECT `+credentialsColumns+`, COALESCE((SELECT id FROM oidc_signing_keys WHERE retired_at = 0), '')
+		FROM applications a WHERE a.client_id = $1`, clientID).Scan(append(cs.dest(), &keyID)...)
 	if err != nil {
-		return nil, notFound(err, "Application")
+		return nil, "", notFound(err, "Application")
 	}
-	return cs.application(), nil
+	return cs.application(), keyID, nil
 }
 
 // credentialsColumns are the four columns of an application a that

@@ -17,11 +17,27 @@ func TestSigningKeys(t *testing.T) {
 			return &gatehouse.OIDCSigningKey{ID: id, Algorithm: "RS256", PrivateKey: []byte("sealed " + id),
 				PublicKey: []byte("public " + id), CreatedAt: s.clock.Now()}
 		}
-		s.view(t, func(tx gatehouse.Tx) error {
-			_, err := tx.SigningKeyID()
-			wantCode(t, "the signing key's ID before there is one", err, gatehouse.ENotFound)
-			return nil
+		// A token request reads which key signs with its client.
+		s.update(t, func(tx gatehouse.Tx) error {
+			now := tx.Now()
+			return tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(now), ClientID: "app1", Name: "One",
+				RedirectURIs: []string{"https://one.example.com/cb"}, SecretHash: gatehouse.HashToken("s"), CreatedAt: now, UpdatedAt: now})
 		})
+		signingKeyID := func() string {
+			var id string
+			s.view(t, func(tx gatehouse.Tx) (err error) {
+				var app *gatehouse.Application
+				app, id, err = tx.ClientCredentials("app1")
+				if err == nil && app.ClientID != "app1" {
+					t.Fatalf("client credentials: got %+v", app)
+				}
+				return err
+			})
+			return id
+		}
+		if id := signingKeyID(); id != "" {
+			t.Fatalf("the signing key's ID before there is one: got %q, want none", id)
+		}
 		errs := s.concurrently(4, func(i int, tx gatehouse.Tx) error {
 			return tx.CreateSigningKey(key(string(rune('a' + i))))
 		})
@@ -43,6 +59,9 @@ func TestSigningKeys(t *testing.T) {
 		if len(first) != 1 || !first[0].RetiredAt.IsZero() || !bytes.HasPrefix(first[0].PrivateKey, []byte("sealed ")) {
 			t.Fatalf("keys: got %+v, want one signing key", first)
 		}
+		if id := signingKeyID(); id != first[0].ID {
+			t.Fatalf("the signing key's ID: got %q, want %s", id, first[0].ID)
+		}
 
 		s.clock.Advance(time.Minute)
 		var retiredAt time.Time
@@ -60,12 +79,9 @@ func TestSigningKeys(t *testing.T) {
 			!keys[1].RetiredAt.Equal(retiredAt) {
 			t.Fatalf("keys after rotation: got %+v, want z signing, then %s retired at %v", keys, first[0].ID, retiredAt)
 		}
-		s.view(t, func(tx gatehouse.Tx) error {
-			if id, err := tx.SigningKeyID(); err != nil || id != "z" {
-				t.Fatalf("the signing key's ID after rotation: got %q, %v; want z", id, err)
-			}
-			return nil
-		})
+		if id := signingKeyID(); id != "z" {
+			t.Fatalf("the signing key's ID after rotation: got %q, want z", id)
+		}
 		s.view(t, func(tx gatehouse.Tx) (err error) { keys, err = tx.SigningKeys(retiredAt); return })
 		if len(keys) != 1 || keys[0].ID != "z" {
 			t.Fatalf("keys after the old one's cutoff: got %d, want only z", len(keys))
@@ -232,12 +248,12 @@ func TestRefreshTokens(t *testing.T) {
 				t.Fatalf("access token with its client: got %+v, %+v, %+v, %v", a, sub, app, err)
 			}
 			// The same, by client ID.
-			app, err = tx.ClientCredentials("app2")
+			app, _, err = tx.ClientCredentials("app2")
 			if err != nil || app.ClientID != "app2" || !slices.Equal(app.SecretHash, gatehouse.HashToken("s")) ||
 				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.Public {
 				t.Fatalf("client credentials: got %+v, %v", app, err)
 			}
-			_, err = tx.ClientCredentials("nobody")
+			_, _, err = tx.ClientCredentials("nobody")
 			wantCode(t, "credentials of an unknown client", err, gatehouse.ENotFound)
 			return nil
 		})
