@@ -302,14 +302,24 @@ func (ss *subjectScan) subject() *gatehouse.OIDCSubject {
 // authentication and token check in one query, when a client asks about
 // its own token. The token's ID, its client's and its user's are not read
 // again from the joined rows, whose keys equal them: 20 columns, not 23
-// (the driver costs by the column, see credentialsColumns).
+// (the driver costs by the column, see credentialsColumns). Each column is
+// named by one letter, as in ForwardAuthCheck: the driver copies every
+// column's name into a new Go string on every query, and Go keeps
+// one-byte strings without allocating (docs/BENCHMARKS.md, "OpenID
+// Connect").
 func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, *gatehouse.Application, error) {
 	var a accessScan
 	var cs credentialsScan
 	var ss subjectScan
 	// Each dest starts with the ID the ...ButID columns leave out.
 	dest := append(a.dest()[1:], cs.dest()[1:]...)
-	err := tx.lookupRow(`SELECT `+accessColumnsButID+`, `+credentialsColumnsButID+`, `+subjectColumnsButID+`
+	// accessColumnsButID, credentialsColumnsButID and subjectColumnsButID,
+	// each named by one letter (a to t in the order of Scan's arguments).
+	err := tx.lookupRow(`SELECT t.family_id AS a, t.client_id AS b, t.user_id AS c, t.company_id AS d, t.scopes AS e,
+		t.auth_time AS f, t.amr AS g, t.created_at AS h, t.expires_at AS i,
+		a.redirect_uris AS j, a.public AS k, a.secret_hash AS l,
+		u.company_id AS m, c.name AS n, u.email AS o, u.name AS p, u.role AS q, u.disabled_at <> 0 AS r,
+		u.password_hash <> '' AS s, u.verified_email AS t
 		FROM oidc_access_tokens t JOIN applications a ON a.client_id = t.client_id `+subjectJoin+`
 		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)).Scan(append(dest, ss.dest()[1:]...)...)
 	if err != nil {

@@ -2,6 +2,7 @@ package sqldb_test
 
 import (
 	"bytes"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -246,6 +247,11 @@ func TestRefreshTokens(t *testing.T) {
 			if err != nil || a.ID != two.ID || sub.UserID != u.ID || app.ClientID != "app2" || !slices.Equal(app.SecretHash, gatehouse.HashToken("s")) ||
 				!slices.Equal(app.RedirectURIs, []string{"https://two.example.com/cb"}) || app.Public || app.ForwardAuthHosts != nil {
 				t.Fatalf("access token with its client: got %+v, %+v, %+v, %v", a, sub, app, err)
+			}
+			// Every field of the token and its user, as AccessTokenSubject reads them.
+			wantAT, wantSub, err := tx.AccessTokenSubject(two.ID)
+			if err != nil || !reflect.DeepEqual(a, wantAT) || *sub != *wantSub {
+				t.Fatalf("access token with its client: got %+v, %+v; AccessTokenSubject reads %+v, %+v, %v", a, sub, wantAT, wantSub, err)
 			}
 			// The same, by client ID.
 			app, _, err = tx.ClientCredentials("app2")
