@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,24 @@ func TestRevokeIntrospectEndSession(t *testing.T) {
 		status, body := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}, id, secret)
 		if status != 200 || body["active"] != true || body["sub"] != r.adminID || body["client_id"] != id {
 			t.Fatalf("introspect a live token: got %d %v", status, body)
+		}
+		// A single-page app's introspection across origins gets op's CORS
+		// answer, as the token endpoint's (the provider calls op's
+		// introspection handler without op's router).
+		for _, path := range []string{"/oauth/introspect", "/oauth/token"} {
+			req, _ := http.NewRequest("POST", r.srv.URL+path, strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "https://spa.example.com")
+			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if h := resp.Header; h.Get("Access-Control-Allow-Origin") != "https://spa.example.com" || h.Get("Access-Control-Allow-Credentials") != "true" ||
+				h.Get("Access-Control-Expose-Headers") != "Location, Content-Length" || !slices.Contains(h.Values("Vary"), "Origin") {
+				t.Errorf("POST %s from another origin: got %d %v, want op's CORS headers", path, resp.StatusCode, h)
+			}
 		}
 		if status, _ := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}, id, "wrong secret"); status != 401 && status != 400 {
 			t.Errorf("introspect with a wrong secret: got %d, want 401", status)
