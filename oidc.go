@@ -177,7 +177,9 @@ type OIDCTx interface {
 	AccessTokenScopes(id string) ([]string, *OIDCSubject, error)
 	// AccessTokenClient is AccessTokenSubject with what authenticates the
 	// application the token was issued to, in one query: of the
-	// Application only ClientID, RedirectURIs, Public and SecretHash.
+	// Application only ClientID, RedirectURIs, Public and SecretHash; of
+	// the token only what an introspection answers (not its FamilyID,
+	// CompanyID or AMR).
 	// ClientCredentials reads that alone, by client ID, with the ID of the
 	// key that signs ("" if none): what a token request reads first, in
 	// one query; ENotFound if there is no such application.

@@ -202,10 +202,7 @@ func (tx *Tx) CreateAccessToken(t *gatehouse.OIDCAccessToken) error {
 	return nil
 }
 
-const (
-	accessColumns      = `t.id, ` + accessColumnsButID
-	accessColumnsButID = `t.family_id, ` + tokenGrantColumns + `, t.created_at, t.expires_at`
-)
+const accessColumns = `t.id, t.family_id, ` + tokenGrantColumns + `, t.created_at, t.expires_at`
 
 // accessScan holds an access token's columns while a row is scanned.
 type accessScan struct {
@@ -267,9 +264,8 @@ func (tx *Tx) AccessTokenScopes(id string) ([]string, *gatehouse.OIDCSubject, er
 // subjectColumns and subjectJoin read the user of a token row t as
 // scanSubject wants them: only what the checks and the claims use.
 const (
-	subjectColumns      = `u.id, ` + subjectColumnsButID
-	subjectColumnsButID = `u.company_id, c.name, u.email, u.name, u.role, u.disabled_at <> 0, u.password_hash <> '', u.verified_email`
-	subjectJoin         = `JOIN users u ON u.id = t.user_id JOIN companies c ON c.id = u.company_id`
+	subjectColumns = `u.id, u.company_id, c.name, u.email, u.name, u.role, u.disabled_at <> 0, u.password_hash <> '', u.verified_email`
+	subjectJoin    = `JOIN users u ON u.id = t.user_id JOIN companies c ON c.id = u.company_id`
 )
 
 func scanSubject(s scanner) (*gatehouse.OIDCSubject, error) {
@@ -300,34 +296,40 @@ func (ss *subjectScan) subject() *gatehouse.OIDCSubject {
 // AccessTokenClient is AccessTokenSubject with what authenticates the
 // application the token was issued to: an introspection's client
 // authentication and token check in one query, when a client asks about
-// its own token. The token's ID, its client's and its user's are not read
-// again from the joined rows, whose keys equal them: 20 columns, not 23
-// (the driver costs by the column, see credentialsColumns). Each column is
-// named by one letter, as in ForwardAuthCheck: the driver copies every
-// column's name into a new Go string on every query, and Go keeps
-// one-byte strings without allocating (docs/BENCHMARKS.md, "OpenID
-// Connect").
+// its own token. Of the token it reads only what an introspection
+// answers (client, user, scopes, auth_time, created_at, expires_at; not its
+// family, company or amr), and the token's ID, its client's and its user's
+// are not read again from the joined rows, whose keys equal them: 17
+// columns, not 23 (the driver costs by the column, see
+// credentialsColumns). Each column is named by one letter, as in
+// ForwardAuthCheck: the driver copies every column's name into a new Go
+// string on every query, and Go keeps one-byte strings without allocating
+// (docs/BENCHMARKS.md, "OpenID Connect").
 func (tx *Tx) AccessTokenClient(id string) (*gatehouse.OIDCAccessToken, *gatehouse.OIDCSubject, *gatehouse.Application, error) {
-	var a accessScan
-	var cs credentialsScan
-	var ss subjectScan
-	// Each dest starts with the ID the ...ButID columns leave out.
-	dest := append(a.dest()[1:], cs.dest()[1:]...)
-	// accessColumnsButID, credentialsColumnsButID and subjectColumnsButID,
-	// each named by one letter (a to t in the order of Scan's arguments).
-	err := tx.lookupRow(`SELECT t.family_id AS a, t.client_id AS b, t.user_id AS c, t.company_id AS d, t.scopes AS e,
-		t.auth_time AS f, t.amr AS g, t.created_at AS h, t.expires_at AS i,
-		a.redirect_uris AS j, a.public AS k, a.secret_hash AS l,
-		u.company_id AS m, c.name AS n, u.email AS o, u.name AS p, u.role AS q, u.disabled_at <> 0 AS r,
-		u.password_hash <> '' AS s, u.verified_email AS t
+	var r struct { // one allocation for what the lookup returns
+		at                         gatehouse.OIDCAccessToken
+		cs                         credentialsScan
+		ss                         subjectScan
+		scopes                     string
+		authTime, created, expires int64
+	}
+	err := tx.lookupRow(`SELECT t.client_id AS a, t.user_id AS b, t.scopes AS c, t.auth_time AS d, t.created_at AS e,
+		t.expires_at AS f, a.redirect_uris AS g, a.public AS h, a.secret_hash AS i,
+		u.company_id AS j, c.name AS k, u.email AS l, u.name AS m, u.role AS n, u.disabled_at <> 0 AS o,
+		u.password_hash <> '' AS p, u.verified_email AS q
 		FROM oidc_access_tokens t JOIN applications a ON a.client_id = t.client_id `+subjectJoin+`
-		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)).Scan(append(dest, ss.dest()[1:]...)...)
+		WHERE t.id = $1 AND t.expires_at > $2`, id, ms(tx.now)).Scan(
+		&r.at.ClientID, &r.at.UserID, &r.scopes, &r.authTime, &r.created, &r.expires,
+		&r.cs.redirects, &r.cs.a.Public, &r.cs.a.SecretHash,
+		&r.ss.sub.CompanyID, &r.ss.sub.CompanyName, &r.ss.sub.Email, &r.ss.sub.Name, &r.ss.role, &r.ss.disabled,
+		&r.ss.hasPassword, &r.ss.sub.VerifiedEmail)
 	if err != nil {
 		return nil, nil, nil, notFound(err, "Access token")
 	}
-	at := a.token()
-	at.ID, cs.a.ClientID, ss.sub.UserID = id, at.ClientID, at.UserID
-	return at, ss.subject(), cs.application(), nil
+	r.at.ID, r.at.Scopes, r.at.AuthTime = id, strings.Fields(r.scopes), fromMS(r.authTime)
+	r.at.CreatedAt, r.at.ExpiresAt = fromMS(r.created), fromMS(r.expires)
+	r.cs.a.ClientID, r.ss.sub.UserID = r.at.ClientID, r.at.UserID
+	return &r.at, r.ss.subject(), r.cs.application(), nil
 }
 
 // ClientCredentials returns what authenticates the application with the
@@ -349,10 +351,7 @@ func (tx *Tx) ClientCredentials(clientID string) (*gatehouse.Application, string
 // authenticate it, of its thirteen: the driver costs by the column (it
 // reads each one's name and type for every query, then converts its
 // value).
-const (
-	credentialsColumns      = `a.client_id, ` + credentialsColumnsButID
-	credentialsColumnsButID = `a.redirect_uris, a.public, a.secret_hash`
-)
+const credentialsColumns = `a.client_id, a.redirect_uris, a.public, a.secret_hash`
 
 // credentialsScan holds credentialsColumns while a row is scanned.
 type credentialsScan struct {
