@@ -105,14 +105,38 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
 	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.authorize)) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
-	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return limitForm(http.HandlerFunc(p.token)) }))
-	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return p.op }))
-	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return limitForm(p.op) }))
-	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return limitForm(p.cors(p.withIssuer(p.introspect))) }))
-	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return limitForm(p.op) }))
+	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.token))) }))
+	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(p.op) }))
+	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.op)) }))
+	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.cors(p.withIssuer(p.introspect)))) }))
+	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.op)) }))
+	// A single-page app's browser asks before it sends a token or a
+	// secret across origins (CORS preflight: the Authorization header is
+	// not one a page may send unasked); op's router answers it.
+	for _, path := range []string{TokenPath, UserinfoPath, IntrospectionPath, RevocationPath} {
+		mux.Handle("OPTIONS "+path, h(func(p *Provider) http.Handler { return p.op }))
+	}
 	mux.Handle("GET "+EndSessionPath, h(func(p *Provider) http.Handler { return p.withIssuer(p.endSession) }))
 	mux.Handle("POST "+EndSessionPath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.endSession)) }))
 }
+
+// noStore marks the answers that carry tokens, secrets or a user's claims
+// as never to be kept by a cache, as RFC 6749 (5.1) and OpenID Connect
+// Core (3.1.3.3) require of the token endpoint's.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Cache-Control"] = noStoreValue
+		h["Pragma"] = noCacheValue
+		next.ServeHTTP(w, r)
+	})
+}
+
+// The values noStore sets, shared: net/http only reads them.
+var (
+	noStoreValue = []string{"no-store"}
+	noCacheValue = []string{"no-cache"}
+)
 
 // MaxFormBytes bounds the body of every POST to the provider: its forms
 // hold a few tokens, URIs and codes, and net/http would otherwise read up
