@@ -106,8 +106,8 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.authorize)) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
 	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.token))) }))
-	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(p.op) }))
-	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.op)) }))
+	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(http.HandlerFunc(p.userinfo)) }))
+	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.userinfo))) }))
 	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.cors(p.withIssuer(p.introspect)))) }))
 	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.op)) }))
 	// A single-page app's browser asks before it sends a token or a
@@ -189,6 +189,67 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenRequestKey{}, t)))
 }
+
+// userinfo lets op answer, and makes its refusals those of a bearer
+// resource (RFC 6750 3): every 401 carries WWW-Authenticate: Bearer, with
+// error="invalid_token" when a token came; a token that is not live
+// (revoked, expired; op answers 403 with {}) is 401 invalid_token, and a
+// store failure 500 server_error.
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	u := &userinfoCall{}
+	sent := r.Header.Get("Authorization") != "" || r.Form.Get("access_token") != "" || r.URL.Query().Get("access_token") != ""
+	p.op.ServeHTTP(&bearerWriter{ResponseWriter: w, realm: p.issuer, sent: sent, call: u},
+		r.WithContext(context.WithValue(r.Context(), userinfoKey{}, u)))
+}
+
+// userinfoCall is what the storage found of the token userinfo asked about.
+type userinfoCall struct{ failed error }
+
+type userinfoKey struct{}
+
+// bearerWriter rewrites op's userinfo refusals (Provider.userinfo); once
+// it has answered itself, it drops op's body.
+type bearerWriter struct {
+	http.ResponseWriter
+	realm   string
+	sent    bool // the request carried a token
+	call    *userinfoCall
+	replied bool
+}
+
+func (b *bearerWriter) WriteHeader(code int) {
+	if code == http.StatusForbidden && b.call.failed != nil {
+		b.replied = true
+		if e, ok := errors.AsType[*oidc.Error](b.call.failed); ok && e.ErrorType == oidc.ServerError {
+			b.ResponseWriter.Header().Set("Content-Type", "application/json")
+			b.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+			b.ResponseWriter.Write([]byte(`{"error":"server_error"}` + "\n"))
+			return
+		}
+		code = http.StatusUnauthorized
+		b.ResponseWriter.Header().Set("Content-Type", "application/json")
+	}
+	if code == http.StatusUnauthorized {
+		challenge := `Bearer realm="` + b.realm + `"`
+		if b.sent {
+			challenge += `, error="invalid_token", error_description="The access token is invalid, expired or revoked."`
+		}
+		b.ResponseWriter.Header().Set("WWW-Authenticate", challenge)
+	}
+	b.ResponseWriter.WriteHeader(code)
+	if b.replied {
+		b.ResponseWriter.Write([]byte(`{"error":"invalid_token","error_description":"The access token is invalid, expired or revoked."}` + "\n"))
+	}
+}
+
+func (b *bearerWriter) Write(p []byte) (int, error) {
+	if b.replied {
+		return len(p), nil
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *bearerWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // tokenRequest is what the storage read for one token request.
 type tokenRequest struct {

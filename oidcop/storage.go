@@ -304,7 +304,11 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
 	scopes, sub, err := s.svc.OIDCAccessScopes(ctx, tokenID)
 	if err != nil {
-		return storeError(err)
+		err = storeError(err)
+		if u, ok := ctx.Value(userinfoKey{}).(*userinfoCall); ok {
+			u.failed = err
+		}
+		return err
 	}
 	setClaims(info, sub, scopes)
 	return nil

@@ -1,0 +1,88 @@
+package oidcop_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
+)
+
+// call sends one request to the provider and returns its answer with the
+// body read.
+func call(t *testing.T, r *rig, method, path string, form url.Values, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, r.srv.URL+path, strings.NewReader(form.Encode()))
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// Userinfo refuses as a bearer resource (RFC 6750 3, 3.1): 401 with
+// WWW-Authenticate: Bearer, error="invalid_token" when a token came and
+// no error code when none did; a revoked token is invalid_token too.
+func TestUserinfoChallenge(t *testing.T) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
+		cfg := r.config("email")
+		tok := r.signIn(t, r.signedIn(t, r.email), cfg)
+		bearer := func(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
+		realm := `Bearer realm="` + r.srv.URL + `"`
+		invalid := realm + `, error="invalid_token", error_description="The access token is invalid, expired or revoked."`
+
+		if resp, _ := call(t, r, "GET", "/userinfo", nil, bearer(tok.AccessToken)); resp.StatusCode != 200 || resp.Header.Get("WWW-Authenticate") != "" {
+			t.Fatalf("userinfo with a live token: got %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		check := func(name string, resp *http.Response, body, want string) {
+			t.Helper()
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != want {
+				t.Errorf("%s: got %d, WWW-Authenticate %q (body %q); want 401, %q", name, resp.StatusCode,
+					resp.Header.Get("WWW-Authenticate"), body, want)
+			}
+		}
+		resp, body := call(t, r, "GET", "/userinfo", nil, nil)
+		check("no token", resp, body, realm)
+		resp, body = call(t, r, "GET", "/userinfo", nil, bearer("nonsense"))
+		check("a token that is not one", resp, body, invalid)
+		resp, body = call(t, r, "POST", "/userinfo", url.Values{"access_token": {"nonsense"}}, nil)
+		check("a token that is not one, in the form", resp, body, invalid)
+
+		if resp, _ := call(t, r, "POST", "/oauth/revoke", url.Values{"token": {tok.AccessToken}, "client_id": {cfg.ClientID},
+			"client_secret": {cfg.ClientSecret}}, nil); resp.StatusCode != 200 {
+			t.Fatalf("revoke: got %d", resp.StatusCode)
+		}
+		for _, c := range []struct {
+			name   string
+			method string
+			form   url.Values
+			header http.Header
+		}{
+			{"revoked token", "GET", nil, bearer(tok.AccessToken)},
+			{"revoked token, in the form", "POST", url.Values{"access_token": {tok.AccessToken}}, nil},
+		} {
+			resp, body := call(t, r, c.method, "/userinfo", c.form, c.header)
+			check(c.name, resp, body, invalid)
+			var e struct{ Error string }
+			if json.Unmarshal([]byte(body), &e); e.Error != "invalid_token" {
+				t.Errorf("%s: body %q, want error invalid_token", c.name, body)
+			}
+		}
+	})
+}
