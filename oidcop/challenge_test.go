@@ -86,3 +86,62 @@ func TestUserinfoChallenge(t *testing.T) {
 		}
 	})
 }
+
+// A client's failed authentication at the token, revocation and
+// introspection endpoints is 401 invalid_client in OAuth's JSON with
+// WWW-Authenticate: Basic (RFC 6749 5.2, which RFC 7009 2.2.1 and RFC 7662
+// 2.3 refer to), whichever way the client sent its credentials.
+func TestClientAuthChallenge(t *testing.T) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
+		cfg := r.config("offline_access")
+		tok := r.signIn(t, r.signedIn(t, r.email), cfg)
+		basic := func(id, secret string) http.Header {
+			req, _ := http.NewRequest("GET", "/", nil)
+			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			return req.Header
+		}
+		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+		withSecret := func(form url.Values, id, secret string) url.Values {
+			f := url.Values{"client_id": {id}, "client_secret": {secret}}
+			for k, v := range form {
+				f[k] = v
+			}
+			return f
+		}
+		access := url.Values{"token": {tok.AccessToken}}
+		want := `Basic realm="` + r.srv.URL + `"`
+		for _, c := range []struct {
+			name, path string
+			form       url.Values
+			header     http.Header
+		}{
+			{"token, wrong secret, Basic", "/oauth/token", refresh, basic(cfg.ClientID, "wrong")},
+			{"token, unknown client, Basic", "/oauth/token", refresh, basic("nope", "wrong")},
+			{"token, wrong secret, form", "/oauth/token", withSecret(refresh, cfg.ClientID, "wrong"), nil},
+			{"token, no client", "/oauth/token", refresh, nil},
+			{"revocation, wrong secret, Basic", "/oauth/revoke", access, basic(cfg.ClientID, "wrong")},
+			{"revocation, no client", "/oauth/revoke", access, nil},
+			{"introspection, wrong secret, Basic", "/oauth/introspect", access, basic(cfg.ClientID, "wrong")},
+			{"introspection, unknown client, Basic", "/oauth/introspect", access, basic("nope", "wrong")},
+			{"introspection, no client", "/oauth/introspect", access, nil},
+		} {
+			resp, body := call(t, r, "POST", c.path, c.form, c.header)
+			var e struct{ Error string }
+			json.Unmarshal([]byte(body), &e)
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != want ||
+				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || e.Error != "invalid_client" {
+				t.Errorf("%s: got %d, WWW-Authenticate %q, %s %q; want 401, %q, JSON invalid_client", c.name, resp.StatusCode,
+					resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Content-Type"), body, want)
+			}
+		}
+		// The right secret still works everywhere.
+		if resp, body := call(t, r, "POST", "/oauth/introspect", access, basic(cfg.ClientID, cfg.ClientSecret)); resp.StatusCode != 200 ||
+			!strings.Contains(body, `"active":true`) {
+			t.Errorf("introspection with the right secret: got %d %s", resp.StatusCode, body)
+		}
+		if resp, body := call(t, r, "POST", "/oauth/token", refresh, basic(cfg.ClientID, cfg.ClientSecret)); resp.StatusCode != 200 {
+			t.Errorf("refresh with the right secret: got %d %s", resp.StatusCode, body)
+		}
+	})
+}

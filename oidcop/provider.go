@@ -105,11 +105,13 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
 	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.authorize)) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
-	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.token))) }))
+	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return noStore(p.challenge(limitForm(http.HandlerFunc(p.token)))) }))
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(http.HandlerFunc(p.userinfo)) }))
 	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.userinfo))) }))
-	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.cors(p.withIssuer(p.introspect)))) }))
-	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(limitForm(p.op)) }))
+	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler {
+		return noStore(p.challenge(limitForm(p.cors(p.withIssuer(p.introspect)))))
+	}))
+	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(p.challenge(limitForm(p.op))) }))
 	// A single-page app's browser asks before it sends a token or a
 	// secret across origins (CORS preflight: the Authorization header is
 	// not one a page may send unasked); op's router answers it.
@@ -131,6 +133,53 @@ func noStore(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// challenge makes a client's failed authentication what RFC 6749 (5.2)
+// requires, and RFC 7009 and RFC 7662 refer to: a 401 names the scheme
+// the endpoint takes (WWW-Authenticate: Basic), and its body is OAuth's
+// JSON invalid_client. op answers the token and revocation endpoints'
+// 401s in JSON without the header, and an introspection's as plain text
+// naming the storage's error (op.Introspect), which is replaced.
+func (p *Provider) challenge(next http.Handler) http.Handler {
+	value := []string{`Basic realm="` + p.issuer + `"`}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&basicWriter{ResponseWriter: w, challenge: value}, r)
+	})
+}
+
+// basicWriter is challenge's writer; once it has answered itself, it
+// drops op's body.
+type basicWriter struct {
+	http.ResponseWriter
+	challenge []string
+	replied   bool
+}
+
+var invalidClientBody = []byte(`{"error":"invalid_client","error_description":"The client authentication failed."}` + "\n")
+
+func (b *basicWriter) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		h := b.ResponseWriter.Header()
+		h["WWW-Authenticate"] = b.challenge
+		if !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			b.replied = true
+			h.Set("Content-Type", "application/json")
+			b.ResponseWriter.WriteHeader(code)
+			b.ResponseWriter.Write(invalidClientBody)
+			return
+		}
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *basicWriter) Write(p []byte) (int, error) {
+	if b.replied {
+		return len(p), nil
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *basicWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // The values noStore sets, shared: net/http only reads them.
 var (
