@@ -145,3 +145,24 @@ func TestClientAuthChallenge(t *testing.T) {
 		}
 	})
 }
+
+// A revocation or an introspection without its token, a REQUIRED
+// parameter (RFC 7009 2.1, RFC 7662 2.1), is 400 invalid_request.
+func TestTokenParameterRequired(t *testing.T) {
+	servertest.ForEachDatabase(t, func(t *testing.T, db servertest.Option) {
+		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
+		cfg := r.config()
+		req, _ := http.NewRequest("GET", "/", nil)
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+		for _, path := range []string{"/oauth/revoke", "/oauth/introspect"} {
+			for _, form := range []url.Values{{}, {"token": {""}}, {"token_type_hint": {"access_token"}}} {
+				resp, body := call(t, r, "POST", path, form, req.Header)
+				var e struct{ Error string }
+				json.Unmarshal([]byte(body), &e)
+				if resp.StatusCode != http.StatusBadRequest || e.Error != "invalid_request" {
+					t.Errorf("%s with %v: got %d %q, want 400 invalid_request", path, form, resp.StatusCode, body)
+				}
+			}
+		}
+	})
+}

@@ -109,9 +109,9 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(http.HandlerFunc(p.userinfo)) }))
 	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.userinfo))) }))
 	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler {
-		return noStore(p.challenge(limitForm(p.cors(p.withIssuer(p.introspect)))))
+		return noStore(p.challenge(limitForm(requireToken(p.cors(p.withIssuer(p.introspect))))))
 	}))
-	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(p.challenge(limitForm(p.op))) }))
+	mux.Handle("POST "+RevocationPath, h(func(p *Provider) http.Handler { return noStore(p.challenge(limitForm(requireToken(p.op)))) }))
 	// A single-page app's browser asks before it sends a token or a
 	// secret across origins (CORS preflight: the Authorization header is
 	// not one a page may send unasked); op's router answers it.
@@ -205,6 +205,21 @@ func limitForm(next http.Handler) http.Handler {
 				desc = fmt.Sprintf("The request is larger than %d KiB.", MaxFormBytes>>10)
 			}
 			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("%s", desc), nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireToken refuses a revocation or an introspection without the
+// token it is about, a REQUIRED parameter (RFC 7009 2.1, RFC 7662 2.1):
+// invalid_request, as RFC 6749 (5.2) names a missing parameter, where op
+// answers 200 (an empty revocation, {"active":false}). limitForm parsed
+// the form.
+func requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PostForm.Get("token") == "" {
+			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("The token parameter is required."), nil)
 			return
 		}
 		next.ServeHTTP(w, r)
