@@ -1,5 +1,7 @@
 package sqldb
 
+import "time"
+
 // WALCommits returns, on SQLite, how many commits the writer made and how
 // many of them are known to be on the disk, and how many flushes of the
 // log that took (see walFlusher).
@@ -8,4 +10,31 @@ func WALCommits(db *DB) (issued, flushed, flushes uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.issued, f.done, f.flushes
+}
+
+// Checkpoints returns, on SQLite, the checkpointer's counts: checkpoints
+// made, those finished under the writer, those that emptied the log, and
+// the last one's error.
+func Checkpoints(db *DB) (passes, gated, truncated int, err error) {
+	c := db.ckpt
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.passes, c.gated, c.truncated, c.err
+}
+
+// SetCheckpointMarks sets the checkpointer's least time between two
+// checkpoints, and the log pages from which it finishes under the writer
+// and empties the log.
+func SetCheckpointMarks(db *DB, interval time.Duration, restartAt, truncateAt int) {
+	c := db.ckpt
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interval, c.restartAt, c.truncateAt = interval, restartAt, truncateAt
+}
+
+// WriterAutocheckpoint is the writer connection's wal_autocheckpoint.
+func WriterAutocheckpoint(db *DB) (int, error) {
+	var n int
+	err := db.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&n)
+	return n, err
 }

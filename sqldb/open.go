@@ -51,6 +51,7 @@ type Config struct {
 // DB is the store. It is safe for concurrent use.
 type DB struct {
 	dialect Dialect
+	path    string  // SQLite: the database file
 	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool
 	clock   gatehouse.Clock
@@ -64,6 +65,10 @@ type DB struct {
 	// gate orders SQLite's writers, requests first; nil on PostgreSQL,
 	// whose pool has room for requests beside the background work.
 	gate *writeGate
+	// ckpt copies SQLite's log into the database file, in place of the
+	// writer's automatic checkpoints; nil on PostgreSQL, and until Open
+	// has migrated the schema.
+	ckpt *checkpointer
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -85,8 +90,24 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("flush: %w", err)
 		}
 	}
+	if db.dialect == SQLite {
+		conn, err := sql.Open("sqlite", db.path+"?_synchronous=NORMAL&_busy_timeout="+strconv.FormatInt(checkpointBusyTimeout.Milliseconds(), 10))
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		conn.SetMaxOpenConns(1)
+		conn.SetMaxIdleConns(1)
+		conn.SetConnMaxLifetime(0)
+		conn.SetConnMaxIdleTime(0)
+		db.ckpt = newCheckpointer(conn, db.gate)
+		db.ckpt.committed() // the migrations' pages
+	}
 	return db, nil
 }
+
+// sqliteParams are the settings of every SQLite connection.
+const sqliteParams = "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL"
 
 // IsPostgresURL reports whether s names a PostgreSQL database.
 func IsPostgresURL(s string) bool {
@@ -125,8 +146,10 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	// request or queued mail survives a power cut too: the writer commits
 	// at synchronous=NORMAL and Update flushes the log after giving the
 	// writer back (walFlusher, a group commit).
-	params := "?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL"
-	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	// The writer leaves checkpoints to the checkpointer: SQLite's
+	// automatic one runs inside a commit, holding the writer.
+	params := sqliteParams
+	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +175,7 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, clock: clock, flusher: newWALFlusher(path + "-wal"), gate: &writeGate{}}, nil
+	return &DB{dialect: SQLite, write: write, read: read, clock: clock, flusher: newWALFlusher(path + "-wal"), gate: &writeGate{}, path: path}, nil
 }
 
 // makePrivate creates the database file readable by its owner only, or
@@ -235,9 +258,13 @@ func orDefault[T int | time.Duration](v, def T) T {
 // Dialect tells which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
-// Close closes the pools.
+// Close stops the checkpointer and closes the pools.
 func (db *DB) Close() error {
-	err := errors.Join(db.prepared.close(), db.writerStmts.close(), db.write.Close())
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.prepared.close(), db.writerStmts.close(), db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -88,6 +88,9 @@ func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx)
 	var ticket uint64
 	if err == nil {
 		ticket = db.flusher.committed()
+		if db.ckpt != nil {
+			db.ckpt.committed()
+		}
 	}
 	db.writerStmts.prepareWanted(context.WithoutCancel(ctx), db.write)
 	db.gate.release()
@@ -142,9 +145,14 @@ func (db *DB) scheduleFlush() {
 //
 // A checkpoint flushes the log before it copies it into the database and
 // flushes the database after, and the log is only written over from the
-// start once a checkpoint has copied all of it: so a commit whose frames
-// were checkpointed, or whose log is gone (the last connection closing
-// removes it after a checkpoint), is on the disk already.
+// start, or emptied, once a checkpoint has copied all of it: so a commit
+// whose frames were checkpointed, or whose log is gone (the last
+// connection closing removes it after a checkpoint), is on the disk
+// already. The checkpoints are the checkpointer's (checkpoint.go), not the
+// writer's, made on a connection of their own at synchronous=NORMAL, at
+// which SQLite flushes at each checkpoint (at OFF it would not, and this
+// argument would fail); the writer only starts the log over when a write
+// begins and finds all of it copied.
 //
 // A flush that fails (a failing disk) leaves the commit made and visible
 // but not known to be on the disk: its Update answers EUnavailable, as an
