@@ -142,7 +142,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	db, err := sqldb.Open(ctx, sqldb.Config{URL: o.DatabaseURL, DataDir: o.DataDir, MaxConns: o.DBMaxConns,
-		ConnectTimeout: o.DBConnectTimeout, StatementTimeout: o.DBStatementTimeout, Clock: o.Clock})
+		ConnectTimeout: o.DBConnectTimeout, StatementTimeout: o.DBStatementTimeout, Clock: o.Clock, Log: o.Log})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -469,6 +469,14 @@ func (a *App) registerGauges() {
 			}
 			return 0
 		})
+	if _, _, ok := a.DB.CheckpointStats(); ok {
+		a.Registry.NewGaugeFunc("gatehouse_sqlite_log_pages",
+			"Pages in SQLite's write-ahead log as the last checkpoint left it: stays near 1,000 under load; one that keeps growing means checkpoints that fail (the log says why) or readers that never let the log start over.",
+			func() float64 { p, _, _ := a.DB.CheckpointStats(); return float64(p) })
+		a.Registry.NewCounterFunc("gatehouse_sqlite_checkpoint_failures_total",
+			"SQLite checkpoints that failed since the start (an ERROR line says why; the log grows until one succeeds).",
+			func() float64 { _, f, _ := a.DB.CheckpointStats(); return float64(f) })
+	}
 	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", queueCount(a.Service.WebhookCounts, false))
 	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", queueCount(a.Service.WebhookCounts, true))
 	a.Registry.NewGaugeFunc("gatehouse_webhook_oldest_due_seconds",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -50,6 +51,7 @@ import (
 type checkpointer struct {
 	conn *sql.DB // one connection of its own
 	gate *writeGate
+	log  *slog.Logger
 
 	wake    chan struct{} // a commit was made since the last checkpoint
 	stop    chan struct{}
@@ -65,6 +67,8 @@ type checkpointer struct {
 	truncated    int           // of them, TRUNCATE that emptied the log
 	nextTruncate int           // log pages from which the next TRUNCATE is tried (0: truncateAt)
 	err          error         // the last checkpoint's failure, nil once one succeeds
+	logPages     int           // the pages in the log as the last checkpoint left it
+	failures     uint64        // checkpoints that failed since the start
 }
 
 // checkpointInterval is the least time between two checkpoints: at
@@ -86,8 +90,8 @@ const (
 	checkpointTruncateAt = 20000
 )
 
-func newCheckpointer(conn *sql.DB, gate *writeGate) *checkpointer {
-	c := &checkpointer{conn: conn, gate: gate, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+func newCheckpointer(conn *sql.DB, gate *writeGate, log *slog.Logger) *checkpointer {
+	c := &checkpointer{conn: conn, gate: gate, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		interval: checkpointInterval, restartAt: checkpointRestartAt, truncateAt: checkpointTruncateAt}
 	go c.run()
 	return c
@@ -112,9 +116,23 @@ func (c *checkpointer) run() {
 		}
 		err := c.checkpoint()
 		c.mu.Lock()
+		failing := c.err != nil
 		c.err = err
-		interval := c.interval
+		if err != nil {
+			c.failures++
+		}
+		interval, logPages := c.interval, c.logPages
 		c.mu.Unlock()
+		// Once when checkpoints start failing and once when they work
+		// again: the log grows meanwhile, and a node retries every
+		// interval.
+		switch {
+		case err != nil && !failing:
+			c.log.Error("SQLite checkpoint failed: the write-ahead log (gatehouse.db-wal) grows until one succeeds; check the disk",
+				"err", err, "log_pages", logPages)
+		case err == nil && failing:
+			c.log.Info("SQLite checkpoints work again", "log_pages", logPages)
+		}
 		select {
 		case <-c.stop:
 			return
@@ -133,6 +151,7 @@ func (c *checkpointer) checkpoint() error {
 	}
 	c.mu.Lock()
 	c.passes++
+	c.logPages = log
 	restartAt, truncateAt := c.restartAt, max(c.truncateAt, c.nextTruncate)
 	c.mu.Unlock()
 	// log counts the pages as the checkpoint began: all of them copied
@@ -154,6 +173,9 @@ func (c *checkpointer) checkpoint() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gated++
+	if err == nil {
+		c.logPages = after
+	}
 	if mode == "TRUNCATE" {
 		if err == nil && busy == 0 && after == 0 {
 			c.truncated++
@@ -173,6 +195,14 @@ func (c *checkpointer) pragma(ctx context.Context, mode string) (busy, log, copi
 		return 0, 0, 0, fmt.Errorf("checkpoint: %w", err)
 	}
 	return busy, log, copied, nil
+}
+
+// stats returns the pages in the log as the last checkpoint left it and
+// the checkpoints that failed since the start.
+func (c *checkpointer) stats() (logPages int, failures uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.logPages, c.failures
 }
 
 // close stops the checkpointer and closes its connection; closing again

@@ -1,10 +1,13 @@
 package sqldb_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,4 +144,65 @@ func TestCheckpointerEmptiesTheLog(t *testing.T) {
 	if err := s.raw.QueryRow("SELECT count(*) FROM companies").Scan(&n); err != nil || n != 20 {
 		t.Errorf("companies after emptying the log: %d (%v), want 20", n, err)
 	}
+}
+
+// A checkpoint that fails is counted, and said once in the log, not at
+// every retry: the log grows until one succeeds, and the operator must
+// look at the disk.
+func TestCheckpointFailuresAreReported(t *testing.T) {
+	ctx := context.Background()
+	clock := &testenv.Clock{}
+	cfg := testenv.StoreConfig(t, "sqlite", clock)
+	var logged syncBuffer
+	cfg.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	db, err := sqldb.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &store{DB: db, cfg: cfg, clock: clock}
+	defer s.Close()
+	sqldb.SetCheckpointMarks(s.DB, time.Millisecond, 1000, 20000)
+	s.company(t, "Acme")
+	testenv.WaitUntil(t, "a checkpoint", func() bool {
+		passes, _, _, err := sqldb.Checkpoints(s.DB)
+		return passes > 0 && err == nil
+	})
+	if _, failures, ok := s.DB.CheckpointStats(); !ok || failures != 0 {
+		t.Fatalf("before: %d failures (ok %v), want 0", failures, ok)
+	}
+	if err := sqldb.BreakCheckpointer(s.DB); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		s.company(t, fmt.Sprintf("Company %d", i))
+		testenv.WaitUntil(t, "a failed checkpoint", func() bool {
+			_, failures, _ := s.DB.CheckpointStats()
+			return failures > uint64(i)
+		})
+	}
+	if n := strings.Count(logged.String(), "SQLite checkpoint failed"); n != 1 {
+		t.Errorf("the failure logged %d times, want once:\n%s", n, logged.String())
+	}
+	if !strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("the failure is not an ERROR line:\n%s", logged.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the checkpointer's goroutine writes while
+// the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -38,3 +38,7 @@ func WriterAutocheckpoint(db *DB) (int, error) {
 	err := db.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&n)
 	return n, err
 }
+
+// BreakCheckpointer closes the checkpointer's connection, so that its
+// checkpoints fail from now on.
+func BreakCheckpointer(db *DB) error { return db.ckpt.conn.Close() }

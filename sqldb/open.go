@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,6 +47,9 @@ type Config struct {
 	StatementTimeout time.Duration
 	// Clock gives each transaction its time; the system clock by default.
 	Clock gatehouse.Clock
+	// Log hears what an operator must act on (SQLite's checkpoints
+	// failing); nothing by default.
+	Log *slog.Logger
 }
 
 // DB is the store. It is safe for concurrent use.
@@ -100,10 +104,27 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		conn.SetMaxIdleConns(1)
 		conn.SetConnMaxLifetime(0)
 		conn.SetConnMaxIdleTime(0)
-		db.ckpt = newCheckpointer(conn, db.gate)
+		log := cfg.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		db.ckpt = newCheckpointer(conn, db.gate, log)
 		db.ckpt.committed() // the migrations' pages
 	}
 	return db, nil
+}
+
+// CheckpointStats says, on SQLite, how many pages the write-ahead log held
+// as the checkpointer last left it, and how many of its checkpoints failed
+// since the start: a log that stays large means readers that never let
+// it start over, or checkpoints that fail (the log says why). ok is false
+// on PostgreSQL.
+func (db *DB) CheckpointStats() (logPages int, failures uint64, ok bool) {
+	if db.ckpt == nil {
+		return 0, 0, false
+	}
+	logPages, failures = db.ckpt.stats()
+	return logPages, failures, true
 }
 
 // sqliteParams are the settings of every SQLite connection.
