@@ -35,6 +35,14 @@ func call(t *testing.T, r *rig, method, path string, form url.Values, header htt
 	return resp, string(b)
 }
 
+// basicAuth is the header of a client authenticating with HTTP Basic
+// (client_secret_basic: both parts form-encoded first, RFC 6749 2.3.1).
+func basicAuth(id, secret string) http.Header {
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	return req.Header
+}
+
 // Userinfo refuses as a bearer resource (RFC 6750 3, 3.1): 401 with
 // WWW-Authenticate: Bearer, error="invalid_token" when a token came and
 // no error code when none did; a revoked token is invalid_token too.
@@ -96,11 +104,7 @@ func TestClientAuthChallenge(t *testing.T) {
 		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
 		cfg := r.config("offline_access")
 		tok := r.signIn(t, r.signedIn(t, r.email), cfg)
-		basic := func(id, secret string) http.Header {
-			req, _ := http.NewRequest("GET", "/", nil)
-			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-			return req.Header
-		}
+		basic := basicAuth
 		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 		withSecret := func(form url.Values, id, secret string) url.Values {
 			f := url.Values{"client_id": {id}, "client_secret": {secret}}

@@ -20,23 +20,10 @@ func TestTokenAnswersAreNotStored(t *testing.T) {
 		r := newRig(t, db, auth.NewApplication{FirstParty: true}, true)
 		cfg := r.config(oidc.ScopeOfflineAccess, "email")
 		tok := r.signIn(t, r.signedIn(t, r.email), cfg)
-		send := func(method, path string, form url.Values, basic bool, bearer string) *http.Response {
-			t.Helper()
-			req, _ := http.NewRequest(method, r.srv.URL+path, strings.NewReader(form.Encode()))
-			if form != nil {
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
-			if basic {
-				req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
-			}
-			if bearer != "" {
-				req.Header.Set("Authorization", "Bearer "+bearer)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+		basic := basicAuth(cfg.ClientID, cfg.ClientSecret)
+		bearer := http.Header{"Authorization": {"Bearer " + tok.AccessToken}}
+		send := func(method, path string, form url.Values, header http.Header) *http.Response {
+			resp, _ := call(t, r, method, path, form, header)
 			return resp
 		}
 		for _, c := range []struct {
@@ -44,12 +31,12 @@ func TestTokenAnswersAreNotStored(t *testing.T) {
 			resp       *http.Response
 			wantStatus int
 		}{
-			{"refresh", send("POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, true, ""), 200},
-			{"refused refresh", send("POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nonsense"}}, true, ""), 400},
-			{"userinfo GET", send("GET", "/userinfo", nil, false, tok.AccessToken), 200},
-			{"userinfo POST", send("POST", "/userinfo", url.Values{"access_token": {tok.AccessToken}}, false, ""), 200},
-			{"introspection", send("POST", "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, true, ""), 200},
-			{"revocation", send("POST", "/oauth/revoke", url.Values{"token": {tok.AccessToken}}, true, ""), 200},
+			{"refresh", send("POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, basic), 200},
+			{"refused refresh", send("POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nonsense"}}, basic), 400},
+			{"userinfo GET", send("GET", "/userinfo", nil, bearer), 200},
+			{"userinfo POST", send("POST", "/userinfo", url.Values{"access_token": {tok.AccessToken}}, nil), 200},
+			{"introspection", send("POST", "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, basic), 200},
+			{"revocation", send("POST", "/oauth/revoke", url.Values{"token": {tok.AccessToken}}, basic), 200},
 		} {
 			if c.resp.StatusCode != c.wantStatus {
 				t.Errorf("%s: got %d, want %d", c.name, c.resp.StatusCode, c.wantStatus)
@@ -74,15 +61,8 @@ func TestCORSPreflight(t *testing.T) {
 			{"/oauth/introspect", "POST"},
 			{"/oauth/revoke", "POST"},
 		} {
-			req, _ := http.NewRequest("OPTIONS", r.srv.URL+c.path, nil)
-			req.Header.Set("Origin", "https://spa.example.com")
-			req.Header.Set("Access-Control-Request-Method", c.method)
-			req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp, _ := call(t, r, "OPTIONS", c.path, nil, http.Header{"Origin": {"https://spa.example.com"},
+				"Access-Control-Request-Method": {c.method}, "Access-Control-Request-Headers": {"authorization, content-type"}})
 			h := resp.Header
 			if resp.StatusCode/100 != 2 || h.Get("Access-Control-Allow-Origin") != "https://spa.example.com" ||
 				!strings.Contains(h.Get("Access-Control-Allow-Methods"), c.method) ||
