@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -50,7 +49,7 @@ type env struct {
 	cfg    sqldb.Config
 	clock  *testenv.Clock
 	smtp   *smtptest.Server
-	log    *logBuffer
+	log    *testenv.Buffer
 	key    seal.Key     // the service's --secret-key-file key
 	seq    atomic.Int64 // numbers the companies, users and client addresses a test makes
 
@@ -83,7 +82,7 @@ func newEnv(t testing.TB, kind string) *env {
 // says otherwise.
 func newEnvHashing(t testing.TB, kind string, params password.Params, configure ...func(*auth.Config)) *env {
 	t.Helper()
-	e := &env{clock: &testenv.Clock{}, log: &logBuffer{}}
+	e := &env{clock: &testenv.Clock{}, log: &testenv.Buffer{}}
 	e.cfg = testenv.StoreConfig(t, kind, e.clock)
 	e.store = testenv.OpenStore(t, e.cfg)
 	e.smtp = smtptest.Start(t, smtptest.WithRejectedRecipients(rejectedEmail))
@@ -124,24 +123,6 @@ func newEnvHashing(t testing.TB, kind string, params password.Params, configure 
 		}
 	})
 	return e
-}
-
-// logBuffer keeps what the service logs, to show when a test fails.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var ctx = context.Background()

@@ -22,24 +22,6 @@ import (
 // SASL): a server nobody here wrote, which says whether what Gatehouse
 // sends is what a relay expects.
 
-// logBuffer keeps what a worker logs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // faults records OnHold's calls.
 type faults struct {
 	mu sync.Mutex
@@ -148,9 +130,9 @@ func checkDelivered(t *testing.T, got smtptest.Mail, want gmail.Message, to stri
 
 // heldWorker runs a worker on q that probes a held queue every probe,
 // and returns it with its log and the faults it held the queue for.
-func heldWorker(t *testing.T, q *outbox, s gmail.Sender, probe time.Duration) (*gmail.Worker, *logBuffer, *faults) {
+func heldWorker(t *testing.T, q *outbox, s gmail.Sender, probe time.Duration) (*gmail.Worker, *testenv.Buffer, *faults) {
 	t.Helper()
-	log, f := &logBuffer{}, &faults{}
+	log, f := &testenv.Buffer{}, &faults{}
 	w := &gmail.Worker{Queue: q, Sender: s, Log: slog.New(slog.NewTextHandler(io.MultiWriter(log, t.Output()), nil)),
 		ProbeBackoff: func(int) time.Duration { return probe }, OnHold: f.add}
 	runWorker(t, w)

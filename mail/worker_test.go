@@ -258,7 +258,7 @@ func TestWorkerSurvivesQueueErrors(t *testing.T) {
 		q := newOutbox(t, kind, mailFrom, nil)
 		id := q.add(t, "bob@example.com", composed(t, "bob@example.com", "after errors"))
 		q.exec(t, "ALTER TABLE outbox RENAME TO outbox_away")
-		log := &logBuffer{}
+		log := &testenv.Buffer{}
 		runWorker(t, &mail.Worker{Queue: q, Sender: newSender(t, srv.URL(), srv), Poll: 10 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(io.MultiWriter(log, t.Output()), nil))})
 		testenv.WaitUntil(t, "claims fail twice", func() bool { return strings.Count(log.String(), "cannot claim mail from the outbox") >= 2 })

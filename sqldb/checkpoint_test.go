@@ -1,7 +1,6 @@
 package sqldb_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -153,7 +152,7 @@ func TestCheckpointFailuresAreReported(t *testing.T) {
 	ctx := context.Background()
 	clock := &testenv.Clock{}
 	cfg := testenv.StoreConfig(t, "sqlite", clock)
-	var logged syncBuffer
+	var logged testenv.Buffer
 	cfg.Log = slog.New(slog.NewTextHandler(&logged, nil))
 	db, err := sqldb.Open(ctx, cfg)
 	if err != nil {
@@ -186,23 +185,4 @@ func TestCheckpointFailuresAreReported(t *testing.T) {
 	if !strings.Contains(logged.String(), "level=ERROR") {
 		t.Errorf("the failure is not an ERROR line:\n%s", logged.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer the checkpointer's goroutine writes while
-// the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,29 +86,11 @@ func (r result) wantOK(t *testing.T, what string) result {
 	return r
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // serveProcess is a running `gatehouse serve`.
 type serveProcess struct {
 	cmd            *exec.Cmd
 	URL            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testenv.Buffer
 	exited         chan struct{}
 }
 
@@ -129,7 +110,7 @@ func freeAddr(t *testing.T) string {
 func serve(t *testing.T, env []string, args ...string) *serveProcess {
 	t.Helper()
 	addr := freeAddr(t)
-	p := &serveProcess{URL: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &serveProcess{URL: "http://" + addr, stdout: &testenv.Buffer{}, stderr: &testenv.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr}, args...)...)
 	p.cmd.Env = environ(env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr

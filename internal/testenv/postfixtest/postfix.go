@@ -73,7 +73,7 @@ type Postfix struct {
 	certPEM []byte
 	cmd     *exec.Cmd
 	done    chan struct{}
-	output  *syncBuffer // master's stdout and stderr
+	output  *testenv.Buffer // master's stdout and stderr
 
 	mu        sync.Mutex
 	rejected  []string
@@ -156,7 +156,7 @@ func Start(t testing.TB, opts ...Option) *Postfix {
 	// The ports are found free and then given to Postfix, which binds them
 	// a moment later: another process may take one meanwhile. Try again.
 	for range 3 {
-		p := &Postfix{senders: []string{Sender}, done: make(chan struct{}), output: &syncBuffer{}}
+		p := &Postfix{senders: []string{Sender}, done: make(chan struct{}), output: &testenv.Buffer{}}
 		for _, o := range opts {
 			o(p)
 		}
@@ -704,22 +704,4 @@ func selfSignedPEM() (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-// syncBuffer collects master's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

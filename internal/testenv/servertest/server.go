@@ -123,7 +123,7 @@ func Open(t testing.TB, opts ...Option) *Server {
 	if cfg.Localhost {
 		base = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	}
-	logBuf := &syncBuffer{}
+	logBuf := &testenv.Buffer{}
 	o := cfg.Options
 	o.DataDir = dir
 	if o.PublicURL == "" {
@@ -189,23 +189,6 @@ func (s *Server) Start() { s.start() }
 
 // Stop shuts the server down as SIGTERM would.
 func (s *Server) Stop() { s.stop() }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
 
 // Company creates a company with an admin whose password is pw, and
 // returns the admin's ID and company ID.
