@@ -82,7 +82,14 @@ func loginChallenge(t testing.TB, e *env) []byte {
 // signWith answers challenge with a's passkey.
 func signWith(t testing.TB, a *passkeytest.Authenticator, challenge []byte) []byte {
 	t.Helper()
-	answer, err := a.Sign(a.Credentials()[0], "gatehouse.test", challenge)
+	return signWithCredential(t, a, a.Credentials()[0], challenge)
+}
+
+// signWithCredential answers challenge with one of a's credentials (a
+// clone's, say).
+func signWithCredential(t testing.TB, a *passkeytest.Authenticator, c *passkeytest.Credential, challenge []byte) []byte {
+	t.Helper()
+	answer, err := a.Sign(c, "gatehouse.test", challenge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,17 +501,7 @@ func TestPasskeyRefusals(t *testing.T) {
 			clone := *cred
 			var answers [2][]byte
 			for i, c := range []*passkeytest.Credential{cred, &clone} {
-				opts, err := e.svc.BeginPasskeyLogin(ctx, false, e.client())
-				if err != nil {
-					t.Fatal(err)
-				}
-				var ca protocol.CredentialAssertion
-				if err := json.Unmarshal(opts, &ca); err != nil {
-					t.Fatal(err)
-				}
-				if answers[i], err = a.Sign(c, ca.Response.RelyingPartyID, ca.Response.Challenge); err != nil {
-					t.Fatal(err)
-				}
+				answers[i] = signWithCredential(t, a, c, loginChallenge(t, e))
 			}
 			errs := concurrently(2, func(i int) error {
 				_, err := e.svc.FinishPasskeyLogin(ctx, answers[i], e.client())

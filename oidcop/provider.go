@@ -143,16 +143,31 @@ func noStore(next http.Handler) http.Handler {
 func (p *Provider) challenge(next http.Handler) http.Handler {
 	value := []string{`Basic realm="` + p.issuer + `"`}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&basicWriter{ResponseWriter: w, challenge: value}, r)
+		next.ServeHTTP(&basicWriter{replacing: replacing{ResponseWriter: w}, challenge: value}, r)
 	})
 }
 
-// basicWriter is challenge's writer; once it has answered itself, it
-// drops op's body.
-type basicWriter struct {
+// replacing is a writer that answers in op's place when op refuses in a
+// way the specifications do not allow (basicWriter, bearerWriter): once it
+// has replied itself, op's body is dropped.
+type replacing struct {
 	http.ResponseWriter
+	replied bool
+}
+
+func (r *replacing) Write(p []byte) (int, error) {
+	if r.replied {
+		return len(p), nil
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *replacing) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// basicWriter is challenge's writer.
+type basicWriter struct {
+	replacing
 	challenge []string
-	replied   bool
 }
 
 var invalidClientBody = []byte(`{"error":"invalid_client","error_description":"The client authentication failed."}` + "\n")
@@ -171,15 +186,6 @@ func (b *basicWriter) WriteHeader(code int) {
 	}
 	b.ResponseWriter.WriteHeader(code)
 }
-
-func (b *basicWriter) Write(p []byte) (int, error) {
-	if b.replied {
-		return len(p), nil
-	}
-	return b.ResponseWriter.Write(p)
-}
-
-func (b *basicWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // The values noStore sets, shared: net/http only reads them.
 var (
@@ -262,7 +268,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	u := &userinfoCall{}
 	sent := r.Header.Get("Authorization") != "" || r.Form.Get("access_token") != "" || r.URL.Query().Get("access_token") != ""
-	p.op.ServeHTTP(&bearerWriter{ResponseWriter: w, realm: p.issuer, sent: sent, call: u},
+	p.op.ServeHTTP(&bearerWriter{replacing: replacing{ResponseWriter: w}, realm: p.issuer, sent: sent, call: u},
 		r.WithContext(context.WithValue(r.Context(), userinfoKey{}, u)))
 }
 
@@ -271,15 +277,17 @@ type userinfoCall struct{ failed error }
 
 type userinfoKey struct{}
 
-// bearerWriter rewrites op's userinfo refusals (Provider.userinfo); once
-// it has answered itself, it drops op's body.
+// bearerWriter rewrites op's userinfo refusals (Provider.userinfo).
 type bearerWriter struct {
-	http.ResponseWriter
-	realm   string
-	sent    bool // the request carried a token
-	call    *userinfoCall
-	replied bool
+	replacing
+	realm string
+	sent  bool // the request carried a token
+	call  *userinfoCall
 }
+
+// invalidToken says why a token was refused, in the WWW-Authenticate
+// challenge and in the body alike.
+const invalidToken = "The access token is invalid, expired or revoked."
 
 func (b *bearerWriter) WriteHeader(code int) {
 	if code == http.StatusForbidden && b.call.failed != nil {
@@ -296,24 +304,15 @@ func (b *bearerWriter) WriteHeader(code int) {
 	if code == http.StatusUnauthorized {
 		challenge := `Bearer realm="` + b.realm + `"`
 		if b.sent {
-			challenge += `, error="invalid_token", error_description="The access token is invalid, expired or revoked."`
+			challenge += `, error="invalid_token", error_description="` + invalidToken + `"`
 		}
 		b.ResponseWriter.Header().Set("WWW-Authenticate", challenge)
 	}
 	b.ResponseWriter.WriteHeader(code)
 	if b.replied {
-		b.ResponseWriter.Write([]byte(`{"error":"invalid_token","error_description":"The access token is invalid, expired or revoked."}` + "\n"))
+		b.ResponseWriter.Write([]byte(`{"error":"invalid_token","error_description":"` + invalidToken + `"}` + "\n"))
 	}
 }
-
-func (b *bearerWriter) Write(p []byte) (int, error) {
-	if b.replied {
-		return len(p), nil
-	}
-	return b.ResponseWriter.Write(p)
-}
-
-func (b *bearerWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // tokenRequest is what the storage read for one token request.
 type tokenRequest struct {

@@ -14,9 +14,8 @@ import (
 // BenchmarkPasskeyCeremony is a passkey ceremony's life in the database
 // as a registration, a second factor or a re-authentication lives it (a
 // sign-in's is one insert, UseLoginChallenge): made by one transaction,
-// consumed by another
-// (both lazy, so that the figure is the writes' and not the disk's
-// flushes). cpu-ns/op is the whole process's processor time, the log's
+// consumed by another (both lazy, so that the figure is the writes' and
+// not the disk's flushes). cpu-ns/op is the whole process's processor time, the log's
 // writes and checkpoints included.
 //
 //	go test ./sqldb -run '^$' -bench PasskeyCeremony -benchtime 5000x
