@@ -105,7 +105,9 @@ func Routes(mux Router, p *Provider) {
 	mux.Handle("GET "+AuthorizePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.authorize) }))
 	mux.Handle("POST "+AuthorizePath, h(func(p *Provider) http.Handler { return limitForm(p.withIssuer(p.authorize)) }))
 	mux.Handle("GET "+ContinuePath, h(func(p *Provider) http.Handler { return p.withIssuer(p.continueAuthorization) }))
-	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler { return noStore(p.challenge(limitForm(http.HandlerFunc(p.token)))) }))
+	mux.Handle("POST "+TokenPath, h(func(p *Provider) http.Handler {
+		return noStore(p.challenge(limitForm(p.cors(p.withIssuer(p.token)))))
+	}))
 	mux.Handle("GET "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(http.HandlerFunc(p.userinfo)) }))
 	mux.Handle("POST "+UserinfoPath, h(func(p *Provider) http.Handler { return noStore(limitForm(http.HandlerFunc(p.userinfo))) }))
 	mux.Handle("POST "+IntrospectionPath, h(func(p *Provider) http.Handler {
@@ -251,13 +253,15 @@ func (p *Provider) withIssuer(f http.HandlerFunc) http.Handler {
 // (TokenRequestByRefreshToken) and for the signing key (SigningKey), one
 // after the other, each answered from that read. The refresh token is
 // taken from the form as op will take it; if op's differs, the storage
-// reads again.
+// reads again. op's handler (op.Exchange) is called directly, behind
+// op's CORS and the issuer as op's router puts them (Routes), as for
+// introspection: the router's routing is work a refresh need not do.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	t := &tokenRequest{}
 	if r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) { // limitForm parsed the form
 		t.refreshToken = r.PostForm.Get("refresh_token")
 	}
-	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenRequestKey{}, t)))
+	op.Exchange(w, r.WithContext(context.WithValue(r.Context(), tokenRequestKey{}, t)), p.op)
 }
 
 // userinfo lets op answer, and makes its refusals those of a bearer
