@@ -79,6 +79,10 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	if o.hashQueueWait <= 0 || o.hashQueueWait > maxHashQueueWait {
 		return usageError{fmt.Sprintf("--hash-queue-wait %s: want more than 0 and at most %s", o.hashQueueWait, maxHashQueueWait)}
 	}
+	// The collector's target applies from here, before the start-up's
+	// work (templates, catalogues, the database), not only once the node
+	// serves (setGCTarget).
+	gogc := setGCTarget(env.getenv)
 	if o.cpuProfile != "" {
 		stop, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
@@ -96,7 +100,8 @@ func cmdServe(ctx context.Context, env environment, args []string) error {
 	// format and level; it logs a client's error (invalid_grant, ...) as a
 	// warning and its own failures (server_error) as errors.
 	slog.SetDefault(a.Log)
-	tuneRuntime(a.Opts, a.Hasher, env.getenv, a.Log)
+	tuneRuntime(a.Opts, a.Hasher, env.getenv)
+	a.Log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "gogc", gogc)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
@@ -149,15 +154,37 @@ func startCPUProfile(path string) (stop func(), err error) {
 // requests, whose threads the kernel then switches between and whose idle
 // processors the scheduler spins looking for work, some 10% of a
 // forward-auth check's processor time (docs/BENCHMARKS.md, "Forward auth").
+func tuneRuntime(o server.Options, h *password.Hasher, getenv func(string) string) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	cores := runtime.NumCPU()
+	runtime.GOMAXPROCS(cores)
+	h.OnHashing(func(hashing bool) {
+		if hashing {
+			runtime.GOMAXPROCS(cores + o.HashSlots)
+		} else {
+			runtime.GOMAXPROCS(cores)
+		}
+	})
+}
+
+// setGCTarget lets the heap grow to gcPercent over what is live before
+// the collector runs, unless GOGC says otherwise, and returns the target
+// in force. The live heap is a few megabytes (the argon2id memory is
+// outside it), so at Go's default of 100 it collected several times a
+// second under load, a fifth of a cheap request's processor time. 200 took
+// a session or forward-auth check from about 95 to 75 µs and the peak of
+// 256 logins from 176 to 185 MB; 400 saved a little more and peaked at up
+// to 191 MB, too near the 200 MB bound (docs/BENCHMARKS.md, The
+// collector's target).
 //
-// Unless GOGC says otherwise, the collector lets the heap grow to
-// gcPercent over what is live before collecting: the live heap is a few
-// megabytes (the argon2id memory is outside it), so at Go's default of 100
-// it collected several times a second under load, a fifth of a cheap
-// request's processor time. 200 took a session or forward-auth check from
-// about 95 to 75 µs and the peak of 256 logins from 176 to 185 MB; 400
-// saved a little more and peaked at up to 191 MB, too near the 200 MB
-// bound (docs/BENCHMARKS.md, The collector's target).
+// cmdServe sets it first, before the start-up's work: the start allocates
+// about 5 MB, most of it garbage (the templates' and catalogues' checks),
+// which at Go's default target took one collection more in the middle of
+// it, and the objects that live on then pinned more half-used heap spans:
+// 0.6 MB more resident at idle than with the target set from the first
+// allocation (docs/BENCHMARKS.md, Idle memory).
 //
 // It sets no memory limit, and needs none for the hashes: each hashing slot
 // maps its argon2id memory once, outside the Go heap (password.Hasher), so
@@ -166,27 +193,15 @@ func startCPUProfile(path string) (stop func(), err error) {
 // (docs/PASSWORDS.md, Sizing), and a limit near a legitimately large live
 // heap would make the collector run without end. An operator's GOMEMLIMIT
 // still applies, the runtime reads it.
-func tuneRuntime(o server.Options, h *password.Hasher, getenv func(string) string, log *slog.Logger) {
-	if getenv("GOMAXPROCS") == "" {
-		cores := runtime.NumCPU()
-		runtime.GOMAXPROCS(cores)
-		h.OnHashing(func(hashing bool) {
-			if hashing {
-				runtime.GOMAXPROCS(cores + o.HashSlots)
-			} else {
-				runtime.GOMAXPROCS(cores)
-			}
-		})
+func setGCTarget(getenv func(string) string) (gogc string) {
+	if gogc = getenv("GOGC"); gogc != "" {
+		return gogc
 	}
-	gogc := getenv("GOGC")
-	if gogc == "" {
-		debug.SetGCPercent(gcPercent)
-		gogc = strconv.Itoa(gcPercent)
-	}
-	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "gogc", gogc)
+	debug.SetGCPercent(gcPercent)
+	return strconv.Itoa(gcPercent)
 }
 
-// gcPercent is the collector's target when GOGC is not set (tuneRuntime).
+// gcPercent is the collector's target when GOGC is not set (setGCTarget).
 const gcPercent = 200
 
 // checkPublicURL refuses a --public-url that cannot be the base of links

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"io"
-	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,30 +14,27 @@ import (
 // cheapParams are the cheapest argon2id parameters Params.Validate takes.
 var cheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// TestTuneRuntimeGCTarget: gatehouse serve sets its collector's target only
-// when the operator has not set GOGC.
-func TestTuneRuntimeGCTarget(t *testing.T) {
+// TestSetGCTarget: gatehouse serve sets its collector's target only when
+// the operator has not set GOGC, and says which target is in force.
+func TestSetGCTarget(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	env := func(vars map[string]string) func(string) string {
-		return func(k string) string {
-			if k == "GOMAXPROCS" {
-				return "2" // leave the processors alone
-			}
-			return vars[k]
-		}
+		return func(k string) string { return vars[k] }
 	}
 
-	h := password.NewHasher(cheapParams, 1, time.Minute)
-	tuneRuntime(server.Options{}, h, env(nil), log)
+	if got := setGCTarget(env(nil)); got != strconv.Itoa(gcPercent) {
+		t.Errorf("GOGC unset: setGCTarget says %q, want %q", got, strconv.Itoa(gcPercent))
+	}
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("GOGC unset: the collector's target is %d, want %d", got, gcPercent)
 	}
 	for _, v := range []string{"50", "100", "off"} {
-		tuneRuntime(server.Options{}, h, env(map[string]string{"GOGC": v}), log)
+		if got := setGCTarget(env(map[string]string{"GOGC": v})); got != v {
+			t.Errorf("GOGC=%s: setGCTarget says %q, want %q", v, got, v)
+		}
 		if got := debug.SetGCPercent(100); got != 100 {
-			t.Errorf("GOGC=%s: tuneRuntime changed the collector's target to %d", v, got)
+			t.Errorf("GOGC=%s: setGCTarget changed the collector's target to %d", v, got)
 		}
 	}
 }
@@ -51,11 +47,10 @@ func TestTuneRuntimeProcessors(t *testing.T) {
 	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
 	gcBefore := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(gcBefore) })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cores := runtime.NumCPU()
 
 	h := password.NewHasher(cheapParams, 3, time.Minute)
-	tuneRuntime(server.Options{HashSlots: 3}, h, func(string) string { return "" }, log)
+	tuneRuntime(server.Options{HashSlots: 3}, h, func(string) string { return "" })
 	if got := runtime.GOMAXPROCS(0); got != cores {
 		t.Errorf("after start: got %d processors, want %d (the cores)", got, cores)
 	}
@@ -80,7 +75,7 @@ func TestTuneRuntimeProcessors(t *testing.T) {
 			return "5"
 		}
 		return ""
-	}, log)
+	})
 	if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
 		t.Fatal(err)
 	}
