@@ -193,7 +193,8 @@ type OIDCTx interface {
 	// rotated, revoked): the caller decides.
 	RefreshTokenByHash(hash []byte) (*OIDCRefreshToken, error)
 	// RefreshTokenSubject is RefreshTokenByHash with the token's user, in
-	// one query; ENotFound when either is gone.
+	// one query, without the token's successor (SuccessorID, Successor:
+	// RefreshToken reads them); ENotFound when either is gone.
 	RefreshTokenSubject(hash []byte) (*OIDCRefreshToken, *OIDCSubject, error)
 	RefreshToken(id string) (*OIDCRefreshToken, error)
 	// RotateRefreshToken marks a current (unrotated, unrevoked) token

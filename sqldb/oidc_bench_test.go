@@ -44,6 +44,64 @@ func BenchmarkAccessTokenClient(b *testing.B) {
 	}
 }
 
+// BenchmarkRefreshTokenSubject is the query behind every refresh's check
+// (auth.ReadTokenRequest): a refresh token by its hash with its user,
+// through View, among the refresh tokens of 1,000 users of one app.
+//
+//	go test ./sqldb -run '^$' -bench RefreshTokenSubject -benchmem -benchtime 20000x
+func BenchmarkRefreshTokenSubject(b *testing.B) {
+	for _, kind := range storeKinds() {
+		b.Run(kind, func(b *testing.B) {
+			s := openStore(b, kind)
+			hashes := s.refreshTokens(b, 1000)
+			ctx := context.Background()
+			b.ReportAllocs()
+			cpu := cpuTime()
+			i := 0
+			for b.Loop() {
+				if err := s.View(ctx, func(tx gatehouse.Tx) error {
+					rt, sub, err := tx.RefreshTokenSubject(hashes[i%len(hashes)])
+					if err == nil && (rt.UserID != sub.UserID || rt.ClientID != "app1") {
+						err = fmt.Errorf("got token of %s with user %s and client %s", rt.UserID, sub.UserID, rt.ClientID)
+					}
+					return err
+				}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// refreshTokens makes n users of one company with a refresh token of
+// app1 each; it returns the tokens' hashes.
+func (s *store) refreshTokens(t testing.TB, n int) [][]byte {
+	t.Helper()
+	c := s.company(t, "Acme")
+	hashes := make([][]byte, n)
+	s.update(t, func(tx gatehouse.Tx) error {
+		now := tx.Now()
+		for i := range n {
+			u := &gatehouse.User{ID: gatehouse.NewID(now), CompanyID: c.ID, Email: fmt.Sprintf("user%04d@example.com", i),
+				Name: "User", Role: gatehouse.RoleMember, PasswordHash: "$argon2id$fake", CreatedAt: now}
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+			_, hashes[i] = gatehouse.NewToken()
+			if err := tx.CreateRefreshToken(&gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(now), TokenHash: hashes[i],
+				FamilyID: fmt.Sprintf("fam%04d", i), OIDCGrant: gatehouse.OIDCGrant{ClientID: "app1", UserID: u.ID, CompanyID: c.ID,
+					Scopes: []string{"openid", "offline_access"}, AuthTime: now, AMR: []string{"pwd"}},
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return hashes
+}
+
 // cpuTime is the processor time the process has used, the collector's
 // included: on a shared machine it varies less than ns/op.
 func cpuTime() int64 {

@@ -284,10 +284,18 @@ func TestRefreshTokens(t *testing.T) {
 			// With the client it was issued to (app1 is no registered app: none).
 			_, _, _, err = tx.AccessTokenClient(at.ID)
 			wantCode(t, "access token of no registered client", err, gatehouse.ENotFound)
+			atSub := sub
 			r, sub, err := tx.RefreshTokenSubject(rt.TokenHash)
 			if err != nil || r.ID != rt.ID || r.FamilyID != "fam1" || !slices.Equal(r.AMR, []string{"pwd"}) ||
 				sub.UserID != u.ID || sub.CompanyID != c.ID {
 				t.Fatalf("refresh token with its subject: got %+v, %+v, %v", r, sub, err)
+			}
+			// Every field it reads is RefreshTokenByHash's, and its subject
+			// AccessTokenSubject's (the same user): a column out of order
+			// fails here.
+			byHash, err := tx.RefreshTokenByHash(rt.TokenHash)
+			if err != nil || !reflect.DeepEqual(r, byHash) || *sub != *atSub {
+				t.Fatalf("refresh token with its subject: got %+v, %+v; RefreshTokenByHash reads %+v, AccessTokenSubject %+v, %v", r, sub, byHash, atSub, err)
 			}
 			// Userinfo's read: the same subject, and the scopes alone.
 			scopes, subOfScopes, err := tx.AccessTokenScopes(at.ID)
@@ -325,6 +333,17 @@ func TestRefreshTokens(t *testing.T) {
 		if got.RotatedAt.IsZero() || got.SuccessorID == "" || string(got.Successor) != "sealed" {
 			t.Fatalf("rotated token: got %+v", got)
 		}
+		// A refresh's check reads the rotation (reuse detection), not the
+		// successor, which the rotation's grace reads with RefreshToken.
+		s.view(t, func(tx gatehouse.Tx) error {
+			r, _, err := tx.RefreshTokenSubject(rt.TokenHash)
+			want := *got
+			want.SuccessorID, want.Successor = "", nil
+			if err != nil || !reflect.DeepEqual(*r, want) {
+				t.Fatalf("rotated token with its subject: got %+v, %v; want %+v", r, err, want)
+			}
+			return nil
+		})
 
 		other := refresh("app2", "fam2")
 		otherAT := access("app2", "fam2")
