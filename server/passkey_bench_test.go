@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -27,23 +30,34 @@ import (
 func BenchmarkPasskeySignIn(b *testing.B) {
 	servertest.BenchEachDatabase(b, func(b *testing.B, db servertest.Option) {
 		s := servertest.Start(b, db, servertest.WithLocalhost())
-		s.Company(b, "Acme", "ada@example.com", testenv.GoodPassword)
-		c := s.Client(b)
-		c.Token = c.Login("ada@example.com", testenv.GoodPassword)
-		a := passkeytest.New(s.URL)
-		begin := c.Do("POST", "/api/v1/me/passkeys/begin", nil)
-		var opts struct{ Options json.RawMessage }
-		if err := json.Unmarshal(begin.Body, &opts); err != nil {
-			b.Fatal(err)
+		// Each client signs in as an account of its own with a passkey of
+		// its own, as gatehouse-bench's clients do.
+		enroll := func(i int) (*passkeytest.Authenticator, *passkeytest.Credential) {
+			email := fmt.Sprintf("user%d@example.com", i)
+			s.Company(b, fmt.Sprintf("Acme %d", i), email, testenv.GoodPassword)
+			c := s.Client(b)
+			c.Token = c.Login(email, testenv.GoodPassword)
+			a := passkeytest.New(s.URL)
+			begin := c.Do("POST", "/api/v1/me/passkeys/begin", nil)
+			var opts struct{ Options json.RawMessage }
+			if err := json.Unmarshal(begin.Body, &opts); err != nil {
+				b.Fatal(err)
+			}
+			answer, _, err := a.Create(opts.Options)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r := c.Do("POST", "/api/v1/me/passkeys", map[string]any{"credential": json.RawMessage(answer)}); r.StatusCode != 201 {
+				b.Fatalf("add passkey: %d %s", r.StatusCode, r.Body)
+			}
+			return a, a.Credentials()[0]
 		}
-		answer, _, err := a.Create(opts.Options)
-		if err != nil {
-			b.Fatal(err)
+		const clients = 32
+		keys := make([]*passkeytest.Authenticator, clients)
+		creds := make([]*passkeytest.Credential, clients)
+		for i := range clients {
+			keys[i], creds[i] = enroll(i)
 		}
-		if r := c.Do("POST", "/api/v1/me/passkeys", map[string]any{"credential": json.RawMessage(answer)}); r.StatusCode != 201 {
-			b.Fatalf("add passkey: %d %s", r.StatusCode, r.Body)
-		}
-		cred := a.Credentials()[0]
 		h := handler(b, s)
 		ctx, cancel := context.WithCancel(context.Background())
 		b.Cleanup(cancel)
@@ -63,12 +77,12 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 			json.Unmarshal(post("/api/v1/login/passkey/begin", []byte("{}")), &v)
 			return v.Options
 		}
-		sign := func(options []byte) []byte {
+		sign := func(client int, options []byte) []byte {
 			var ca protocol.CredentialAssertion
 			if err := json.Unmarshal(options, &ca); err != nil {
 				b.Fatal(err)
 			}
-			answer, err := a.Sign(cred, ca.Response.RelyingPartyID, ca.Response.Challenge)
+			answer, err := keys[client].Sign(creds[client], ca.Response.RelyingPartyID, ca.Response.Challenge)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,7 +107,22 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 			})
 		}
 		options := beginLogin()
-		run("sign", func() { sign(options) })
-		run("server", func() { finish(sign(beginLogin())) })
+		run("sign", func() { sign(0, options) })
+		run("server", func() { finish(sign(0, beginLogin())) })
+		// All clients at once: their transactions share SQLite's commits
+		// (sqldb's batches), as under gatehouse-bench's load.
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			var next atomic.Int64
+			b.SetParallelism(clients / runtime.GOMAXPROCS(0))
+			cpu := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				client := int(next.Add(1)-1) % clients
+				for pb.Next() {
+					finish(sign(client, beginLogin()))
+				}
+			})
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		})
 	})
 }

@@ -1,6 +1,10 @@
 package sqldb
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
 
 // WALCommits returns, on SQLite, how many commits the writer made and how
 // many of them are known to be on the disk, and how many flushes of the
@@ -42,3 +46,17 @@ func WriterAutocheckpoint(db *DB) (int, error) {
 // BreakCheckpointer closes the checkpointer's connection, so that its
 // checkpoints fail from now on.
 func BreakCheckpointer(db *DB) error { return db.ckpt.conn.Close() }
+
+// WritersWaiting is how many requests wait for SQLite's writer.
+func WritersWaiting(db *DB) int {
+	db.gate.mu.Lock()
+	defer db.gate.mu.Unlock()
+	return len(db.gate.fg)
+}
+
+// ExecRaw runs query as it is in tx, an Update's transaction.
+func ExecRaw(tx gatehouse.Tx, query string) error {
+	t := tx.(*Tx)
+	_, err := t.q.ExecContext(t.ctx, query)
+	return err
+}

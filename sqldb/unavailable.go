@@ -30,6 +30,11 @@ func unavailable(err error) error {
 	if err == nil || gatehouse.AsError(err) != nil || !isUnavailable(err) {
 		return err
 	}
+	return errUnavailable(err)
+}
+
+// errUnavailable is EUnavailable because of err.
+func errUnavailable(err error) error {
 	return fmt.Errorf("%w: %w", &gatehouse.Error{
 		Code:       gatehouse.EUnavailable,
 		Message:    "The service is briefly unavailable. Please try again in a moment.",

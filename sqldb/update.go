@@ -64,7 +64,8 @@ func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx)
 		return db.run(ctx, sqlTx, fn)
 	}
 	// SQLite: the writer commits at synchronous=NORMAL and the log is
-	// flushed after the writer is given back (group commit, see walFlusher).
+	// flushed after the writer is given back (group commit, see walFlusher);
+	// requests waiting for the writer share its transactions (batch.go).
 	if err := db.gate.acquire(ctx, kind == inBackground); err != nil {
 		return unavailable(fmt.Errorf("begin: %w", err))
 	}
@@ -74,26 +75,14 @@ func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx)
 	// and the driver each start a goroutine per statement (and one per
 	// transaction) to watch for it, which cost more than the statements
 	// (a passkey sign-in: some twenty goroutines, 15% of its processor
-	// time in BenchmarkPasskeySignIn). Background work keeps its context,
-	// which a shutdown ends.
+	// time in BenchmarkPasskeySignIn). A statement that a context ends
+	// would also take back a whole transaction that others share.
+	// Background work keeps its context, which a shutdown ends, and a
+	// transaction of its own.
 	if kind != inBackground {
 		ctx = context.WithoutCancel(ctx)
 	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		db.gate.release()
-		return unavailable(fmt.Errorf("begin: %w", err))
-	}
-	err = db.run(ctx, sqlTx, fn)
-	var ticket uint64
-	if err == nil {
-		ticket = db.flusher.committed()
-		if db.ckpt != nil {
-			db.ckpt.committed()
-		}
-	}
-	db.writerStmts.prepareWanted(context.WithoutCancel(ctx), db.write)
-	db.gate.release()
+	ticket, err := db.writeShared(ctx, kind, fn)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,13 @@ func (g *writeGate) acquire(ctx context.Context, background bool) error {
 		if removeWaiter(&g.fg, grant) || removeWaiter(&g.bg, grant) {
 			return ctx.Err()
 		}
-		// Granted as the context ended: pass the writer on.
+		// Granted as the context ended. A request holds the writer now: a
+		// batch may be open in it (handOff), which only the holder can
+		// commit, and the request's transaction runs whatever becomes of
+		// the request anyway. Background work passes it on.
+		if !background {
+			return nil
+		}
 		g.releaseLocked()
 		return ctx.Err()
 	}
@@ -93,6 +99,23 @@ func (g *writeGate) release() {
 	if handed {
 		runtime.Gosched()
 	}
+}
+
+// handOff passes the writer to the first request waiting for it, and
+// reports whether there was one; without one the caller keeps the writer.
+// The holder of a batch (batch.go) hands it on this way with the batch
+// open, so only a request gets it: background work takes the writer only
+// from release, with no batch open.
+func (g *writeGate) handOff() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.fg) == 0 {
+		return false
+	}
+	next := g.fg[0]
+	g.fg = g.fg[1:]
+	close(next.grant) // held stays true: the writer passes to next
+	return true
 }
 
 // releaseLocked reports whether the writer went to a waiter.

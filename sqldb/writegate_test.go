@@ -177,3 +177,39 @@ func TestWriteGateHandsOverAtOnce(t *testing.T) {
 		t.Fatalf("the waiter ran before the releaser went on in %d of 20 handovers, want nearly all", first)
 	}
 }
+
+// A request that is handed the writer as its context ends keeps it: a
+// batch may be open in it (batch.go), which only the writer's holder can
+// commit.
+func TestWriteGateHandedRequestKeepsTheWriter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for range 20 {
+			var g writeGate
+			if err := g.acquire(context.Background(), false); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- g.acquire(ctx, false) }()
+			g.queued(t, 1, 0)
+			// The context ends, which wakes the waiter, and the writer is
+			// handed to it before it can leave the queue (handOff's work,
+			// under the lock the waiter needs to leave).
+			g.mu.Lock()
+			cancel()
+			close(g.fg[0].grant)
+			g.fg = g.fg[1:]
+			g.mu.Unlock()
+			if err := <-done; err != nil {
+				t.Fatalf("acquire handed the writer as its context ended: got %v, want nil", err)
+			}
+			g.mu.Lock()
+			held := g.held
+			g.mu.Unlock()
+			if !held {
+				t.Fatal("the writer is not held")
+			}
+			g.release()
+		}
+	})
+}
