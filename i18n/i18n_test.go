@@ -18,9 +18,9 @@ func TestCataloguesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en := c.msgs[Default]
+	en := c.messages(Default)
 	for _, lang := range Supported {
-		msgs := c.msgs[lang]
+		msgs := c.messages(lang)
 		for key, enMsg := range en {
 			msg, ok := msgs[key]
 			switch {
