@@ -185,6 +185,11 @@ type OIDCTx interface {
 	// one query; ENotFound if there is no such application.
 	AccessTokenClient(id string) (*OIDCAccessToken, *OIDCSubject, *Application, error)
 	ClientCredentials(clientID string) (app *Application, signingKeyID string, err error)
+	// TokenRequestRead is ClientCredentials and, when refreshHash is not
+	// nil, RefreshTokenSubject of the same token in one query: rt and sub
+	// are nil when RefreshTokenSubject would answer ENotFound; ENotFound
+	// only if there is no such application.
+	TokenRequestRead(clientID string, refreshHash []byte) (app *Application, signingKeyID string, rt *OIDCRefreshToken, sub *OIDCSubject, err error)
 	// DeleteAccessToken reports false when there was none.
 	DeleteAccessToken(id string) (bool, error)
 

@@ -402,10 +402,20 @@ func readRefresh(tx gatehouse.Tx, token string, g *RefreshGrant) (refusal, err e
 	if err != nil {
 		return nil, err
 	}
-	if err := liveRefresh(tx, g.Token); err != nil {
-		return err, nil
+	return judgeRefresh(tx, g), nil
+}
+
+// judgeRefresh says why the refresh token g read (with its user) is
+// refused: nil when it is live, errReuse when rotated past the grace.
+// g.Token nil: no such token.
+func judgeRefresh(tx gatehouse.Tx, g *RefreshGrant) error {
+	if g.Token == nil {
+		return errInvalidGrant()
 	}
-	return checkGrantUser(g.Subject), nil
+	if err := liveRefresh(tx, g.Token); err != nil {
+		return err
+	}
+	return checkGrantUser(g.Subject)
 }
 
 // admitRefresh answers what readRefresh found: the grant, or its
@@ -434,21 +444,31 @@ type TokenRequest struct {
 	key          *SigningKey            // nil: none signs
 	refreshToken string                 // "" for other grants
 	refresh      RefreshGrant
-	refusal      error // readRefresh's answer
+	refusal      error // judgeRefresh's answer
 }
 
 // ReadTokenRequest reads what authenticates the client, the refresh token
 // (refreshToken may be "": another grant) with its user, and which key
-// signs: two point lookups (the client with the key's ID, the refresh
-// token with its user), the key's row only when this node has not opened
-// that key yet.
+// signs: one point lookup (the client with the key's ID and the refresh
+// token with its user, TokenRequestRead), the key's row only when this
+// node has not opened that key yet. For an unknown client, the refresh
+// token is read alone, as before the two were one query.
 func (s *Service) ReadTokenRequest(ctx context.Context, clientID, refreshToken string) (*TokenRequest, error) {
 	t := &TokenRequest{ClientID: clientID, refreshToken: refreshToken}
 	var keyRow *gatehouse.OIDCSigningKey
 	err := s.store.View(ctx, func(tx gatehouse.Tx) error {
-		a, keyID, err := tx.ClientCredentials(clientID)
+		var hash []byte
+		if refreshToken != "" && gatehouse.TokenLooksValid(refreshToken) {
+			hash = gatehouse.HashToken(refreshToken)
+		}
+		a, keyID, rt, sub, err := tx.TokenRequestRead(clientID, hash)
 		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
 			return err
+		}
+		read := err == nil && hash != nil // the token was looked up with the client
+		if read {
+			t.refresh = RefreshGrant{Token: rt, Subject: sub}
+			t.refusal = judgeRefresh(tx, &t.refresh)
 		}
 		if err == nil && len(a.RedirectURIs) > 0 {
 			t.client = a
@@ -461,7 +481,7 @@ func (s *Service) ReadTokenRequest(ctx context.Context, clientID, refreshToken s
 				}
 			}
 		}
-		if refreshToken == "" {
+		if refreshToken == "" || read {
 			return nil
 		}
 		t.refusal, err = readRefresh(tx, refreshToken, &t.refresh)

@@ -297,6 +297,27 @@ func TestRefreshTokens(t *testing.T) {
 			if err != nil || !reflect.DeepEqual(r, byHash) || *sub != *atSub {
 				t.Fatalf("refresh token with its subject: got %+v, %+v; RefreshTokenByHash reads %+v, AccessTokenSubject %+v, %v", r, sub, byHash, atSub, err)
 			}
+			// A token request's read: the client's credentials and the
+			// token with its user in one query, whichever client the token
+			// is of (the protocol layer compares them).
+			wantApp, wantKey, err := tx.ClientCredentials("app2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, key, r2, sub2, err := tx.TokenRequestRead("app2", rt.TokenHash)
+			if err != nil || !reflect.DeepEqual(app, wantApp) || key != wantKey || !reflect.DeepEqual(r2, r) || *sub2 != *sub {
+				t.Fatalf("token request's read: got %+v, %q, %+v, %+v, %v; want %+v, %q, %+v, %+v", app, key, r2, sub2, err, wantApp, wantKey, r, sub)
+			}
+			app, key, r2, sub2, err = tx.TokenRequestRead("app2", gatehouse.HashToken("nope"))
+			if err != nil || !reflect.DeepEqual(app, wantApp) || key != wantKey || r2 != nil || sub2 != nil {
+				t.Fatalf("token request's read of an unknown token: got %+v, %q, %+v, %+v, %v; want the client alone", app, key, r2, sub2, err)
+			}
+			app, key, r2, _, err = tx.TokenRequestRead("app2", nil)
+			if err != nil || !reflect.DeepEqual(app, wantApp) || key != wantKey || r2 != nil {
+				t.Fatalf("token request's read without a token: got %+v, %q, %+v, %v", app, key, r2, err)
+			}
+			_, _, _, _, err = tx.TokenRequestRead("nobody", rt.TokenHash)
+			wantCode(t, "token request's read of an unknown client", err, gatehouse.ENotFound)
 			// Userinfo's read: the same subject, and the scopes alone.
 			scopes, subOfScopes, err := tx.AccessTokenScopes(at.ID)
 			if err != nil || !slices.Equal(scopes, at.Scopes) || *subOfScopes != *sub {
@@ -341,6 +362,10 @@ func TestRefreshTokens(t *testing.T) {
 			want.SuccessorID, want.Successor = "", nil
 			if err != nil || !reflect.DeepEqual(*r, want) {
 				t.Fatalf("rotated token with its subject: got %+v, %v; want %+v", r, err, want)
+			}
+			_, _, r, _, err = tx.TokenRequestRead("app2", rt.TokenHash)
+			if err != nil || r == nil || !reflect.DeepEqual(*r, want) {
+				t.Fatalf("token request's read of a rotated token: got %+v, %v; want %+v", r, err, want)
 			}
 			return nil
 		})
