@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -136,7 +137,7 @@ func (db *DB) takeBack(ctx context.Context, first bool) (ended bool) {
 // with b still open, passes to the first request waiting for it while b
 // has room; otherwise b is committed and the writer given back.
 func (db *DB) passOrCommit(b *batch, background bool) {
-	if !background && b.joined < maxBatch && time.Since(b.waitingSince) < maxBatchAge && db.gate.handOff() {
+	if !background && b.joined < maxBatch && time.Since(b.waitingSince) < cmp.Or(db.batchAge, maxBatchAge) && db.gate.handOff() {
 		return
 	}
 	db.commitBatch()

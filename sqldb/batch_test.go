@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -18,6 +19,8 @@ import (
 // each one's panic, if it panicked, in the order given.
 func batchOf(t *testing.T, s *store, first func(tx gatehouse.Tx) error, others ...func(tx gatehouse.Tx) error) (errs []error, panics []any) {
 	t.Helper()
+	// However slow the machine, the batch waits for all of them.
+	sqldb.SetBatchAge(s.DB, time.Hour)
 	ctx := context.Background()
 	errs = make([]error, 1+len(others))
 	panics = make([]any, 1+len(others))

@@ -60,3 +60,7 @@ func ExecRaw(tx gatehouse.Tx, query string) error {
 	_, err := t.q.ExecContext(t.ctx, query)
 	return err
 }
+
+// SetBatchAge sets how long the first transaction of a batch waits for
+// others at most (maxBatchAge).
+func SetBatchAge(db *DB, d time.Duration) { db.batchAge = d }

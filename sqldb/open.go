@@ -73,6 +73,8 @@ type DB struct {
 	// transaction in, left open by the previous holder; nil when none is.
 	// Only the holder of the writer touches it.
 	open *batch
+	// batchAge is maxBatchAge unless a test sets it.
+	batchAge time.Duration
 	// ckpt copies SQLite's log into the database file, in place of the
 	// writer's automatic checkpoints; nil on PostgreSQL, and until Open
 	// has migrated the schema.
