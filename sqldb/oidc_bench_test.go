@@ -19,29 +19,13 @@ import (
 //
 //	go test ./sqldb -run '^$' -bench AccessTokenClient -benchmem -benchtime 20000x
 func BenchmarkAccessTokenClient(b *testing.B) {
-	for _, kind := range storeKinds() {
-		b.Run(kind, func(b *testing.B) {
-			s := openStore(b, kind)
-			ids := s.accessTokens(b, 1000)
-			ctx := context.Background()
-			b.ReportAllocs()
-			cpu := cpuTime()
-			i := 0
-			for b.Loop() {
-				if err := s.View(ctx, func(tx gatehouse.Tx) error {
-					at, sub, app, err := tx.AccessTokenClient(ids[i%len(ids)])
-					if err == nil && (at.UserID != sub.UserID || app.ClientID != "app1") {
-						err = fmt.Errorf("got token of %s with user %s and client %s", at.UserID, sub.UserID, app.ClientID)
-					}
-					return err
-				}); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
-		})
-	}
+	benchLookups(b, (*store).accessTokens, func(tx gatehouse.Tx, id string) error {
+		at, sub, app, err := tx.AccessTokenClient(id)
+		if err == nil && (at.UserID != sub.UserID || app.ClientID != "app1") {
+			err = fmt.Errorf("got token of %s with user %s and client %s", at.UserID, sub.UserID, app.ClientID)
+		}
+		return err
+	})
 }
 
 // BenchmarkRefreshTokenSubject is the query behind every refresh's check
@@ -50,22 +34,28 @@ func BenchmarkAccessTokenClient(b *testing.B) {
 //
 //	go test ./sqldb -run '^$' -bench RefreshTokenSubject -benchmem -benchtime 20000x
 func BenchmarkRefreshTokenSubject(b *testing.B) {
+	benchLookups(b, (*store).refreshTokens, func(tx gatehouse.Tx, hash []byte) error {
+		rt, sub, err := tx.RefreshTokenSubject(hash)
+		if err == nil && (rt.UserID != sub.UserID || rt.ClientID != "app1") {
+			err = fmt.Errorf("got token of %s with user %s and client %s", rt.UserID, sub.UserID, rt.ClientID)
+		}
+		return err
+	})
+}
+
+// benchLookups runs lookup through View on each database, one call after
+// another, on each of the 1,000 keys that setup makes in turn.
+func benchLookups[K any](b *testing.B, setup func(s *store, t testing.TB, n int) []K, lookup func(tx gatehouse.Tx, key K) error) {
 	for _, kind := range storeKinds() {
 		b.Run(kind, func(b *testing.B) {
 			s := openStore(b, kind)
-			hashes := s.refreshTokens(b, 1000)
+			keys := setup(s, b, 1000)
 			ctx := context.Background()
 			b.ReportAllocs()
 			cpu := cpuTime()
 			i := 0
 			for b.Loop() {
-				if err := s.View(ctx, func(tx gatehouse.Tx) error {
-					rt, sub, err := tx.RefreshTokenSubject(hashes[i%len(hashes)])
-					if err == nil && (rt.UserID != sub.UserID || rt.ClientID != "app1") {
-						err = fmt.Errorf("got token of %s with user %s and client %s", rt.UserID, sub.UserID, rt.ClientID)
-					}
-					return err
-				}); err != nil {
+				if err := s.View(ctx, func(tx gatehouse.Tx) error { return lookup(tx, keys[i%len(keys)]) }); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -79,25 +69,14 @@ func BenchmarkRefreshTokenSubject(b *testing.B) {
 // app1 each; it returns the tokens' hashes.
 func (s *store) refreshTokens(t testing.TB, n int) [][]byte {
 	t.Helper()
-	c := s.company(t, "Acme")
 	hashes := make([][]byte, n)
-	s.update(t, func(tx gatehouse.Tx) error {
+	s.members(t, n, func(tx gatehouse.Tx, u *gatehouse.User, i int) error {
 		now := tx.Now()
-		for i := range n {
-			u := &gatehouse.User{ID: gatehouse.NewID(now), CompanyID: c.ID, Email: fmt.Sprintf("user%04d@example.com", i),
-				Name: "User", Role: gatehouse.RoleMember, PasswordHash: "$argon2id$fake", CreatedAt: now}
-			if err := tx.CreateUser(u); err != nil {
-				return err
-			}
-			_, hashes[i] = gatehouse.NewToken()
-			if err := tx.CreateRefreshToken(&gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(now), TokenHash: hashes[i],
-				FamilyID: fmt.Sprintf("fam%04d", i), OIDCGrant: gatehouse.OIDCGrant{ClientID: "app1", UserID: u.ID, CompanyID: c.ID,
-					Scopes: []string{"openid", "offline_access"}, AuthTime: now, AMR: []string{"pwd"}},
-				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, hashes[i] = gatehouse.NewToken()
+		return tx.CreateRefreshToken(&gatehouse.OIDCRefreshToken{ID: gatehouse.NewID(now), TokenHash: hashes[i],
+			FamilyID: fmt.Sprintf("fam%04d", i), OIDCGrant: gatehouse.OIDCGrant{ClientID: "app1", UserID: u.ID, CompanyID: u.CompanyID,
+				Scopes: []string{"openid", "offline_access"}, AuthTime: now, AMR: []string{"pwd"}},
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	})
 	return hashes
 }
@@ -114,28 +93,18 @@ func cpuTime() int64 {
 // access token of it each; it returns the tokens' IDs.
 func (s *store) accessTokens(t testing.TB, n int) []string {
 	t.Helper()
-	c := s.company(t, "Acme")
-	ids := make([]string, n)
 	s.update(t, func(tx gatehouse.Tx) error {
 		now := tx.Now()
-		if err := tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(now), ClientID: "app1", Name: "One",
-			RedirectURIs: []string{"https://one.example.com/cb"}, SecretHash: gatehouse.HashToken("s"), CreatedAt: now, UpdatedAt: now}); err != nil {
-			return err
-		}
-		for i := range n {
-			u := &gatehouse.User{ID: gatehouse.NewID(now), CompanyID: c.ID, Email: fmt.Sprintf("user%04d@example.com", i),
-				Name: "User", Role: gatehouse.RoleMember, PasswordHash: "$argon2id$fake", CreatedAt: now}
-			if err := tx.CreateUser(u); err != nil {
-				return err
-			}
-			ids[i] = gatehouse.NewID(now)
-			if err := tx.CreateAccessToken(&gatehouse.OIDCAccessToken{ID: ids[i], OIDCGrant: gatehouse.OIDCGrant{ClientID: "app1",
-				UserID: u.ID, CompanyID: c.ID, Scopes: []string{"openid", "offline_access"}, AuthTime: now},
-				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.CreateApplication(&gatehouse.Application{ID: gatehouse.NewID(now), ClientID: "app1", Name: "One",
+			RedirectURIs: []string{"https://one.example.com/cb"}, SecretHash: gatehouse.HashToken("s"), CreatedAt: now, UpdatedAt: now})
+	})
+	ids := make([]string, n)
+	s.members(t, n, func(tx gatehouse.Tx, u *gatehouse.User, i int) error {
+		now := tx.Now()
+		ids[i] = gatehouse.NewID(now)
+		return tx.CreateAccessToken(&gatehouse.OIDCAccessToken{ID: ids[i], OIDCGrant: gatehouse.OIDCGrant{ClientID: "app1",
+			UserID: u.ID, CompanyID: u.CompanyID, Scopes: []string{"openid", "offline_access"}, AuthTime: now},
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	})
 	return ids
 }

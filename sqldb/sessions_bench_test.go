@@ -63,8 +63,22 @@ func BenchmarkSessionByTokenHash(b *testing.B) {
 // the sessions' token hashes.
 func (s *store) sessions(t testing.TB, n int) [][]byte {
 	t.Helper()
-	c := s.company(t, "Acme")
 	hashes := make([][]byte, n)
+	s.members(t, n, func(tx gatehouse.Tx, u *gatehouse.User, i int) error {
+		now := tx.Now()
+		_, hashes[i] = gatehouse.NewToken()
+		return tx.CreateSession(&gatehouse.Session{ID: gatehouse.NewID(now), TokenHash: hashes[i], UserID: u.ID,
+			CompanyID: u.CompanyID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IP: "192.0.2.1",
+			UserAgent: "bench"})
+	})
+	return hashes
+}
+
+// members makes n members of one company in one transaction, and calls
+// each for every one of them in that transaction.
+func (s *store) members(t testing.TB, n int, each func(tx gatehouse.Tx, u *gatehouse.User, i int) error) {
+	t.Helper()
+	c := s.company(t, "Acme")
 	s.update(t, func(tx gatehouse.Tx) error {
 		now := tx.Now()
 		for i := range n {
@@ -73,14 +87,10 @@ func (s *store) sessions(t testing.TB, n int) [][]byte {
 			if err := tx.CreateUser(u); err != nil {
 				return err
 			}
-			_, hashes[i] = gatehouse.NewToken()
-			if err := tx.CreateSession(&gatehouse.Session{ID: gatehouse.NewID(now), TokenHash: hashes[i], UserID: u.ID,
-				CompanyID: c.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IP: "192.0.2.1",
-				UserAgent: "bench"}); err != nil {
+			if err := each(tx, u, i); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return hashes
 }
