@@ -32,7 +32,11 @@ import (
 // writes are gone through no fault of theirs, and a retry makes them.
 //
 // Background work runs alone: its context can end, and a statement that
-// a context interrupts takes back the whole transaction.
+// a context interrupts takes back the whole transaction. And an fn must
+// return its statements' errors, as every fn here does: were one to go on
+// after SQLite took the whole transaction back, its later statements, and
+// the next transaction's savepoint, would each begin a transaction of
+// their own.
 type batch struct {
 	tx           *sql.Tx
 	waitingSince time.Time     // when the first transaction in it finished
