@@ -476,6 +476,12 @@ func (a *App) registerGauges() {
 		a.Registry.NewCounterFunc("gatehouse_sqlite_checkpoint_failures_total",
 			"SQLite checkpoints that failed since the start (an ERROR line says why; the log grows until one succeeds).",
 			func() float64 { _, f, _ := a.DB.CheckpointStats(); return float64(f) })
+		a.Registry.NewCounterFunc("gatehouse_sqlite_write_transactions_total",
+			"Write transactions committed on SQLite since the start.",
+			func() float64 { t, _, _ := a.DB.WriteStats(); return float64(t) })
+		a.Registry.NewCounterFunc("gatehouse_sqlite_commits_total",
+			"SQLite commits since the start: requests waiting for the one writer share its commits, so under load transactions ÷ commits grows above 1 (DESIGN.md, SQLite).",
+			func() float64 { _, c, _ := a.DB.WriteStats(); return float64(c) })
 	}
 	a.Registry.NewGaugeFunc("gatehouse_webhook_pending", "Webhook deliveries waiting.", queueCount(a.Service.WebhookCounts, false))
 	a.Registry.NewGaugeFunc("gatehouse_webhook_failed", "Webhook deliveries given up (kept 14 days).", queueCount(a.Service.WebhookCounts, true))

@@ -104,6 +104,8 @@ func TestMetrics(t *testing.T) {
 		`gatehouse_hash_estimated_wait_seconds`,
 		`gatehouse_sqlite_log_pages`,
 		`gatehouse_sqlite_checkpoint_failures_total`,
+		`gatehouse_sqlite_write_transactions_total`,
+		`gatehouse_sqlite_commits_total`,
 		// The Go runtime's and the process's collectors.
 		`go_goroutines`,
 		`go_gc_duration_seconds_count`,

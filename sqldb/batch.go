@@ -41,6 +41,7 @@ type batch struct {
 	tx           *sql.Tx
 	waitingSince time.Time     // when the first transaction in it finished
 	joined       int           // transactions run in it
+	kept         int           // of them, those whose writes it holds
 	done         chan struct{} // closed when it is committed or failed
 	err          error         // set before done closes: why its writes are not made
 	ticket       uint64        // set before done closes: its commit's walFlusher ticket
@@ -106,6 +107,7 @@ func (db *DB) writeShared(ctx context.Context, kind updateKind, fn func(gatehous
 			return 0, b.err
 		}
 	}
+	b.kept++
 	db.passOrCommit(b, background(kind))
 	<-b.done
 	return b.ticket, b.err
@@ -156,6 +158,7 @@ func (db *DB) commitBatch() {
 		b.err = unavailable(fmt.Errorf("commit: %w", err))
 	} else {
 		b.ticket = db.flusher.committed()
+		db.committedTxs.Add(uint64(b.kept))
 		if db.ckpt != nil {
 			db.ckpt.committed()
 		}

@@ -74,6 +74,7 @@ func (s *store) companiesThere(t *testing.T, ids ...string) []string {
 func TestBatchedUpdatesShareACommit(t *testing.T) {
 	s := openStore(t, "sqlite")
 	before, _, _ := sqldb.WALCommits(s.DB)
+	txsBefore, commitsBefore, _ := s.WriteStats()
 	refused := errors.New("refused")
 	errs, _ := batchOf(t, s, createCompany(s, "a"),
 		func(tx gatehouse.Tx) error {
@@ -95,6 +96,9 @@ func TestBatchedUpdatesShareACommit(t *testing.T) {
 	}
 	if flushed < after {
 		t.Errorf("the updates returned with their commit not flushed")
+	}
+	if txs, commits, ok := s.WriteStats(); !ok || txs-txsBefore != 2 || commits-commitsBefore != 1 {
+		t.Errorf("WriteStats: got %d transactions in %d commits (ok %v), want 2 in 1", txs-txsBefore, commits-commitsBefore, ok)
 	}
 	// The writer is free again.
 	s.update(t, createCompany(s, "d"))

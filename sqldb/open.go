@@ -75,6 +75,8 @@ type DB struct {
 	open *batch
 	// batchAge is maxBatchAge unless a test sets it.
 	batchAge time.Duration
+	// committedTxs counts the write transactions committed on SQLite.
+	committedTxs atomic.Uint64
 	// ckpt copies SQLite's log into the database file, in place of the
 	// writer's automatic checkpoints; nil on PostgreSQL, and until Open
 	// has migrated the schema.
@@ -131,6 +133,17 @@ func (db *DB) CheckpointStats() (logPages int, failures uint64, ok bool) {
 	}
 	logPages, failures = db.ckpt.stats()
 	return logPages, failures, true
+}
+
+// WriteStats says, on SQLite, how many write transactions were committed
+// since the start, and in how many commits: under load the requests that
+// wait for the writer share its commits (batch.go), and transactions ÷
+// commits is how many a commit made. ok is false on PostgreSQL.
+func (db *DB) WriteStats() (transactions, commits uint64, ok bool) {
+	if db.flusher == nil {
+		return 0, 0, false
+	}
+	return db.committedTxs.Load(), db.flusher.last(), true
 }
 
 // sqliteParams are the settings of every SQLite connection.
