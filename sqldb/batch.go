@@ -88,7 +88,7 @@ func (db *DB) writeShared(ctx context.Context, kind updateKind, fn func(gatehous
 			db.passOrCommit(b, background(kind))
 		}
 	}()
-	tx := &Tx{ctx: ctx, q: b.tx, sqlTx: b.tx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
+	tx := &Tx{ctx: ctx, q: b.tx, sqlTx: b.tx, db: db, now: db.now()}
 	err := fn(tx)
 	returned = true
 

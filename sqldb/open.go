@@ -108,10 +108,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
-		conn.SetMaxOpenConns(1)
-		conn.SetMaxIdleConns(1)
-		conn.SetConnMaxLifetime(0)
-		conn.SetConnMaxIdleTime(0)
+		oneConnection(conn)
 		log := cfg.Log
 		if log == nil {
 			log = slog.New(slog.DiscardHandler)
@@ -192,21 +189,17 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	// keep each page's first copy there, which in a temporary file cost
 	// a write call a page (13% of a passkey sign-in's processor time under
 	// load, BenchmarkPasskeySignIn/sqlite/parallel).
-	params := sqliteParams
-	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(memory)")
+	write, err := sql.Open("sqlite", path+sqliteParams+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(memory)")
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
+	oneConnection(write)
 	// The writer makes the file and switches it to WAL before readers open.
 	if err := write.Ping(); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", path+params+"&_query_only=1")
+	read, err := sql.Open("sqlite", path+sqliteParams+"&_query_only=1")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -220,6 +213,15 @@ func openSQLite(cfg Config, clock gatehouse.Clock) (*DB, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	return &DB{dialect: SQLite, write: write, read: read, clock: clock, flusher: newWALFlusher(path + "-wal"), gate: &writeGate{}, path: path}, nil
+}
+
+// oneConnection makes pool one connection, kept open for ever: SQLite's
+// writer, and the checkpointer's.
+func oneConnection(pool *sql.DB) {
+	pool.SetMaxOpenConns(1)
+	pool.SetMaxIdleConns(1)
+	pool.SetConnMaxLifetime(0)
+	pool.SetConnMaxIdleTime(0)
 }
 
 // makePrivate creates the database file readable by its owner only, or

@@ -96,9 +96,13 @@ func (db *DB) update(ctx context.Context, kind updateKind, fn func(gatehouse.Tx)
 	return nil
 }
 
+// now is a transaction's time: the clock's, in UTC, to the millisecond
+// that both databases keep.
+func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Millisecond) }
+
 // run runs fn in sqlTx and commits.
 func (db *DB) run(ctx context.Context, sqlTx *sql.Tx, fn func(gatehouse.Tx) error) error {
-	tx := &Tx{ctx: ctx, q: sqlTx, sqlTx: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond)}
+	tx := &Tx{ctx: ctx, q: sqlTx, sqlTx: sqlTx, db: db, now: db.now()}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return unavailable(err)
@@ -224,7 +228,7 @@ func (f *walFlusher) sync() error {
 // View runs fn on the read pool, outside a transaction: the hot path of a
 // session check is one query, and a transaction would double its round trips.
 func (db *DB) View(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	tx := &Tx{ctx: ctx, q: db.read, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
+	tx := &Tx{ctx: ctx, q: db.read, db: db, now: db.now(), readOnly: true}
 	return unavailable(fn(tx))
 }
 
@@ -242,6 +246,6 @@ func (db *DB) ViewSnapshot(ctx context.Context, fn func(gatehouse.Tx) error) err
 		return unavailable(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // nothing to keep
-	tx := &Tx{ctx: ctx, q: sqlTx, sqlTx: sqlTx, db: db, now: db.clock.Now().UTC().Truncate(time.Millisecond), readOnly: true}
+	tx := &Tx{ctx: ctx, q: sqlTx, sqlTx: sqlTx, db: db, now: db.now(), readOnly: true}
 	return unavailable(fn(tx))
 }

@@ -109,13 +109,7 @@ func (g *writeGate) release() {
 func (g *writeGate) handOff() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.fg) == 0 {
-		return false
-	}
-	next := g.fg[0]
-	g.fg = g.fg[1:]
-	close(next.grant) // held stays true: the writer passes to next
-	return true
+	return grantFirst(&g.fg)
 }
 
 // releaseLocked reports whether the writer went to a waiter.
@@ -127,15 +121,24 @@ func (g *writeGate) releaseLocked() bool {
 		g.lastAged = time.Now()
 	}
 	for _, q := range order {
-		if len(*q) > 0 {
-			next := (*q)[0]
-			*q = (*q)[1:]
-			close(next.grant) // held stays true: the writer passes to next
+		if grantFirst(q) {
 			return true
 		}
 	}
 	g.held = false
 	return false
+}
+
+// grantFirst passes the writer to the first waiter of q, if there is one,
+// and reports whether there was; held stays true. g.mu is held.
+func grantFirst(q *[]waiter) bool {
+	if len(*q) == 0 {
+		return false
+	}
+	next := (*q)[0]
+	*q = (*q)[1:]
+	close(next.grant)
+	return true
 }
 
 func removeWaiter(q *[]waiter, c chan struct{}) bool {
