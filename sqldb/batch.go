@@ -173,6 +173,10 @@ func (db *DB) failBatch(err error) {
 	b := db.open
 	db.open = nil
 	b.tx.Rollback()
+	// Requests that had finished lose their writes: each answers 503, and
+	// a full or failing disk is what usually does this.
+	db.log.Error("SQLite took back a transaction that requests shared: each answers 503 and may retry; check the disk",
+		"requests", b.joined, "err", err)
 	b.err = errUnavailable(fmt.Errorf("a transaction sharing the commit failed: %w", err))
 	close(b.done)
 	db.releaseWriter()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +110,11 @@ func TestBatchedUpdatesShareACommit(t *testing.T) {
 // disk) fails every Update of the batch, the ones that had finished too:
 // their writes are gone, and they say so.
 func TestBatchFailsTogether(t *testing.T) {
-	s := openStore(t, "sqlite")
+	clock := &testenv.Clock{}
+	cfg := testenv.StoreConfig(t, "sqlite", clock)
+	var logged testenv.Buffer
+	cfg.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	s := &store{DB: testenv.OpenStore(t, cfg), cfg: cfg, clock: clock}
 	errs, _ := batchOf(t, s, createCompany(s, "a"),
 		func(tx gatehouse.Tx) error {
 			if err := createCompany(s, "b")(tx); err != nil {
@@ -123,6 +129,11 @@ func TestBatchFailsTogether(t *testing.T) {
 	}
 	if there := s.companiesThere(t, "a", "b"); len(there) != 0 {
 		t.Errorf("companies of the failed batch: got %v, want none", there)
+	}
+	// The operator hears of it once, with SQLite's reason.
+	if got := logged.String(); strings.Count(got, "level=ERROR") != 1 || !strings.Contains(got, "requests=2") ||
+		!strings.Contains(got, "no such savepoint") {
+		t.Errorf("log: got %q, want one ERROR line for the 2 requests with SQLite's reason", got)
 	}
 	s.update(t, createCompany(s, "c"))
 	if got := fmt.Sprint(s.companiesThere(t, "c")); got != "[c]" {

@@ -48,7 +48,8 @@ type Config struct {
 	// Clock gives each transaction its time; the system clock by default.
 	Clock gatehouse.Clock
 	// Log hears what an operator must act on (SQLite's checkpoints
-	// failing); nothing by default.
+	// failing, a transaction that requests shared taken back); nothing by
+	// default.
 	Log *slog.Logger
 }
 
@@ -73,6 +74,8 @@ type DB struct {
 	// transaction in, left open by the previous holder; nil when none is.
 	// Only the holder of the writer touches it.
 	open *batch
+	// log is Config.Log, on SQLite (PostgreSQL says nothing).
+	log *slog.Logger
 	// batchAge is maxBatchAge unless a test sets it.
 	batchAge time.Duration
 	// committedTxs counts the write transactions committed on SQLite.
@@ -109,11 +112,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, err
 		}
 		oneConnection(conn)
-		log := cfg.Log
-		if log == nil {
-			log = slog.New(slog.DiscardHandler)
+		db.log = cfg.Log
+		if db.log == nil {
+			db.log = slog.New(slog.DiscardHandler)
 		}
-		db.ckpt = newCheckpointer(conn, db.gate, log)
+		db.ckpt = newCheckpointer(conn, db.gate, db.log)
 		db.ckpt.committed() // the migrations' pages
 	}
 	return db, nil
