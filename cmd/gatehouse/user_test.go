@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/servertest"
 	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 	"github.com/gatehouse/gatehouse/sqldb"
@@ -33,7 +34,7 @@ type installation struct {
 	data string
 	env  []string
 	smtp *smtptest.Server
-	log  *bytes.Buffer
+	log  *testenv.Buffer // serve's output, read while it runs
 }
 
 func startServe(t *testing.T) *installation {
@@ -45,7 +46,7 @@ func startServe(t *testing.T) *installation {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	in := &installation{t: t, url: "http://" + addr, data: t.TempDir(), smtp: smtp, log: &bytes.Buffer{}}
+	in := &installation{t: t, url: "http://" + addr, data: t.TempDir(), smtp: smtp, log: &testenv.Buffer{}}
 	in.env = append(os.Environ(), "GATEHOUSE_DATA="+in.data, "GATEHOUSE_PUBLIC_URL="+in.url, "GATEHOUSE_SMTP_URL="+smtp.URL(),
 		"GATEHOUSE_LOG_LEVEL=debug")
 	cmd := exec.Command(binary, "serve", "--addr", addr)
