@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,23 @@ func TestTuneRuntimeProcessors(t *testing.T) {
 	}
 	if got := runtime.GOMAXPROCS(0); got != 5 {
 		t.Errorf("GOMAXPROCS=5, after a hash: got %d processors, want 5", got)
+	}
+}
+
+// TestServeLogsRuntime: gatehouse serve sets the collector's target at its
+// start (setGCTarget), and its debug log says which target is in force:
+// GOGC's when the operator set it, gcPercent otherwise.
+func TestServeLogsRuntime(t *testing.T) {
+	for _, c := range []struct{ gogc, want string }{{"", strconv.Itoa(gcPercent)}, {"150", "150"}} {
+		p := serve(t, []string{"GOGC=" + c.gogc, "GATEHOUSE_LOG_LEVEL=debug"}, "--data", t.TempDir())
+		var line string // the text handler's: msg=runtime gomaxprocs=2 gogc=200
+		for _, l := range strings.Split(p.stderr.String()+p.stdout.String(), "\n") {
+			if strings.Contains(l, " msg=runtime ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line+" ", " gogc="+c.want+" ") {
+			t.Errorf("GOGC=%q: the runtime line is %q, want gogc %s", c.gogc, line, c.want)
+		}
 	}
 }
