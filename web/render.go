@@ -284,7 +284,7 @@ func (rd *renderer) render(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	t, err := parse()
 	if err != nil {
-		rd.log.Error("parse page", "page", name, "err", err)
+		rd.log.Error("parse page", "page", name, "request_id", httpx.RequestID(r.Context()), "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
