@@ -2,6 +2,7 @@ package web
 
 import (
 	"io/fs"
+	"sync"
 	"testing"
 )
 
@@ -31,6 +32,32 @@ func TestEveryPageParsesInItsFrame(t *testing.T) {
 		}
 		if again, _ := parse(); again != tmpl {
 			t.Errorf("page %s: parsed again on its second use", name)
+		}
+	}
+}
+
+// TestPagesParseConcurrently: the first requests of a fresh node may show
+// every page at once; each page's set is parsed once, its frame's once,
+// and the copies of one frame do not race (run it with -race).
+func TestPagesParseConcurrently(t *testing.T) {
+	pages, err := parsePages() // fresh, not the process's parsedPages
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for name, parse := range pages {
+		for range 2 {
+			wg.Go(func() {
+				if _, err := parse(); err != nil {
+					t.Errorf("page %s: %v", name, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for name, parse := range pages {
+		if a, _ := parse(); a == nil || a.Lookup("base.html") == nil {
+			t.Errorf("page %s: no base.html in its set", name)
 		}
 	}
 }
