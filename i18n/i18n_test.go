@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -102,4 +103,25 @@ func TestT(t *testing.T) {
 			t.Errorf("T(%s) with a number: got %q, want %q", lang, got, want)
 		}
 	}
+}
+
+// TestFirstUseConcurrently: a fresh node's first requests may ask for
+// every language at once; each catalogue is decoded once and read by all
+// (run it with -race).
+func TestFirstUseConcurrently(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, lang := range Supported {
+		for range 4 {
+			wg.Go(func() {
+				if got := c.T(lang, "reset.for", "email", "ada@example.com"); !strings.Contains(got, "ada@example.com") || got == "reset.for" {
+					t.Errorf("T(%s): got %q", lang, got)
+				}
+			})
+		}
+	}
+	wg.Wait()
 }
