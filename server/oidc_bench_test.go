@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,23 +154,24 @@ func BenchmarkOIDCLoad(b *testing.B) {
 		b.Cleanup(bare.Close)
 		hc := loadgen.NewHTTPClient(clients)
 		b.Cleanup(hc.CloseIdleConnections)
-		do := func(req *http.Request) []byte {
+		do := func(req *http.Request) ([]byte, error) {
 			resp, err := hc.Do(req)
 			if err != nil {
-				b.Fatal(err)
+				return nil, err
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != 200 {
-				b.Fatalf("%s %s: got %d %s", req.Method, req.URL.Path, resp.StatusCode, body)
+				return nil, fmt.Errorf("%s %s: got %d %s", req.Method, req.URL.Path, resp.StatusCode, body)
 			}
-			return body
+			return body, nil
 		}
-		userinfo := func(base string) func(i int) {
-			return func(i int) {
+		userinfo := func(base string) func(i int) error {
+			return func(i int) error {
 				req, _ := http.NewRequest("GET", base+"/userinfo", nil)
 				req.Header.Set("Authorization", "Bearer "+access[i])
-				do(req)
+				_, err := do(req)
+				return err
 			}
 		}
 		form := func(path string, f url.Values) *http.Request {
@@ -180,29 +182,52 @@ func BenchmarkOIDCLoad(b *testing.B) {
 		}
 		for _, bc := range []struct {
 			name string
-			call func(i int)
+			call func(i int) error
 		}{
 			{"bare", userinfo(bare.URL)},
 			{"userinfo", userinfo(s.URL)},
-			{"introspection", func(i int) { do(form("/oauth/introspect", url.Values{"token": {access[i]}})) }},
-			{"refresh", func(i int) {
-				_, refresh[i] = tokensOf(b, do(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh[i]}})))
+			{"introspection", func(i int) error {
+				_, err := do(form("/oauth/introspect", url.Values{"token": {access[i]}}))
+				return err
+			}},
+			{"refresh", func(i int) error {
+				body, err := do(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh[i]}}))
+				if err != nil {
+					return err
+				}
+				var tok struct {
+					RefreshToken string `json:"refresh_token"`
+				}
+				if err := json.Unmarshal(body, &tok); err != nil || tok.RefreshToken == "" {
+					return fmt.Errorf("token answer %s: %v", body, err)
+				}
+				refresh[i] = tok.RefreshToken
+				return nil
 			}},
 		} {
-			b.Run(bc.name, func(b *testing.B) {
-				var next atomic.Int64
-				b.SetParallelism(clients / runtime.GOMAXPROCS(0))
-				cpu := cpuTime()
-				b.RunParallel(func(pb *testing.PB) {
-					i := int(next.Add(1)-1) % clients
-					for pb.Next() {
-						bc.call(i)
-					}
-				})
-				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
-			})
+			b.Run(bc.name, func(b *testing.B) { runClients(b, clients, bc.call) })
 		}
 	})
+}
+
+// runClients runs call for b.N iterations from clients goroutines at once,
+// each with its own i below clients, and reports the process's processor
+// time an iteration. A failing call fails the benchmark and stops its
+// goroutine (FailNow may not be called from these goroutines).
+func runClients(b *testing.B, clients int, call func(i int) error) {
+	var next atomic.Int64
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+	cpu := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)-1) % clients
+		for pb.Next() {
+			if err := call(i); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // oidcHandler is handler with the OpenID Connect provider, as App.Serve

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"runtime"
-	"sync/atomic"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -61,68 +59,80 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 		h := handler(b, s)
 		ctx, cancel := context.WithCancel(context.Background())
 		b.Cleanup(cancel)
-		post := func(path string, body []byte) []byte {
+		post := func(path string, body []byte) ([]byte, error) {
 			req := httptest.NewRequestWithContext(ctx, "POST", path, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.RemoteAddr = "127.0.0.1:40000"
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != 200 {
-				b.Fatalf("POST %s: got %d %s, want 200", path, rec.Code, rec.Body)
+				return nil, fmt.Errorf("POST %s: got %d %s, want 200", path, rec.Code, rec.Body)
 			}
-			return rec.Body.Bytes()
+			return rec.Body.Bytes(), nil
 		}
-		beginLogin := func() []byte {
+		beginLogin := func() ([]byte, error) {
+			body, err := post("/api/v1/login/passkey/begin", []byte("{}"))
 			var v struct{ Options json.RawMessage }
-			json.Unmarshal(post("/api/v1/login/passkey/begin", []byte("{}")), &v)
-			return v.Options
+			if err == nil {
+				err = json.Unmarshal(body, &v)
+			}
+			return v.Options, err
 		}
-		sign := func(client int, options []byte) []byte {
+		sign := func(client int, options []byte) ([]byte, error) {
 			var ca protocol.CredentialAssertion
 			if err := json.Unmarshal(options, &ca); err != nil {
-				b.Fatal(err)
+				return nil, err
 			}
 			answer, err := keys[client].Sign(creds[client], ca.Response.RelyingPartyID, ca.Response.Challenge)
 			if err != nil {
-				b.Fatal(err)
+				return nil, err
 			}
-			body, _ := json.Marshal(map[string]any{"credential": json.RawMessage(answer)})
-			return body
+			return json.Marshal(map[string]any{"credential": json.RawMessage(answer)})
 		}
-		finish := func(body []byte) {
+		// signIn is the whole sign-in: begin, the authenticator's
+		// signature, the answer.
+		signIn := func(client int) error {
+			options, err := beginLogin()
+			if err != nil {
+				return err
+			}
+			answer, err := sign(client, options)
+			if err != nil {
+				return err
+			}
+			body, err := post("/api/v1/login/passkey", answer)
+			if err != nil {
+				return err
+			}
 			var res struct{ Status string }
-			json.Unmarshal(post("/api/v1/login/passkey", body), &res)
-			if res.Status != "authenticated" {
-				b.Fatalf("finish: %q", res.Status)
+			if json.Unmarshal(body, &res); res.Status != "authenticated" {
+				return fmt.Errorf("finish: %q", res.Status)
 			}
+			return nil
 		}
-		run := func(name string, step func()) {
+		run := func(name string, step func() error) {
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
 				cpu := cpuTime()
 				for b.Loop() {
-					step()
+					if err := step(); err != nil {
+						b.Fatal(err)
+					}
 				}
 				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
-		options := beginLogin()
-		run("sign", func() { sign(0, options) })
-		run("server", func() { finish(sign(0, beginLogin())) })
+		options, err := beginLogin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		run("sign", func() error { _, err := sign(0, options); return err })
+		run("server", func() error { return signIn(0) })
 		// All clients at once: their transactions share SQLite's commits
 		// (sqldb's batches), as under gatehouse-bench's load.
 		b.Run("parallel", func(b *testing.B) {
 			b.ReportAllocs()
-			var next atomic.Int64
-			b.SetParallelism(clients / runtime.GOMAXPROCS(0))
-			cpu := cpuTime()
-			b.RunParallel(func(pb *testing.PB) {
-				client := int(next.Add(1)-1) % clients
-				for pb.Next() {
-					finish(sign(client, beginLogin()))
-				}
-			})
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+			runClients(b, clients, signIn)
 		})
 	})
 }
