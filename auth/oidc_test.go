@@ -467,5 +467,34 @@ func TestReadTokenRequest(t *testing.T) {
 		}
 		_, err = e.svc.CheckRequestRefresh(ctx, garbage, "not a token")
 		wantCode(t, "a malformed refresh token", err, gatehouse.EInvalidToken)
+
+		// A well-formed token no row has, read with a known client (the
+		// one query finds the client alone) and with an unknown one (the
+		// token read by itself): refused either way.
+		nope, _ := gatehouse.NewToken()
+		for _, clientID := range []string{app.ClientID, "nobody"} {
+			read, err := e.svc.ReadTokenRequest(ctx, clientID, nope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.svc.CheckRequestRefresh(ctx, read, nope)
+			wantCode(t, "an unknown refresh token with client "+clientID, err, gatehouse.EInvalidToken)
+		}
+		// The token of a user disabled since (disabling revokes it):
+		// refused from the one query, as CheckRefreshToken refuses it.
+		member := e.member(t, admin)
+		_, memberRefresh := e.tokens(t, app, member)
+		disabled := true
+		if _, err := e.svc.UpdateUser(ctx, admin, member.User.ID, auth.UserUpdate{Disabled: &disabled}, e.client()); err != nil {
+			t.Fatal(err)
+		}
+		read, err = e.svc.ReadTokenRequest(ctx, app.ClientID, memberRefresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.CheckRequestRefresh(ctx, read, memberRefresh)
+		wantCode(t, "a disabled user's refresh token", err, gatehouse.EInvalidToken)
+		_, err = e.svc.CheckRefreshToken(ctx, memberRefresh)
+		wantCode(t, "a disabled user's refresh token, read alone", err, gatehouse.EInvalidToken)
 	})
 }
