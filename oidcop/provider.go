@@ -274,10 +274,20 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	sent := r.Header.Get("Authorization") != "" || r.Form.Get("access_token") != "" || r.URL.Query().Get("access_token") != ""
 	p.op.ServeHTTP(&bearerWriter{replacing: replacing{ResponseWriter: w}, realm: p.issuer, sent: sent, call: u},
 		r.WithContext(context.WithValue(r.Context(), userinfoKey{}, u)))
+	if u.storeFailed() { // op logs nothing of it
+		p.log.Error("userinfo: read the token", "err", u.failed)
+	}
 }
 
 // userinfoCall is what the storage found of the token userinfo asked about.
 type userinfoCall struct{ failed error }
+
+// storeFailed says the token could not be read (the store failed), as
+// opposed to read and refused.
+func (u *userinfoCall) storeFailed() bool {
+	e, ok := errors.AsType[*oidc.Error](u.failed)
+	return ok && e.ErrorType == oidc.ServerError
+}
 
 type userinfoKey struct{}
 
@@ -296,7 +306,7 @@ const invalidToken = "The access token is invalid, expired or revoked."
 func (b *bearerWriter) WriteHeader(code int) {
 	if code == http.StatusForbidden && b.call.failed != nil {
 		b.replied = true
-		if e, ok := errors.AsType[*oidc.Error](b.call.failed); ok && e.ErrorType == oidc.ServerError {
+		if b.call.storeFailed() {
 			b.ResponseWriter.Header().Set("Content-Type", "application/json")
 			b.ResponseWriter.WriteHeader(http.StatusInternalServerError)
 			b.ResponseWriter.Write([]byte(`{"error":"server_error"}` + "\n"))
