@@ -496,5 +496,24 @@ func TestReadTokenRequest(t *testing.T) {
 		wantCode(t, "a disabled user's refresh token", err, gatehouse.EInvalidToken)
 		_, err = e.svc.CheckRefreshToken(ctx, memberRefresh)
 		wantCode(t, "a disabled user's refresh token, read alone", err, gatehouse.EInvalidToken)
+
+		// A user disabled in the store without the revocation (a row
+		// changed by hand, a path that forgot it): the token is live, and
+		// the user's own state refuses it, from the one query and alone.
+		other2 := e.member(t, admin)
+		_, liveRefresh := e.tokens(t, app, other2)
+		if err := e.store.Update(ctx, func(tx gatehouse.Tx) error {
+			return tx.SetUserDisabled(other2.User.ID, e.clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		read, err = e.svc.ReadTokenRequest(ctx, app.ClientID, liveRefresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.CheckRequestRefresh(ctx, read, liveRefresh)
+		wantCode(t, "a live token of a user disabled in the store", err, gatehouse.EInvalidToken)
+		_, err = e.svc.CheckRefreshToken(ctx, liveRefresh)
+		wantCode(t, "a live token of a user disabled in the store, read alone", err, gatehouse.EInvalidToken)
 	})
 }
